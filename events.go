@@ -1,0 +1,126 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+)
+
+// EventKind names a lifecycle or security event.
+type EventKind int
+
+// The events a Manager reports to its observers.
+const (
+	// EventCreated: a new session was stored (first write of an anonymous
+	// session, or a login without a prior session).
+	EventCreated EventKind = iota + 1
+	// EventRenewed: a session received a new token (Renew or Login).
+	EventRenewed
+	// EventDestroyed: a session was deleted by Destroy.
+	EventDestroyed
+	// EventExpired: a request presented a session past its idle or absolute
+	// deadline; the record was deleted.
+	EventExpired
+	// EventRevoked: a session was deleted by a revocation (by user, by
+	// handle), or a request found that its session had been deleted by
+	// another request in the meantime.
+	EventRevoked
+	// EventInvalidToken: a request presented a malformed, unknown, duplicate
+	// or corrupt session token. Count these per client to detect guessing.
+	EventInvalidToken
+	// EventStoreError: a store call failed; the request was answered by the
+	// error handler.
+	EventStoreError
+)
+
+var eventNames = [...]string{
+	EventCreated:      "created",
+	EventRenewed:      "renewed",
+	EventDestroyed:    "destroyed",
+	EventExpired:      "expired",
+	EventRevoked:      "revoked",
+	EventInvalidToken: "invalid_token",
+	EventStoreError:   "store_error",
+}
+
+// String returns the event's name in snake case, as used in logs and metrics.
+func (k EventKind) String() string {
+	if k > 0 && int(k) < len(eventNames) {
+		return eventNames[k]
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Event describes one lifecycle or security event. It never holds a token:
+// sessions are identified by TokenHash, a keyed hash that cannot be replayed
+// or looked up in a store.
+type Event struct {
+	Kind EventKind
+	// TokenHash identifies the session concerned (for EventRenewed, the old
+	// one); NewTokenHash identifies the replacement after a renewal.
+	TokenHash    string
+	NewTokenHash string
+	// UserID is the session's user, when known.
+	UserID string
+	// Reason says why, for invalid tokens ("malformed", "unknown",
+	// "duplicate", "corrupt") and revocations.
+	Reason string
+	// RemoteAddr is the request's remote address, when the event happened
+	// during a request.
+	RemoteAddr string
+	// Op and Err describe a failed store call.
+	Op  string
+	Err error
+}
+
+// Observer receives events. Observe is called synchronously on the request's
+// goroutine and must be fast and safe for concurrent use.
+type Observer interface {
+	Observe(ctx context.Context, e Event)
+}
+
+// ObserverFunc adapts a function to the Observer interface.
+type ObserverFunc func(ctx context.Context, e Event)
+
+// Observe calls f(ctx, e).
+func (f ObserverFunc) Observe(ctx context.Context, e Event) { f(ctx, e) }
+
+// emit logs e and hands it to the observers.
+func (m *Manager) emit(ctx context.Context, e Event) {
+	level := slog.LevelDebug
+	switch e.Kind {
+	case EventInvalidToken, EventExpired, EventRevoked:
+		level = slog.LevelInfo
+		if e.Reason == "corrupt" || e.Reason == "duplicate" {
+			level = slog.LevelWarn
+		}
+	case EventStoreError:
+		level = slog.LevelError
+	}
+	if m.logger.Enabled(ctx, level) {
+		attrs := make([]slog.Attr, 0, 7)
+		attrs = append(attrs, slog.String("event", e.Kind.String()))
+		if e.TokenHash != "" {
+			attrs = append(attrs, slog.String("session", e.TokenHash))
+		}
+		if e.NewTokenHash != "" {
+			attrs = append(attrs, slog.String("new_session", e.NewTokenHash))
+		}
+		if e.UserID != "" {
+			attrs = append(attrs, slog.String("user", e.UserID))
+		}
+		if e.Reason != "" {
+			attrs = append(attrs, slog.String("reason", e.Reason))
+		}
+		if e.RemoteAddr != "" {
+			attrs = append(attrs, slog.String("remote", e.RemoteAddr))
+		}
+		if e.Err != nil {
+			attrs = append(attrs, slog.String("op", e.Op), slog.Any("error", e.Err))
+		}
+		m.logger.LogAttrs(ctx, level, "session "+e.Kind.String(), attrs...)
+	}
+	for _, o := range m.observers {
+		o.Observe(ctx, e)
+	}
+}

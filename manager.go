@@ -1,0 +1,349 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+	"unicode/utf8"
+)
+
+// Manager loads and saves sessions for HTTP requests. Build one with New and
+// wrap handlers with Manager.Handler. A Manager is safe for concurrent use.
+type Manager struct {
+	config
+	store   Store
+	toucher Toucher
+	renewer Renewer
+}
+
+// New returns a Manager saving sessions in store. Options are validated here:
+// a combination that browsers would reject or that weakens the cookie (a
+// __Host- name with a Domain or a Path other than "/", SameSite=None or
+// Partitioned without Secure, malformed names, domains or paths, non-positive
+// timeouts) is an error wrapping ErrConfig.
+func New(store Store, opts ...Option) (*Manager, error) {
+	if store == nil {
+		return nil, fmt.Errorf("%w: store is nil", ErrConfig)
+	}
+	c := defaultConfig()
+	for _, o := range opts {
+		o(&c)
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	if c.logKey == nil {
+		c.logKey = randomKey(32)
+	}
+	if c.errorHandler == nil {
+		c.errorHandler = defaultErrorHandler
+	}
+	if c.random == nil {
+		c.random = rand.Reader
+	}
+	m := &Manager{config: c, store: store}
+	m.toucher, _ = store.(Toucher)
+	m.renewer, _ = store.(Renewer)
+	if c.insecure {
+		c.logger.Warn("session: cookies are sent without the Secure attribute (WithInsecureCookie); use this only for local development over plain HTTP")
+	}
+	return m, nil
+}
+
+// Store returns the manager's store.
+func (m *Manager) Store() Store { return m.store }
+
+// now returns the application clock in UTC, truncated to the millisecond
+// precision every store keeps.
+func (m *Manager) now() time.Time { return m.clock().UTC().Truncate(time.Millisecond) }
+
+func (m *Manager) hash(d Digest) string { return logHash(m.logKey, d) }
+
+// idleFor returns the idle timeout of a session with the given override.
+func (m *Manager) idleFor(override time.Duration) time.Duration {
+	if override > 0 {
+		return override
+	}
+	return m.idleTimeout
+}
+
+// alive enforces both deadlines whatever the store returned: the stored
+// ones, and the ones implied by the current configuration, so shortening a
+// timeout takes effect on existing sessions.
+func (m *Manager) alive(rec *Record, now time.Time) bool {
+	if !rec.Alive(now) {
+		return false
+	}
+	if !now.Before(rec.LastSeen.Add(m.idleFor(rec.IdleTimeout))) {
+		return false
+	}
+	start := rec.Created
+	if !rec.AuthTime.IsZero() {
+		start = rec.AuthTime
+	}
+	return now.Before(start.Add(m.absoluteTimeout))
+}
+
+func (m *Manager) storeErr(ctx context.Context, op string, d Digest, err error) error {
+	se := &StoreError{Op: op, Err: err}
+	m.emit(ctx, Event{Kind: EventStoreError, TokenHash: m.hash(d), Op: op, Err: err})
+	return se
+}
+
+// sessionFor returns the request's session if it belongs to m.
+func (m *Manager) sessionFor(ctx context.Context) (*Session, error) {
+	s := FromContext(ctx)
+	if s == nil || s.m != m {
+		return nil, ErrNoSession
+	}
+	return s, nil
+}
+
+// Renew gives the request's session a new token while keeping its data
+// (Django's cycle_key). The new record is written and the old one deleted in
+// one step when the response is committed, so the old token stops working
+// before the client sees the response. Call it on every privilege change.
+func (m *Manager) Renew(ctx context.Context) error {
+	s, err := m.sessionFor(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	s.renew = true
+	return nil
+}
+
+// Login renews the session's token, binds it to userID, records the
+// authentication time and restarts the absolute deadline. Data of the
+// anonymous session (a cart, preferences) is kept.
+func (m *Manager) Login(ctx context.Context, userID string) error {
+	if userID == "" || len(userID) > 255 || !utf8.ValidString(userID) {
+		return ErrInvalidUserID
+	}
+	s, err := m.sessionFor(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	s.renew = true
+	s.login = true
+	s.userID = userID
+	s.authTime = m.now()
+	return nil
+}
+
+// Destroy deletes the session's record at once and expires the cookie with
+// the attributes it was set with (Django's flush). Values set afterwards in
+// the same request start a new session with a new token. If the store cannot
+// delete the record, Destroy returns the error and the request is answered by
+// the error handler, so a failed logout is never reported as a success.
+func (m *Manager) Destroy(ctx context.Context) error {
+	s, err := m.sessionFor(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		return ErrCommitted
+	}
+	s.accessed = true
+	userID := ""
+	if s.rec != nil {
+		userID = s.rec.UserID
+	}
+	existed := false
+	if s.hasToken {
+		existed, err = m.store.Delete(ctx, s.digest)
+		if err != nil {
+			s.failErr = m.storeErr(ctx, "delete", s.digest, err)
+			return s.failErr
+		}
+		if existed {
+			m.emit(ctx, Event{Kind: EventDestroyed, TokenHash: m.hash(s.digest), UserID: userID, RemoteAddr: s.remoteAddr})
+		}
+	}
+	// Start over as a fresh anonymous session that was already loaded.
+	s.loaded, s.loadErr = true, nil
+	s.hasToken = false
+	s.clearCookie = s.clearCookie || existed || s.rec != nil
+	s.rec = nil
+	s.values = map[string][]byte{}
+	s.size = 0
+	s.changed = nil
+	s.cleared = false
+	s.renew, s.login, s.userID, s.authTime = false, false, "", time.Time{}
+	s.expirySet, s.idleOverride, s.closeCookie = false, 0, m.expireOnClose
+	return nil
+}
+
+// commit saves the session before the response header is written. It
+// returns an error only when the request must be answered by the error
+// handler instead.
+func (m *Manager) commit(s *Session, h http.Header, status int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		return nil
+	}
+	s.committed = true
+	if s.failErr != nil {
+		return s.failErr
+	}
+	if !s.accessed {
+		return nil
+	}
+	addVary(h)
+	if s.loadErr != nil {
+		return s.loadErr
+	}
+	// Django's rule: nothing is persisted for a failed response. Deletions
+	// already happened; their cookie is still cleared.
+	if status >= 500 {
+		if s.clearCookie {
+			m.writeDeletion(h)
+		}
+		return nil
+	}
+	ctx := s.ctx
+	now := m.now()
+	switch {
+	case s.rec != nil && s.renew:
+		return m.commitRenew(ctx, s, h, now)
+	case s.rec != nil && s.dirty():
+		c := s.change(now)
+		if err := m.store.Update(ctx, s.digest, c); err != nil {
+			return m.gone(ctx, s, h, "update", err)
+		}
+		m.writeCookie(h, s.token, now, c.IdleExpiry, s.rec.AbsExpiry, s.closeCookie)
+	case s.rec != nil:
+		idle := m.idleFor(s.rec.IdleTimeout)
+		if now.Sub(s.rec.LastSeen) < time.Duration(float64(idle)*m.touchFraction) {
+			return nil
+		}
+		exp := minTime(now.Add(idle), s.rec.AbsExpiry)
+		var err error
+		if m.toucher != nil {
+			err = m.toucher.Touch(ctx, s.digest, now, exp)
+		} else {
+			err = m.store.Update(ctx, s.digest, &Change{LastSeen: now, IdleExpiry: exp})
+		}
+		if err != nil {
+			return m.gone(ctx, s, h, "touch", err)
+		}
+		m.writeCookie(h, s.token, now, exp, s.rec.AbsExpiry, s.rec.ExpireOnClose)
+	case len(s.values) > 0 || s.login:
+		return m.commitCreate(ctx, s, h, now)
+	case s.clearCookie:
+		m.writeDeletion(h)
+	}
+	return nil
+}
+
+// gone handles a failed write to an existing record: a record deleted
+// meanwhile (logout, revocation, renewal elsewhere) clears the cookie and the
+// response goes on; any other error fails the request.
+func (m *Manager) gone(ctx context.Context, s *Session, h http.Header, op string, err error) error {
+	if !errors.Is(err, ErrNotFound) {
+		return m.storeErr(ctx, op, s.digest, err)
+	}
+	m.emit(ctx, Event{Kind: EventRevoked, Reason: "deleted during the request", TokenHash: m.hash(s.digest), UserID: s.rec.UserID, RemoteAddr: s.remoteAddr})
+	m.writeDeletion(h)
+	return nil
+}
+
+func (m *Manager) commitCreate(ctx context.Context, s *Session, h http.Header, now time.Time) error {
+	rec := &Record{
+		Values:        s.values,
+		UserID:        s.userID,
+		AuthTime:      s.authTime,
+		Created:       now,
+		LastSeen:      now,
+		IdleTimeout:   s.idleOverride,
+		ExpireOnClose: s.closeCookie,
+		AbsExpiry:     now.Add(m.absoluteTimeout),
+		Version:       1,
+	}
+	rec.IdleExpiry = minTime(now.Add(m.idleFor(s.idleOverride)), rec.AbsExpiry)
+	// A collision of 256-bit random tokens does not happen; the retry only
+	// guarantees that a record is never overwritten if one did.
+	for attempt := 0; ; attempt++ {
+		token, d, err := newToken(m.random)
+		if err != nil {
+			return err
+		}
+		err = m.store.Create(ctx, d, rec)
+		if errors.Is(err, ErrExists) && attempt < 2 {
+			continue
+		}
+		if err != nil {
+			return m.storeErr(ctx, "create", d, err)
+		}
+		s.digest, s.token = d, token
+		m.emit(ctx, Event{Kind: EventCreated, TokenHash: m.hash(d), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
+		if s.login {
+			m.emit(ctx, Event{Kind: EventRenewed, NewTokenHash: m.hash(d), UserID: rec.UserID, Reason: "login", RemoteAddr: s.remoteAddr})
+		}
+		m.writeCookie(h, token, now, rec.IdleExpiry, rec.AbsExpiry, rec.ExpireOnClose)
+		return nil
+	}
+}
+
+func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, now time.Time) error {
+	rec := s.rec.Clone()
+	rec.Values = s.values
+	rec.LastSeen = now
+	rec.Version++
+	if s.expirySet {
+		rec.IdleTimeout = s.idleOverride
+		rec.ExpireOnClose = s.closeCookie
+	}
+	reason := "renew"
+	if s.login {
+		reason = "login"
+		rec.UserID = s.userID
+		rec.AuthTime = s.authTime
+		rec.AbsExpiry = now.Add(m.absoluteTimeout)
+	}
+	rec.IdleExpiry = minTime(now.Add(m.idleFor(rec.IdleTimeout)), rec.AbsExpiry)
+	token, d, err := newToken(m.random)
+	if err != nil {
+		return err
+	}
+	if m.renewer != nil {
+		err = m.renewer.Renew(ctx, s.digest, d, rec)
+		if err != nil {
+			return m.gone(ctx, s, h, "renew", err)
+		}
+	} else {
+		existed, err := m.store.Delete(ctx, s.digest)
+		if err != nil {
+			return m.storeErr(ctx, "delete", s.digest, err)
+		}
+		if !existed {
+			return m.gone(ctx, s, h, "renew", ErrNotFound)
+		}
+		if err := m.store.Create(ctx, d, rec); err != nil {
+			return m.storeErr(ctx, "create", d, err)
+		}
+	}
+	m.emit(ctx, Event{Kind: EventRenewed, TokenHash: m.hash(s.digest), NewTokenHash: m.hash(d), UserID: rec.UserID, Reason: reason, RemoteAddr: s.remoteAddr})
+	s.digest, s.token = d, token
+	m.writeCookie(h, token, now, rec.IdleExpiry, rec.AbsExpiry, rec.ExpireOnClose)
+	return nil
+}

@@ -1,0 +1,350 @@
+// Package memstore is an in-memory session.Store for a single process: tests,
+// development, and applications that accept losing sessions on restart.
+//
+// Records live in a sharded map guarded by per-shard locks, so concurrent
+// requests for different sessions rarely contend. Expired records are never
+// returned as live by the manager and are removed by a janitor goroutine;
+// call Stop to end it. The store implements every optional capability of
+// package session: Touch, Renew, the user index, Count and batched cleanup.
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sessionkit/session"
+)
+
+const shardCount = 64
+
+// Store is an in-memory session store. The zero value is not usable; call New.
+type Store struct {
+	shards [shardCount]shard
+
+	idxMu  sync.Mutex
+	byUser map[string]map[session.Digest]struct{}
+
+	clock    func() time.Time
+	interval time.Duration
+	stopOnce sync.Once
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+type shard struct {
+	mu sync.RWMutex
+	m  map[session.Digest]*session.Record
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithCleanupInterval sets how often the janitor removes expired records
+// (default one minute). Zero or a negative value disables the janitor.
+func WithCleanupInterval(d time.Duration) Option { return func(s *Store) { s.interval = d } }
+
+// WithClock replaces time.Now for the janitor, for tests.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.clock = now } }
+
+// New returns a Store and starts its janitor. Call Stop when done with it.
+func New(opts ...Option) *Store {
+	s := &Store{
+		byUser:   map[string]map[session.Digest]struct{}{},
+		clock:    time.Now,
+		interval: time.Minute,
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	for i := range s.shards {
+		s.shards[i].m = map[session.Digest]*session.Record{}
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.interval > 0 {
+		go s.janitor()
+	} else {
+		close(s.done)
+	}
+	return s
+}
+
+// Stop ends the janitor and waits for it to return. It is safe to call more
+// than once; the store stays usable afterwards.
+func (s *Store) Stop() {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.done
+}
+
+func (s *Store) janitor() {
+	defer close(s.done)
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			for {
+				n, _ := s.DeleteExpired(context.Background(), s.clock(), 1000)
+				if n < 1000 {
+					break
+				}
+			}
+		}
+	}
+}
+
+func (s *Store) shard(d session.Digest) *shard { return &s.shards[d[0]%shardCount] }
+
+func (s *Store) index(userID string, d session.Digest) {
+	if userID == "" {
+		return
+	}
+	s.idxMu.Lock()
+	set := s.byUser[userID]
+	if set == nil {
+		set = map[session.Digest]struct{}{}
+		s.byUser[userID] = set
+	}
+	set[d] = struct{}{}
+	s.idxMu.Unlock()
+}
+
+func (s *Store) unindex(userID string, d session.Digest) {
+	if userID == "" {
+		return
+	}
+	s.idxMu.Lock()
+	if set := s.byUser[userID]; set != nil {
+		delete(set, d)
+		if len(set) == 0 {
+			delete(s.byUser, userID)
+		}
+	}
+	s.idxMu.Unlock()
+}
+
+// Load returns a copy of the record under d.
+func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	sh := s.shard(d)
+	sh.mu.RLock()
+	rec, ok := sh.m[d]
+	if ok {
+		rec = rec.Clone()
+	}
+	sh.mu.RUnlock()
+	if !ok {
+		return nil, session.ErrNotFound
+	}
+	return rec, nil
+}
+
+// Create stores a copy of rec under d unless a record exists there.
+func (s *Store) Create(ctx context.Context, d session.Digest, rec *session.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sh := s.shard(d)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.m[d]; ok {
+		return session.ErrExists
+	}
+	sh.m[d] = rec.Clone()
+	s.index(rec.UserID, d)
+	return nil
+}
+
+// Update applies c to the record under d.
+func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sh := s.shard(d)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	rec, ok := sh.m[d]
+	if !ok {
+		return session.ErrNotFound
+	}
+	// Copy on write: records handed out by Load never change underneath.
+	next := rec.Clone()
+	c.Apply(next)
+	sh.m[d] = next
+	return nil
+}
+
+// Touch extends the expiry of the record under d.
+func (s *Store) Touch(ctx context.Context, d session.Digest, lastSeen, idleExpiry time.Time) error {
+	return s.Update(ctx, d, &session.Change{LastSeen: lastSeen, IdleExpiry: idleExpiry})
+}
+
+// Delete removes the record under d.
+func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	sh := s.shard(d)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	rec, ok := sh.m[d]
+	if !ok {
+		return false, nil
+	}
+	delete(sh.m, d)
+	s.unindex(rec.UserID, d)
+	return true, nil
+}
+
+// Renew moves the session from old to new atomically.
+func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a, b := s.shard(old), s.shard(new)
+	switch {
+	case a == b:
+		a.mu.Lock()
+		defer a.mu.Unlock()
+	case old[0]%shardCount < new[0]%shardCount:
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+	default:
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		a.mu.Lock()
+		defer a.mu.Unlock()
+	}
+	prev, ok := a.m[old]
+	if !ok {
+		return session.ErrNotFound
+	}
+	if _, ok := b.m[new]; ok {
+		return session.ErrExists
+	}
+	delete(a.m, old)
+	s.unindex(prev.UserID, old)
+	b.m[new] = rec.Clone()
+	s.index(rec.UserID, new)
+	return nil
+}
+
+func (s *Store) userDigests(userID string) []session.Digest {
+	s.idxMu.Lock()
+	defer s.idxMu.Unlock()
+	set := s.byUser[userID]
+	out := make([]session.Digest, 0, len(set))
+	for d := range set {
+		out = append(out, d)
+	}
+	return out
+}
+
+// ListByUser returns the user's sessions alive at now.
+func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([]session.Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []session.Entry
+	for _, d := range s.userDigests(userID) {
+		rec, err := s.Load(ctx, d)
+		if err != nil {
+			continue // deleted since the index was read
+		}
+		if rec.UserID == userID && rec.Alive(now) {
+			out = append(out, session.Entry{Digest: d, Record: rec})
+		}
+	}
+	return out, nil
+}
+
+// DeleteByUser deletes every session of the user.
+func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
+	n := 0
+	for _, d := range s.userDigests(userID) {
+		ok, err := s.Delete(ctx, d)
+		if err != nil {
+			return n, fmt.Errorf("memstore: deleting sessions of a user: %w", err)
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// CountActive counts the sessions alive at now. It visits every record in
+// memory, which takes milliseconds for a million sessions.
+func (s *Store) CountActive(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	for i := range s.shards {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		for _, rec := range sh.m {
+			if rec.Alive(now) {
+				n++
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return n, nil
+}
+
+// DeleteExpired removes up to limit records expired at now.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	n := 0
+	for i := range s.shards {
+		if n >= limit {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for d, rec := range sh.m {
+			if n >= limit {
+				break
+			}
+			if !rec.Alive(now) {
+				delete(sh.m, d)
+				s.unindex(rec.UserID, d)
+				n++
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return n, nil
+}
+
+// Len returns the number of records held, live or expired.
+func (s *Store) Len() int {
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		n += len(sh.m)
+		sh.mu.RUnlock()
+	}
+	return n
+}
+
+var (
+	_ session.Store          = (*Store)(nil)
+	_ session.Toucher        = (*Store)(nil)
+	_ session.Renewer        = (*Store)(nil)
+	_ session.UserIndex      = (*Store)(nil)
+	_ session.Counter        = (*Store)(nil)
+	_ session.ExpiredDeleter = (*Store)(nil)
+)

@@ -1,0 +1,64 @@
+package memstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/sessiontest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestConformance(t *testing.T) {
+	sessiontest.Run(t, func(t *testing.T) session.Store {
+		s := memstore.New()
+		t.Cleanup(s.Stop)
+		return s
+	})
+}
+
+func TestJanitorRemovesExpired(t *testing.T) {
+	now := time.Now().UTC()
+	var clock = func() time.Time { return now.Add(time.Hour) }
+	s := memstore.New(memstore.WithCleanupInterval(5*time.Millisecond), memstore.WithClock(clock))
+	defer s.Stop()
+	ctx := context.Background()
+	live, dead := sessiontest.NewDigest(), sessiontest.NewDigest()
+	rec := func(exp time.Time) *session.Record {
+		return &session.Record{Created: now, LastSeen: now, IdleExpiry: exp, AbsExpiry: now.Add(24 * time.Hour), Version: 1}
+	}
+	if err := s.Create(ctx, live, rec(now.Add(2*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx, dead, rec(now.Add(30*time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Len() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("janitor left %d records, want 1", s.Len())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := s.Load(ctx, live); err != nil {
+		t.Fatalf("janitor removed a live record: %v", err)
+	}
+}
+
+func TestStopIsIdempotentAndStoreStaysUsable(t *testing.T) {
+	s := memstore.New(memstore.WithCleanupInterval(time.Millisecond))
+	s.Stop()
+	s.Stop()
+	d := sessiontest.NewDigest()
+	now := time.Now()
+	if err := s.Create(context.Background(), d, &session.Record{Created: now, LastSeen: now, IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	noJanitor := memstore.New(memstore.WithCleanupInterval(0))
+	noJanitor.Stop()
+}

@@ -1,0 +1,148 @@
+package session
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+)
+
+// Handler returns middleware that attaches a session to every request and
+// saves it just before the first byte of the response header is written:
+// on WriteHeader, Write, Flush, ReadFrom, Hijack or when next returns,
+// whichever comes first. The response body is never buffered, so streaming,
+// http.Flusher, http.Hijacker and http.ResponseController keep working.
+//
+// The session is loaded only when the handler first uses it: a handler that
+// never touches it costs no store call and sets no cookie.
+//
+// When the session cannot be loaded or saved, the request is answered by the
+// error handler (see WithErrorHandler) and the handler's own response is
+// discarded. Changes are not saved when the handler answers with a 5xx
+// status or panics before writing the header (Django's rule).
+//
+// Handler has the signature of chi's and gorilla/mux's middleware.
+func (m *Manager) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s := FromContext(r.Context()); s != nil && s.m == m {
+			next.ServeHTTP(w, r)
+			return
+		}
+		s := &Session{m: m, remoteAddr: r.RemoteAddr, closeCookie: m.expireOnClose}
+		m.readToken(r, s)
+		s.ctx = context.WithValue(r.Context(), contextKey{}, s)
+		r = r.WithContext(s.ctx)
+		sw := &responseWriter{ResponseWriter: w, s: s, r: r}
+		next.ServeHTTP(sw, r)
+		if !sw.wroteHeader {
+			sw.commit(http.StatusOK)
+		}
+	})
+}
+
+// responseWriter commits the session before the header goes out.
+type responseWriter struct {
+	http.ResponseWriter
+	s           *Session
+	r           *http.Request
+	wroteHeader bool
+	failed      bool
+}
+
+// commit saves the session; on failure it lets the error handler answer and
+// reports false.
+func (w *responseWriter) commit(status int) bool {
+	w.wroteHeader = true
+	err := w.s.m.commit(w.s, w.ResponseWriter.Header(), status)
+	if err == nil {
+		return true
+	}
+	w.failed = true
+	h := w.ResponseWriter.Header()
+	// Drop what the handler prepared for its own response.
+	for k := range h {
+		delete(h, k)
+	}
+	h.Set("Cache-Control", "no-store")
+	h.Set("Vary", "Cookie")
+	w.s.m.errorHandler(w.ResponseWriter, w.r, err)
+	return false
+}
+
+// WriteHeader commits the session, then writes the header. Informational
+// (1xx) headers pass through without committing.
+func (w *responseWriter) WriteHeader(code int) {
+	if w.failed {
+		return
+	}
+	if code >= 100 && code < 200 {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	if !w.wroteHeader && !w.commit(code) {
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write commits the session if the header was not written yet.
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.failed {
+		return 0, ErrCommitFailed
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// ReadFrom keeps io.Copy's sendfile path available to handlers.
+func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.failed {
+		return 0, ErrCommitFailed
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(writerOnly{w.ResponseWriter}, src)
+}
+
+type writerOnly struct{ io.Writer }
+
+// Flush commits the session, then flushes.
+func (w *responseWriter) Flush() { _ = w.FlushError() }
+
+// FlushError is Flush for http.ResponseController: it reports failures.
+func (w *responseWriter) FlushError() error {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.failed {
+		return ErrCommitFailed
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack saves the session, then hands the connection to the caller.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !w.wroteHeader && !w.commit(http.StatusSwitchingProtocols) {
+		return nil, nil, ErrCommitFailed
+	}
+	if w.failed {
+		return nil, nil, ErrCommitFailed
+	}
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Unwrap returns the underlying ResponseWriter for http.ResponseController.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+var _ interface {
+	http.Flusher
+	http.Hijacker
+	io.ReaderFrom
+} = (*responseWriter)(nil)

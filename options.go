@@ -1,0 +1,264 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Defaults of the options, chosen to be safe without configuration.
+const (
+	// DefaultCookieName carries the __Host- prefix: browsers accept it only
+	// with Secure, Path=/ and no Domain, so a sibling subdomain or a
+	// plain-HTTP page cannot plant or overwrite it.
+	DefaultCookieName = "__Host-sid"
+	// DefaultIdleTimeout ends a session after 30 minutes without activity.
+	DefaultIdleTimeout = 30 * time.Minute
+	// DefaultAbsoluteTimeout ends every session 12 hours after it was created
+	// or the user last logged in, whatever its activity.
+	DefaultAbsoluteTimeout = 12 * time.Hour
+	// DefaultTouchFraction: a read-only request writes a new expiry only when
+	// a tenth of the idle window has passed since the last write.
+	DefaultTouchFraction = 0.1
+	// DefaultMaxSize limits the encoded keys and values of one session.
+	DefaultMaxSize = 64 << 10
+	// maxCookieLifetime is the 400-day cap of RFC 6265bis on Max-Age.
+	maxCookieLifetime = 400 * 24 * time.Hour
+)
+
+// An Option configures a Manager.
+type Option func(*config)
+
+type config struct {
+	cookieName      string
+	domain          string
+	path            string
+	sameSite        http.SameSite
+	insecure        bool
+	partitioned     bool
+	idleTimeout     time.Duration
+	absoluteTimeout time.Duration
+	touchFraction   float64
+	expireOnClose   bool
+	maxSize         int
+	codec           Codec
+	errorHandler    func(http.ResponseWriter, *http.Request, error)
+	observers       []Observer
+	logger          *slog.Logger
+	clock           func() time.Time
+	logKey          []byte
+	random          io.Reader
+}
+
+// WithCookieName sets the cookie name (default "__Host-sid"). Names with the
+// __Host- prefix require Path=/ and no Domain; names with __Host- or
+// __Secure- require the Secure attribute.
+func WithCookieName(name string) Option { return func(c *config) { c.cookieName = name } }
+
+// WithDomain sets the cookie's Domain attribute (default none: the cookie is
+// sent only to the host that set it). It cannot be combined with a __Host-
+// name.
+func WithDomain(domain string) Option { return func(c *config) { c.domain = domain } }
+
+// WithPath sets the cookie's Path attribute (default "/"). A __Host- name
+// requires "/".
+func WithPath(path string) Option { return func(c *config) { c.path = path } }
+
+// WithSameSite sets the SameSite attribute (default http.SameSiteLaxMode).
+// SameSiteNoneMode requires Secure; http.SameSiteDefaultMode is refused
+// because browsers disagree on what it means.
+func WithSameSite(s http.SameSite) Option { return func(c *config) { c.sameSite = s } }
+
+// WithInsecureCookie drops the Secure attribute so the cookie works over
+// plain HTTP during local development. The manager logs a warning when it is
+// built this way, and the cookie name must not carry a __Host- or __Secure-
+// prefix. Secure is never inferred from the request.
+func WithInsecureCookie() Option { return func(c *config) { c.insecure = true } }
+
+// WithPartitioned sets the Partitioned attribute (CHIPS) for embedded,
+// third-party contexts. It requires Secure.
+func WithPartitioned() Option { return func(c *config) { c.partitioned = true } }
+
+// WithIdleTimeout sets the sliding idle timeout (default 30 minutes).
+// Individual sessions can override it with Session.SetIdleTimeout.
+func WithIdleTimeout(d time.Duration) Option { return func(c *config) { c.idleTimeout = d } }
+
+// WithAbsoluteTimeout sets the absolute lifetime of a session, counted from
+// its creation and restarted at login (default 12 hours). Activity never
+// extends it.
+func WithAbsoluteTimeout(d time.Duration) Option {
+	return func(c *config) { c.absoluteTimeout = d }
+}
+
+// WithTouchFraction sets the share of the idle window (0 < f <= 1, default
+// 0.1) that must pass before a read-only request writes a new expiry. The
+// effective idle timeout is therefore between (1-f) and 1 times the
+// configured one, and a read-only request writes at most once per f×idle.
+func WithTouchFraction(f float64) Option { return func(c *config) { c.touchFraction = f } }
+
+// WithExpireOnClose makes cookies browser-session cookies (no Max-Age) by
+// default. Server-side deadlines still apply. Sessions can override it with
+// Session.SetExpireOnClose.
+func WithExpireOnClose() Option { return func(c *config) { c.expireOnClose = true } }
+
+// WithMaxSize sets the maximum encoded size in bytes of one session's keys
+// and values (default 64 KiB). Session.Set returns ErrTooLarge beyond it.
+func WithMaxSize(n int) Option { return func(c *config) { c.maxSize = n } }
+
+// WithCodec replaces the JSON codec used for values.
+func WithCodec(codec Codec) Option { return func(c *config) { c.codec = codec } }
+
+// WithErrorHandler sets the handler that answers a request whose session
+// could not be loaded or saved. The default answers 503 for store errors
+// (500 for others) with a short plain-text body.
+func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) Option {
+	return func(c *config) { c.errorHandler = h }
+}
+
+// WithObserver adds an observer of lifecycle and security events. It may be
+// given several times.
+func WithObserver(o Observer) Option {
+	return func(c *config) { c.observers = append(c.observers, o) }
+}
+
+// WithLogger sets the slog logger for events and errors (default
+// slog.Default()). Log records never contain tokens, only a keyed hash.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithClock replaces time.Now, for tests that need to move time.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
+
+// WithLogHashKey sets the key of the hash that identifies sessions in logs
+// and events (default: random per Manager). Give every instance the same key
+// of at least 32 bytes to correlate one session's events across servers.
+func WithLogHashKey(key []byte) Option { return func(c *config) { c.logKey = key } }
+
+func defaultConfig() config {
+	return config{
+		cookieName:      DefaultCookieName,
+		path:            "/",
+		sameSite:        http.SameSiteLaxMode,
+		idleTimeout:     DefaultIdleTimeout,
+		absoluteTimeout: DefaultAbsoluteTimeout,
+		touchFraction:   DefaultTouchFraction,
+		maxSize:         DefaultMaxSize,
+		codec:           JSONCodec{},
+		clock:           time.Now,
+	}
+}
+
+// ErrConfig is wrapped by every error New returns for invalid options.
+var ErrConfig = errors.New("session: invalid configuration")
+
+func (c *config) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+	}
+	if c.cookieName == "" || !validCookieName(c.cookieName) {
+		return bad("cookie name %q is not a valid token", c.cookieName)
+	}
+	host := strings.HasPrefix(strings.ToLower(c.cookieName), "__host-")
+	secure := strings.HasPrefix(strings.ToLower(c.cookieName), "__secure-")
+	if (host || secure) && c.insecure {
+		return bad("cookie name %q requires the Secure attribute; do not use WithInsecureCookie with it", c.cookieName)
+	}
+	if host && c.domain != "" {
+		return bad("cookie name %q forbids a Domain attribute", c.cookieName)
+	}
+	if host && c.path != "/" {
+		return bad("cookie name %q requires Path=/", c.cookieName)
+	}
+	if c.path == "" || c.path[0] != '/' || !validAttrValue(c.path) {
+		return bad("cookie path %q must start with / and contain no control characters or ';'", c.path)
+	}
+	if c.domain != "" && !validDomain(c.domain) {
+		return bad("cookie domain %q is not a valid host name", c.domain)
+	}
+	switch c.sameSite {
+	case http.SameSiteLaxMode, http.SameSiteStrictMode:
+	case http.SameSiteNoneMode:
+		if c.insecure {
+			return bad("SameSite=None requires the Secure attribute")
+		}
+	default:
+		return bad("SameSite must be Lax, Strict or None")
+	}
+	if c.partitioned && c.insecure {
+		return bad("Partitioned requires the Secure attribute")
+	}
+	if c.idleTimeout <= 0 {
+		return bad("idle timeout must be positive, got %v", c.idleTimeout)
+	}
+	if c.absoluteTimeout <= 0 {
+		return bad("absolute timeout must be positive, got %v", c.absoluteTimeout)
+	}
+	if !(c.touchFraction > 0 && c.touchFraction <= 1) {
+		return bad("touch fraction must be in (0, 1], got %v", c.touchFraction)
+	}
+	if c.maxSize <= 0 {
+		return bad("max size must be positive, got %d", c.maxSize)
+	}
+	if c.codec == nil {
+		return bad("codec is nil")
+	}
+	if c.clock == nil {
+		return bad("clock is nil")
+	}
+	if c.logKey != nil && len(c.logKey) < 32 {
+		return bad("log hash key must be at least 32 bytes")
+	}
+	return nil
+}
+
+func validCookieName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func validAttrValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c == ';' {
+			return false
+		}
+	}
+	return true
+}
+
+func validDomain(s string) bool {
+	s = strings.TrimPrefix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// defaultErrorHandler answers 503 for store failures and 500 otherwise.
+func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	code := http.StatusInternalServerError
+	var se *StoreError
+	if errors.As(err, &se) || errors.Is(err, context.DeadlineExceeded) {
+		code = http.StatusServiceUnavailable
+	}
+	http.Error(w, http.StatusText(code), code)
+}

@@ -1,0 +1,382 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Session is the session of one request, used like a dictionary. It is
+// loaded from the store the first time a handler touches it and saved just
+// before the response header is written. A Session is safe for concurrent use
+// by the goroutines serving one request; it must not outlive the request.
+//
+// Methods on a nil *Session return ErrNoSession.
+type Session struct {
+	mu         sync.Mutex
+	m          *Manager
+	ctx        context.Context
+	remoteAddr string
+
+	// What the client presented.
+	token      string // the client's token (or the new one after commit); never logged
+	digest     Digest // digest of token, valid when hasToken
+	hasToken   bool
+	tokenIssue string // "malformed" or "duplicate" when the cookie was rejected
+
+	accessed bool
+	loaded   bool
+	loadErr  error
+	failErr  error   // a lifecycle store call failed: the request must fail
+	rec      *Record // the stored record as loaded; nil when there is none
+
+	values  map[string][]byte // the current view: loaded values plus changes
+	size    int               // valuesSize(values)
+	changed map[string]bool   // key -> true when set, false when deleted
+	cleared bool
+
+	renew        bool // a new token is due at commit
+	login        bool
+	userID       string
+	authTime     time.Time
+	expirySet    bool
+	idleOverride time.Duration
+	closeCookie  bool // expire at browser close
+
+	clearCookie bool // the client's cookie must be deleted (destroyed, expired)
+	committed   bool
+}
+
+type contextKey struct{}
+
+// FromContext returns the session that Manager.Handler attached to the
+// request context, or nil.
+func FromContext(ctx context.Context) *Session {
+	s, _ := ctx.Value(contextKey{}).(*Session)
+	return s
+}
+
+// load fetches the record on first use. It must be called with s.mu held.
+func (s *Session) load() error {
+	s.accessed = true
+	if s.loaded {
+		return s.loadErr
+	}
+	s.loaded = true
+	s.values = map[string][]byte{}
+	m := s.m
+	if s.tokenIssue != "" {
+		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: s.tokenIssue, RemoteAddr: s.remoteAddr})
+		return nil
+	}
+	if !s.hasToken {
+		return nil
+	}
+	rec, err := m.store.Load(s.ctx, s.digest)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrNotFound):
+		s.hasToken = false
+		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: "unknown", TokenHash: m.hash(s.digest), RemoteAddr: s.remoteAddr})
+		return nil
+	case errors.Is(err, ErrCorrupt):
+		s.hasToken = false
+		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: "corrupt", TokenHash: m.hash(s.digest), RemoteAddr: s.remoteAddr, Err: err, Op: "load"})
+		if _, err := m.store.Delete(s.ctx, s.digest); err != nil {
+			s.loadErr = m.storeErr(s.ctx, "delete", s.digest, err)
+			return s.loadErr
+		}
+		s.clearCookie = true
+		return nil
+	default:
+		s.loadErr = m.storeErr(s.ctx, "load", s.digest, err)
+		return s.loadErr
+	}
+	if rec == nil {
+		s.loadErr = m.storeErr(s.ctx, "load", s.digest, errors.New("store returned no record and no error"))
+		return s.loadErr
+	}
+	if !m.alive(rec, m.now()) {
+		s.hasToken = false
+		s.clearCookie = true
+		m.emit(s.ctx, Event{Kind: EventExpired, TokenHash: m.hash(s.digest), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
+		if _, err := m.store.Delete(s.ctx, s.digest); err != nil {
+			// The session is rejected either way; a failed lazy delete
+			// leaves work for the cleaner but must not be silent.
+			m.storeErr(s.ctx, "delete", s.digest, err)
+		}
+		return nil
+	}
+	s.rec = rec
+	if rec.Values != nil {
+		s.values = rec.Values
+	}
+	s.size = valuesSize(s.values)
+	s.idleOverride = rec.IdleTimeout
+	s.closeCookie = rec.ExpireOnClose
+	return nil
+}
+
+// writable checks that a change can still be saved. It must be called with
+// s.mu held.
+func (s *Session) writable() error {
+	if s.committed {
+		return ErrCommitted
+	}
+	return s.load()
+}
+
+func (s *Session) markChanged(key string, set bool) {
+	if s.changed == nil {
+		s.changed = make(map[string]bool, 4)
+	}
+	s.changed[key] = set
+}
+
+// Get returns the value stored under key decoded into T, and whether the key
+// was present. A value keeps its Go type across requests when read with the
+// type it was stored with: Get[int] returns the int that Set stored. Reading
+// with an incompatible type returns a decoding error.
+func Get[T any](s *Session, key string) (T, bool, error) {
+	var v T
+	if s == nil {
+		return v, false, ErrNoSession
+	}
+	s.mu.Lock()
+	err := s.load()
+	raw, ok := s.values[key]
+	s.mu.Unlock()
+	if err != nil || !ok {
+		return v, false, err
+	}
+	if err := s.m.codec.Unmarshal(raw, &v); err != nil {
+		return v, true, fmt.Errorf("session: decoding key %q as %T: %w", key, v, err)
+	}
+	return v, true, nil
+}
+
+// GetOr returns the value under key decoded into T, or def when the key is
+// absent or the session cannot be read.
+func GetOr[T any](s *Session, key string, def T) T {
+	v, ok, err := Get[T](s, key)
+	if err != nil || !ok {
+		return def
+	}
+	return v
+}
+
+// Set stores value under key. The value is encoded at once, so later changes
+// to value are not saved and encoding errors surface here. It returns
+// ErrTooLarge when the session would exceed the maximum size, and
+// ErrCommitted after the response header was written.
+func (s *Session) Set(key string, value any) error {
+	if s == nil {
+		return ErrNoSession
+	}
+	if key == "" || !utf8.ValidString(key) {
+		return ErrInvalidKey
+	}
+	enc, err := s.m.codec.Marshal(value)
+	if err != nil {
+		return fmt.Errorf("session: encoding key %q: %w", key, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	size := s.size + len(enc)
+	if old, ok := s.values[key]; ok {
+		size -= len(old)
+	} else {
+		size += len(key)
+	}
+	if size > s.m.maxSize {
+		return fmt.Errorf("%w: setting key %q would make it %d bytes, the limit is %d", ErrTooLarge, key, size, s.m.maxSize)
+	}
+	s.values[key] = enc
+	s.size = size
+	s.markChanged(key, true)
+	return nil
+}
+
+// Delete removes key. Deleting an absent key is not an error.
+func (s *Session) Delete(key string) error {
+	if s == nil {
+		return ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	if old, ok := s.values[key]; ok {
+		s.size -= len(key) + len(old)
+		delete(s.values, key)
+		s.markChanged(key, false)
+	}
+	return nil
+}
+
+// Clear removes every key; the session itself, its token and its user stay.
+func (s *Session) Clear() error {
+	if s == nil {
+		return ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	clear(s.values)
+	clear(s.changed)
+	s.size = 0
+	s.cleared = true
+	return nil
+}
+
+// Has reports whether key is present.
+func (s *Session) Has(key string) (bool, error) {
+	if s == nil {
+		return false, ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.load(); err != nil {
+		return false, err
+	}
+	_, ok := s.values[key]
+	return ok, nil
+}
+
+// Keys returns the keys in sorted order.
+func (s *Session) Keys() ([]string, error) {
+	if s == nil {
+		return nil, ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(s.values))
+	for k := range s.values {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// UserID returns the id bound by Login, or "" for an anonymous session.
+func (s *Session) UserID() (string, error) {
+	if s == nil {
+		return "", ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.load(); err != nil {
+		return "", err
+	}
+	if s.login {
+		return s.userID, nil
+	}
+	if s.rec != nil {
+		return s.rec.UserID, nil
+	}
+	return "", nil
+}
+
+// AuthTime returns when the user logged in, or the zero time.
+func (s *Session) AuthTime() (time.Time, error) {
+	if s == nil {
+		return time.Time{}, ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.load(); err != nil {
+		return time.Time{}, err
+	}
+	if s.login {
+		return s.authTime, nil
+	}
+	if s.rec != nil {
+		return s.rec.AuthTime, nil
+	}
+	return time.Time{}, nil
+}
+
+// SetIdleTimeout overrides the manager's idle timeout for this session, for
+// example a long one for "remember me" (Django's set_expiry). Zero restores
+// the manager's default. The absolute deadline still applies, and cookies
+// never live longer than 400 days.
+func (s *Session) SetIdleTimeout(d time.Duration) error {
+	if s == nil {
+		return ErrNoSession
+	}
+	if d < 0 {
+		return fmt.Errorf("session: negative idle timeout %v", d)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	s.idleOverride = d
+	s.expirySet = true
+	return nil
+}
+
+// SetExpireOnClose chooses whether this session's cookie is a browser-session
+// cookie (no Max-Age) or persistent. Server-side deadlines apply either way.
+func (s *Session) SetExpireOnClose(on bool) error {
+	if s == nil {
+		return ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	s.closeCookie = on
+	s.expirySet = true
+	return nil
+}
+
+// dirty reports whether the request changed anything that must be written.
+func (s *Session) dirty() bool {
+	return len(s.changed) > 0 || s.cleared || s.expirySet || s.renew
+}
+
+// change builds the Change of a commit.
+func (s *Session) change(now time.Time) *Change {
+	c := &Change{Clear: s.cleared, LastSeen: now}
+	for k, set := range s.changed {
+		if set {
+			if c.Set == nil {
+				c.Set = make(map[string][]byte, len(s.changed))
+			}
+			c.Set[k] = s.values[k]
+		} else {
+			c.Delete = append(c.Delete, k)
+		}
+	}
+	idle := s.m.idleFor(s.idleOverride)
+	c.IdleExpiry = minTime(now.Add(idle), s.rec.AbsExpiry)
+	if s.expirySet {
+		c.SetExpiry = true
+		c.IdleTimeout = s.idleOverride
+		c.ExpireOnClose = s.closeCookie
+	}
+	return c
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
