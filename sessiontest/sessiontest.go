@@ -264,9 +264,8 @@ func testEmptyAndUnicode(t *testing.T, h *harness) {
 	}
 	uni := h.record("用户-ü-🙂")
 	uni.Values = map[string][]byte{
-		"ключ":    []byte(`"значение 🙂"`),
+		"ключ":   []byte(`"значение 🙂"`),
 		"emoji🙂": []byte(`"\u0000 nul and \"quotes\""`),
-		"big":     bytes.Repeat([]byte(`"`), 0)[:0],
 	}
 	uni.Values["big"] = []byte(`"` + string(bytes.Repeat([]byte("x"), 32<<10)) + `"`)
 	d2 := NewDigest()

@@ -1,0 +1,408 @@
+package session_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session"
+)
+
+func randomToken() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func TestCreateOnFirstWriteOnly(t *testing.T) {
+	e := newEnv(t)
+	w := e.do("/get?k=a", "")
+	if body(w) != "false:" || sessionCookie(w) != nil || e.store.total() != 0 {
+		t.Fatalf("read of a new session: body %q cookie %v store calls %d", body(w), sessionCookie(w), e.store.total())
+	}
+	w = e.do("/set?k=a&v=1", "")
+	tok := mustToken(t, w)
+	if e.store.count("create") != 1 || e.store.total() != 1 {
+		t.Fatalf("new session: %v store calls, want exactly 1 create", e.store.calls)
+	}
+	if got := body(e.do("/get?k=a", tok)); got != "true:1" {
+		t.Fatalf("read back %q", got)
+	}
+}
+
+// R03/R04: a token the server did not issue is never adopted, and reading
+// with it creates nothing.
+func TestStrictModeNeverAdoptsForeignTokens(t *testing.T) {
+	e := newEnv(t)
+	attacker := randomToken()
+	for range 1000 {
+		w := e.do("/get?k=a", randomToken())
+		if sessionCookie(w) != nil || w.Code != 200 {
+			t.Fatalf("read with an unknown token: %d %v", w.Code, w.Header()["Set-Cookie"])
+		}
+	}
+	if n := e.store.inner.Len(); n != 0 {
+		t.Fatalf("reads with unknown tokens stored %d records", n)
+	}
+	w := e.do("/set?k=a&v=1", attacker)
+	tok := mustToken(t, w)
+	if tok == attacker {
+		t.Fatal("attacker-chosen token adopted")
+	}
+	d, _ := session.DigestOf(attacker)
+	if _, err := e.store.inner.Load(context.Background(), d); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("a record exists under the attacker's digest: %v", err)
+	}
+	// Logout with an unknown token: no record, no cookie.
+	w = e.do("/logout", randomToken())
+	if sessionCookie(w) != nil {
+		t.Fatalf("logout of an unknown session set a cookie: %v", w.Header()["Set-Cookie"])
+	}
+}
+
+func TestMalformedTokenNeverReachesStore(t *testing.T) {
+	e := newEnv(t)
+	good := randomToken()
+	for _, bad := range []string{"x", good + "A", good[:42], strings.Replace(good, good[:1], "+", 1)[:43], "../../etc/passwd", strings.Repeat("é", 20)} {
+		r := httptest.NewRequest("GET", "/get?k=a", nil)
+		r.Header.Set("Cookie", "__Host-sid="+bad)
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		if w.Code != 200 || body(w) != "false:" {
+			t.Fatalf("%q: %d %q", bad, w.Code, body(w))
+		}
+	}
+	if n := e.store.total(); n != 0 {
+		t.Fatalf("malformed tokens caused %d store calls", n)
+	}
+	if !strings.Contains(e.logs.String(), "reason=malformed") {
+		t.Fatal("malformed token not logged as an invalid-token event")
+	}
+}
+
+// R02: only SHA-256 digests of tokens reach the store.
+func TestStoreSeesOnlyDigests(t *testing.T) {
+	e := newEnv(t)
+	tok := mustToken(t, e.do("/set?k=a&v=1", ""))
+	e.do("/get?k=a", tok)
+	e.do("/set?k=b&v=2", tok)
+	tok2 := mustToken(t, e.do("/login?u=alice", tok))
+	e.do("/logout", tok2)
+	raw1, _ := base64.RawURLEncoding.DecodeString(tok)
+	raw2, _ := base64.RawURLEncoding.DecodeString(tok2)
+	d1, _ := session.DigestOf(tok)
+	d2, _ := session.DigestOf(tok2)
+	if len(e.store.digests) == 0 {
+		t.Fatal("no store calls recorded")
+	}
+	for _, d := range e.store.digests {
+		if string(d[:]) == string(raw1) || string(d[:]) == string(raw2) {
+			t.Fatal("a raw token reached the store")
+		}
+		if d != d1 && d != d2 {
+			t.Fatalf("store received %v, which is neither token's digest", d)
+		}
+	}
+	// Presenting a stored digest as a cookie does not work.
+	w := e.do("/get?k=a", base64.RawURLEncoding.EncodeToString(d1[:]))
+	if body(w) != "false:" {
+		t.Fatalf("digest accepted as a token: %q", body(w))
+	}
+}
+
+func TestLazyNoTouchNoStoreCall(t *testing.T) {
+	e := newEnv(t)
+	tok := mustToken(t, e.do("/set?k=a&v=1", ""))
+	e.store.reset()
+	w := e.do("/noop", tok)
+	if e.store.total() != 0 || len(w.Header()["Set-Cookie"]) != 0 || w.Header().Get("Vary") != "" {
+		t.Fatalf("untouched session: store calls %v, headers %v", e.store.calls, w.Header())
+	}
+}
+
+// Required behaviour 3: one read per read-only request, and an expiry-only
+// touch at most once per touch fraction of the idle window.
+func TestReadOnlyRequestsTouchThrottled(t *testing.T) {
+	e := newEnv(t) // idle 30m, fraction 0.1: at most one touch per 3 minutes
+	tok := mustToken(t, e.do("/set?k=a&v=1", ""))
+	e.store.reset()
+	refreshes := 0
+	for range 100 {
+		e.clock.Advance(30 * time.Second)
+		w := e.do("/get?k=a", tok)
+		if body(w) != "true:1" {
+			t.Fatalf("read %q", body(w))
+		}
+		if c := sessionCookie(w); c != nil {
+			refreshes++
+			if c.Value != tok || w.Header().Get("Cache-Control") != "no-store" {
+				t.Fatalf("refresh cookie %v, Cache-Control %q", c, w.Header().Get("Cache-Control"))
+			}
+		}
+	}
+	// 100 requests over 50 minutes: a touch every 3 minutes = 16.
+	if got := e.store.count("load"); got != 100 {
+		t.Fatalf("%d loads for 100 requests", got)
+	}
+	if got := e.store.count("update") + e.store.count("create"); got != 0 {
+		t.Fatalf("read-only requests rewrote the session %d times", got)
+	}
+	if got := e.store.count("touch"); got != 16 {
+		t.Fatalf("%d touches over 50 minutes with a 3-minute throttle, want 16", got)
+	}
+	if refreshes != 16 {
+		t.Fatalf("%d cookie refreshes, want 16", refreshes)
+	}
+}
+
+func TestWriteRequestIsOneReadOneWrite(t *testing.T) {
+	e := newEnv(t)
+	tok := mustToken(t, e.do("/set?k=a&v=1", ""))
+	e.store.reset()
+	e.do("/set?k=b&v=2", tok)
+	if e.store.count("load") != 1 || e.store.count("update") != 1 || e.store.total() != 2 {
+		t.Fatalf("write request store calls %v", e.store.calls)
+	}
+	e.store.reset()
+	tok2 := mustToken(t, e.do("/login?u=alice", tok))
+	if e.store.count("load") != 1 || e.store.count("renew") != 1 || e.store.total() != 2 {
+		t.Fatalf("login from an anonymous session: store calls %v", e.store.calls)
+	}
+	if tok2 == tok {
+		t.Fatal("login kept the token")
+	}
+}
+
+func TestRenewKeepsDataDeletesOld(t *testing.T) {
+	e := newEnv(t)
+	tok := mustToken(t, e.do("/set?k=cart&v=3", ""))
+	w := e.do("/renew", tok)
+	tok2 := mustToken(t, w)
+	if tok2 == tok {
+		t.Fatal("Renew kept the token")
+	}
+	if w.Header().Get("Cache-Control") != "no-store" {
+		t.Fatal("renewal response is cacheable")
+	}
+	if got := body(e.do("/get?k=cart", tok2)); got != "true:3" {
+		t.Fatalf("data after renew %q", got)
+	}
+	if got := body(e.do("/get?k=cart", tok)); got != "false:" {
+		t.Fatalf("old token still works: %q", got)
+	}
+}
+
+func TestLoginBindsUserAndRestartsAbsoluteDeadline(t *testing.T) {
+	e := newEnv(t, session.WithAbsoluteTimeout(time.Hour), session.WithIdleTimeout(20*time.Minute))
+	tok := mustToken(t, e.do("/set?k=cart&v=3", ""))
+	for range 5 { // stay active for 50 minutes of the 1-hour absolute lifetime
+		e.clock.Advance(10 * time.Minute)
+		e.do("/get?k=cart", tok)
+	}
+	loginAt := e.clock.Now()
+	tok2 := mustToken(t, e.do("/login?u=alice", tok))
+	if got := body(e.do("/whoami", tok2)); got != "alice" {
+		t.Fatalf("whoami = %q", got)
+	}
+	if got := body(e.do("/get?k=cart", tok2)); got != "true:3" {
+		t.Fatalf("anonymous data lost at login: %q", got)
+	}
+	d, _ := session.DigestOf(tok2)
+	rec, err := e.store.inner.Load(context.Background(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.AuthTime.Equal(loginAt) || !rec.AbsExpiry.Equal(loginAt.Add(time.Hour)) {
+		t.Fatalf("auth time %v abs expiry %v, want %v and +1h", rec.AuthTime, rec.AbsExpiry, loginAt)
+	}
+	// Absolute deadline is never extended by activity.
+	for range 5 {
+		e.clock.Advance(10 * time.Minute)
+		if got := body(e.do("/whoami", tok2)); got != "alice" {
+			t.Fatalf("logged out early at %v", e.clock.Now().Sub(loginAt))
+		}
+	}
+	e.clock.Advance(10*time.Minute - time.Millisecond)
+	if got := body(e.do("/whoami", tok2)); got != "alice" {
+		t.Fatal("logged out 1ms before the absolute deadline")
+	}
+	e.clock.Advance(time.Millisecond)
+	if got := body(e.do("/whoami", tok2)); got != "" {
+		t.Fatalf("still logged in at the absolute deadline: %q", got)
+	}
+}
+
+func TestLoginValidatesUserID(t *testing.T) {
+	e := newEnv(t)
+	for _, u := range []string{"", strings.Repeat("u", 256), "\xff"} {
+		w := e.do("/login?u="+u, "")
+		if w.Code != http.StatusConflict || !strings.Contains(body(w), "user id") {
+			t.Fatalf("Login(%q): %d %q", u, w.Code, body(w))
+		}
+	}
+}
+
+// R19: after Destroy the record is gone and a replayed cookie is anonymous.
+func TestDestroyDeletesAndExpiresCookie(t *testing.T) {
+	e := newEnv(t)
+	tok := mustToken(t, e.do("/login?u=bob", ""))
+	w := e.do("/logout", tok)
+	c := sessionCookie(w)
+	if c == nil || c.MaxAge != -1 || c.Value != "" {
+		t.Fatalf("logout cookie %v", w.Header()["Set-Cookie"])
+	}
+	if e.store.inner.Len() != 0 {
+		t.Fatal("record survived logout")
+	}
+	if got := body(e.do("/whoami", tok)); got != "" {
+		t.Fatalf("replayed cookie after logout is %q", got)
+	}
+}
+
+func TestDestroyThenWriteStartsNewSession(t *testing.T) {
+	e := newEnv(t)
+	tok := mustToken(t, e.do("/login?u=bob", ""))
+	e.mux.HandleFunc("/flush-and-set", func(w http.ResponseWriter, r *http.Request) {
+		if err := e.m.Destroy(r.Context()); err != nil {
+			t.Error(err)
+		}
+		if err := session.FromContext(r.Context()).Set("flash", "bye"); err != nil {
+			t.Error(err)
+		}
+	})
+	w := e.do("/flush-and-set", tok)
+	tok2 := mustToken(t, w)
+	if tok2 == tok || len(w.Header()["Set-Cookie"]) != 1 {
+		t.Fatalf("Set-Cookie %v", w.Header()["Set-Cookie"])
+	}
+	if got := body(e.do("/whoami", tok2)); got != "" {
+		t.Fatalf("new session after flush is logged in as %q", got)
+	}
+	if got := body(e.do("/get?k=flash", tok2)); got != "true:bye" {
+		t.Fatalf("flash %q", got)
+	}
+}
+
+func TestIdleTimeoutBoundary(t *testing.T) {
+	e := newEnv(t, session.WithIdleTimeout(10*time.Minute))
+	start := e.clock.Now()
+	tok := mustToken(t, e.do("/set?k=a&v=1", ""))
+	e.clock.Advance(10*time.Minute - time.Millisecond)
+	if got := body(e.do("/noop", tok)); got != "noop" {
+		t.Fatal(got)
+	}
+	// Not touched by /noop, so still the same expiry.
+	e.store.reset()
+	w := e.do("/get?k=a", tok)
+	if body(w) != "true:1" {
+		t.Fatalf("1ms before idle expiry: %q", body(w))
+	}
+	// That read touched the session (more than a tenth of the window passed):
+	// the new expiry is 10 minutes from now.
+	if e.store.count("touch") != 1 {
+		t.Fatalf("no touch after %v idle", e.clock.Now().Sub(start))
+	}
+	e.clock.Advance(10 * time.Minute)
+	w = e.do("/get?k=a", tok)
+	if body(w) != "false:" {
+		t.Fatalf("at idle expiry: %q", body(w))
+	}
+	// The expired record is deleted lazily and the cookie cleared.
+	if c := sessionCookie(w); c == nil || c.MaxAge != -1 {
+		t.Fatalf("expired session cookie not cleared: %v", w.Header()["Set-Cookie"])
+	}
+	if e.store.inner.Len() != 0 {
+		t.Fatal("expired record not deleted")
+	}
+	if !strings.Contains(e.logs.String(), "event=expired") {
+		t.Fatal("expiry not logged")
+	}
+}
+
+// R25: an expired record returned by the store is rejected and deleted.
+func TestExpiredRecordFromStoreRejected(t *testing.T) {
+	e := newEnv(t)
+	tok := randomToken()
+	d, _ := session.DigestOf(tok)
+	now := e.clock.Now()
+	rec := &session.Record{
+		Values:  map[string][]byte{"a": []byte(`"1"`)},
+		Created: now.Add(-time.Hour), LastSeen: now.Add(-time.Hour),
+		IdleExpiry: now.Add(-time.Minute), AbsExpiry: now.Add(time.Hour), Version: 1,
+	}
+	if err := e.store.inner.Create(context.Background(), d, rec); err != nil {
+		t.Fatal(err)
+	}
+	if got := body(e.do("/get?k=a", tok)); got != "false:" {
+		t.Fatalf("expired record adopted: %q", got)
+	}
+	if _, err := e.store.inner.Load(context.Background(), d); !errors.Is(err, session.ErrNotFound) {
+		t.Fatal("expired record not deleted")
+	}
+	// A record whose stored deadline is fine but whose last activity is
+	// older than the configured idle timeout is rejected too.
+	rec.IdleExpiry = now.Add(time.Hour)
+	rec.LastSeen = now.Add(-31 * time.Minute)
+	if err := e.store.inner.Create(context.Background(), d, rec); err != nil {
+		t.Fatal(err)
+	}
+	if got := body(e.do("/get?k=a", tok)); got != "false:" {
+		t.Fatalf("record idle for 31 minutes adopted: %q", got)
+	}
+}
+
+func TestRememberMeAndExpireOnClose(t *testing.T) {
+	e := newEnv(t, session.WithAbsoluteTimeout(30*24*time.Hour))
+	e.mux.HandleFunc("/remember", func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if err := s.SetIdleTimeout(14 * 24 * time.Hour); err != nil {
+			t.Error(err)
+		}
+		if err := s.Set("u", "x"); err != nil {
+			t.Error(err)
+		}
+	})
+	e.mux.HandleFunc("/browser-session", func(w http.ResponseWriter, r *http.Request) {
+		if err := session.FromContext(r.Context()).SetExpireOnClose(true); err != nil {
+			t.Error(err)
+		}
+	})
+	w := e.do("/remember", "")
+	c := sessionCookie(w)
+	if c == nil || c.MaxAge != 14*24*3600 {
+		t.Fatalf("remember-me cookie %v", w.Header()["Set-Cookie"])
+	}
+	tok := c.Value
+	e.clock.Advance(13 * 24 * time.Hour)
+	if got := body(e.do("/get?k=u", tok)); got != "true:x" {
+		t.Fatalf("remember-me session gone after 13 days: %q", got)
+	}
+	w = e.do("/browser-session", tok)
+	c = sessionCookie(w)
+	if c == nil || c.MaxAge != 0 || c.Expires.IsZero() == false {
+		t.Fatalf("expire-on-close cookie %v", w.Header()["Set-Cookie"])
+	}
+	if strings.Contains(w.Header().Get("Set-Cookie"), "Max-Age") {
+		t.Fatalf("browser-session cookie has Max-Age: %q", w.Header().Get("Set-Cookie"))
+	}
+}
+
+// R12: a persistent cookie never outlives the absolute deadline nor 400 days.
+func TestCookieLifetimeCapped(t *testing.T) {
+	e := newEnv(t, session.WithIdleTimeout(2*time.Hour), session.WithAbsoluteTimeout(time.Hour))
+	c := sessionCookie(e.do("/set?k=a&v=1", ""))
+	if c.MaxAge != 3600 {
+		t.Fatalf("Max-Age %d, want the absolute 3600", c.MaxAge)
+	}
+	e = newEnv(t, session.WithIdleTimeout(1000*24*time.Hour), session.WithAbsoluteTimeout(2000*24*time.Hour))
+	c = sessionCookie(e.do("/set?k=a&v=1", ""))
+	if c.MaxAge != 400*24*3600 {
+		t.Fatalf("Max-Age %d, want the 400-day cap", c.MaxAge)
+	}
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every module's tests in the workspace with the race detector, then
+# each fuzz target for a few seconds. This is the README's test command and
+# what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+go vet work
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+	echo "gofmt needed:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+
+# The root module (the core) imports only the standard library.
+nonstd=$(go list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' . ./memstore ./sessiontest | grep -v '^github.com/sessionkit/session' || true)
+if [ -n "$nonstd" ]; then
+	echo "the core module imports non-standard packages:" >&2
+	echo "$nonstd" >&2
+	exit 1
+fi
+
+go test -race -count=1 work
+
+# Short fuzzing of every parser of client input (longer runs: see README).
+fuzztime=${FUZZTIME:-5s}
+go test -run '^$' -fuzz '^FuzzParseToken$' -fuzztime "$fuzztime" .
+go test -run '^$' -fuzz '^FuzzCookieHeader$' -fuzztime "$fuzztime" .
