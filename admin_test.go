@@ -86,3 +86,31 @@ func TestWithStdlibMuxPatterns(t *testing.T) {
 		t.Fatalf("last = %q", got)
 	}
 }
+
+func TestCleanerDeletesExpiredAndStops(t *testing.T) {
+	e := newEnv(t, session.WithIdleTimeout(time.Minute))
+	for range 5 {
+		mustToken(t, e.do("/set?k=a&v=1", ""))
+	}
+	e.clock.Advance(2 * time.Minute)
+	c, err := e.m.StartCleaner(5 * time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for e.store.inner.Len() != 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.Stop()
+	c.Stop()
+	if n := e.store.inner.Len(); n != 0 {
+		t.Fatalf("cleaner left %d expired records", n)
+	}
+	if _, err := e.m.StartCleaner(0); !errors.Is(err, session.ErrConfig) {
+		t.Fatalf("StartCleaner(0) = %v", err)
+	}
+	m, _ := session.New(minimalStore{})
+	if _, err := m.StartCleaner(time.Second); !errors.Is(err, session.ErrUnsupported) {
+		t.Fatalf("StartCleaner without the capability = %v", err)
+	}
+}

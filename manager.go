@@ -184,6 +184,7 @@ func (m *Manager) Destroy(ctx context.Context) error {
 	s.clearCookie = s.clearCookie || existed || s.rec != nil
 	s.rec = nil
 	s.values = map[string][]byte{}
+	s.ownVals = true
 	s.size = 0
 	s.changed = nil
 	s.cleared = false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -35,6 +36,7 @@ type Session struct {
 	rec      *Record // the stored record as loaded; nil when there is none
 
 	values  map[string][]byte // the current view: loaded values plus changes
+	ownVals bool              // values is a private copy (rec.Values stays as loaded)
 	size    int               // valuesSize(values)
 	changed map[string]bool   // key -> true when set, false when deleted
 	cleared bool
@@ -67,7 +69,7 @@ func (s *Session) load() error {
 		return s.loadErr
 	}
 	s.loaded = true
-	s.values = map[string][]byte{}
+	s.values, s.ownVals = map[string][]byte{}, true
 	m := s.m
 	if s.tokenIssue != "" {
 		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: s.tokenIssue, RemoteAddr: s.remoteAddr})
@@ -113,7 +115,7 @@ func (s *Session) load() error {
 	}
 	s.rec = rec
 	if rec.Values != nil {
-		s.values = rec.Values
+		s.values, s.ownVals = rec.Values, false
 	}
 	s.size = valuesSize(s.values)
 	s.idleOverride = rec.IdleTimeout
@@ -128,6 +130,18 @@ func (s *Session) writable() error {
 		return ErrCommitted
 	}
 	return s.load()
+}
+
+// mutable makes values a private copy before its first change, so s.rec
+// keeps the record exactly as loaded (the Base of the commit's Change).
+func (s *Session) mutable() {
+	if !s.ownVals {
+		s.values = maps.Clone(s.values)
+		if s.values == nil {
+			s.values = map[string][]byte{}
+		}
+		s.ownVals = true
+	}
 }
 
 func (s *Session) markChanged(key string, set bool) {
@@ -198,6 +212,7 @@ func (s *Session) Set(key string, value any) error {
 	if size > s.m.maxSize {
 		return fmt.Errorf("%w: setting key %q would make it %d bytes, the limit is %d", ErrTooLarge, key, size, s.m.maxSize)
 	}
+	s.mutable()
 	s.values[key] = enc
 	s.size = size
 	s.markChanged(key, true)
@@ -216,6 +231,7 @@ func (s *Session) Delete(key string) error {
 	}
 	if old, ok := s.values[key]; ok {
 		s.size -= len(key) + len(old)
+		s.mutable()
 		delete(s.values, key)
 		s.markChanged(key, false)
 	}
@@ -232,7 +248,8 @@ func (s *Session) Clear() error {
 	if err := s.writable(); err != nil {
 		return err
 	}
-	clear(s.values)
+	s.values = map[string][]byte{}
+	s.ownVals = true
 	clear(s.changed)
 	s.size = 0
 	s.cleared = true
@@ -353,7 +370,7 @@ func (s *Session) dirty() bool {
 
 // change builds the Change of a commit.
 func (s *Session) change(now time.Time) *Change {
-	c := &Change{Clear: s.cleared, LastSeen: now}
+	c := &Change{Base: s.rec, Clear: s.cleared, LastSeen: now}
 	for k, set := range s.changed {
 		if set {
 			if c.Set == nil {

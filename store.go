@@ -95,6 +95,12 @@ func valuesSize(v map[string][]byte) int {
 // concurrent requests that change different keys all survive; when two
 // requests change the same key, the last writer wins.
 type Change struct {
+	// Base is the record as the request loaded it, with the Version it had.
+	// A store that versions records can write Base with the change applied
+	// in one conditional statement (WHERE version = Base.Version) and fall
+	// back to reloading and re-applying the change when the version moved.
+	// It may be nil; stores must not modify it.
+	Base *Record
 	// Clear removes every key before Set is applied (Session.Clear).
 	Clear bool
 	// Set holds keys to write with their encoded values.
