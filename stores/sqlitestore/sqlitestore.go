@@ -1,0 +1,156 @@
+// Package sqlitestore keeps sessions in SQLite through modernc.org/sqlite, a
+// pure-Go driver (no cgo): the embedded default for the demo and for small
+// applications that want sessions to survive restarts without a server.
+//
+// The database runs in WAL mode (readers never block the writer) with a
+// busy timeout, and every transaction starts with BEGIN IMMEDIATE, so
+// concurrent writers queue instead of failing with SQLITE_BUSY; what busy
+// errors remain are retried a bounded number of times. A read-only request
+// costs one SELECT by primary key; a write one more UPDATE; a new session one
+// INSERT; a login one UPDATE of the key. See schema.sql for the table.
+//
+// SQLite does not expire rows by itself: run Manager.StartCleaner (or
+// sessionctl clear-expired) to delete expired sessions in batches.
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/sessionkit/session/stores/sqlstore"
+)
+
+// Store is a SQLite session store. It implements session.Store and every
+// optional capability (Toucher, Renewer, UserIndex, Counter, ExpiredDeleter).
+type Store struct {
+	*sqlstore.Store
+	owned bool
+}
+
+// Option configures a Store.
+type Option func(*sqlstore.Config)
+
+// WithTable sets the table name (default "sessions").
+func WithTable(name string) Option { return func(c *sqlstore.Config) { c.Table = name } }
+
+// WithoutSchema disables creating the table and indexes; apply schema.sql
+// with your migrations instead.
+func WithoutSchema() Option { return func(c *sqlstore.Config) { c.SkipSchema = true } }
+
+// DSN returns the data source name Open uses for a database file: WAL
+// journal, synchronous=NORMAL (durable across application crashes; a power
+// loss can lose the last transactions, which for sessions means at worst a
+// recent login or change), a 10-second busy timeout and BEGIN IMMEDIATE
+// transactions. Use it when building your own *sql.DB for New.
+func DSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating it if needed) the SQLite database file at path with
+// the settings of DSN and returns a store on it. Close releases the database.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlitestore: invalid database path %q", path)
+	}
+	db, err := sql.Open("sqlite", DSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: opening %s: %w", path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlitestore: opening %s: %w", path, err)
+	}
+	s, err := New(ctx, db, opts...)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+// New returns a store on an existing database handle. The handle should use
+// the settings of DSN (WAL, busy timeout, BEGIN IMMEDIATE); without them
+// concurrent writers may see SQLITE_BUSY.
+func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
+	var cfg sqlstore.Config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := sqlstore.New(ctx, db, Dialect, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{Store: s}, nil
+}
+
+// Close closes the database if Open opened it; for New it does nothing.
+func (s *Store) Close() error {
+	if s.owned {
+		return s.DB().Close()
+	}
+	return nil
+}
+
+func sqliteCode(err error) (int, bool) {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code(), true
+	}
+	return 0, false
+}
+
+// Dialect is the SQLite dialect of sqlstore.
+var Dialect = sqlstore.Dialect{
+	Name:     "sqlite",
+	Quote:    sqlstore.QuoteDouble,
+	Greatest: "MAX",
+	Schema: func(t, name string) []string {
+		return []string{
+			fmt.Sprintf(schemaTable, t),
+			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (expires_at)", sqlstore.QuoteDouble(name+"_expires_at_idx"), t),
+			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (user_id) WHERE user_id IS NOT NULL", sqlstore.QuoteDouble(name+"_user_id_idx"), t),
+		}
+	},
+	DeleteExpired: func(t string) string {
+		return "DELETE FROM " + t + " WHERE digest IN (SELECT digest FROM " + t + " WHERE expires_at <= ? LIMIT ?)"
+	},
+	IsDuplicate: func(err error) bool {
+		code, ok := sqliteCode(err)
+		return ok && (code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || code == sqlite3.SQLITE_CONSTRAINT_UNIQUE)
+	},
+	IsRetryable: func(err error) bool {
+		code, ok := sqliteCode(err)
+		return ok && (code&0xff == sqlite3.SQLITE_BUSY || code&0xff == sqlite3.SQLITE_LOCKED)
+	},
+}
+
+// schemaTable is the table of schema.sql, with the table name as %s.
+const schemaTable = `CREATE TABLE IF NOT EXISTS %s (
+	digest          BLOB    NOT NULL PRIMARY KEY CHECK (length(digest) = 32),
+	data            TEXT    NOT NULL,
+	user_id         TEXT,
+	auth_at         INTEGER,
+	created_at      INTEGER NOT NULL,
+	last_seen_at    INTEGER NOT NULL,
+	idle_timeout_ms INTEGER NOT NULL DEFAULT 0,
+	idle_expires_at INTEGER NOT NULL,
+	abs_expires_at  INTEGER NOT NULL,
+	expires_at      INTEGER NOT NULL,
+	expire_on_close INTEGER NOT NULL DEFAULT 0,
+	version         INTEGER NOT NULL,
+	ip              TEXT    NOT NULL DEFAULT '',
+	user_agent      TEXT    NOT NULL DEFAULT ''
+)`

@@ -1,0 +1,463 @@
+// Package sqlstore is the engine shared by the database/sql session stores
+// (sqlitestore and mysqlstore): one row per session keyed by the token
+// digest, values as one JSON object, conditional writes with a version
+// column, an indexed user id and an indexed expiry.
+//
+// Applications use it through sqlitestore or mysqlstore, which choose the
+// driver and the Dialect.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sessionkit/session"
+)
+
+// DefaultTable is the table name used unless Config.Table says otherwise.
+const DefaultTable = "sessions"
+
+// maxAttempts bounds retries of deadlocks, busy errors and serialization
+// failures.
+const maxAttempts = 8
+
+// Config configures a Store.
+type Config struct {
+	// Table is the table name (default "sessions").
+	Table string
+	// SkipSchema disables creating the table and indexes at New; use it when
+	// migrations manage the schema (the schema files ship with each store).
+	SkipSchema bool
+}
+
+// Store is a session.Store over database/sql. It implements every optional
+// capability of package session. It is safe for concurrent use.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+	table   string
+
+	load, create, update, touch, del, list, delUser, count, delExpired string
+	selectLocked, insert, renew                                        string
+}
+
+const columns = "digest, data, user_id, auth_at, created_at, last_seen_at, idle_timeout_ms, idle_expires_at, abs_expires_at, expires_at, expire_on_close, version, ip, user_agent"
+
+// New returns a Store on db, creating the table and indexes unless
+// cfg.SkipSchema is set.
+func New(ctx context.Context, db *sql.DB, dialect Dialect, cfg Config) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("sqlstore: db is nil")
+	}
+	if cfg.Table == "" {
+		cfg.Table = DefaultTable
+	}
+	if err := ValidTableName(cfg.Table); err != nil {
+		return nil, err
+	}
+	t := dialect.Quote(cfg.Table)
+	s := &Store{db: db, dialect: dialect, table: cfg.Table}
+	sel := "SELECT " + columns + " FROM " + t
+	s.load = sel + " WHERE digest = ?"
+	s.selectLocked = sel + " WHERE digest = ?" + dialect.LockForUpdate
+	s.insert = "INSERT INTO " + t + " (" + columns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	s.create = s.insert
+	s.update = "UPDATE " + t + " SET data = ?, last_seen_at = ?, idle_timeout_ms = ?, idle_expires_at = ?, expires_at = ?, expire_on_close = ?, version = ? WHERE digest = ? AND version = ?"
+	g := dialect.Greatest
+	s.touch = "UPDATE " + t + " SET last_seen_at = " + g + "(last_seen_at, ?), idle_expires_at = " + g + "(idle_expires_at, ?), expires_at = CASE WHEN " + g + "(idle_expires_at, ?) < abs_expires_at THEN " + g + "(idle_expires_at, ?) ELSE abs_expires_at END WHERE digest = ?"
+	s.del = "DELETE FROM " + t + " WHERE digest = ?"
+	s.renew = "UPDATE " + t + " SET " + strings.ReplaceAll(columns, ",", " = ?,") + " = ? WHERE digest = ?"
+	s.list = sel + " WHERE user_id = ? AND expires_at > ?"
+	s.delUser = "DELETE FROM " + t + " WHERE user_id = ?"
+	s.count = "SELECT COUNT(*) FROM " + t + " WHERE expires_at > ?"
+	s.delExpired = dialect.DeleteExpired(t)
+	if !cfg.SkipSchema {
+		for _, stmt := range dialect.Schema(t, cfg.Table) {
+			if _, err := db.ExecContext(ctx, stmt); err != nil {
+				return nil, fmt.Errorf("%s store: creating schema: %w", dialect.Name, err)
+			}
+		}
+	}
+	return s, nil
+}
+
+// DB returns the database handle.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Table returns the table name.
+func (s *Store) Table() string { return s.table }
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func nullMS(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanRecord reads one row in the order of columns.
+func scanRecord(row scanner) (session.Digest, *session.Record, error) {
+	var (
+		digest                           []byte
+		data                             []byte
+		user, ip, ua                     sql.NullString
+		auth                             sql.NullInt64
+		created, seen, idleMS, idle, abs int64
+		expires, onClose, version        int64
+	)
+	var d session.Digest
+	if err := row.Scan(&digest, &data, &user, &auth, &created, &seen, &idleMS, &idle, &abs, &expires, &onClose, &version, &ip, &ua); err != nil {
+		return d, nil, err
+	}
+	if len(digest) != len(d) {
+		return d, nil, fmt.Errorf("%w: digest column has %d bytes", session.ErrCorrupt, len(digest))
+	}
+	copy(d[:], digest)
+	values, err := session.DecodeValues(data)
+	if err != nil {
+		return d, nil, err
+	}
+	rec := &session.Record{
+		Values:        values,
+		UserID:        user.String,
+		Created:       fromMS(created),
+		LastSeen:      fromMS(seen),
+		IdleTimeout:   time.Duration(idleMS) * time.Millisecond,
+		IdleExpiry:    fromMS(idle),
+		AbsExpiry:     fromMS(abs),
+		ExpireOnClose: onClose != 0,
+		Version:       version,
+		IP:            ip.String,
+		UserAgent:     ua.String,
+	}
+	if auth.Valid {
+		rec.AuthTime = fromMS(auth.Int64)
+	}
+	return d, rec, nil
+}
+
+func (s *Store) wrap(op string, err error) error {
+	return fmt.Errorf("%s store: %s: %w", s.dialect.Name, op, err)
+}
+
+// retry runs f until it succeeds, fails with an error that is not
+// retryable, or maxAttempts is reached, backing off briefly between tries.
+func (s *Store) retry(ctx context.Context, f func() error) error {
+	var err error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if err = f(); err == nil || !s.dialect.IsRetryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(1<<attempt) * time.Millisecond):
+		}
+	}
+	return err
+}
+
+// Load reads the record under d in one SELECT.
+func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, error) {
+	var rec *session.Record
+	err := s.retry(ctx, func() error {
+		var err error
+		_, rec, err = scanRecord(s.db.QueryRowContext(ctx, s.load, d[:]))
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, session.ErrNotFound
+	}
+	if err != nil {
+		return nil, s.wrap("load", err)
+	}
+	return rec, nil
+}
+
+func insertArgs(d session.Digest, r *session.Record, data []byte) []any {
+	return []any{
+		d[:], string(data), nullString(r.UserID), nullMS(r.AuthTime), ms(r.Created), ms(r.LastSeen),
+		r.IdleTimeout.Milliseconds(), ms(r.IdleExpiry), ms(r.AbsExpiry), ms(r.ExpiresAt()),
+		boolInt(r.ExpireOnClose), r.Version, r.IP, r.UserAgent,
+	}
+}
+
+// Create inserts the record; a row already under d gives ErrExists.
+func (s *Store) Create(ctx context.Context, d session.Digest, r *session.Record) error {
+	data, err := session.EncodeValues(r.Values)
+	if err != nil {
+		return err
+	}
+	err = s.retry(ctx, func() error {
+		_, err := s.db.ExecContext(ctx, s.create, insertArgs(d, r, data)...)
+		return err
+	})
+	if err != nil && s.dialect.IsDuplicate(err) {
+		return session.ErrExists
+	}
+	if err != nil {
+		return s.wrap("create", err)
+	}
+	return nil
+}
+
+// writeVersioned writes next over the row that has version base, in one
+// UPDATE; it reports whether a row matched.
+func (s *Store) writeVersioned(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, d session.Digest, base int64, next *session.Record) (bool, error) {
+	data, err := session.EncodeValues(next.Values)
+	if err != nil {
+		return false, err
+	}
+	res, err := q.ExecContext(ctx, s.update, string(data), ms(next.LastSeen), next.IdleTimeout.Milliseconds(),
+		ms(next.IdleExpiry), ms(next.ExpiresAt()), boolInt(next.ExpireOnClose), next.Version, d[:], base)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// Update applies c. When c.Base holds the version the row still has, this is
+// one UPDATE ... WHERE digest AND version. Otherwise (another request wrote
+// meanwhile) the row is read and rewritten inside a transaction holding its
+// write lock, re-applying this request's key changes on the fresh values, so
+// changes to different keys by concurrent requests all survive. A row that
+// no longer exists gives ErrNotFound and nothing is written.
+func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change) error {
+	if c.Base != nil {
+		next := c.Base.Clone()
+		c.Apply(next)
+		var ok bool
+		err := s.retry(ctx, func() error {
+			var err error
+			ok, err = s.writeVersioned(ctx, s.db, d, c.Base.Version, next)
+			return err
+		})
+		if err != nil {
+			return s.wrap("update", err)
+		}
+		if ok {
+			return nil
+		}
+	}
+	err := s.retry(ctx, func() error { return s.lockedUpdate(ctx, d, c) })
+	if errors.Is(err, session.ErrNotFound) {
+		return err
+	}
+	if err != nil {
+		return s.wrap("update", err)
+	}
+	return nil
+}
+
+func (s *Store) lockedUpdate(ctx context.Context, d session.Digest, c *session.Change) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	_, cur, err := scanRecord(tx.QueryRowContext(ctx, s.selectLocked, d[:]))
+	if errors.Is(err, sql.ErrNoRows) {
+		return session.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	base := cur.Version
+	c.Apply(cur)
+	ok, err := s.writeVersioned(ctx, tx, d, base, cur)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("row changed while locked")
+	}
+	return tx.Commit()
+}
+
+// Touch moves the expiry forward in one UPDATE of the expiry columns.
+func (s *Store) Touch(ctx context.Context, d session.Digest, lastSeen, idleExpiry time.Time) error {
+	var n int64
+	err := s.retry(ctx, func() error {
+		e := ms(idleExpiry)
+		res, err := s.db.ExecContext(ctx, s.touch, ms(lastSeen), e, e, e, d[:])
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return s.wrap("touch", err)
+	}
+	if n == 0 {
+		// MySQL reports 0 rows for an UPDATE that matched but changed
+		// nothing; tell the two apart.
+		if _, err := s.Load(ctx, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Delete removes the row under d.
+func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
+	var n int64
+	err := s.retry(ctx, func() error {
+		res, err := s.db.ExecContext(ctx, s.del, d[:])
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return false, s.wrap("delete", err)
+	}
+	return n > 0, nil
+}
+
+// Renew moves the session to the new digest in one UPDATE of the primary
+// key (and every other column): atomic without a transaction, so the user
+// index moves with it. A missing old row gives ErrNotFound; an existing row
+// under new is a key violation, reported as ErrExists, and changes nothing.
+func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session.Record) error {
+	data, err := session.EncodeValues(rec.Values)
+	if err != nil {
+		return err
+	}
+	var n int64
+	err = s.retry(ctx, func() error {
+		args := append(insertArgs(new, rec, data), old[:])
+		res, err := s.db.ExecContext(ctx, s.renew, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil && s.dialect.IsDuplicate(err) {
+		return session.ErrExists
+	}
+	if err != nil {
+		return s.wrap("renew", err)
+	}
+	if n == 0 {
+		return session.ErrNotFound
+	}
+	return nil
+}
+
+// ListByUser returns the user's live sessions through the user_id index.
+func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([]session.Entry, error) {
+	var out []session.Entry
+	err := s.retry(ctx, func() error {
+		out = out[:0]
+		rows, err := s.db.QueryContext(ctx, s.list, userID, ms(now))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			d, rec, err := scanRecord(rows)
+			if errors.Is(err, session.ErrCorrupt) {
+				continue // unusable; the manager deletes it when presented
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, session.Entry{Digest: d, Record: rec})
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, s.wrap("list by user", err)
+	}
+	return out, nil
+}
+
+// DeleteByUser deletes every session of the user in one statement.
+func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
+	var n int64
+	err := s.retry(ctx, func() error {
+		res, err := s.db.ExecContext(ctx, s.delUser, userID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, s.wrap("delete by user", err)
+	}
+	return int(n), nil
+}
+
+// CountActive counts live sessions through the expiry index.
+func (s *Store) CountActive(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.retry(ctx, func() error {
+		return s.db.QueryRowContext(ctx, s.count, ms(now)).Scan(&n)
+	})
+	if err != nil {
+		return 0, s.wrap("count", err)
+	}
+	return n, nil
+}
+
+// DeleteExpired deletes at most limit expired rows in one statement.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	var n int64
+	err := s.retry(ctx, func() error {
+		res, err := s.db.ExecContext(ctx, s.delExpired, ms(now), limit)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return int(n), s.wrap("delete expired", err)
+	}
+	return int(n), nil
+}
+
+// Quote helpers for dialects.
+
+// QuoteDouble quotes an identifier with double quotes (SQLite, PostgreSQL).
+func QuoteDouble(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }
+
+// QuoteBacktick quotes an identifier with backticks (MySQL, MariaDB).
+func QuoteBacktick(ident string) string { return "`" + strings.ReplaceAll(ident, "`", "``") + "`" }
+
+var (
+	_ session.Store          = (*Store)(nil)
+	_ session.Toucher        = (*Store)(nil)
+	_ session.Renewer        = (*Store)(nil)
+	_ session.UserIndex      = (*Store)(nil)
+	_ session.Counter        = (*Store)(nil)
+	_ session.ExpiredDeleter = (*Store)(nil)
+)
