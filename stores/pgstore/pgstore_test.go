@@ -1,0 +1,339 @@
+package pgstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/goleak"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/sessiontest"
+	"github.com/sessionkit/session/stores/pgstore"
+)
+
+// DSN of the test server; the tests fail (never skip) when it is down.
+func dsn() string {
+	if v := os.Getenv("SESSION_TEST_POSTGRES_URL"); v != "" {
+		return v
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+var (
+	poolOnce sync.Once
+	pool     *pgxpool.Pool
+	poolErr  error
+	queries  atomic.Int64
+)
+
+// countTracer counts every statement pgx sends (BEGIN and COMMIT included).
+type countTracer struct{}
+
+func (countTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	queries.Add(1)
+	return ctx
+}
+func (countTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func testPool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	poolOnce.Do(func() {
+		cfg, err := pgxpool.ParseConfig(dsn())
+		if err != nil {
+			poolErr = err
+			return
+		}
+		cfg.ConnConfig.Tracer = countTracer{}
+		pool, poolErr = pgxpool.NewWithConfig(context.Background(), cfg)
+		if poolErr == nil {
+			poolErr = pool.Ping(context.Background())
+		}
+	})
+	if poolErr != nil {
+		t.Fatalf("PostgreSQL at %s is required (set SESSION_TEST_POSTGRES_URL): %v", dsn(), poolErr)
+	}
+	return pool
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if pool != nil {
+		pool.Close()
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// newStore returns a store on a table of its own, dropped after the test.
+func newStore(t testing.TB, opts ...pgstore.Option) *pgstore.Store {
+	t.Helper()
+	p := testPool(t)
+	var b [6]byte
+	rand.Read(b[:])
+	table := "sessions_test_" + hex.EncodeToString(b[:])
+	s, err := pgstore.New(context.Background(), p, append([]pgstore.Option{pgstore.WithTable(table)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := p.Exec(context.Background(), `DROP TABLE IF EXISTS "`+table+`"`); err != nil {
+			t.Errorf("dropping %s: %v", table, err)
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	sessiontest.Run(t, func(t *testing.T) session.Store { return newStore(t) })
+}
+
+//go:embed schema.sql
+var schemaSQL string
+
+func TestPublishedSchema(t *testing.T) {
+	p := testPool(t)
+	ctx := context.Background()
+	if _, err := p.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS pgstore_schema_test`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Exec(ctx, `DROP SCHEMA pgstore_schema_test CASCADE`) })
+	conn, err := p.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.Exec(ctx, `SET search_path TO pgstore_schema_test; `+schemaSQL)
+	conn.Exec(ctx, `RESET search_path`)
+	conn.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := pgstore.New(ctx, p, pgstore.WithTable("pgstore_schema_test.sessions"), pgstore.WithoutSchema())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Round trip through the schema-qualified table created from the file.
+	d := sessiontest.NewDigest()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	rec := &session.Record{Values: map[string][]byte{"a": []byte(`"\u0000x"`)}, UserID: "u", Created: now, LastSeen: now, IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(time.Hour), Version: 1}
+	if err := st.Create(ctx, d, rec); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Load(ctx, d)
+	if err != nil || string(got.Values["a"]) != `"\u0000x"` {
+		t.Fatalf("Load = %v, %v", got, err)
+	}
+	for _, bad := range []string{"x; DROP TABLE y", "a.b.c", `a"b`, ""} {
+		if _, err := pgstore.New(ctx, p, pgstore.WithTable(bad)); err == nil {
+			t.Errorf("table name %q accepted", bad)
+		}
+	}
+}
+
+// Statements per request through the middleware, counted by a pgx tracer:
+// read 1 (+ the throttled touch), write 2, new session 1, login from an
+// anonymous session 2.
+func TestStatementsPerRequest(t *testing.T) {
+	st := newStore(t)
+	clock := time.Now()
+	m, err := session.New(st, session.WithClock(func() time.Time { return clock }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		switch r.URL.Path {
+		case "/read":
+			session.Get[string](s, "name")
+		case "/write":
+			s.Set("name", "Grace")
+		case "/new":
+			s.Set("user_id", 42)
+			s.Set("csrf", strings.Repeat("c", 50))
+			s.Set("name", "Ada")
+		case "/login":
+			m.Login(r.Context(), "42")
+			s.Set("name", "Ada")
+		}
+	}))
+	var cookie *http.Cookie
+	for _, tc := range []struct {
+		path       string
+		advance    time.Duration
+		statements int64
+	}{
+		{"/new", 0, 1},
+		{"/read", time.Second, 1},
+		{"/write", time.Second, 2},
+		{"/read", 5 * time.Minute, 2},
+		{"/read", time.Second, 1},
+		{"/login", time.Second, 2},
+	} {
+		clock = clock.Add(tc.advance)
+		r := httptest.NewRequest("GET", tc.path, nil)
+		if cookie != nil {
+			r.AddCookie(cookie)
+		}
+		w := httptest.NewRecorder()
+		queries.Store(0)
+		h.ServeHTTP(w, r)
+		if got := queries.Load(); got != tc.statements || w.Code != 200 {
+			t.Errorf("%s: %d statements (status %d), want %d", tc.path, got, w.Code, tc.statements)
+		}
+		for _, c := range w.Result().Cookies() {
+			cookie = c
+		}
+	}
+}
+
+func TestCorruptDataColumn(t *testing.T) {
+	st := newStore(t)
+	var logs strings.Builder
+	var mu sync.Mutex
+	m, err := session.New(st, session.WithLogger(slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if r.URL.Path == "/set" {
+			s.Set("a", "1")
+			return
+		}
+		_, ok, err := session.Get[string](s, "a")
+		fmt.Fprint(w, ok, err)
+	}))
+	ctx := context.Background()
+	for _, corrupt := range []string{`[1,2]`, `42`, `"str"`, `null`, `true`} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/set", nil))
+		cookie := w.Result().Cookies()[0]
+		if _, err := st.Pool().Exec(ctx, `UPDATE "`+st.Table()+`" SET data = $1::json`, corrupt); err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest("GET", "/get", nil)
+		r.AddCookie(cookie)
+		w = httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		body, _ := io.ReadAll(w.Body)
+		if corrupt == "null" { // JSON null decodes as an empty object: not corrupt
+			if w.Code != 200 || string(body) != "false <nil>" {
+				t.Fatalf("data null: %d %q", w.Code, body)
+			}
+			st.Pool().Exec(ctx, `DELETE FROM "`+st.Table()+`"`)
+			continue
+		}
+		if w.Code != 200 || string(body) != "false <nil>" {
+			t.Fatalf("data %s: %d %q", corrupt, w.Code, body)
+		}
+		var n int
+		st.Pool().QueryRow(ctx, `SELECT count(*) FROM "`+st.Table()+`"`).Scan(&n)
+		if n != 0 {
+			t.Fatalf("data %s: corrupt record not deleted", corrupt)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "reason=corrupt") {
+		t.Fatalf("not logged: %s", logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// Two cleaners on the same table (two servers) with concurrent readers:
+// every expired row goes, every live row stays.
+func TestConcurrentCleanersAndReaders(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	// Bulk-insert 20,000 expired rows and 200 live ones.
+	if _, err := st.Pool().Exec(ctx, `INSERT INTO "`+st.Table()+`" (digest, data, created_at, last_seen_at, idle_expires_at, abs_expires_at, expires_at, version)
+		SELECT sha256(i::text::bytea), '{}', $1, $1, $1, $1, $1, 1 FROM generate_series(1, 20000) i`, now.Add(-time.Hour).UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	var live []session.Digest
+	for range 200 {
+		d := sessiontest.NewDigest()
+		if err := st.Create(ctx, d, &session.Record{Created: now, LastSeen: now, IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(time.Hour), Version: 1}); err != nil {
+			t.Fatal(err)
+		}
+		live = append(live, d)
+	}
+	var wg sync.WaitGroup
+	var deleted atomic.Int64
+	stop := make(chan struct{})
+	for range 2 {
+		wg.Go(func() {
+			for {
+				n, err := st.DeleteExpired(ctx, now, 1000)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				deleted.Add(int64(n))
+				if n < 1000 {
+					return
+				}
+			}
+		})
+	}
+	var readers sync.WaitGroup
+	for i := range 4 {
+		readers.Go(func() {
+			for j := 0; ; j++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := st.Load(ctx, live[(i*50+j)%len(live)]); err != nil {
+					t.Errorf("live read during cleanup: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+	if deleted.Load() != 20000 {
+		t.Fatalf("cleaners deleted %d rows, want 20000", deleted.Load())
+	}
+	if n, err := st.CountActive(ctx, now); err != nil || n != 200 {
+		t.Fatalf("CountActive = %d, %v", n, err)
+	}
+}
+
+func TestUnreachableServerIsAnError(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := pgstore.Open(ctx, "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2"); err == nil {
+		t.Fatal("Open of an unreachable server succeeded")
+	}
+}
