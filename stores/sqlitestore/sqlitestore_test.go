@@ -28,7 +28,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func open(t testing.TB, opts ...sqlitestore.Option) *sqlitestore.Store {
+func newStore(t testing.TB, opts ...sqlitestore.Option) *sqlitestore.Store {
 	t.Helper()
 	s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "sessions.db"), opts...)
 	if err != nil {
@@ -39,7 +39,7 @@ func open(t testing.TB, opts ...sqlitestore.Option) *sqlitestore.Store {
 }
 
 func TestConformance(t *testing.T) {
-	sessiontest.Run(t, func(t *testing.T) session.Store { return open(t) })
+	sessiontest.Run(t, func(t *testing.T) session.Store { return newStore(t) })
 }
 
 //go:embed schema.sql
@@ -66,7 +66,7 @@ func TestPublishedSchema(t *testing.T) {
 }
 
 func TestTableNameOption(t *testing.T) {
-	s := open(t, sqlitestore.WithTable("app_sessions"))
+	s := newStore(t, sqlitestore.WithTable("app_sessions"))
 	var n int
 	if err := s.DB().QueryRow(`SELECT count(*) FROM sqlite_master WHERE name IN ('app_sessions', 'app_sessions_user_id_idx', 'app_sessions_expires_at_idx')`).Scan(&n); err != nil || n != 3 {
 		t.Fatalf("table and indexes: %d, %v", n, err)
@@ -81,7 +81,7 @@ func TestTableNameOption(t *testing.T) {
 // R36: 50 goroutines of mixed operations on one file: no SQLITE_BUSY (or
 // any other error) reaches the caller.
 func TestFiftyConcurrentWritersNoBusy(t *testing.T) {
-	s := open(t)
+	s := newStore(t)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	rec := func(user string) *session.Record {
@@ -217,7 +217,7 @@ func TestStatementsPerRequest(t *testing.T) {
 // A corrupt data column is a security event: the record is deleted and the
 // request is anonymous, never a 5xx loop or a panic.
 func TestCorruptDataColumn(t *testing.T) {
-	st := open(t)
+	st := newStore(t)
 	var logs bytes.Buffer
 	m, err := session.New(st, session.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	if err != nil {
@@ -263,7 +263,7 @@ func TestCorruptDataColumn(t *testing.T) {
 }
 
 func TestCleanerOnSQLite(t *testing.T) {
-	st := open(t)
+	st := newStore(t)
 	now := time.Now()
 	clock := func() time.Time { return now }
 	m, err := session.New(st, session.WithClock(clock), session.WithLogger(slog.New(slog.DiscardHandler)))

@@ -1,0 +1,94 @@
+package session_test
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/sessionkit/session"
+)
+
+// reference decodes with encoding/json: the behaviour DecodeValues must match.
+func reference(data []byte) (map[string][]byte, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for k, v := range obj {
+		out[k] = []byte(v)
+	}
+	return out, nil
+}
+
+func TestDecodeValues(t *testing.T) {
+	cases := []string{
+		`{}`, ` { } `, `null`, `{"a":1}`, `{"a":1,"b":"x"}`,
+		`{ "a" : [1, {"x": "}"}] , "b\"q" : "va\\l\"" , "c":null,"d":true,"e":-1.5e3 }`,
+		`{"ключ":"значение","🙂":"\u0000"}`, `{"a":1,"a":2}`, `{"\u0041":{"n":[[[]]]}}`,
+	}
+	for _, c := range cases {
+		got, err := session.DecodeValues([]byte(c))
+		if err != nil {
+			t.Fatalf("%s: %v", c, err)
+		}
+		want, _ := reference([]byte(c))
+		if !sameValues(got, want) {
+			t.Fatalf("%s: got %q, want %q", c, got, want)
+		}
+	}
+	for _, bad := range []string{``, `{`, `[1,2]`, `42`, `"s"`, `{"a":}`, `{"a":1,}`, `{a:1}`, "\xff", `true`} {
+		if _, err := session.DecodeValues([]byte(bad)); !errors.Is(err, session.ErrCorrupt) {
+			t.Fatalf("%q: err %v, want ErrCorrupt", bad, err)
+		}
+	}
+	enc, err := session.EncodeValues(map[string][]byte{"a": []byte(`1`), "k\"ey": []byte(`{"x":[1]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := session.DecodeValues(enc)
+	if err != nil || string(back["k\"ey"]) != `{"x":[1]}` || string(back["a"]) != "1" {
+		t.Fatalf("round trip %s -> %q %v", enc, back, err)
+	}
+	if _, err := session.EncodeValues(map[string][]byte{"a": []byte(`not json`)}); err == nil {
+		t.Fatal("EncodeValues accepted a value that is not JSON")
+	}
+}
+
+func sameValues(a, b map[string][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		var x, y any
+		if json.Unmarshal(v, &x) != nil || json.Unmarshal(b[k], &y) != nil || !reflect.DeepEqual(x, y) {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzDecodeValues: the stored-record decoder never panics and agrees with
+// encoding/json on every input.
+func FuzzDecodeValues(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1}`, `{"a":"\"}"}`, `[1]`, `null`, `{"a":{"b":[1,"]"]}}`, "\xff", ``, `{"\u00e9":1}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := session.DecodeValues(data)
+		want, werr := reference(data)
+		if werr != nil {
+			if err == nil {
+				t.Fatalf("accepted %q which encoding/json rejects: %v", data, werr)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("rejected %q, which encoding/json accepts: %v", data, err)
+		}
+		if !sameValues(got, want) {
+			t.Fatalf("%q: got %q, want %q", data, got, want)
+		}
+	})
+}

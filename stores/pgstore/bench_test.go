@@ -1,0 +1,199 @@
+package pgstore_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/sessiontest"
+)
+
+const csrf = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
+
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *discardWriter) WriteHeader(int)             {}
+
+// benchSetup returns a handler over the store and a token of a session
+// holding the standard three values.
+func benchSetup(b *testing.B, st session.Store) (http.Handler, *http.Cookie) {
+	m, err := session.New(st, session.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		switch r.URL.Path {
+		case "/new":
+			s.Set("user_id", 42)
+			s.Set("csrf", csrf)
+			s.Set("name", "Ada Lovelace")
+		case "/read":
+			name, _, err := session.Get[string](s, "name")
+			if err != nil {
+				b.Error(err)
+			}
+			io.WriteString(w, name)
+		case "/write":
+			if err := s.Set("name", "Grace Hopper"); err != nil {
+				b.Error(err)
+			}
+		}
+	}))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/new", nil))
+	return h, w.Result().Cookies()[0]
+}
+
+func runRequests(b *testing.B, h http.Handler, path string, c *http.Cookie) {
+	r := httptest.NewRequest("GET", path, nil)
+	r.AddCookie(c)
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, r)
+	}
+}
+
+// BenchmarkRawSelect is the floor: one primary-key SELECT of the same row
+// and columns, straight through pgx.
+func BenchmarkRawSelect(b *testing.B) {
+	st := newStore(b)
+	_, c := benchSetup(b, st)
+	d, _ := session.DigestOf(c.Value)
+	q := "SELECT digest, data, user_id, auth_at, created_at, last_seen_at, idle_timeout_ms, idle_expires_at, abs_expires_at, expires_at, expire_on_close, version, ip, user_agent FROM \"" + st.Table() + "\" WHERE digest = $1"
+	ctx := context.Background()
+	var (
+		digest, data               []byte
+		user                       *string
+		auth                       *int64
+		c1, c2, c3, c4, c5, c6, c8 int64
+		onClose                    bool
+		ip, ua                     string
+	)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := st.Pool().QueryRow(ctx, q, d[:]).Scan(&digest, &data, &user, &auth, &c1, &c2, &c3, &c4, &c5, &c6, &onClose, &c8, &ip, &ua); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReadOnlyRequest: a request reading one key through the
+// middleware (one SELECT; no touch within the run).
+func BenchmarkReadOnlyRequest(b *testing.B) {
+	st := newStore(b)
+	h, c := benchSetup(b, st)
+	runRequests(b, h, "/read", c)
+}
+
+// BenchmarkWriteRequest: a request setting one key (SELECT + UPDATE).
+func BenchmarkWriteRequest(b *testing.B) {
+	st := newStore(b)
+	h, c := benchSetup(b, st)
+	runRequests(b, h, "/write", c)
+}
+
+// BenchmarkCleanupMillion deletes 1,000,000 expired rows in batches of 1,000
+// while 4 goroutines read live sessions by primary key, and reports the
+// total time and the worst and 99th-percentile read latency during it. Run
+// with -benchtime 1x; it takes about a minute.
+func BenchmarkCleanupMillion(b *testing.B) {
+	for range b.N {
+		b.StopTimer()
+		st := newStore(b)
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		if _, err := st.Pool().Exec(ctx, `INSERT INTO "`+st.Table()+`" (digest, data, user_id, created_at, last_seen_at, idle_expires_at, abs_expires_at, expires_at, version)
+			SELECT sha256(i::text::bytea), '{"user_id":42,"name":"Ada Lovelace"}', 'user' || (i % 50000), $1, $1, $1, $1, $1, 1 FROM generate_series(1, 1000000) i`, now.Add(-time.Hour).UnixMilli()); err != nil {
+			b.Fatal(err)
+		}
+		st.Pool().Exec(ctx, `ANALYZE "`+st.Table()+`"`)
+		var live []session.Digest
+		for range 1000 {
+			d := sessiontest.NewDigest()
+			rec := &session.Record{Values: map[string][]byte{"name": []byte(`"x"`)}, Created: now, LastSeen: now, IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(time.Hour), Version: 1}
+			if err := st.Create(ctx, d, rec); err != nil {
+				b.Fatal(err)
+			}
+			live = append(live, d)
+		}
+		stop := make(chan struct{})
+		var mu sync.Mutex
+		var lat []time.Duration
+		var readers sync.WaitGroup
+		for i := range 4 {
+			readers.Go(func() {
+				var mine []time.Duration
+				for j := 0; ; j++ {
+					select {
+					case <-stop:
+						mu.Lock()
+						lat = append(lat, mine...)
+						mu.Unlock()
+						return
+					default:
+					}
+					t0 := time.Now()
+					if _, err := st.Load(ctx, live[(i*250+j)%len(live)]); err != nil {
+						b.Error(err)
+					}
+					mine = append(mine, time.Since(t0))
+				}
+			})
+		}
+		b.StartTimer()
+		start := time.Now()
+		total := 0
+		for {
+			n, err := st.DeleteExpired(ctx, now, 1000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			total += n
+			if n < 1000 {
+				break
+			}
+		}
+		elapsed := time.Since(start)
+		b.StopTimer()
+		close(stop)
+		readers.Wait()
+		if total != 1000000 {
+			b.Fatalf("deleted %d rows", total)
+		}
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		b.ReportMetric(elapsed.Seconds(), "cleanup-s")
+		b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "worst-read-ms")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-read-ms")
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-read-ms")
+		b.ReportMetric(float64(len(lat)), "reads")
+		b.StartTimer()
+	}
+}
+
+// BenchmarkStoreLoad is Store.Load alone, without the middleware.
+func BenchmarkStoreLoad(b *testing.B) {
+	st := newStore(b)
+	_, c := benchSetup(b, st)
+	d, _ := session.DigestOf(c.Value)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := st.Load(ctx, d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
