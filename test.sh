@@ -27,3 +27,4 @@ go test -race -count=1 work
 fuzztime=${FUZZTIME:-5s}
 go test -run '^$' -fuzz '^FuzzParseToken$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzCookieHeader$' -fuzztime "$fuzztime" .
+go test -run '^$' -fuzz '^FuzzDecodeValues$' -fuzztime "$fuzztime" .
