@@ -1,0 +1,587 @@
+// Package redisstore keeps sessions in Redis through go-redis v9's
+// redis.UniversalClient, so one store serves a single node, a
+// Sentinel-managed failover client and a Cluster client.
+//
+// # Key layout
+//
+// With the default prefix "session:" and a token digest d (hex):
+//
+//	session:{d[0:2]}:d    hash: one field "v:<key>" per session value plus
+//	                      metadata fields "_u" (user), "_a" (auth time), "_c",
+//	                      "_s", "_it", "_ie", "_ae", "_oc", "_v", "_ip", "_ua";
+//	                      PEXPIREAT = the session's expiry (app clock, ms)
+//	session:{d[0:2]}:exp  sorted set shard: digest (32 raw bytes) scored by
+//	                      expiry; 256 shards, each in the hash slot of the
+//	                      sessions it indexes
+//	session:u:<user id>   set of the user's digests (32 raw bytes), pruned of
+//	                      dead members lazily; it expires with the absolute
+//	                      deadline of its longest session
+//
+// Every script touches one hash slot only (a session and its expiry shard
+// share the hash tag {d[0:2]}), so nothing is CROSSSLOT on Cluster. The user
+// index lives in another slot and is written in the same pipeline.
+//
+// # Cost
+//
+// A read-only request is one HGETALL; a write one script that applies only
+// the changed fields (so concurrent writes to different keys merge inside
+// Redis) and refuses to run on a deleted session; a new session one
+// pipeline. A login from an anonymous session is one atomic script on
+// single-node deployments (standalone, Sentinel); on Cluster the old and new
+// keys live in different slots, so it takes two pipelines (create new, then
+// delete old; the new one is rolled back if the old was gone meanwhile).
+//
+// # Eviction
+//
+// Redis must not evict session keys at will: use maxmemory-policy noeviction
+// (writes fail when memory is full, and the manager answers with its error
+// handler) or a volatile-* policy (only keys with a TTL, which every session
+// has, are evicted, oldest expiry first with volatile-ttl). An allkeys-*
+// policy may evict the expiry shards and user indexes of live sessions: New
+// checks the policy and logs a warning through slog when it is unsafe.
+package redisstore
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/session"
+)
+
+// DefaultPrefix starts every key the store writes.
+const DefaultPrefix = "session:"
+
+// Store is a Redis session store. It implements session.Store and every
+// optional capability. It is safe for concurrent use.
+type Store struct {
+	client  redis.UniversalClient
+	prefix  string
+	cluster bool
+	wait    int
+	waitFor time.Duration
+	logger  *slog.Logger
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithPrefix sets the key prefix (default "session:"). It must not contain
+// braces, which would put every key in one Cluster hash slot.
+func WithPrefix(p string) Option { return func(s *Store) { s.prefix = p } }
+
+// WithWait makes Delete, DeleteByUser and Renew wait (Redis WAIT) until the
+// deletion reached at least replicas replicas or timeout passed, so that a
+// failover right after a logout cannot promote a replica that still holds
+// the session. It costs a round trip and up to timeout per deletion; it is
+// ignored on Cluster clients, where WAIT cannot follow the keyed commands to
+// their node.
+func WithWait(replicas int, timeout time.Duration) Option {
+	return func(s *Store) { s.wait, s.waitFor = replicas, timeout }
+}
+
+// WithLogger sets the logger for configuration warnings (default
+// slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.logger = l } }
+
+// New returns a store on client, which may be a *redis.Client,
+// *redis.FailoverClient (Sentinel) or *redis.ClusterClient. It pings the
+// server and checks its maxmemory-policy (see the package documentation).
+func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("redisstore: client is nil")
+	}
+	s := &Store{client: client, prefix: DefaultPrefix, logger: slog.Default()}
+	for _, o := range opts {
+		o(s)
+	}
+	if strings.ContainsAny(s.prefix, "{}") {
+		return nil, fmt.Errorf("redisstore: prefix %q must not contain braces", s.prefix)
+	}
+	_, s.cluster = client.(*redis.ClusterClient)
+	if err := client.Ping(ctx).Err(); err != nil {
+		return nil, fmt.Errorf("redisstore: connecting: %w", err)
+	}
+	s.checkEviction(ctx)
+	if err := s.loadScripts(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+var allScripts = []*redis.Script{createScript, updateScript, touchScript, deleteScript, renewScript, indexAddScript, expireScript}
+
+// loadScripts puts the scripts in every node's script cache, so pipelines
+// can use EVALSHA.
+func (s *Store) loadScripts(ctx context.Context) error {
+	load := func(ctx context.Context, c redis.Scripter) error {
+		for _, sc := range allScripts {
+			if err := sc.Load(ctx, c).Err(); err != nil {
+				return fmt.Errorf("redisstore: loading scripts: %w", err)
+			}
+		}
+		return nil
+	}
+	if c, ok := s.client.(*redis.ClusterClient); ok {
+		return c.ForEachShard(ctx, func(ctx context.Context, n *redis.Client) error { return load(ctx, n) })
+	}
+	return load(ctx, s.client)
+}
+
+// pipelined runs fn in a pipeline. A node that lost its script cache
+// (restart, failover to a replica that never saw the scripts) answers
+// NOSCRIPT: the scripts are loaded again and the pipeline retried once.
+func (s *Store) pipelined(ctx context.Context, fn func(redis.Pipeliner) error) error {
+	_, err := s.client.Pipelined(ctx, fn)
+	if err != nil && strings.Contains(err.Error(), "NOSCRIPT") {
+		if lerr := s.loadScripts(ctx); lerr != nil {
+			return errors.Join(err, lerr)
+		}
+		_, err = s.client.Pipelined(ctx, fn)
+	}
+	return err
+}
+
+// checkEviction warns when a node may evict keys without a TTL.
+func (s *Store) checkEviction(ctx context.Context) {
+	check := func(ctx context.Context, c *redis.Client) error {
+		res, err := c.ConfigGet(ctx, "maxmemory-policy").Result()
+		if err != nil {
+			s.logger.DebugContext(ctx, "redisstore: cannot read maxmemory-policy (CONFIG disabled?)", "error", err)
+			return nil
+		}
+		policy := res["maxmemory-policy"]
+		if strings.HasPrefix(policy, "allkeys-") {
+			s.logger.WarnContext(ctx, "redisstore: unsafe maxmemory-policy: Redis may evict session indexes of live sessions; use noeviction or a volatile-* policy",
+				"policy", policy, "node", c.Options().Addr)
+		}
+		return nil
+	}
+	switch c := s.client.(type) {
+	case *redis.ClusterClient:
+		_ = c.ForEachMaster(ctx, check)
+	case *redis.Client:
+		_ = check(ctx, c)
+	}
+}
+
+// Client returns the Redis client.
+func (s *Store) Client() redis.UniversalClient { return s.client }
+
+func (s *Store) keys(d session.Digest) (key, shard string) {
+	h := hex.EncodeToString(d[:])
+	tag := s.prefix + "{" + h[:2] + "}:"
+	return tag + h, tag + "exp"
+}
+
+func (s *Store) userKey(userID string) string { return s.prefix + "u:" + userID }
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func boolStr(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// fields returns the hash fields of a record as alternating names and values.
+func fields(r *session.Record) []any {
+	out := make([]any, 0, 22+2*len(r.Values))
+	out = append(out,
+		"_c", ms(r.Created), "_s", ms(r.LastSeen), "_it", r.IdleTimeout.Milliseconds(),
+		"_ie", ms(r.IdleExpiry), "_ae", ms(r.AbsExpiry), "_oc", boolStr(r.ExpireOnClose),
+		"_v", r.Version, "_ip", r.IP, "_ua", r.UserAgent, "_u", r.UserID)
+	if !r.AuthTime.IsZero() {
+		out = append(out, "_a", ms(r.AuthTime))
+	}
+	for k, v := range r.Values {
+		out = append(out, "v:"+k, v)
+	}
+	return out
+}
+
+// decode builds a record from HGETALL's result.
+func decode(h map[string]string) (*session.Record, error) {
+	r := &session.Record{Values: make(map[string][]byte, len(h))}
+	num := func(f string) (int64, error) {
+		v, err := strconv.ParseInt(h[f], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%w: field %s: %v", session.ErrCorrupt, f, err)
+		}
+		return v, nil
+	}
+	var err error
+	var created, seen, it, ie, ae int64
+	for _, p := range []struct {
+		f string
+		v *int64
+	}{{"_c", &created}, {"_s", &seen}, {"_it", &it}, {"_ie", &ie}, {"_ae", &ae}, {"_v", &r.Version}} {
+		if *p.v, err = num(p.f); err != nil {
+			return nil, err
+		}
+	}
+	r.Created, r.LastSeen, r.IdleExpiry, r.AbsExpiry = fromMS(created), fromMS(seen), fromMS(ie), fromMS(ae)
+	r.IdleTimeout = time.Duration(it) * time.Millisecond
+	r.ExpireOnClose = h["_oc"] == "1"
+	r.UserID, r.IP, r.UserAgent = h["_u"], h["_ip"], h["_ua"]
+	if a, ok := h["_a"]; ok {
+		v, err := strconv.ParseInt(a, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%w: field _a: %v", session.ErrCorrupt, err)
+		}
+		r.AuthTime = fromMS(v)
+	}
+	for f, v := range h {
+		if k, ok := strings.CutPrefix(f, "v:"); ok {
+			r.Values[k] = []byte(v)
+		}
+	}
+	return r, nil
+}
+
+func wrap(op string, err error) error { return fmt.Errorf("redisstore: %s: %w", op, err) }
+
+// Load reads the session in one HGETALL.
+func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, error) {
+	key, _ := s.keys(d)
+	h, err := s.client.HGetAll(ctx, key).Result()
+	if err != nil {
+		return nil, wrap("load", err)
+	}
+	if len(h) == 0 {
+		return nil, session.ErrNotFound
+	}
+	rec, err := decode(h)
+	if err != nil {
+		return nil, wrap("load", err)
+	}
+	return rec, nil
+}
+
+// addToIndex queues the user-index update of a new session.
+func (s *Store) addToIndex(p redis.Pipeliner, ctx context.Context, d session.Digest, r *session.Record) {
+	if r.UserID != "" {
+		indexAddScript.Run(ctx, p, []string{s.userKey(r.UserID)}, string(d[:]), ms(r.AbsExpiry))
+	}
+}
+
+// Create stores the session if absent, in one pipeline: the insert-if-absent
+// script and, for a logged-in session, the user-index update.
+func (s *Store) Create(ctx context.Context, d session.Digest, r *session.Record) error {
+	key, shard := s.keys(d)
+	args := append([]any{ms(r.ExpiresAt()), string(d[:])}, fields(r)...)
+	var created *redis.Cmd
+	err := s.pipelined(ctx, func(p redis.Pipeliner) error {
+		created = createScript.Run(ctx, p, []string{key, shard}, args...)
+		s.addToIndex(p, ctx, d, r)
+		return nil
+	})
+	if err != nil {
+		return wrap("create", err)
+	}
+	if n, _ := created.Int(); n == 0 {
+		return session.ErrExists
+	}
+	return nil
+}
+
+// Update applies c in one script: only the changed fields are written, so
+// concurrent changes to different keys merge; a deleted session is never
+// recreated.
+func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change) error {
+	key, shard := s.keys(d)
+	args := make([]any, 0, 8+len(c.Delete)+2*len(c.Set))
+	args = append(args, string(d[:]), boolStr(c.Clear), ms(c.LastSeen), ms(c.IdleExpiry),
+		boolStr(c.SetExpiry), c.IdleTimeout.Milliseconds(), boolStr(c.ExpireOnClose), len(c.Delete))
+	for _, k := range c.Delete {
+		args = append(args, "v:"+k)
+	}
+	for k, v := range c.Set {
+		args = append(args, "v:"+k, v)
+	}
+	n, err := updateScript.Run(ctx, s.client, []string{key, shard}, args...).Int()
+	if err != nil {
+		return wrap("update", err)
+	}
+	if n == 0 {
+		return session.ErrNotFound
+	}
+	return nil
+}
+
+// Touch moves the expiry forward in one script.
+func (s *Store) Touch(ctx context.Context, d session.Digest, lastSeen, idleExpiry time.Time) error {
+	key, shard := s.keys(d)
+	n, err := touchScript.Run(ctx, s.client, []string{key, shard}, string(d[:]), ms(lastSeen), ms(idleExpiry)).Int()
+	if err != nil {
+		return wrap("touch", err)
+	}
+	if n == 0 {
+		return session.ErrNotFound
+	}
+	return nil
+}
+
+// waitCmd queues WAIT when configured and possible.
+func (s *Store) waitCmd(p redis.Pipeliner, ctx context.Context) {
+	if s.wait > 0 && !s.cluster {
+		p.Do(ctx, "WAIT", s.wait, s.waitFor.Milliseconds())
+	}
+}
+
+// Delete removes the session and its expiry entry; with WithWait, it also
+// waits for replicas. The user index is pruned lazily.
+func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
+	key, shard := s.keys(d)
+	var del *redis.Cmd
+	err := s.pipelined(ctx, func(p redis.Pipeliner) error {
+		del = deleteScript.Run(ctx, p, []string{key, shard}, string(d[:]))
+		s.waitCmd(p, ctx)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return false, wrap("delete", err)
+	}
+	user, err := del.Text()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	if err != nil {
+		return false, wrap("delete", err)
+	}
+	if user != "" {
+		// Keep the index tidy; a failure here only delays the lazy pruning.
+		s.client.SRem(ctx, s.userKey(user), string(d[:]))
+	}
+	return true, nil
+}
+
+// Renew moves the session from old to new. On single-node deployments this
+// is one atomic script; on Cluster, where the two keys live in different
+// hash slots, the new session is created first (nobody knows its token yet)
+// and kept only if deleting the old one succeeds.
+func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session.Record) error {
+	oldKey, oldShard := s.keys(old)
+	newKey, newShard := s.keys(new)
+	if !s.cluster {
+		idx := newKey
+		if rec.UserID != "" {
+			idx = s.userKey(rec.UserID)
+		}
+		args := append([]any{string(old[:]), string(new[:]), ms(rec.ExpiresAt()), rec.UserID}, fields(rec)...)
+		var res *redis.Cmd
+		err := s.pipelined(ctx, func(p redis.Pipeliner) error {
+			res = renewScript.Run(ctx, p, []string{oldKey, oldShard, newKey, newShard, idx}, args...)
+			s.waitCmd(p, ctx)
+			return nil
+		})
+		if err != nil {
+			return wrap("renew", err)
+		}
+		switch n, _ := res.Int(); n {
+		case 0:
+			return session.ErrNotFound
+		case -1:
+			return session.ErrExists
+		}
+		return nil
+	}
+	if err := s.Create(ctx, new, rec); err != nil {
+		return err
+	}
+	existed, err := s.Delete(ctx, old)
+	if err == nil && existed {
+		return nil
+	}
+	// The old session is gone (or its state unknown): undo the new one.
+	if _, rbErr := s.Delete(ctx, new); rbErr != nil {
+		return wrap("renew", errors.Join(err, fmt.Errorf("rolling back the new session: %w", rbErr)))
+	}
+	if err != nil {
+		return err
+	}
+	return session.ErrNotFound
+}
+
+// ListByUser returns the user's sessions alive at now: one SMEMBERS, then
+// one pipeline of HGETALLs; members whose session is gone are pruned.
+func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([]session.Entry, error) {
+	idx := s.userKey(userID)
+	members, err := s.client.SMembers(ctx, idx).Result()
+	if err != nil {
+		return nil, wrap("list by user", err)
+	}
+	if len(members) == 0 {
+		return nil, nil
+	}
+	digests := make([]session.Digest, 0, len(members))
+	for _, m := range members {
+		var d session.Digest
+		if len(m) == len(d) {
+			copy(d[:], m)
+			digests = append(digests, d)
+		}
+	}
+	cmds := make([]*redis.MapStringStringCmd, len(digests))
+	err = s.pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, d := range digests {
+			key, _ := s.keys(d)
+			cmds[i] = p.HGetAll(ctx, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrap("list by user", err)
+	}
+	var out []session.Entry
+	var dead []any
+	for i, cmd := range cmds {
+		h := cmd.Val()
+		if len(h) == 0 {
+			dead = append(dead, string(digests[i][:]))
+			continue
+		}
+		rec, err := decode(h)
+		if err != nil || rec.UserID != userID {
+			continue
+		}
+		if rec.Alive(now) {
+			out = append(out, session.Entry{Digest: digests[i], Record: rec})
+		}
+	}
+	if len(dead) > 0 {
+		s.client.SRem(ctx, idx, dead...)
+	}
+	return out, nil
+}
+
+// DeleteByUser deletes every session in the user's index: one SMEMBERS and
+// one pipeline, however many sessions the store holds in all.
+func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
+	idx := s.userKey(userID)
+	members, err := s.client.SMembers(ctx, idx).Result()
+	if err != nil {
+		return 0, wrap("delete by user", err)
+	}
+	cmds := make([]*redis.Cmd, 0, len(members))
+	err = s.pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, m := range members {
+			var d session.Digest
+			if len(m) != len(d) {
+				continue
+			}
+			copy(d[:], m)
+			key, shard := s.keys(d)
+			cmds = append(cmds, deleteScript.Run(ctx, p, []string{key, shard}, m))
+		}
+		p.Del(ctx, idx)
+		s.waitCmd(p, ctx)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return 0, wrap("delete by user", err)
+	}
+	n := 0
+	for _, c := range cmds {
+		if c.Err() == nil {
+			n++
+		} else if !errors.Is(c.Err(), redis.Nil) {
+			return n, wrap("delete by user", c.Err())
+		}
+	}
+	return n, nil
+}
+
+// shards returns the 256 expiry-shard keys.
+func (s *Store) shards() []string {
+	out := make([]string, 256)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s{%02x}:exp", s.prefix, i)
+	}
+	return out
+}
+
+// CountActive sums ZCOUNT over the 256 expiry shards in one pipeline: no
+// SCAN, whatever the number of sessions.
+func (s *Store) CountActive(ctx context.Context, now time.Time) (int64, error) {
+	cmds := make([]*redis.IntCmd, 0, 256)
+	min := "(" + strconv.FormatInt(ms(now), 10)
+	err := s.pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range s.shards() {
+			cmds = append(cmds, p.ZCount(ctx, k, min, "+inf"))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, wrap("count", err)
+	}
+	var n int64
+	for _, c := range cmds {
+		n += c.Val()
+	}
+	return n, nil
+}
+
+// DeleteExpired removes up to limit sessions expired at now, found through
+// the expiry shards. Sessions Redis already expired by TTL only leave their
+// shard entry, which is removed too.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	removed := 0
+	max := strconv.FormatInt(ms(now), 10)
+	for _, shard := range s.shards() {
+		if err := ctx.Err(); err != nil {
+			return removed, err
+		}
+		if removed >= limit {
+			break
+		}
+		members, err := s.client.ZRangeByScore(ctx, shard, &redis.ZRangeBy{Min: "-inf", Max: max, Count: int64(limit - removed)}).Result()
+		if err != nil {
+			return removed, wrap("delete expired", err)
+		}
+		if len(members) == 0 {
+			continue
+		}
+		cmds := make([]*redis.Cmd, 0, len(members))
+		err = s.pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, m := range members {
+				var d session.Digest
+				copy(d[:], m)
+				key, sh := s.keys(d)
+				cmds = append(cmds, expireScript.Run(ctx, p, []string{key, sh}, m, max))
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return removed, wrap("delete expired", err)
+		}
+		for _, c := range cmds {
+			if n, _ := c.Int(); n == 1 {
+				removed++
+			}
+		}
+	}
+	return removed, nil
+}
+
+var (
+	_ session.Store          = (*Store)(nil)
+	_ session.Toucher        = (*Store)(nil)
+	_ session.Renewer        = (*Store)(nil)
+	_ session.UserIndex      = (*Store)(nil)
+	_ session.Counter        = (*Store)(nil)
+	_ session.ExpiredDeleter = (*Store)(nil)
+)

@@ -1,0 +1,344 @@
+package redisstore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/sessiontest"
+	"github.com/sessionkit/session/stores/redisstore"
+)
+
+// addr of the shared test server; the tests fail (never skip) when it is
+// down.
+func addr() string {
+	if v := os.Getenv("SESSION_TEST_REDIS_ADDR"); v != "" {
+		return v
+	}
+	return "127.0.0.1:6379"
+}
+
+var (
+	clientOnce sync.Once
+	client     *redis.Client
+	trips      atomic.Int64 // network round trips through client
+)
+
+// tripHook counts round trips: one per command, one per pipeline.
+type tripHook struct{}
+
+func (tripHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (tripHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { trips.Add(1); return next(ctx, cmd) }
+}
+func (tripHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { trips.Add(1); return next(ctx, cmds) }
+}
+
+func testClient(t testing.TB) *redis.Client {
+	t.Helper()
+	clientOnce.Do(func() {
+		client = redis.NewClient(&redis.Options{Addr: addr()})
+		client.AddHook(tripHook{})
+	})
+	if err := client.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("Redis at %s is required (set SESSION_TEST_REDIS_ADDR): %v", addr(), err)
+	}
+	return client
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if client != nil {
+		client.Close()
+	}
+	stopAll()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func randomPrefix() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return "sessiontest:" + hex.EncodeToString(b[:]) + ":"
+}
+
+// deletePrefix removes every key under prefix (tests only: SCAN is fine
+// here, never in the store).
+func deletePrefix(c redis.UniversalClient, prefix string) error {
+	ctx := context.Background()
+	del := func(ctx context.Context, n *redis.Client) error {
+		iter := n.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			if err := n.Del(ctx, iter.Val()).Err(); err != nil {
+				return err
+			}
+		}
+		return iter.Err()
+	}
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, del)
+	}
+	return del(ctx, c.(*redis.Client))
+}
+
+func newStore(t testing.TB, c redis.UniversalClient, opts ...redisstore.Option) *redisstore.Store {
+	return newStoreCleanedBy(t, c, c, opts...)
+}
+
+func newStoreCleanedBy(t testing.TB, c, cleaner redis.UniversalClient, opts ...redisstore.Option) *redisstore.Store {
+	t.Helper()
+	prefix := randomPrefix()
+	s, err := redisstore.New(context.Background(), c, append([]redisstore.Option{redisstore.WithPrefix(prefix)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := deletePrefix(cleaner, prefix); err != nil {
+			t.Errorf("cleaning %s: %v", prefix, err)
+		}
+	})
+	return s
+}
+
+func TestConformanceStandalone(t *testing.T) {
+	c := testClient(t)
+	sessiontest.Run(t, func(t *testing.T) session.Store { return newStore(t, c) })
+}
+
+func commandStats(t *testing.T, c *redis.Client) map[string]int64 {
+	t.Helper()
+	info, err := c.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, line := range strings.Split(info, "\n") {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || !strings.HasPrefix(name, "cmdstat_") {
+			continue
+		}
+		for _, kv := range strings.Split(rest, ",") {
+			if v, ok := strings.CutPrefix(kv, "calls="); ok {
+				out[strings.TrimPrefix(name, "cmdstat_")], _ = strconv.ParseInt(v, 10, 64)
+			}
+		}
+	}
+	return out
+}
+
+// Round trips per request (go-redis hook) and the commands Redis executed
+// (INFO commandstats deltas): read 1, write 2, new session 1, login from an
+// anonymous session 2.
+func TestRoundTripsPerRequest(t *testing.T) {
+	c := testClient(t)
+	st := newStore(t, c)
+	clock := time.Now()
+	m, err := session.New(st, session.WithClock(func() time.Time { return clock }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		switch r.URL.Path {
+		case "/read":
+			session.Get[string](s, "name")
+		case "/write":
+			s.Set("name", "Grace")
+		case "/new":
+			s.Set("user_id", 42)
+			s.Set("csrf", strings.Repeat("c", 50))
+			s.Set("name", "Ada")
+		case "/login":
+			m.Login(r.Context(), "42")
+			s.Set("name", "Ada")
+		}
+	}))
+	var cookie *http.Cookie
+	for _, tc := range []struct {
+		path    string
+		advance time.Duration
+		trips   int64
+		top     map[string]int64 // top-level commands Redis saw
+	}{
+		{"/new", 0, 1, map[string]int64{"evalsha": 1}},
+		{"/read", time.Second, 1, map[string]int64{"hgetall": 1}},
+		{"/write", time.Second, 2, map[string]int64{"hgetall": 1, "evalsha": 1}},
+		{"/read", 5 * time.Minute, 2, map[string]int64{"hgetall": 1, "evalsha": 1}},
+		{"/read", time.Second, 1, map[string]int64{"hgetall": 1}},
+		{"/login", time.Second, 2, map[string]int64{"hgetall": 1, "evalsha": 1}},
+	} {
+		clock = clock.Add(tc.advance)
+		r := httptest.NewRequest("GET", tc.path, nil)
+		if cookie != nil {
+			r.AddCookie(cookie)
+		}
+		w := httptest.NewRecorder()
+		before := commandStats(t, c)
+		trips.Store(0)
+		h.ServeHTTP(w, r)
+		got := trips.Load()
+		after := commandStats(t, c)
+		if got != tc.trips || w.Code != 200 {
+			t.Errorf("%s: %d round trips (status %d), want %d", tc.path, got, w.Code, tc.trips)
+		}
+		for cmd, want := range tc.top {
+			if d := after[cmd] - before[cmd]; d != want {
+				t.Errorf("%s: %d %s calls, want %d", tc.path, d, cmd, want)
+			}
+		}
+		for cmd := range after {
+			if after[cmd] != before[cmd] && tc.top[cmd] == 0 && cmd != "info" && !scriptInner[cmd] {
+				t.Errorf("%s: unexpected %s (%d calls)", tc.path, cmd, after[cmd]-before[cmd])
+			}
+		}
+		for _, ck := range w.Result().Cookies() {
+			cookie = ck
+		}
+	}
+}
+
+// Commands that scripts call; Redis counts them in commandstats too.
+var scriptInner = map[string]bool{"exists": true, "hset": true, "hget": true, "hdel": true, "hkeys": true, "hincrby": true,
+	"pexpireat": true, "zadd": true, "zrem": true, "del": true, "sadd": true, "pttl": true}
+
+func TestCorruptRecord(t *testing.T) {
+	c := testClient(t)
+	st := newStore(t, c)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	m, _ := session.New(st, session.WithLogger(slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))))
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if r.URL.Path == "/set" {
+			s.Set("a", "1")
+			return
+		}
+		_, ok, err := session.Get[string](s, "a")
+		fmt.Fprint(w, ok, err)
+	}))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/set", nil))
+	cookie := w.Result().Cookies()[0]
+	d, _ := session.DigestOf(cookie.Value)
+	key := fmt.Sprintf("%s{%s}:%s", prefixOf(t, c, d), hex.EncodeToString(d[:1]), hex.EncodeToString(d[:]))
+	if err := c.HSet(context.Background(), key, "_ie", "not a number").Err(); err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/get", nil)
+	r.AddCookie(cookie)
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	body, _ := io.ReadAll(w.Body)
+	if w.Code != 200 || string(body) != "false <nil>" {
+		t.Fatalf("corrupt record: %d %q", w.Code, body)
+	}
+	if n, _ := c.Exists(context.Background(), key).Result(); n != 0 {
+		t.Fatal("corrupt record not deleted")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "reason=corrupt") {
+		t.Fatalf("not logged: %s", logs.String())
+	}
+}
+
+// prefixOf finds the test prefix owning digest d's key.
+func prefixOf(t *testing.T, c *redis.Client, d session.Digest) string {
+	keys, err := c.Keys(context.Background(), "*"+hex.EncodeToString(d[:])).Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("finding the key of a session: %v %v", keys, err)
+	}
+	return keys[0][:strings.Index(keys[0], "{")]
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestPrefixValidationAndEvictionWarning(t *testing.T) {
+	c := testClient(t)
+	ctx := context.Background()
+	if _, err := redisstore.New(ctx, c, redisstore.WithPrefix("a{b}")); err == nil {
+		t.Fatal("prefix with braces accepted")
+	}
+	old, err := c.ConfigGet(ctx, "maxmemory-policy").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.ConfigSet(ctx, "maxmemory-policy", old["maxmemory-policy"])
+	if err := c.ConfigSet(ctx, "maxmemory-policy", "allkeys-lru").Err(); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	if _, err := redisstore.New(ctx, c, redisstore.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "unsafe maxmemory-policy") {
+		t.Fatalf("no warning for allkeys-lru: %q", logs.String())
+	}
+	c.ConfigSet(ctx, "maxmemory-policy", "volatile-ttl")
+	logs.Reset()
+	redisstore.New(ctx, c, redisstore.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if logs.Len() != 0 {
+		t.Fatalf("warning for volatile-ttl: %q", logs.String())
+	}
+}
+
+// A store error is never "no session": when the client cannot reach Redis,
+// requests fail through the error handler and no new session is issued.
+func TestUnreachableRedisFailsRequests(t *testing.T) {
+	testClient(t)
+	c2 := redis.NewClient(&redis.Options{Addr: addr()})
+	st := newStoreCleanedBy(t, c2, testClient(t))
+	m, _ := session.New(st, session.WithLogger(slog.New(slog.DiscardHandler)))
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if _, _, err := session.Get[string](s, "a"); err != nil {
+			return
+		}
+		s.Set("a", "1")
+	}))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	cookie := w.Result().Cookies()[0]
+	c2.Close() // every call now fails
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(cookie)
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusServiceUnavailable || len(w.Result().Cookies()) != 0 {
+		t.Fatalf("request with Redis unreachable: %d, cookies %v", w.Code, w.Result().Cookies())
+	}
+	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second})
+	defer dead.Close()
+	if _, err := redisstore.New(context.Background(), dead); err == nil {
+		t.Fatal("New on an unreachable server succeeded")
+	}
+}
