@@ -6,10 +6,12 @@
 //
 // With the default prefix "session:" and a token digest d (hex):
 //
-//	session:{d[0:2]}:d    hash: one field "v:<key>" per session value plus
-//	                      metadata fields "_u" (user), "_a" (auth time), "_c",
-//	                      "_s", "_it", "_ie", "_ae", "_oc", "_v", "_ip", "_ua";
-//	                      PEXPIREAT = the session's expiry (app clock, ms)
+//	session:{d[0:2]}:d    hash: one field "v:<key>" per session value, "_m"
+//	                      with the numbers (created, last seen, idle timeout,
+//	                      idle expiry, absolute expiry, expire-on-close,
+//	                      version, auth time; ms), and "_u", "_ip", "_ua"
+//	                      when not empty; PEXPIREAT = the session's expiry
+//	                      (application clock, ms)
 //	session:{d[0:2]}:exp  sorted set shard: digest (32 raw bytes) scored by
 //	                      expiry; 256 shards, each in the hash slot of the
 //	                      sessions it indexes
@@ -194,15 +196,28 @@ func boolStr(b bool) string {
 	return "0"
 }
 
-// fields returns the hash fields of a record as alternating names and values.
+// fields returns the hash fields of a record as alternating names and
+// values: "_m" with the numbers, the non-empty strings, the values.
 func fields(r *session.Record) []any {
-	out := make([]any, 0, 22+2*len(r.Values))
-	out = append(out,
-		"_c", ms(r.Created), "_s", ms(r.LastSeen), "_it", r.IdleTimeout.Milliseconds(),
-		"_ie", ms(r.IdleExpiry), "_ae", ms(r.AbsExpiry), "_oc", boolStr(r.ExpireOnClose),
-		"_v", r.Version, "_ip", r.IP, "_ua", r.UserAgent, "_u", r.UserID)
+	out := make([]any, 0, 8+2*len(r.Values))
+	var auth int64
 	if !r.AuthTime.IsZero() {
-		out = append(out, "_a", ms(r.AuthTime))
+		auth = ms(r.AuthTime)
+	}
+	onClose := 0
+	if r.ExpireOnClose {
+		onClose = 1
+	}
+	m := strconv.AppendInt(nil, ms(r.Created), 10)
+	for _, v := range []int64{ms(r.LastSeen), r.IdleTimeout.Milliseconds(), ms(r.IdleExpiry), ms(r.AbsExpiry), int64(onClose), r.Version, auth} {
+		m = append(m, ',')
+		m = strconv.AppendInt(m, v, 10)
+	}
+	out = append(out, "_m", m)
+	for _, f := range [...]struct{ name, v string }{{"_u", r.UserID}, {"_ip", r.IP}, {"_ua", r.UserAgent}} {
+		if f.v != "" {
+			out = append(out, f.name, f.v)
+		}
 	}
 	for k, v := range r.Values {
 		out = append(out, "v:"+k, v)
@@ -212,34 +227,32 @@ func fields(r *session.Record) []any {
 
 // decode builds a record from HGETALL's result.
 func decode(h map[string]string) (*session.Record, error) {
-	r := &session.Record{Values: make(map[string][]byte, len(h))}
-	num := func(f string) (int64, error) {
-		v, err := strconv.ParseInt(h[f], 10, 64)
+	var m [8]int64
+	meta := h["_m"]
+	for i := range m {
+		field := meta
+		if j := strings.IndexByte(meta, ','); j >= 0 {
+			field, meta = meta[:j], meta[j+1:]
+		} else {
+			meta = ""
+		}
+		v, err := strconv.ParseInt(field, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("%w: field %s: %v", session.ErrCorrupt, f, err)
+			return nil, fmt.Errorf("%w: metadata field %d: %v", session.ErrCorrupt, i, err)
 		}
-		return v, nil
+		m[i] = v
 	}
-	var err error
-	var created, seen, it, ie, ae int64
-	for _, p := range []struct {
-		f string
-		v *int64
-	}{{"_c", &created}, {"_s", &seen}, {"_it", &it}, {"_ie", &ie}, {"_ae", &ae}, {"_v", &r.Version}} {
-		if *p.v, err = num(p.f); err != nil {
-			return nil, err
-		}
+	if meta != "" {
+		return nil, fmt.Errorf("%w: trailing metadata", session.ErrCorrupt)
 	}
-	r.Created, r.LastSeen, r.IdleExpiry, r.AbsExpiry = fromMS(created), fromMS(seen), fromMS(ie), fromMS(ae)
-	r.IdleTimeout = time.Duration(it) * time.Millisecond
-	r.ExpireOnClose = h["_oc"] == "1"
-	r.UserID, r.IP, r.UserAgent = h["_u"], h["_ip"], h["_ua"]
-	if a, ok := h["_a"]; ok {
-		v, err := strconv.ParseInt(a, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%w: field _a: %v", session.ErrCorrupt, err)
-		}
-		r.AuthTime = fromMS(v)
+	r := &session.Record{
+		Values:  make(map[string][]byte, len(h)),
+		Created: fromMS(m[0]), LastSeen: fromMS(m[1]), IdleTimeout: time.Duration(m[2]) * time.Millisecond,
+		IdleExpiry: fromMS(m[3]), AbsExpiry: fromMS(m[4]), ExpireOnClose: m[5] == 1, Version: m[6],
+		UserID: h["_u"], IP: h["_ip"], UserAgent: h["_ua"],
+	}
+	if m[7] != 0 {
+		r.AuthTime = fromMS(m[7])
 	}
 	for f, v := range h {
 		if k, ok := strings.CutPrefix(f, "v:"); ok {
@@ -378,7 +391,7 @@ func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session
 		if rec.UserID != "" {
 			idx = s.userKey(rec.UserID)
 		}
-		args := append([]any{string(old[:]), string(new[:]), ms(rec.ExpiresAt()), rec.UserID}, fields(rec)...)
+		args := append([]any{string(old[:]), string(new[:]), ms(rec.ExpiresAt()), rec.UserID, ms(rec.AbsExpiry)}, fields(rec)...)
 		var res *redis.Cmd
 		err := s.pipelined(ctx, func(p redis.Pipeliner) error {
 			res = renewScript.Run(ctx, p, []string{oldKey, oldShard, newKey, newShard, idx}, args...)

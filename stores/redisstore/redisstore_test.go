@@ -248,7 +248,7 @@ func TestCorruptRecord(t *testing.T) {
 	cookie := w.Result().Cookies()[0]
 	d, _ := session.DigestOf(cookie.Value)
 	key := fmt.Sprintf("%s{%s}:%s", prefixOf(t, c, d), hex.EncodeToString(d[:1]), hex.EncodeToString(d[:]))
-	if err := c.HSet(context.Background(), key, "_ie", "not a number").Err(); err != nil {
+	if err := c.HSet(context.Background(), key, "_m", "1,2,not a number").Err(); err != nil {
 		t.Fatal(err)
 	}
 	r := httptest.NewRequest("GET", "/get", nil)

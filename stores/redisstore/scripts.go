@@ -3,20 +3,41 @@ package redisstore
 import "github.com/redis/go-redis/v9"
 
 // Every script touches only keys of one hash slot: a session hash and the
-// expiry index shard that shares its hash tag. Values live in fields "v:<key>";
-// metadata in fields starting with "_", which no value field can collide with.
+// expiry index shard that shares its hash tag. Values live in fields
+// "v:<key>"; metadata in fields starting with "_": "_m" holds the numbers
+// (see metaFields), "_u", "_ip" and "_ua" the strings, present only when
+// not empty. No value field can collide with them.
+
+// metaLua reads and writes the "_m" field: created, last seen, idle timeout
+// ms, idle expiry, absolute expiry, expire on close (0/1), version, auth
+// time (0: none).
+const metaLua = `
+local function getmeta(k)
+	local m = {}
+	for v in string.gmatch(redis.call('HGET', k, '_m') or '', '[^,]+') do m[#m + 1] = tonumber(v) end
+	return m
+end
+local function setmeta(k, m)
+	local parts = {}
+	for i = 1, #m do parts[i] = string.format('%d', m[i]) end
+	redis.call('HSET', k, '_m', table.concat(parts, ','))
+end
+local function hsetpairs(k, first)
+	local n = #ARGV
+	local i = first
+	while i <= n do
+		local j = math.min(i + 199, n)
+		redis.call('HSET', k, unpack(ARGV, i, j))
+		i = j + 1
+	end
+end
+`
 
 // createScript: KEYS = session, shard; ARGV = expires_at ms, member, then
 // field/value pairs. Insert if absent.
-var createScript = redis.NewScript(`
+var createScript = redis.NewScript(metaLua + `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local n = #ARGV
-local i = 3
-while i <= n do
-	local j = math.min(i + 199, n)
-	redis.call('HSET', KEYS[1], unpack(ARGV, i, j))
-	i = j + 1
-end
+hsetpairs(KEYS[1], 3)
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
 return 1
@@ -26,7 +47,7 @@ return 1
 // idle expiry, set expiry, idle timeout ms, expire on close, number of
 // deleted keys, deleted fields..., field/value pairs. Applies a change to an
 // existing session only; returns 0 when the session is gone.
-var updateScript = redis.NewScript(`
+var updateScript = redis.NewScript(metaLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if ARGV[2] == '1' then
 	local fields = redis.call('HKEYS', KEYS[1])
@@ -36,23 +57,18 @@ if ARGV[2] == '1' then
 end
 local ndel = tonumber(ARGV[8])
 for i = 9, 8 + ndel do redis.call('HDEL', KEYS[1], ARGV[i]) end
-local n = #ARGV
-local i = 9 + ndel
-while i <= n do
-	local j = math.min(i + 199, n)
-	redis.call('HSET', KEYS[1], unpack(ARGV, i, j))
-	i = j + 1
-end
-local seen = tonumber(ARGV[3])
-if seen > tonumber(redis.call('HGET', KEYS[1], '_s') or '0') then redis.call('HSET', KEYS[1], '_s', ARGV[3]) end
-local ie = tonumber(ARGV[4])
+hsetpairs(KEYS[1], 9 + ndel)
+local m = getmeta(KEYS[1])
+local seen, ie = tonumber(ARGV[3]), tonumber(ARGV[4])
+if seen > m[2] then m[2] = seen end
 if ARGV[5] == '1' then
-	redis.call('HSET', KEYS[1], '_ie', ARGV[4], '_it', ARGV[6], '_oc', ARGV[7])
-elseif ie > tonumber(redis.call('HGET', KEYS[1], '_ie') or '0') then
-	redis.call('HSET', KEYS[1], '_ie', ARGV[4])
+	m[3], m[4], m[6] = tonumber(ARGV[6]), ie, tonumber(ARGV[7])
+elseif ie > m[4] then
+	m[4] = ie
 end
-redis.call('HINCRBY', KEYS[1], '_v', 1)
-local exp = math.min(tonumber(redis.call('HGET', KEYS[1], '_ie')), tonumber(redis.call('HGET', KEYS[1], '_ae')))
+m[7] = m[7] + 1
+setmeta(KEYS[1], m)
+local exp = math.min(m[4], m[5])
 redis.call('PEXPIREAT', KEYS[1], exp)
 redis.call('ZADD', KEYS[2], exp, ARGV[1])
 return 1
@@ -60,11 +76,14 @@ return 1
 
 // touchScript: KEYS = session, shard; ARGV = member, last seen, idle expiry.
 // Moves the expiry forward only; returns 0 when the session is gone.
-var touchScript = redis.NewScript(`
+var touchScript = redis.NewScript(metaLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if tonumber(ARGV[2]) > tonumber(redis.call('HGET', KEYS[1], '_s') or '0') then redis.call('HSET', KEYS[1], '_s', ARGV[2]) end
-if tonumber(ARGV[3]) > tonumber(redis.call('HGET', KEYS[1], '_ie') or '0') then redis.call('HSET', KEYS[1], '_ie', ARGV[3]) end
-local exp = math.min(tonumber(redis.call('HGET', KEYS[1], '_ie')), tonumber(redis.call('HGET', KEYS[1], '_ae')))
+local m = getmeta(KEYS[1])
+local seen, ie = tonumber(ARGV[2]), tonumber(ARGV[3])
+if seen > m[2] then m[2] = seen end
+if ie > m[4] then m[4] = ie end
+setmeta(KEYS[1], m)
+local exp = math.min(m[4], m[5])
 redis.call('PEXPIREAT', KEYS[1], exp)
 redis.call('ZADD', KEYS[2], exp, ARGV[1])
 return 1
@@ -82,38 +101,36 @@ return user or ''
 
 // renewScript (single-node deployments only): KEYS = old session, old
 // shard, new session, new shard, user index (or the new session again when
-// anonymous); ARGV = old member, new member, expires_at ms, user, then
-// field/value pairs. Moves a session atomically: 0 when the old one is
-// gone, -1 when the new key exists, 1 on success.
-var renewScript = redis.NewScript(`
+// anonymous); ARGV = old member, new member, expires_at ms, user, absolute
+// expiry ms, then field/value pairs. Moves a session atomically: 0 when the
+// old one is gone, -1 when the new key exists, 1 on success.
+var renewScript = redis.NewScript(metaLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
+local olduser = redis.call('HGET', KEYS[1], '_u')
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-local n = #ARGV
-local i = 5
-while i <= n do
-	local j = math.min(i + 199, n)
-	redis.call('HSET', KEYS[3], unpack(ARGV, i, j))
-	i = j + 1
-end
+hsetpairs(KEYS[3], 6)
 redis.call('PEXPIREAT', KEYS[3], ARGV[3])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
 if ARGV[4] ~= '' then
+	if olduser == ARGV[4] then redis.call('SREM', KEYS[5], ARGV[1]) end
 	redis.call('SADD', KEYS[5], ARGV[2])
-	redis.call('PEXPIREAT', KEYS[5], ARGV[3], 'GT')
-	if redis.call('PTTL', KEYS[5]) < 0 then redis.call('PEXPIREAT', KEYS[5], ARGV[3]) end
+	if redis.call('PTTL', KEYS[5]) < 0 then
+		redis.call('PEXPIREAT', KEYS[5], ARGV[5])
+	else
+		redis.call('PEXPIREAT', KEYS[5], ARGV[5], 'GT')
+	end
 end
 return 1
 `)
 
-// indexAddScript: KEYS = user index; ARGV = member, expires_at ms. Adds a
-// session to a user's set and keeps the set alive as long as its longest
-// session.
+// indexAddScript: KEYS = user index; ARGV = member, absolute expiry ms.
+// Adds a session to a user's set and keeps the set alive until the absolute
+// deadline of its longest-lived session (no session outlives that).
 var indexAddScript = redis.NewScript(`
 redis.call('SADD', KEYS[1], ARGV[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then
+if redis.call('PTTL', KEYS[1]) < 0 then
 	redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 else
 	redis.call('PEXPIREAT', KEYS[1], ARGV[2], 'GT')

@@ -1,0 +1,241 @@
+package redisstore_test
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/sessiontest"
+	"github.com/sessionkit/session/stores/redisstore"
+)
+
+const csrf = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
+
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *discardWriter) WriteHeader(int)             {}
+
+func benchSetup(b *testing.B, st session.Store) (http.Handler, *http.Cookie) {
+	m, err := session.New(st, session.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		switch r.URL.Path {
+		case "/new":
+			s.Set("user_id", 42)
+			s.Set("csrf", csrf)
+			s.Set("name", "Ada Lovelace")
+		case "/read":
+			name, _, err := session.Get[string](s, "name")
+			if err != nil {
+				b.Error(err)
+			}
+			io.WriteString(w, name)
+		case "/write":
+			if err := s.Set("name", "Grace Hopper"); err != nil {
+				b.Error(err)
+			}
+		}
+	}))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/new", nil))
+	return h, w.Result().Cookies()[0]
+}
+
+func runRequests(b *testing.B, h http.Handler, path string, c *http.Cookie) {
+	r := httptest.NewRequest("GET", path, nil)
+	r.AddCookie(c)
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, r)
+	}
+}
+
+// BenchmarkRawGetEx is the floor: one GETEX (read and extend the TTL) of a
+// string as large as the session hash's fields and values.
+func BenchmarkRawGetEx(b *testing.B) {
+	c := testClient(b)
+	st := newStore(b, c)
+	_, cookie := benchSetup(b, st)
+	d, _ := session.DigestOf(cookie.Value)
+	rec, err := st.Load(context.Background(), d)
+	if err != nil {
+		b.Fatal(err)
+	}
+	size := 0
+	for k, v := range rec.Values {
+		size += len(k) + 2 + len(v)
+	}
+	size += 11*4 + 8*13 // metadata field names and values
+	key := randomPrefix() + "raw"
+	ctx := context.Background()
+	c.Set(ctx, key, strings.Repeat("x", size), time.Hour)
+	defer c.Del(ctx, key)
+	b.ReportMetric(float64(size), "value-bytes")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := c.GetEx(ctx, key, 30*time.Minute).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkReadOnlyRequest(b *testing.B) {
+	st := newStore(b, testClient(b))
+	h, c := benchSetup(b, st)
+	runRequests(b, h, "/read", c)
+}
+
+func BenchmarkWriteRequest(b *testing.B) {
+	st := newStore(b, testClient(b))
+	h, c := benchSetup(b, st)
+	runRequests(b, h, "/write", c)
+}
+
+// BenchmarkForceLogoutMillion fills a Redis server of its own with 1,000,000
+// logged-in sessions (100,000 users, 10 sessions each), then force-logs-out
+// one user through the store's index, and reports the time of that call,
+// the memory per session of the indexes (user sets and expiry shards) and
+// of a whole session. Run with -benchtime 1x.
+func BenchmarkForceLogoutMillion(b *testing.B) {
+	for range b.N {
+		b.StopTimer()
+		p := startRedis(b, "--maxmemory-policy", "noeviction")
+		c := redis.NewClient(&redis.Options{Addr: p.addr})
+		ctx := context.Background()
+		st, err := redisstore.New(ctx, c)
+		if err != nil {
+			b.Fatal(err)
+		}
+		base := memoryUsed(b, c)
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		const total, perUser = 1_000_000, 10
+		sem := make(chan struct{}, 16)
+		errs := make(chan error, total/1000)
+		for batch := 0; batch < total; batch += 1000 {
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem }()
+				for i := batch; i < batch+1000; i++ {
+					rec := &session.Record{
+						Values: map[string][]byte{"user_id": []byte(strconv.Itoa(i / perUser)), "csrf": []byte(`"` + csrf + `"`), "name": []byte(`"Ada Lovelace"`)},
+						UserID: "user" + strconv.Itoa(i/perUser), AuthTime: now, Created: now, LastSeen: now,
+						IdleExpiry: now.Add(30 * time.Minute), AbsExpiry: now.Add(12 * time.Hour), Version: 1,
+					}
+					if err := st.Create(ctx, sessiontest.NewDigest(), rec); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		for range cap(sem) {
+			sem <- struct{}{}
+		}
+		close(errs)
+		for err := range errs {
+			b.Fatal(err)
+		}
+		all := memoryUsed(b, c) - base
+		var index int64
+		for i := range 256 {
+			index += memoryUsage(b, c, fmt.Sprintf("%s{%02x}:exp", redisstore.DefaultPrefix, i))
+		}
+		var users int64
+		for u := range 100 { // sample 100 user sets
+			users += memoryUsage(b, c, redisstore.DefaultPrefix+"u:user"+strconv.Itoa(u*997))
+		}
+		users = users * (total / perUser) / 100
+		if n, err := st.CountActive(ctx, now); err != nil || n != total {
+			b.Fatalf("CountActive = %d, %v", n, err)
+		}
+		b.StartTimer()
+		t0 := time.Now()
+		n, err := st.DeleteByUser(ctx, "user4242")
+		elapsed := time.Since(t0)
+		b.StopTimer()
+		if err != nil || n != perUser {
+			b.Fatalf("DeleteByUser = %d, %v", n, err)
+		}
+		b.ReportMetric(float64(elapsed.Microseconds())/1000, "force-logout-ms")
+		b.ReportMetric(float64(all)/total, "bytes/session")
+		b.ReportMetric(float64(index+users)/total, "index-bytes/session")
+		c.Close()
+		p.stop()
+		b.StartTimer()
+	}
+}
+
+func memoryUsed(b *testing.B, c *redis.Client) int64 {
+	info, err := c.Info(context.Background(), "memory").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	b.Fatal("no used_memory")
+	return 0
+}
+
+func memoryUsage(b *testing.B, c *redis.Client, key string) int64 {
+	n, err := c.MemoryUsage(context.Background(), key).Result()
+	if err != nil {
+		b.Fatalf("MEMORY USAGE %s: %v", key, err)
+	}
+	return n
+}
+
+// BenchmarkRawHGetAll reads the session hash with a bare HGETALL, and
+// BenchmarkStoreLoad through Store.Load, to split the read path's cost.
+func BenchmarkRawHGetAll(b *testing.B) {
+	c := testClient(b)
+	st := newStore(b, c)
+	_, cookie := benchSetup(b, st)
+	d, _ := session.DigestOf(cookie.Value)
+	keys, _ := c.Keys(context.Background(), "*"+hexDigest(d)).Result()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.HGetAll(ctx, keys[0]).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkStoreLoad(b *testing.B) {
+	st := newStore(b, testClient(b))
+	_, cookie := benchSetup(b, st)
+	d, _ := session.DigestOf(cookie.Value)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := st.Load(ctx, d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func hexDigest(d session.Digest) string { return hex.EncodeToString(d[:]) }
