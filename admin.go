@@ -63,26 +63,6 @@ func (m *Manager) DeleteExpired(ctx context.Context, batch int, progress func(to
 	}
 }
 
-// UserSessions returns the live sessions of a user. It needs a store
-// implementing UserIndex.
-func (m *Manager) UserSessions(ctx context.Context, userID string) ([]Entry, error) {
-	ui, ok := m.store.(UserIndex)
-	if !ok {
-		return nil, m.unsupported("UserIndex")
-	}
-	entries, err := ui.ListByUser(ctx, userID, m.now())
-	if err != nil {
-		return nil, &StoreError{Op: "list by user", Err: err}
-	}
-	live := entries[:0]
-	for _, e := range entries {
-		if m.alive(e.Record, m.now()) {
-			live = append(live, e)
-		}
-	}
-	return live, nil
-}
-
 // RevokeUser deletes every session of a user (force logout) and returns how
 // many it deleted. Requests presenting those sessions are anonymous from
 // then on, on every server sharing the store. It needs a store implementing

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 )
 
 // EventKind names a lifecycle or security event.
@@ -31,6 +32,9 @@ const (
 	// EventStoreError: a store call failed; the request was answered by the
 	// error handler.
 	EventStoreError
+	// EventStoreCall: a store call finished (Op, Duration, Err), for
+	// latency metrics. It goes to observers only, never to the log.
+	EventStoreCall
 )
 
 var eventNames = [...]string{
@@ -41,6 +45,7 @@ var eventNames = [...]string{
 	EventRevoked:      "revoked",
 	EventInvalidToken: "invalid_token",
 	EventStoreError:   "store_error",
+	EventStoreCall:    "store_call",
 }
 
 // String returns the event's name in snake case, as used in logs and metrics.
@@ -68,9 +73,11 @@ type Event struct {
 	// RemoteAddr is the request's remote address, when the event happened
 	// during a request.
 	RemoteAddr string
-	// Op and Err describe a failed store call.
-	Op  string
-	Err error
+	// Op and Err describe a failed store call; for EventStoreCall, Duration
+	// is how long it took.
+	Op       string
+	Err      error
+	Duration time.Duration
 }
 
 // Observer receives events. Observe is called synchronously on the request's
@@ -84,6 +91,17 @@ type ObserverFunc func(ctx context.Context, e Event)
 
 // Observe calls f(ctx, e).
 func (f ObserverFunc) Observe(ctx context.Context, e Event) { f(ctx, e) }
+
+// timed reports a store call to the observers (not to the log).
+func (m *Manager) timed(ctx context.Context, op string, start time.Time, err error) {
+	if len(m.observers) == 0 {
+		return
+	}
+	e := Event{Kind: EventStoreCall, Op: op, Duration: time.Since(start), Err: err}
+	for _, o := range m.observers {
+		o.Observe(ctx, e)
+	}
+}
 
 // emit logs e and hands it to the observers.
 func (m *Manager) emit(ctx context.Context, e Event) {

@@ -51,6 +51,9 @@ func New(store Store, opts ...Option) (*Manager, error) {
 	m := &Manager{config: c, store: store}
 	m.toucher, _ = store.(Toucher)
 	m.renewer, _ = store.(Renewer)
+	if _, ok := store.(UserIndex); c.maxPerUser > 0 && !ok {
+		return nil, fmt.Errorf("%w: WithMaxSessionsPerUser needs a store implementing session.UserIndex; %T does not", ErrConfig, store)
+	}
 	if c.insecure {
 		c.logger.Warn("session: cookies are sent without the Secure attribute (WithInsecureCookie); use this only for local development over plain HTTP")
 	}
@@ -169,7 +172,9 @@ func (m *Manager) Destroy(ctx context.Context) error {
 	}
 	existed := false
 	if s.hasToken {
+		start := time.Now()
 		existed, err = m.store.Delete(ctx, s.digest)
+		m.timed(ctx, "delete", start, err)
 		if err != nil {
 			s.failErr = m.storeErr(ctx, "delete", s.digest, err)
 			return s.failErr
@@ -228,7 +233,13 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 		return m.commitRenew(ctx, s, h, now)
 	case s.rec != nil && s.dirty():
 		c := s.change(now)
-		if err := m.store.Update(ctx, s.digest, c); err != nil {
+		if ip, ua := m.clientInfo(s.req); ip != s.rec.IP || ua != s.rec.UserAgent {
+			c.SetClient, c.IP, c.UserAgent = true, ip, ua
+		}
+		start := time.Now()
+		err := m.store.Update(ctx, s.digest, c)
+		m.timed(ctx, "update", start, err)
+		if err != nil {
 			return m.gone(ctx, s, h, "update", err)
 		}
 		m.writeCookie(h, s.token, now, c.IdleExpiry, s.rec.AbsExpiry, s.closeCookie)
@@ -239,11 +250,19 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 		}
 		exp := minTime(now.Add(idle), s.rec.AbsExpiry)
 		var err error
-		if m.toucher != nil {
+		start := time.Now()
+		ip, ua := m.clientInfo(s.req)
+		switch {
+		case ip != s.rec.IP || ua != s.rec.UserAgent:
+			// The client moved or changed browser: record it with the
+			// refresh (still no data written).
+			err = m.store.Update(ctx, s.digest, &Change{LastSeen: now, IdleExpiry: exp, SetClient: true, IP: ip, UserAgent: ua})
+		case m.toucher != nil:
 			err = m.toucher.Touch(ctx, s.digest, now, exp)
-		} else {
+		default:
 			err = m.store.Update(ctx, s.digest, &Change{LastSeen: now, IdleExpiry: exp})
 		}
+		m.timed(ctx, "touch", start, err)
 		if err != nil {
 			return m.gone(ctx, s, h, "touch", err)
 		}
@@ -280,6 +299,7 @@ func (m *Manager) commitCreate(ctx context.Context, s *Session, h http.Header, n
 		AbsExpiry:     now.Add(m.absoluteTimeout),
 		Version:       1,
 	}
+	rec.IP, rec.UserAgent = m.clientInfo(s.req)
 	rec.IdleExpiry = minTime(now.Add(m.idleFor(s.idleOverride)), rec.AbsExpiry)
 	// A collision of 256-bit random tokens does not happen; the retry only
 	// guarantees that a record is never overwritten if one did.
@@ -288,7 +308,9 @@ func (m *Manager) commitCreate(ctx context.Context, s *Session, h http.Header, n
 		if err != nil {
 			return err
 		}
+		start := time.Now()
 		err = m.store.Create(ctx, d, rec)
+		m.timed(ctx, "create", start, err)
 		if errors.Is(err, ErrExists) && attempt < 2 {
 			continue
 		}
@@ -301,6 +323,9 @@ func (m *Manager) commitCreate(ctx context.Context, s *Session, h http.Header, n
 			m.emit(ctx, Event{Kind: EventRenewed, NewTokenHash: m.hash(d), UserID: rec.UserID, Reason: "login", RemoteAddr: s.remoteAddr})
 		}
 		m.writeCookie(h, token, now, rec.IdleExpiry, rec.AbsExpiry, rec.ExpireOnClose)
+		if s.login {
+			m.enforceLimit(ctx, rec.UserID, d)
+		}
 		return nil
 	}
 }
@@ -322,12 +347,15 @@ func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, no
 		rec.AbsExpiry = now.Add(m.absoluteTimeout)
 	}
 	rec.IdleExpiry = minTime(now.Add(m.idleFor(rec.IdleTimeout)), rec.AbsExpiry)
+	rec.IP, rec.UserAgent = m.clientInfo(s.req)
 	token, d, err := newToken(m.random)
 	if err != nil {
 		return err
 	}
 	if m.renewer != nil {
+		start := time.Now()
 		err = m.renewer.Renew(ctx, s.digest, d, rec)
+		m.timed(ctx, "renew", start, err)
 		if err != nil {
 			return m.gone(ctx, s, h, "renew", err)
 		}
@@ -346,5 +374,8 @@ func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, no
 	m.emit(ctx, Event{Kind: EventRenewed, TokenHash: m.hash(s.digest), NewTokenHash: m.hash(d), UserID: rec.UserID, Reason: reason, RemoteAddr: s.remoteAddr})
 	s.digest, s.token = d, token
 	m.writeCookie(h, token, now, rec.IdleExpiry, rec.AbsExpiry, rec.ExpireOnClose)
+	if s.login {
+		m.enforceLimit(ctx, rec.UserID, d)
+	}
 	return nil
 }

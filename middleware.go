@@ -29,7 +29,7 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		s := &Session{m: m, remoteAddr: r.RemoteAddr, closeCookie: m.expireOnClose}
+		s := &Session{m: m, req: r, remoteAddr: r.RemoteAddr, closeCookie: m.expireOnClose}
 		m.readToken(r, s)
 		s.ctx = context.WithValue(r.Context(), contextKey{}, s)
 		r = r.WithContext(s.ctx)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -53,7 +54,33 @@ type config struct {
 	clock           func() time.Time
 	logKey          []byte
 	random          io.Reader
+	captureIP       bool
+	captureUA       bool
+	trustedProxies  []netip.Prefix
+	maxPerUser      int
 }
+
+// WithoutClientIP stops recording the client's IP address with sessions
+// (recorded by default, for "your devices" lists).
+func WithoutClientIP() Option { return func(c *config) { c.captureIP = false } }
+
+// WithoutUserAgent stops recording the User-Agent header with sessions
+// (recorded by default, truncated to MaxUserAgentLength bytes).
+func WithoutUserAgent() Option { return func(c *config) { c.captureUA = false } }
+
+// WithTrustedProxies lists the proxies whose X-Forwarded-For and Forwarded
+// headers are believed when recording the client's IP. Without it the
+// connection's remote address is recorded and those headers are ignored,
+// since any client can send them.
+func WithTrustedProxies(prefixes ...netip.Prefix) Option {
+	return func(c *config) { c.trustedProxies = append(c.trustedProxies, prefixes...) }
+}
+
+// WithMaxSessionsPerUser limits how many sessions one user may hold at once
+// (Spring Security's concurrent session control): after a login beyond the
+// limit, the user's least recently active other sessions are revoked. Zero
+// (the default) means no limit. It needs a store implementing UserIndex.
+func WithMaxSessionsPerUser(n int) Option { return func(c *config) { c.maxPerUser = n } }
 
 // WithCookieName sets the cookie name (default "__Host-sid"). Names with the
 // __Host- prefix require Path=/ and no Domain; names with __Host- or
@@ -149,6 +176,8 @@ func defaultConfig() config {
 		maxSize:         DefaultMaxSize,
 		codec:           JSONCodec{},
 		clock:           time.Now,
+		captureIP:       true,
+		captureUA:       true,
 	}
 }
 
@@ -208,6 +237,14 @@ func (c *config) validate() error {
 	}
 	if c.clock == nil {
 		return bad("clock is nil")
+	}
+	if c.maxPerUser < 0 {
+		return bad("max sessions per user must not be negative, got %d", c.maxPerUser)
+	}
+	for _, p := range c.trustedProxies {
+		if !p.IsValid() {
+			return bad("invalid trusted proxy prefix %v", p)
+		}
 	}
 	if c.logKey != nil && len(c.logKey) < 32 {
 		return bad("log hash key must be at least 32 bytes")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -21,6 +22,7 @@ type Session struct {
 	mu         sync.Mutex
 	m          *Manager
 	ctx        context.Context
+	req        *http.Request
 	remoteAddr string
 
 	// What the client presented.
@@ -78,7 +80,9 @@ func (s *Session) load() error {
 	if !s.hasToken {
 		return nil
 	}
+	start := time.Now()
 	rec, err := m.store.Load(s.ctx, s.digest)
+	m.timed(s.ctx, "load", start, err)
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrNotFound):

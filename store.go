@@ -118,6 +118,11 @@ type Change struct {
 	SetExpiry     bool
 	IdleTimeout   time.Duration
 	ExpireOnClose bool
+	// SetClient replaces IP and UserAgent (the client's address or browser
+	// changed since they were recorded).
+	SetClient bool
+	IP        string
+	UserAgent string
 }
 
 // Apply applies c to r in place and increments its version. Stores that keep
@@ -144,6 +149,9 @@ func (c *Change) Apply(r *Record) {
 	}
 	if c.LastSeen.After(r.LastSeen) {
 		r.LastSeen = c.LastSeen
+	}
+	if c.SetClient {
+		r.IP, r.UserAgent = c.IP, c.UserAgent
 	}
 	r.Version++
 }

@@ -62,6 +62,7 @@ var cases = []testCase{
 	{"CreateIsInsertIfAbsent", testCreateIfAbsent},
 	{"UpdateAppliesChange", testUpdate},
 	{"UpdateClear", testUpdateClear},
+	{"UpdateSetsClient", testUpdateSetsClient},
 	{"UpdateExpiryOnlyMovesForward", testUpdateExpiryForward},
 	{"UpdateMissingFails", testUpdateMissing},
 	{"UpdateAfterDeleteDoesNotResurrect", testUpdateAfterDelete},
@@ -352,6 +353,28 @@ func testUpdateClear(t *testing.T, h *harness) {
 	}
 	if got := h.load(d); len(got.Values) != 0 {
 		t.Fatalf("values after Clear = %v", keys(got.Values))
+	}
+}
+
+func testUpdateSetsClient(t *testing.T, h *harness) {
+	d := NewDigest()
+	rec := h.record("u")
+	h.create(d, rec)
+	c := &session.Change{LastSeen: h.now, IdleExpiry: h.now.Add(time.Minute), SetClient: true, IP: "2001:db8::1", UserAgent: "Other/2.0 🙂"}
+	if err := h.st.Update(h.ctx, d, c); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	got := h.load(d)
+	if got.IP != "2001:db8::1" || got.UserAgent != "Other/2.0 🙂" {
+		t.Fatalf("client after SetClient = %q %q", got.IP, got.UserAgent)
+	}
+	h.sameValues(got.Values, rec.Values)
+	// Without SetClient the client is kept.
+	if err := h.st.Update(h.ctx, d, &session.Change{Set: map[string][]byte{"k": []byte(`1`)}, LastSeen: h.now, IdleExpiry: h.now.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.load(d); got.IP != "2001:db8::1" || got.UserAgent != "Other/2.0 🙂" {
+		t.Fatalf("client changed without SetClient: %q %q", got.IP, got.UserAgent)
 	}
 }
 

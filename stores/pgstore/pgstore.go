@@ -113,7 +113,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	s.load = sel + " WHERE digest = $1"
 	s.selectLocked = sel + " WHERE digest = $1 FOR UPDATE"
 	s.create = "INSERT INTO " + t + " (" + columns + ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-	s.update = "UPDATE " + t + " SET data = $1, last_seen_at = $2, idle_timeout_ms = $3, idle_expires_at = $4, expires_at = $5, expire_on_close = $6, version = $7 WHERE digest = $8 AND version = $9"
+	s.update = "UPDATE " + t + " SET data = $1, last_seen_at = $2, idle_timeout_ms = $3, idle_expires_at = $4, expires_at = $5, expire_on_close = $6, version = $7, ip = $8, user_agent = $9 WHERE digest = $10 AND version = $11"
 	s.touch = "UPDATE " + t + " SET last_seen_at = GREATEST(last_seen_at, $1), idle_expires_at = GREATEST(idle_expires_at, $2), expires_at = LEAST(GREATEST(idle_expires_at, $2), abs_expires_at) WHERE digest = $3"
 	s.del = "DELETE FROM " + t + " WHERE digest = $1"
 	var set []string
@@ -320,7 +320,7 @@ func (s *Store) writeVersioned(ctx context.Context, q execer, d session.Digest, 
 		return false, err
 	}
 	tag, err := q.Exec(ctx, s.update, string(data), ms(next.LastSeen), next.IdleTimeout.Milliseconds(),
-		ms(next.IdleExpiry), ms(next.ExpiresAt()), next.ExpireOnClose, next.Version, d[:], base)
+		ms(next.IdleExpiry), ms(next.ExpiresAt()), next.ExpireOnClose, next.Version, next.IP, next.UserAgent, d[:], base)
 	if err != nil {
 		return false, err
 	}

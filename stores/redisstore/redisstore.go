@@ -322,6 +322,9 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 	for k, v := range c.Set {
 		args = append(args, "v:"+k, v)
 	}
+	if c.SetClient {
+		args = append(args, "_ip", c.IP, "_ua", c.UserAgent)
+	}
 	n, err := updateScript.Run(ctx, s.client, []string{key, shard}, args...).Int()
 	if err != nil {
 		return wrap("update", err)

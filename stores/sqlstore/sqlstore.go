@@ -66,7 +66,7 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, cfg Config) (*Store, 
 	s.selectLocked = sel + " WHERE digest = ?" + dialect.LockForUpdate
 	s.insert = "INSERT INTO " + t + " (" + columns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	s.create = s.insert
-	s.update = "UPDATE " + t + " SET data = ?, last_seen_at = ?, idle_timeout_ms = ?, idle_expires_at = ?, expires_at = ?, expire_on_close = ?, version = ? WHERE digest = ? AND version = ?"
+	s.update = "UPDATE " + t + " SET data = ?, last_seen_at = ?, idle_timeout_ms = ?, idle_expires_at = ?, expires_at = ?, expire_on_close = ?, version = ?, ip = ?, user_agent = ? WHERE digest = ? AND version = ?"
 	g := dialect.Greatest
 	s.touch = "UPDATE " + t + " SET last_seen_at = " + g + "(last_seen_at, ?), idle_expires_at = " + g + "(idle_expires_at, ?), expires_at = CASE WHEN " + g + "(idle_expires_at, ?) < abs_expires_at THEN " + g + "(idle_expires_at, ?) ELSE abs_expires_at END WHERE digest = ?"
 	s.del = "DELETE FROM " + t + " WHERE digest = ?"
@@ -229,7 +229,7 @@ func (s *Store) writeVersioned(ctx context.Context, q interface {
 		return false, err
 	}
 	res, err := q.ExecContext(ctx, s.update, string(data), ms(next.LastSeen), next.IdleTimeout.Milliseconds(),
-		ms(next.IdleExpiry), ms(next.ExpiresAt()), boolInt(next.ExpireOnClose), next.Version, d[:], base)
+		ms(next.IdleExpiry), ms(next.ExpiresAt()), boolInt(next.ExpireOnClose), next.Version, next.IP, next.UserAgent, d[:], base)
 	if err != nil {
 		return false, err
 	}

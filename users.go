@@ -1,0 +1,243 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// SessionInfo describes one of a user's sessions for "your devices" pages
+// and admin tools. It never contains the token.
+type SessionInfo struct {
+	// Handle identifies the session for RevokeSession. It is derived from
+	// the token's digest and cannot be turned back into the token.
+	Handle    string
+	UserID    string
+	Created   time.Time
+	LastSeen  time.Time // last recorded activity (refreshes are throttled)
+	AuthTime  time.Time
+	ExpiresAt time.Time
+	IP        string
+	UserAgent string
+	// Current is true for the session of the request the call was made in.
+	Current bool
+}
+
+// ErrNotLoggedIn reports a call that needs a logged-in session from an
+// anonymous one.
+var ErrNotLoggedIn = errors.New("session: the request's session is not logged in")
+
+func (m *Manager) userIndex() (UserIndex, error) {
+	ui, ok := m.store.(UserIndex)
+	if !ok {
+		return nil, m.unsupported("UserIndex")
+	}
+	return ui, nil
+}
+
+// currentDigest returns the digest of the request's stored session, if any.
+func currentDigest(ctx context.Context, m *Manager) (Digest, bool) {
+	s := FromContext(ctx)
+	if s == nil || s.m != m {
+		return Digest{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.load() != nil || !s.hasToken || s.rec == nil {
+		return Digest{}, false
+	}
+	return s.digest, true
+}
+
+// UserSessions lists the live sessions of a user, most recently active
+// first. When ctx is a request's context, the request's own session is
+// marked Current. It needs a store implementing UserIndex; it never scans
+// all sessions.
+func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInfo, error) {
+	ui, err := m.userIndex()
+	if err != nil {
+		return nil, err
+	}
+	now := m.now()
+	start := time.Now()
+	entries, err := ui.ListByUser(ctx, userID, now)
+	m.timed(ctx, "list by user", start, err)
+	if err != nil {
+		return nil, &StoreError{Op: "list by user", Err: err}
+	}
+	cur, hasCur := currentDigest(ctx, m)
+	out := make([]SessionInfo, 0, len(entries))
+	for _, e := range entries {
+		r := e.Record
+		if r.UserID != userID || !m.alive(r, now) {
+			continue
+		}
+		out = append(out, SessionInfo{
+			Handle: e.Digest.Handle(), UserID: r.UserID, Created: r.Created, LastSeen: r.LastSeen,
+			AuthTime: r.AuthTime, ExpiresAt: r.ExpiresAt(), IP: r.IP, UserAgent: r.UserAgent,
+			Current: hasCur && e.Digest == cur,
+		})
+	}
+	slices.SortFunc(out, func(a, b SessionInfo) int { return b.LastSeen.Compare(a.LastSeen) })
+	return out, nil
+}
+
+// MySessions lists the sessions of the request's logged-in user (see
+// UserSessions). It returns ErrNotLoggedIn for an anonymous session.
+func (m *Manager) MySessions(ctx context.Context) ([]SessionInfo, error) {
+	user, err := m.currentUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return m.UserSessions(ctx, user)
+}
+
+func (m *Manager) currentUser(ctx context.Context) (string, error) {
+	s, err := m.sessionFor(ctx)
+	if err != nil {
+		return "", err
+	}
+	user, err := s.UserID()
+	if err != nil {
+		return "", err
+	}
+	if user == "" {
+		return "", ErrNotLoggedIn
+	}
+	return user, nil
+}
+
+// ParseHandle returns the digest a handle stands for.
+func ParseHandle(handle string) (Digest, error) { return ParseDigest(handle) }
+
+// RevokeSession ends one session of the request's logged-in user, chosen by
+// its handle (a "log out this device" button). A handle of another user's
+// session, or of no session, gives ErrNotFound: users cannot end, or learn
+// about, sessions that are not theirs. Revoking the request's own session
+// is Destroy.
+func (m *Manager) RevokeSession(ctx context.Context, handle string) error {
+	user, err := m.currentUser(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := ParseHandle(handle)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNotFound, err)
+	}
+	if cur, ok := currentDigest(ctx, m); ok && cur == d {
+		return m.Destroy(ctx)
+	}
+	start := time.Now()
+	rec, err := m.store.Load(ctx, d)
+	m.timed(ctx, "load", start, err)
+	if errors.Is(err, ErrNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return &StoreError{Op: "load", Err: err}
+	}
+	if rec.UserID != user {
+		return ErrNotFound
+	}
+	return m.deleteRevoked(ctx, d, user, "revoked by its user")
+}
+
+// AdminRevokeSession ends any session by handle, for administrators and
+// tools (sessionctl revoke --session). It reports whether a session existed.
+func (m *Manager) AdminRevokeSession(ctx context.Context, handle string) (bool, error) {
+	d, err := ParseHandle(handle)
+	if err != nil {
+		return false, err
+	}
+	start := time.Now()
+	existed, err := m.store.Delete(ctx, d)
+	m.timed(ctx, "delete", start, err)
+	if err != nil {
+		return false, &StoreError{Op: "delete", Err: err}
+	}
+	if existed {
+		m.emit(ctx, Event{Kind: EventRevoked, TokenHash: m.hash(d), Reason: "revoked by an administrator"})
+	}
+	return existed, nil
+}
+
+func (m *Manager) deleteRevoked(ctx context.Context, d Digest, user, reason string) error {
+	start := time.Now()
+	_, err := m.store.Delete(ctx, d)
+	m.timed(ctx, "delete", start, err)
+	if err != nil {
+		return &StoreError{Op: "delete", Err: err}
+	}
+	m.emit(ctx, Event{Kind: EventRevoked, TokenHash: m.hash(d), UserID: user, Reason: reason})
+	return nil
+}
+
+// RevokeOtherSessions ends every session of the request's logged-in user
+// except the request's own ("log out everywhere else", and what to call
+// after a password change). It returns how many it ended.
+func (m *Manager) RevokeOtherSessions(ctx context.Context) (int, error) {
+	user, err := m.currentUser(ctx)
+	if err != nil {
+		return 0, err
+	}
+	ui, err := m.userIndex()
+	if err != nil {
+		return 0, err
+	}
+	cur, _ := currentDigest(ctx, m)
+	start := time.Now()
+	entries, err := ui.ListByUser(ctx, user, time.Time{}) // every session, expired or not
+	m.timed(ctx, "list by user", start, err)
+	if err != nil {
+		return 0, &StoreError{Op: "list by user", Err: err}
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Digest == cur || e.Record.UserID != user {
+			continue
+		}
+		if err := m.deleteRevoked(ctx, e.Digest, user, "other sessions revoked by their user"); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// enforceLimit revokes the least recently active sessions of a user beyond
+// WithMaxSessionsPerUser, never the one just created. Failures are reported
+// as store-error events: the login itself has succeeded.
+func (m *Manager) enforceLimit(ctx context.Context, user string, keep Digest) {
+	if m.maxPerUser <= 0 {
+		return
+	}
+	ui, err := m.userIndex()
+	if err != nil {
+		return
+	}
+	now := m.now()
+	entries, err := ui.ListByUser(ctx, user, now)
+	if err != nil {
+		m.emit(ctx, Event{Kind: EventStoreError, Op: "list by user (session limit)", UserID: user, Err: err})
+		return
+	}
+	live := entries[:0]
+	for _, e := range entries {
+		if e.Digest != keep && m.alive(e.Record, now) {
+			live = append(live, e)
+		}
+	}
+	excess := len(live) + 1 - m.maxPerUser
+	if excess <= 0 {
+		return
+	}
+	slices.SortFunc(live, func(a, b Entry) int { return a.Record.LastSeen.Compare(b.Record.LastSeen) })
+	for _, e := range live[:excess] {
+		if err := m.deleteRevoked(ctx, e.Digest, user, "session limit reached"); err != nil {
+			m.emit(ctx, Event{Kind: EventStoreError, Op: "delete (session limit)", UserID: user, Err: err})
+			return
+		}
+	}
+}
