@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/stores/storeurl"
+)
+
+type globals struct {
+	store    string
+	idle     time.Duration
+	absolute time.Duration
+	timeout  time.Duration
+}
+
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported by run, with the usage
+	return fs
+}
+
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	g := globals{}
+	fs := newFlagSet("sessionctl")
+	fs.StringVar(&g.store, "store", os.Getenv("SESSIONCTL_STORE"), "store URL")
+	fs.DurationVar(&g.idle, "idle-timeout", session.DefaultIdleTimeout, "idle timeout")
+	fs.DurationVar(&g.absolute, "absolute-timeout", session.DefaultAbsoluteTimeout, "absolute timeout")
+	fs.DurationVar(&g.timeout, "timeout", time.Minute, "overall timeout")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%v", err)
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		return usagef("missing command")
+	}
+	cmd, cmdArgs := rest[0], rest[1:]
+	if cmd == "help" {
+		return flag.ErrHelp
+	}
+	run, ok := commands[cmd]
+	if !ok {
+		return usagef("unknown command %q", cmd)
+	}
+	// Parse the command's flags before touching the store, so usage errors
+	// never wait for a connection.
+	action, err := run(cmdArgs)
+	if err != nil {
+		return err
+	}
+	if g.store == "" {
+		return usagef("--store is required")
+	}
+	if g.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, g.timeout)
+		defer cancel()
+	}
+	st, err := storeurl.Open(ctx, g.store)
+	if err != nil {
+		return fmt.Errorf("cannot open the store: %w", err)
+	}
+	defer st.Close()
+	m, err := session.New(st.Store, session.WithIdleTimeout(g.idle), session.WithAbsoluteTimeout(g.absolute),
+		session.WithLogger(discardLogger()))
+	if err != nil {
+		return usagef("%v", err)
+	}
+	return action(ctx, &env{m: m, st: st, stdout: stdout, stderr: stderr})
+}
+
+type env struct {
+	m      *session.Manager
+	st     *storeurl.Store
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// A command parses its flags and returns the action to run on the store.
+type command func(args []string) (func(ctx context.Context, e *env) error, error)
+
+var commands = map[string]command{
+	"count":         cmdCount,
+	"clear-expired": cmdClearExpired,
+	"list":          cmdList,
+	"revoke":        cmdRevoke,
+	"stats":         cmdStats,
+}
+
+func noArgs(name string, fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return usagef("%s: %v", name, err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q", name, fs.Arg(0))
+	}
+	return nil
+}
+
+func cmdCount(args []string) (func(context.Context, *env) error, error) {
+	if err := noArgs("count", newFlagSet("count"), args); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, e *env) error {
+		n, err := e.m.CountActive(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, n)
+		return nil
+	}, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func cmdClearExpired(args []string) (func(context.Context, *env) error, error) {
+	fs := newFlagSet("clear-expired")
+	batch := fs.Int("batch", session.DefaultCleanupBatch, "rows per statement")
+	if err := noArgs("clear-expired", fs, args); err != nil {
+		return nil, err
+	}
+	if *batch <= 0 {
+		return nil, usagef("clear-expired: --batch must be positive")
+	}
+	return func(ctx context.Context, e *env) error {
+		var progress func(int)
+		if isTerminal(e.stderr) {
+			progress = func(total int) { fmt.Fprintf(e.stderr, "\rdeleted %d expired sessions...", total) }
+		}
+		n, err := e.m.DeleteExpired(ctx, *batch, progress)
+		if progress != nil {
+			fmt.Fprint(e.stderr, "\r\033[K")
+		}
+		if err != nil {
+			return fmt.Errorf("%w (deleted %d before the failure)", err, n)
+		}
+		fmt.Fprintf(e.stdout, "deleted %d expired sessions\n", n)
+		return nil
+	}, nil
+}
+
+func cmdList(args []string) (func(context.Context, *env) error, error) {
+	fs := newFlagSet("list")
+	user := fs.String("user", "", "user id")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := noArgs("list", fs, args); err != nil {
+		return nil, err
+	}
+	if *user == "" {
+		return nil, usagef("list: --user is required")
+	}
+	return func(ctx context.Context, e *env) error {
+		list, err := e.m.UserSessions(ctx, *user)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			type item struct {
+				Handle    string    `json:"handle"`
+				User      string    `json:"user"`
+				Created   time.Time `json:"created"`
+				LastSeen  time.Time `json:"last_seen"`
+				AuthTime  time.Time `json:"auth_time"`
+				ExpiresAt time.Time `json:"expires_at"`
+				IP        string    `json:"ip"`
+				UserAgent string    `json:"user_agent"`
+			}
+			out := make([]item, 0, len(list))
+			for _, s := range list {
+				out = append(out, item{s.Handle, s.UserID, s.Created, s.LastSeen, s.AuthTime, s.ExpiresAt, s.IP, s.UserAgent})
+			}
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(out)
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "HANDLE\tCREATED\tLAST SEEN\tEXPIRES\tIP\tUSER AGENT")
+		for _, s := range list {
+			ua := s.UserAgent
+			if len(ua) > 40 {
+				ua = ua[:37] + "..."
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Handle, s.Created.Format(time.DateTime), s.LastSeen.Format(time.DateTime),
+				s.ExpiresAt.Format(time.DateTime), s.IP, strings.ReplaceAll(ua, "\t", " "))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "%d sessions\n", len(list))
+		return nil
+	}, nil
+}
+
+func cmdRevoke(args []string) (func(context.Context, *env) error, error) {
+	fs := newFlagSet("revoke")
+	user := fs.String("user", "", "user id: end all of the user's sessions")
+	handle := fs.String("session", "", "handle: end one session")
+	if err := noArgs("revoke", fs, args); err != nil {
+		return nil, err
+	}
+	if (*user == "") == (*handle == "") {
+		return nil, usagef("revoke: give exactly one of --user or --session")
+	}
+	if *handle != "" {
+		if _, err := session.ParseHandle(*handle); err != nil {
+			return nil, usagef("revoke: %v", err)
+		}
+	}
+	return func(ctx context.Context, e *env) error {
+		if *user != "" {
+			n, err := e.m.RevokeUser(ctx, *user)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "revoked %d sessions of %s\n", n, *user)
+			return nil
+		}
+		existed, err := e.m.AdminRevokeSession(ctx, *handle)
+		if err != nil {
+			return err
+		}
+		if !existed {
+			return fmt.Errorf("no session with handle %s", *handle)
+		}
+		fmt.Fprintln(e.stdout, "revoked 1 session")
+		return nil
+	}, nil
+}
+
+func cmdStats(args []string) (func(context.Context, *env) error, error) {
+	if err := noArgs("stats", newFlagSet("stats"), args); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, e *env) error {
+		fmt.Fprintf(e.stdout, "store:        %s (%T)\n", e.st.Kind, e.st.Store)
+		var caps []string
+		for _, c := range []struct {
+			name string
+			ok   bool
+		}{
+			{"touch", is[session.Toucher](e.st.Store)},
+			{"renew", is[session.Renewer](e.st.Store)},
+			{"user-index", is[session.UserIndex](e.st.Store)},
+			{"count", is[session.Counter](e.st.Store)},
+			{"cleanup", is[session.ExpiredDeleter](e.st.Store)},
+		} {
+			if c.ok {
+				caps = append(caps, c.name)
+			}
+		}
+		fmt.Fprintf(e.stdout, "capabilities: %s\n", strings.Join(caps, ", "))
+		n, err := e.m.CountActive(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "active:       %d\n", n)
+		return nil
+	}, nil
+}
+
+func is[T any](v any) bool { _, ok := v.(T); return ok }

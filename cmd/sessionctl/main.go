@@ -1,0 +1,82 @@
+// Command sessionctl administers the sessions of any store of this
+// repository.
+//
+//	sessionctl --store URL <command> [flags]
+//
+// Commands:
+//
+//	count                      print the number of active sessions
+//	clear-expired [--batch N]  delete expired sessions (progress on a terminal)
+//	list --user ID [--json]    list a user's live sessions
+//	revoke --user ID           end every session of a user (force logout)
+//	revoke --session HANDLE    end one session (handles come from list)
+//	stats                      store kind, capabilities, active sessions
+//
+// Store URLs: sqlite:PATH, postgres://..., mysql://..., redis://...,
+// redis-sentinel://host:port,.../master, redis-cluster://host:port,...
+// The URL can also come from the SESSIONCTL_STORE environment variable.
+//
+// Exit status: 0 success, 1 the operation failed (unreachable store,
+// missing capability, store error), 2 usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError is a mistake in the command line (exit status 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+const usage = `usage: sessionctl --store URL <command> [flags]
+
+commands:
+  count                      print the number of active sessions
+  clear-expired [--batch N]  delete expired sessions
+  list --user ID [--json]    list a user's live sessions
+  revoke --user ID           end every session of a user
+  revoke --session HANDLE    end one session
+  stats                      store kind, capabilities, active sessions
+
+global flags:
+  --store URL                sqlite:PATH, postgres://, mysql://, redis://,
+                             redis-sentinel://, redis-cluster:// (or $SESSIONCTL_STORE)
+  --idle-timeout D           the application's idle timeout (default 30m)
+  --absolute-timeout D       the application's absolute timeout (default 12h)
+  --timeout D                give up after D (default 1m; 0 = none)
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := execute(ctx, args, stdout, stderr)
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage)
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "sessionctl: %v\n\n%s", err, usage)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "sessionctl: %v\n", err)
+		return 1
+	}
+}

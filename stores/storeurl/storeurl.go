@@ -1,0 +1,174 @@
+// Package storeurl opens any store of this repository from a URL, for tools
+// and applications that take the store as configuration (sessionctl, the
+// demo app):
+//
+//	sqlite:PATH                                      (sqlite:sessions.db, sqlite:/var/lib/app/s.db)
+//	postgres://user:pass@host:5432/db?sslmode=...    (also postgresql://)
+//	mysql://user:pass@host:3306/db?param=value       (MySQL 8, MariaDB)
+//	redis://[user:pass@]host:6379/0                  (also rediss://)
+//	redis-sentinel://[user:pass@]host:26379,host:26380/mastername
+//	redis-cluster://[user:pass@]host:7000,host:7001
+//
+// SQL URLs accept a "table" query parameter (default "sessions") and Redis
+// URLs a "prefix" one (default "session:"); they are removed before the URL
+// reaches the driver.
+package storeurl
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/stores/mysqlstore"
+	"github.com/sessionkit/session/stores/pgstore"
+	"github.com/sessionkit/session/stores/redisstore"
+	"github.com/sessionkit/session/stores/sqlitestore"
+)
+
+// Store is an opened store and the function that releases it. Give the
+// embedded Store (not the wrapper) to session.New, so the manager finds the
+// store's optional capabilities.
+type Store struct {
+	session.Store
+	// Kind names the backend: sqlite, postgres, mysql, redis.
+	Kind  string
+	close func() error
+}
+
+// Close releases the store's connections or file.
+func (s *Store) Close() error { return s.close() }
+
+// Open opens the store a URL describes, creating its schema if needed. Errors
+// never contain the URL's password.
+func Open(ctx context.Context, rawURL string) (*Store, error) {
+	scheme, _, _ := strings.Cut(rawURL, ":")
+	rawURL, table := takeParam(rawURL, "table")
+	rawURL, prefix := takeParam(rawURL, "prefix")
+	if scheme == "redis" || scheme == "rediss" || scheme == "redis-sentinel" || scheme == "redis-cluster" {
+		if table != "" {
+			return nil, fmt.Errorf("storeurl: Redis URLs take prefix=, not table=")
+		}
+	} else if prefix != "" {
+		return nil, fmt.Errorf("storeurl: SQL URLs take table=, not prefix=")
+	}
+	switch scheme {
+	case "sqlite":
+		path := strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite:"), "//")
+		var opts []sqlitestore.Option
+		if table != "" {
+			opts = append(opts, sqlitestore.WithTable(table))
+		}
+		st, err := sqlitestore.Open(ctx, path, opts...)
+		if err != nil {
+			return nil, err
+		}
+		return &Store{Store: st, Kind: "sqlite", close: st.Close}, nil
+	case "postgres", "postgresql":
+		var opts []pgstore.Option
+		if table != "" {
+			opts = append(opts, pgstore.WithTable(table))
+		}
+		st, err := pgstore.Open(ctx, rawURL, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), err)
+		}
+		return &Store{Store: st, Kind: "postgres", close: func() error { st.Close(); return nil }}, nil
+	case "mysql":
+		dsn, err := mysqlDSN(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		var opts []mysqlstore.Option
+		if table != "" {
+			opts = append(opts, mysqlstore.WithTable(table))
+		}
+		st, err := mysqlstore.Open(ctx, dsn, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), err)
+		}
+		return &Store{Store: st, Kind: "mysql", close: st.Close}, nil
+	case "redis", "rediss", "redis-sentinel", "redis-cluster":
+		client, err := redisstore.NewClient(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		var opts []redisstore.Option
+		if prefix != "" {
+			opts = append(opts, redisstore.WithPrefix(prefix))
+		}
+		st, err := redisstore.New(ctx, client, opts...)
+		if err != nil {
+			client.Close()
+			return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), err)
+		}
+		return &Store{Store: st, Kind: "redis", close: client.Close}, nil
+	}
+	return nil, fmt.Errorf("storeurl: unknown store URL scheme %q (want sqlite:, postgres://, mysql://, redis://, rediss://, redis-sentinel:// or redis-cluster://)", scheme)
+}
+
+// mysqlDSN turns mysql://user:pass@host:port/db?params into the driver's
+// user:pass@tcp(host:port)/db?params.
+func mysqlDSN(rawURL string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", fmt.Errorf("storeurl: parsing %s: %v", Redact(rawURL), err)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host += ":3306"
+	}
+	var auth string
+	if u.User != nil {
+		auth = u.User.Username()
+		if p, ok := u.User.Password(); ok {
+			auth += ":" + p
+		}
+		auth += "@"
+	}
+	dsn := auth + "tcp(" + host + ")" + u.EscapedPath()
+	if u.RawQuery != "" {
+		dsn += "?" + u.RawQuery
+	}
+	return dsn, nil
+}
+
+// Redact replaces the password in a URL with "xxxxx".
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.User == nil {
+		if i := strings.Index(rawURL, "@"); i >= 0 {
+			if j := strings.Index(rawURL, "://"); j >= 0 && j < i {
+				return rawURL[:j+3] + "xxxxx" + rawURL[i:]
+			}
+		}
+		return rawURL
+	}
+	return u.Redacted()
+}
+
+// takeParam removes the query parameter name from rawURL and returns its
+// value.
+func takeParam(rawURL, name string) (string, string) {
+	base, query, ok := strings.Cut(rawURL, "?")
+	if !ok {
+		return rawURL, ""
+	}
+	var kept []string
+	value := ""
+	for _, kv := range strings.Split(query, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == name {
+			if uv, err := url.QueryUnescape(v); err == nil {
+				value = uv
+			}
+			continue
+		}
+		kept = append(kept, kv)
+	}
+	if len(kept) == 0 {
+		return base, value
+	}
+	return base + "?" + strings.Join(kept, "&"), value
+}

@@ -1,0 +1,72 @@
+package storeurl_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/stores/mysqlstore"
+	"github.com/sessionkit/session/stores/pgstore"
+	"github.com/sessionkit/session/stores/storeurl"
+)
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func TestOpenEveryKind(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct{ url, kind string }{
+		{"sqlite:" + filepath.Join(t.TempDir(), "s.db") + "?table=urltest", "sqlite"},
+		{env("SESSION_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable") + "&table=storeurl_test", "postgres"},
+		{"mysql://root@127.0.0.1:3306/test?table=storeurl_test", "mysql"},
+		{"redis://" + env("SESSION_TEST_REDIS_ADDR", "127.0.0.1:6379") + "/0?prefix=storeurltest:", "redis"},
+	}
+	for _, tc := range cases {
+		st, err := storeurl.Open(ctx, tc.url)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.kind, err)
+		}
+		if st.Kind != tc.kind {
+			t.Errorf("%s: kind %q", tc.url, st.Kind)
+		}
+		for _, ok := range []bool{is[session.Toucher](st.Store), is[session.Renewer](st.Store), is[session.UserIndex](st.Store), is[session.Counter](st.Store), is[session.ExpiredDeleter](st.Store)} {
+			if !ok {
+				t.Errorf("%s: a capability is hidden by the wrapper", tc.kind)
+			}
+		}
+		if _, err := st.Load(ctx, session.Digest{}); err == nil {
+			t.Errorf("%s: loading a missing session succeeded", tc.kind)
+		}
+		switch s := st.Store.(type) {
+		case *pgstore.Store:
+			if _, err := s.Pool().Exec(ctx, `DROP TABLE "storeurl_test"`); err != nil {
+				t.Errorf("table=storeurl_test not used: %v", err)
+			}
+		case *mysqlstore.Store:
+			if _, err := s.DB().Exec("DROP TABLE `storeurl_test`"); err != nil {
+				t.Errorf("table=storeurl_test not used: %v", err)
+			}
+		}
+		st.Close()
+	}
+	for _, bad := range []string{"ftp://x", "postgres://u:hunter2@127.0.0.1:1/x?connect_timeout=1", "redis://127.0.0.1:6379?table=x", "sqlite:/tmp/x.db?prefix=p"} {
+		st, err := storeurl.Open(ctx, bad)
+		if err == nil {
+			st.Close()
+			t.Errorf("%s accepted", bad)
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("password in error: %v", err)
+		}
+	}
+}
+
+func is[T any](v any) bool { _, ok := v.(T); return ok }
