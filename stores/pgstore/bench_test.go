@@ -197,3 +197,38 @@ func BenchmarkStoreLoad(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkForceLogoutMillion fills a table with 1,000,000 logged-in
+// sessions (100,000 users, 10 each) and revokes one user's sessions through
+// the store (one DELETE on the user_id index). Run with -benchtime 1x.
+func BenchmarkForceLogoutMillion(b *testing.B) {
+	for range b.N {
+		b.StopTimer()
+		st := newStore(b)
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		if _, err := st.Pool().Exec(ctx, `INSERT INTO "`+st.Table()+`" (digest, data, user_id, auth_at, created_at, last_seen_at, idle_expires_at, abs_expires_at, expires_at, version, ip, user_agent)
+			SELECT sha256(i::text::bytea), '{"user_id":42,"csrf":"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN","name":"Ada Lovelace"}',
+				'user' || (i / 10), $1, $1, $1, $2, $3, $2, 1, '192.0.2.1', 'Firefox/140' FROM generate_series(0, 999999) i`,
+			now.UnixMilli(), now.Add(30*time.Minute).UnixMilli(), now.Add(12*time.Hour).UnixMilli()); err != nil {
+			b.Fatal(err)
+		}
+		st.Pool().Exec(ctx, `ANALYZE "`+st.Table()+`"`)
+		var size int64
+		st.Pool().QueryRow(ctx, `SELECT pg_total_relation_size($1)`, st.Table()).Scan(&size)
+		var idx int64
+		st.Pool().QueryRow(ctx, `SELECT pg_relation_size($1)`, st.Table()+"_user_id_idx").Scan(&idx)
+		b.StartTimer()
+		t0 := time.Now()
+		n, err := st.DeleteByUser(ctx, "user4242")
+		elapsed := time.Since(t0)
+		b.StopTimer()
+		if err != nil || n != 10 {
+			b.Fatalf("DeleteByUser = %d, %v", n, err)
+		}
+		b.ReportMetric(float64(elapsed.Microseconds())/1000, "force-logout-ms")
+		b.ReportMetric(float64(size)/1e6, "bytes/session")
+		b.ReportMetric(float64(idx)/1e6, "user-index-bytes/session")
+		b.StartTimer()
+	}
+}
