@@ -1,0 +1,142 @@
+package main
+
+import (
+	"embed"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sessionkit/session"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// App is the demo application: pages, JSON API and the session middleware.
+type App struct {
+	sessions *session.Manager
+	users    *Users
+	tmpl     *template.Template
+	logger   *slog.Logger
+}
+
+// NewApp builds the application around a session manager.
+func NewApp(sessions *session.Manager, users *Users, logger *slog.Logger) (*App, error) {
+	tmpl, err := template.New("").Funcs(template.FuncMap{
+		"when": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.Local().Format("2 Jan 2006 15:04:05")
+		},
+		"browser": browserName,
+	}).ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	return &App{sessions: sessions, users: users, tmpl: tmpl, logger: logger}, nil
+}
+
+// Handler returns the application with cross-origin protection on every
+// unsafe request (net/http's CrossOriginProtection: no tokens in forms) and
+// the session middleware.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /login", a.loginPage)
+	mux.HandleFunc("POST /login", a.login)
+	mux.HandleFunc("POST /logout", a.logout)
+	mux.HandleFunc("GET /dashboard", a.dashboard)
+	mux.HandleFunc("GET /sessions", a.sessionsPage)
+	mux.HandleFunc("GET /api/me", a.apiMe)
+	mux.HandleFunc("GET /api/prefs", a.apiPrefs)
+	mux.HandleFunc("POST /api/prefs", a.apiSetPref)
+	mux.HandleFunc("GET /api/sessions", a.apiSessions)
+	mux.HandleFunc("POST /api/sessions/revoke", a.apiRevoke)
+	mux.HandleFunc("POST /api/sessions/revoke-others", a.apiRevokeOthers)
+	cop := http.NewCrossOriginProtection()
+	return cop.Handler(a.sessions.Handler(securityHeaders(mux)))
+}
+
+// securityHeaders sets headers every page of the demo wants.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// currentUser returns the logged-in user, "" when anonymous. A store error
+// is returned, never treated as anonymous.
+func (a *App) currentUser(r *http.Request) (string, error) {
+	return session.FromContext(r.Context()).UserID()
+}
+
+func (a *App) render(w http.ResponseWriter, status int, name string, data any) {
+	var b strings.Builder
+	if err := a.tmpl.ExecuteTemplate(&b, name, data); err != nil {
+		a.logger.Error("webapp: rendering", "template", name, "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	// Private pages must not be kept by caches or the back button.
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write([]byte(b.String()))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// fail answers a request whose session could not be read: the middleware
+// replaces this response with its error handler's when the store failed.
+func (a *App) fail(w http.ResponseWriter, err error) {
+	var se *session.StoreError
+	if errors.As(err, &se) {
+		http.Error(w, "session store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	a.logger.Error("webapp: request failed", "error", err)
+	http.Error(w, "internal error", http.StatusInternalServerError)
+}
+
+// browserName turns a User-Agent header into a short label.
+func browserName(ua string) string {
+	switch {
+	case ua == "":
+		return "unknown"
+	case strings.Contains(ua, "Edg/"):
+		return "Edge"
+	case strings.Contains(ua, "HeadlessChrome"):
+		return "Headless Chrome"
+	case strings.Contains(ua, "Chrome/") || strings.Contains(ua, "Chromium/"):
+		return "Chrome"
+	case strings.Contains(ua, "Firefox/"):
+		return "Firefox"
+	case strings.Contains(ua, "Safari/"):
+		return "Safari"
+	case strings.HasPrefix(ua, "curl/"):
+		return "curl"
+	case strings.HasPrefix(ua, "Go-http-client"):
+		return "Go client"
+	}
+	if len(ua) > 30 {
+		return ua[:30] + "…"
+	}
+	return ua
+}

@@ -1,0 +1,154 @@
+// Command webapp is the demo of the session library: log in (the token is
+// renewed), a dashboard, "your devices" with revoke buttons, logout that
+// deletes the session, timeouts, and a small JSON API. It runs on the
+// embedded SQLite store by default:
+//
+//	go run ./examples/webapp
+//
+// Flags:
+//
+//	--addr 127.0.0.1:8080             listen address
+//	--store sqlite:webapp-sessions.db store URL (sqlite:, postgres://, mysql://, redis://, redis-sentinel://, redis-cluster://)
+//	--idle-timeout 30m                sliding idle timeout
+//	--absolute-timeout 12h            absolute lifetime of a session
+//	--users alice:wonderland,bob:builder  accounts (passwords hashed with bcrypt in memory)
+//	--insecure-cookie                 send the cookie without Secure (plain HTTP on a non-loopback address)
+//
+// The cookie is __Host-sid with Secure: browsers accept Secure cookies from
+// http://127.0.0.1 and http://localhost, so the demo works over plain HTTP on
+// loopback. Serve it over HTTPS anywhere else.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/stores/storeurl"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "webapp:", err)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+type config struct {
+	addr, store, users string
+	idle, absolute     time.Duration
+	insecure           bool
+	bcryptCost         int
+}
+
+func parseFlags(args []string, out io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("webapp", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&c.store, "store", "sqlite:webapp-sessions.db", "session store URL")
+	fs.DurationVar(&c.idle, "idle-timeout", session.DefaultIdleTimeout, "idle (sliding) timeout")
+	fs.DurationVar(&c.absolute, "absolute-timeout", session.DefaultAbsoluteTimeout, "absolute timeout")
+	fs.StringVar(&c.users, "users", "alice:wonderland,bob:builder", "name:password pairs, comma-separated")
+	fs.BoolVar(&c.insecure, "insecure-cookie", false, "drop the cookie's Secure attribute (plain HTTP beyond loopback)")
+	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 10, "bcrypt cost of the in-memory password hashes")
+	if err := fs.Parse(args); err != nil {
+		return c, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	return c, nil
+}
+
+// run starts the app and serves until ctx is done. ready, if not nil,
+// receives the listening address.
+func run(ctx context.Context, args []string, out io.Writer, ready chan<- string) error {
+	c, err := parseFlags(args, out)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	users, err := ParseUsers(c.users, c.bcryptCost)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	st, err := storeurl.Open(openCtx, c.store)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	opts := []session.Option{
+		session.WithIdleTimeout(c.idle), session.WithAbsoluteTimeout(c.absolute),
+		session.WithLogger(logger),
+	}
+	if c.insecure {
+		opts = append(opts, session.WithCookieName("sid"), session.WithInsecureCookie())
+	}
+	sessions, err := session.New(st.Store, opts...)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	app, err := NewApp(sessions, users, logger)
+	if err != nil {
+		return err
+	}
+	// Redis expires sessions itself; the SQL stores need the cleaner. It is
+	// harmless on Redis (it removes index entries of expired sessions).
+	cleaner, err := sessions.StartCleaner(5 * time.Minute)
+	if err != nil {
+		return err
+	}
+	defer cleaner.Stop()
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           app.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(out, "session demo: open %s (store %s; log in as alice / wonderland)\n", url, storeurl.Redact(c.store))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Graceful shutdown: stop accepting, let in-flight requests finish.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	<-errc
+	fmt.Fprintln(out, "session demo: stopped")
+	return err
+}

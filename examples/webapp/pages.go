@@ -1,0 +1,110 @@
+package main
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/sessionkit/session"
+)
+
+type loginData struct {
+	Message  string
+	Username string
+}
+
+func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
+	user, err := a.currentUser(r)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	if user != "" {
+		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+		return
+	}
+	a.render(w, http.StatusOK, "login.html", loginData{})
+}
+
+func (a *App) login(w http.ResponseWriter, r *http.Request) {
+	name, pass := r.PostFormValue("username"), r.PostFormValue("password")
+	if !a.users.Check(name, pass) {
+		a.render(w, http.StatusUnauthorized, "login.html", loginData{Message: "Wrong user name or password.", Username: name})
+		return
+	}
+	// New token (no fixation), user bound, absolute deadline restarted.
+	if err := a.sessions.Login(r.Context(), name); err != nil {
+		a.fail(w, err)
+		return
+	}
+	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
+}
+
+func (a *App) logout(w http.ResponseWriter, r *http.Request) {
+	if err := a.sessions.Destroy(r.Context()); err != nil {
+		a.fail(w, err)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+type dashboardData struct {
+	User     string
+	AuthTime time.Time
+	Current  *session.SessionInfo
+	Sessions int
+	Prefs    map[string]string
+}
+
+func (a *App) dashboard(w http.ResponseWriter, r *http.Request) {
+	user, err := a.currentUser(r)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	if user == "" {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	list, err := a.sessions.MySessions(r.Context())
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	prefs, err := a.prefs(r)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	d := dashboardData{User: user, Sessions: len(list), Prefs: prefs}
+	for i := range list {
+		if list[i].Current {
+			d.Current = &list[i]
+			d.AuthTime = list[i].AuthTime
+		}
+	}
+	a.render(w, http.StatusOK, "dashboard.html", d)
+}
+
+type sessionsData struct {
+	User     string
+	Sessions []session.SessionInfo
+	Message  string
+}
+
+func (a *App) sessionsPage(w http.ResponseWriter, r *http.Request) {
+	user, err := a.currentUser(r)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	if user == "" {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	list, err := a.sessions.MySessions(r.Context())
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.render(w, http.StatusOK, "sessions.html", sessionsData{User: user, Sessions: list, Message: r.URL.Query().Get("done")})
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Users holds the demo's accounts with bcrypt password hashes (in memory).
+type Users struct {
+	hashes map[string][]byte
+	dummy  []byte // compared against for unknown names, so timing does not reveal which names exist
+}
+
+// ParseUsers parses "name:password,name:password" and hashes the passwords.
+func ParseUsers(spec string, cost int) (*Users, error) {
+	u := &Users{hashes: map[string][]byte{}}
+	for _, pair := range strings.Split(spec, ",") {
+		name, pass, ok := strings.Cut(strings.TrimSpace(pair), ":")
+		if !ok || name == "" || pass == "" {
+			return nil, fmt.Errorf("--users: %q is not name:password", pair)
+		}
+		if _, dup := u.hashes[name]; dup {
+			return nil, fmt.Errorf("--users: %q appears twice", name)
+		}
+		h, err := bcrypt.GenerateFromPassword([]byte(pass), cost)
+		if err != nil {
+			return nil, fmt.Errorf("--users: hashing the password of %q: %w", name, err)
+		}
+		u.hashes[name] = h
+	}
+	var err error
+	if u.dummy, err = bcrypt.GenerateFromPassword([]byte("not a password of anyone"), cost); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// Check reports whether the password is the user's. It takes the same time
+// for unknown names as for known ones.
+func (u *Users) Check(name, password string) bool {
+	h, ok := u.hashes[name]
+	if !ok {
+		h = u.dummy
+	}
+	match := bcrypt.CompareHashAndPassword(h, []byte(password)) == nil
+	return ok && match
+}
