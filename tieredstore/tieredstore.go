@@ -1,0 +1,264 @@
+// Package tieredstore composes a fast cache store (memory, Redis) in front of
+// a durable store (SQL): Django's cached_db, with the durable store
+// authoritative.
+//
+//   - Reads come from the cache; a miss reads the durable store and refills
+//     the cache. A cache failure is logged and the read served by the
+//     durable store: an outage of the cache costs latency, never a session.
+//   - Writes go to the durable store first. The cached copy is then
+//     invalidated (deleted), not patched, so the cache never holds a
+//     version the durable store does not; the next read refills it.
+//   - If the cache cannot be invalidated after a write, a logout or a
+//     revocation (after one retry), the operation fails: a cached copy must
+//     never outlive its deletion or serve data older than a write the
+//     client was told succeeded. The durable write has happened; the request
+//     is answered by the manager's error handler.
+//   - A refill cannot resurrect a session deleted meanwhile: after filling
+//     the cache from the durable store, the store checks the durable store
+//     again and removes the copy when the session has gone.
+//   - The user index, counting and cleanup are served by the durable store.
+package tieredstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sessionkit/session"
+)
+
+// Store is a write-through cache in front of a durable store.
+type Store struct {
+	cache, durable session.Store
+	logger         *slog.Logger
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithLogger sets the logger for cache failures (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.logger = l } }
+
+// New returns a store reading through cache and writing to durable first.
+func New(cache, durable session.Store, opts ...Option) (*Store, error) {
+	if cache == nil || durable == nil {
+		return nil, errors.New("tieredstore: cache and durable stores are required")
+	}
+	s := &Store{cache: cache, durable: durable, logger: slog.Default()}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
+func (s *Store) cacheFailed(ctx context.Context, op string, err error) {
+	s.logger.WarnContext(ctx, "tieredstore: cache unavailable; using the durable store", "op", op, "error", err)
+}
+
+// Load reads the cache, falling back to the durable store.
+func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, error) {
+	rec, err := s.cache.Load(ctx, d)
+	switch {
+	case err == nil:
+		return rec, nil
+	case errors.Is(err, session.ErrNotFound):
+	case errors.Is(err, session.ErrCorrupt):
+		// A corrupt cached copy: drop it and trust the durable store.
+		s.cache.Delete(ctx, d)
+	case ctx.Err() != nil:
+		return nil, err
+	default:
+		s.cacheFailed(ctx, "load", err)
+	}
+	rec, err = s.durable.Load(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	s.refill(ctx, d, rec)
+	return rec, nil
+}
+
+// refill copies a record into the cache and makes sure that a deletion that
+// raced with it does not leave the copy behind.
+func (s *Store) refill(ctx context.Context, d session.Digest, rec *session.Record) {
+	if err := s.cache.Create(ctx, d, rec); err != nil {
+		if !errors.Is(err, session.ErrExists) {
+			s.cacheFailed(ctx, "refill", err)
+		}
+		return
+	}
+	if _, err := s.durable.Load(ctx, d); errors.Is(err, session.ErrNotFound) {
+		if _, err := s.cache.Delete(ctx, d); err != nil {
+			s.logger.ErrorContext(ctx, "tieredstore: cannot remove a cached copy of a deleted session", "error", err)
+		}
+	}
+}
+
+// invalidate deletes the cached copy, retrying once; it fails when the
+// cache cannot confirm the deletion.
+func (s *Store) invalidate(ctx context.Context, op string, ds ...session.Digest) error {
+	for _, d := range ds {
+		_, err := s.cache.Delete(ctx, d)
+		if err != nil && ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+			_, err = s.cache.Delete(ctx, d)
+		}
+		if err != nil {
+			return fmt.Errorf("tieredstore: %s succeeded in the durable store but the cached copy could not be removed: %w", op, err)
+		}
+	}
+	return nil
+}
+
+// Create stores the record durably, then caches it.
+func (s *Store) Create(ctx context.Context, d session.Digest, rec *session.Record) error {
+	if err := s.durable.Create(ctx, d, rec); err != nil {
+		return err
+	}
+	if err := s.cache.Create(ctx, d, rec); err != nil && !errors.Is(err, session.ErrExists) {
+		s.cacheFailed(ctx, "create", err)
+	}
+	return nil
+}
+
+// Update writes the change durably, then invalidates the cached copy.
+func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change) error {
+	if err := s.durable.Update(ctx, d, c); err != nil {
+		return err
+	}
+	return s.invalidate(ctx, "update", d)
+}
+
+// Touch extends the expiry durably, then invalidates the cached copy (a
+// stale expiry in the cache would end the session early).
+func (s *Store) Touch(ctx context.Context, d session.Digest, lastSeen, idleExpiry time.Time) error {
+	var err error
+	if t, ok := s.durable.(session.Toucher); ok {
+		err = t.Touch(ctx, d, lastSeen, idleExpiry)
+	} else {
+		err = s.durable.Update(ctx, d, &session.Change{LastSeen: lastSeen, IdleExpiry: idleExpiry})
+	}
+	if err != nil {
+		return err
+	}
+	return s.invalidate(ctx, "touch", d)
+}
+
+// Delete deletes durably, then from the cache; a cache failure fails the
+// call (the session is gone from the durable store either way).
+func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
+	existed, err := s.durable.Delete(ctx, d)
+	if err != nil {
+		return false, err
+	}
+	return existed, s.invalidate(ctx, "delete", d)
+}
+
+// Renew renews durably (atomically when the durable store can), then drops
+// the old cached copy and caches the new record.
+func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session.Record) error {
+	if r, ok := s.durable.(session.Renewer); ok {
+		if err := r.Renew(ctx, old, new, rec); err != nil {
+			return err
+		}
+	} else {
+		existed, err := s.durable.Delete(ctx, old)
+		if err != nil {
+			return err
+		}
+		if !existed {
+			return session.ErrNotFound
+		}
+		if err := s.durable.Create(ctx, new, rec); err != nil {
+			return err
+		}
+	}
+	if err := s.invalidate(ctx, "renew", old); err != nil {
+		return err
+	}
+	if err := s.cache.Create(ctx, new, rec); err != nil && !errors.Is(err, session.ErrExists) {
+		s.cacheFailed(ctx, "renew", err)
+	}
+	return nil
+}
+
+func (s *Store) capability(name string) error {
+	return fmt.Errorf("%w: the durable store %T does not implement session.%s", session.ErrUnsupported, s.durable, name)
+}
+
+// ListByUser is served by the durable store.
+func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([]session.Entry, error) {
+	ui, ok := s.durable.(session.UserIndex)
+	if !ok {
+		return nil, s.capability("UserIndex")
+	}
+	return ui.ListByUser(ctx, userID, now)
+}
+
+// DeleteByUser deletes the user's sessions durably and their cached copies.
+func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
+	ui, ok := s.durable.(session.UserIndex)
+	if !ok {
+		return 0, s.capability("UserIndex")
+	}
+	entries, err := ui.ListByUser(ctx, userID, time.Time{})
+	if err != nil {
+		return 0, err
+	}
+	n, err := ui.DeleteByUser(ctx, userID)
+	if err != nil {
+		return n, err
+	}
+	ds := make([]session.Digest, len(entries))
+	for i, e := range entries {
+		ds[i] = e.Digest
+	}
+	return n, s.invalidate(ctx, "delete by user", ds...)
+}
+
+// CountActive is served by the durable store.
+func (s *Store) CountActive(ctx context.Context, now time.Time) (int64, error) {
+	c, ok := s.durable.(session.Counter)
+	if !ok {
+		return 0, s.capability("Counter")
+	}
+	return c.CountActive(ctx, now)
+}
+
+// DeleteExpired cleans the durable store and, when the cache can clean
+// itself, the cache too (the manager rejects expired cached copies anyway,
+// and Redis expires them by TTL). It reports the durable store's count.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	c, ok := s.durable.(session.ExpiredDeleter)
+	if !ok {
+		return 0, s.capability("ExpiredDeleter")
+	}
+	n, err := c.DeleteExpired(ctx, now, limit)
+	if err != nil {
+		return n, err
+	}
+	if cc, ok := s.cache.(session.ExpiredDeleter); ok {
+		for {
+			m, err := cc.DeleteExpired(ctx, now, limit)
+			if err != nil {
+				s.cacheFailed(ctx, "delete expired", err)
+				break
+			}
+			if m < limit {
+				break
+			}
+		}
+	}
+	return n, nil
+}
+
+var (
+	_ session.Store          = (*Store)(nil)
+	_ session.Toucher        = (*Store)(nil)
+	_ session.Renewer        = (*Store)(nil)
+	_ session.UserIndex      = (*Store)(nil)
+	_ session.Counter        = (*Store)(nil)
+	_ session.ExpiredDeleter = (*Store)(nil)
+)

@@ -1,0 +1,166 @@
+package tieredstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/sessiontest"
+	"github.com/sessionkit/session/tieredstore"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func mem(t *testing.T) *memstore.Store {
+	s := memstore.New(memstore.WithCleanupInterval(0))
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func TestConformanceMemoryOverMemory(t *testing.T) {
+	sessiontest.Run(t, func(t *testing.T) session.Store {
+		s, err := tieredstore.New(mem(t), mem(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+// flaky is a cache whose calls fail while down is set.
+type flaky struct {
+	*memstore.Store
+	down  atomic.Bool
+	calls atomic.Int64
+}
+
+var errDown = errors.New("cache down")
+
+func (f *flaky) Load(ctx context.Context, d session.Digest) (*session.Record, error) {
+	f.calls.Add(1)
+	if f.down.Load() {
+		return nil, errDown
+	}
+	return f.Store.Load(ctx, d)
+}
+func (f *flaky) Create(ctx context.Context, d session.Digest, r *session.Record) error {
+	if f.down.Load() {
+		return errDown
+	}
+	return f.Store.Create(ctx, d, r)
+}
+func (f *flaky) Delete(ctx context.Context, d session.Digest) (bool, error) {
+	if f.down.Load() {
+		return false, errDown
+	}
+	return f.Store.Delete(ctx, d)
+}
+
+func record(user string) *session.Record {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	return &session.Record{Values: map[string][]byte{"k": []byte(`"v"`)}, UserID: user, Created: now, LastSeen: now,
+		IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(2 * time.Hour), Version: 1}
+}
+
+func TestCacheDownDuringReadsAndLogout(t *testing.T) {
+	cache := &flaky{Store: mem(t)}
+	durable := mem(t)
+	var logs bytes.Buffer
+	s, _ := tieredstore.New(cache, durable, tieredstore.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	ctx := context.Background()
+	d := sessiontest.NewDigest()
+	if err := s.Create(ctx, d, record("u")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cache.Store.Load(ctx, d); err != nil {
+		t.Fatal("create did not fill the cache")
+	}
+	// Reads during an outage come from the durable store: no lost session.
+	cache.down.Store(true)
+	rec, err := s.Load(ctx, d)
+	if err != nil || rec.UserID != "u" {
+		t.Fatalf("read with the cache down: %v, %v", rec, err)
+	}
+	if !bytes.Contains(logs.Bytes(), []byte("cache unavailable")) {
+		t.Fatal("cache outage not logged")
+	}
+	// Writes still reach the durable store, but a write whose cached copy
+	// cannot be invalidated fails rather than leaving a stale copy.
+	err = s.Update(ctx, d, &session.Change{Set: map[string][]byte{"k": []byte(`"new"`)}, LastSeen: time.Now(), IdleExpiry: time.Now().Add(time.Hour)})
+	if err == nil {
+		t.Fatal("update with an un-invalidatable cache reported success")
+	}
+	// Logout with the cache down fails: the cached copy could outlive it.
+	if _, err := s.Delete(ctx, d); err == nil {
+		t.Fatal("logout with the cache down reported success")
+	}
+	if _, err := durable.Load(ctx, d); !errors.Is(err, session.ErrNotFound) {
+		t.Fatal("logout did not delete from the durable store")
+	}
+	// When the cache is back, the retried logout removes the cached copy.
+	cache.down.Store(false)
+	if _, err := s.Delete(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, d); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("session readable after logout: %v", err)
+	}
+}
+
+// A refill racing with a deletion cannot resurrect the session in the cache.
+func TestRefillCannotResurrect(t *testing.T) {
+	for range 200 {
+		cache, durable := mem(t), mem(t)
+		s, _ := tieredstore.New(cache, durable)
+		ctx := context.Background()
+		d := sessiontest.NewDigest()
+		if err := durable.Create(ctx, d, record("u")); err != nil { // cached nowhere yet
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() { s.Load(ctx, d) }) // miss, durable read, refill
+		wg.Go(func() {
+			if _, err := s.Delete(ctx, d); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Wait()
+		if _, err := s.Load(ctx, d); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("deleted session came back through the cache: %v", err)
+		}
+		if _, err := cache.Load(ctx, d); !errors.Is(err, session.ErrNotFound) {
+			t.Fatal("a cached copy of a deleted session remains")
+		}
+	}
+}
+
+func TestReadsServedByCache(t *testing.T) {
+	cache := &flaky{Store: mem(t)}
+	durable := mem(t)
+	s, _ := tieredstore.New(cache, durable)
+	ctx := context.Background()
+	d := sessiontest.NewDigest()
+	s.Create(ctx, d, record("u"))
+	// Change the durable copy behind the cache's back: reads still come
+	// from the cache, proving it serves them.
+	durable.Update(ctx, d, &session.Change{Set: map[string][]byte{"k": []byte(`"durable"`)}})
+	rec, _ := s.Load(ctx, d)
+	if string(rec.Values["k"]) != `"v"` {
+		t.Fatalf("read %s, want the cached value", rec.Values["k"])
+	}
+	// A write invalidates; the next read refills from the durable store.
+	s.Update(ctx, d, &session.Change{Set: map[string][]byte{"x": []byte(`1`)}})
+	rec, _ = s.Load(ctx, d)
+	if string(rec.Values["k"]) != `"durable"` || string(rec.Values["x"]) != "1" {
+		t.Fatalf("after a write: %v", rec.Values)
+	}
+}
