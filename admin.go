@@ -68,6 +68,9 @@ func (m *Manager) DeleteExpired(ctx context.Context, batch int, progress func(to
 // then on, on every server sharing the store. It needs a store implementing
 // UserIndex.
 func (m *Manager) RevokeUser(ctx context.Context, userID string) (int, error) {
+	if m.client != nil {
+		return 0, m.revokeClientUser(ctx, userID)
+	}
 	ui, ok := m.store.(UserIndex)
 	if !ok {
 		return 0, m.unsupported("UserIndex")

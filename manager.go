@@ -18,6 +18,8 @@ type Manager struct {
 	store   Store
 	toucher Toucher
 	renewer Renewer
+	client  ClientStore   // set by NewClientSide: sessions live in the cookie
+	revoker ClientRevoker // the client store's revocation hook, if any
 }
 
 // New returns a Manager saving sessions in store. Options are validated here:
@@ -166,6 +168,9 @@ func (m *Manager) Destroy(ctx context.Context) error {
 		return ErrCommitted
 	}
 	s.accessed = true
+	if m.client != nil {
+		return m.destroyClient(ctx, s)
+	}
 	userID := ""
 	if s.rec != nil {
 		userID = s.rec.UserID
@@ -183,10 +188,16 @@ func (m *Manager) Destroy(ctx context.Context) error {
 			m.emit(ctx, Event{Kind: EventDestroyed, TokenHash: m.hash(s.digest), UserID: userID, RemoteAddr: s.remoteAddr})
 		}
 	}
-	// Start over as a fresh anonymous session that was already loaded.
+	s.clearCookie = s.clearCookie || existed || s.rec != nil
+	s.reset()
+	return nil
+}
+
+// reset makes s a fresh anonymous session that was already loaded.
+func (s *Session) reset() {
+	m := s.m
 	s.loaded, s.loadErr = true, nil
 	s.hasToken = false
-	s.clearCookie = s.clearCookie || existed || s.rec != nil
 	s.rec = nil
 	s.values = map[string][]byte{}
 	s.ownVals = true
@@ -195,7 +206,6 @@ func (m *Manager) Destroy(ctx context.Context) error {
 	s.cleared = false
 	s.renew, s.login, s.userID, s.authTime = false, false, "", time.Time{}
 	s.expirySet, s.idleOverride, s.closeCookie = false, 0, m.expireOnClose
-	return nil
 }
 
 // commit saves the session before the response header is written. It
@@ -228,6 +238,9 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 	}
 	ctx := s.ctx
 	now := m.now()
+	if m.client != nil {
+		return m.commitClient(ctx, s, h, now)
+	}
 	switch {
 	case s.rec != nil && s.renew:
 		return m.commitRenew(ctx, s, h, now)

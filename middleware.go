@@ -30,7 +30,11 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 			return
 		}
 		s := &Session{m: m, req: r, remoteAddr: r.RemoteAddr, closeCookie: m.expireOnClose}
-		m.readToken(r, s)
+		if m.client != nil {
+			m.readClientCookie(r, s)
+		} else {
+			m.readToken(r, s)
+		}
 		s.ctx = context.WithValue(r.Context(), contextKey{}, s)
 		r = r.WithContext(s.ctx)
 		sw := &responseWriter{ResponseWriter: w, s: s, r: r}

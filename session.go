@@ -52,6 +52,7 @@ type Session struct {
 	closeCookie  bool // expire at browser close
 
 	clearCookie bool // the client's cookie must be deleted (destroyed, expired)
+	reseal      bool // client-side: the cookie was sealed with an old key
 	committed   bool
 }
 
@@ -79,6 +80,9 @@ func (s *Session) load() error {
 	}
 	if !s.hasToken {
 		return nil
+	}
+	if m.client != nil {
+		return s.loadClient()
 	}
 	start := time.Now()
 	rec, err := m.store.Load(s.ctx, s.digest)

@@ -28,3 +28,4 @@ fuzztime=${FUZZTIME:-5s}
 go test -run '^$' -fuzz '^FuzzParseToken$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzCookieHeader$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzDecodeValues$' -fuzztime "$fuzztime" .
+go test -run '^$' -fuzz '^FuzzOpen$' -fuzztime "$fuzztime" ./cookiestore

@@ -1,0 +1,181 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// The request path of a client-side manager (NewClientSide): the cookie
+// value is the sealed session, not a token.
+
+// readClientCookie takes the session cookie's value for Open. Values longer
+// than a browser keeps, or outside the base64url alphabet, are rejected
+// before any decryption; several distinct values make the request
+// anonymous.
+func (m *Manager) readClientCookie(r *http.Request, s *Session) {
+	cookies := r.CookiesNamed(m.cookieName)
+	for _, c := range cookies {
+		if !plausibleSealed(c.Value) {
+			continue
+		}
+		if s.hasToken && c.Value != s.token {
+			s.hasToken, s.token, s.tokenIssue = false, "", "duplicate"
+			return
+		}
+		s.hasToken, s.token = true, c.Value
+	}
+	if len(cookies) > 0 && !s.hasToken && s.tokenIssue == "" {
+		s.tokenIssue = "malformed"
+	}
+}
+
+func plausibleSealed(v string) bool {
+	if v == "" || len(v) > MaxCookieSize {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// loadClient opens the cookie. It must be called with s.mu held, after the
+// token checks of load.
+func (s *Session) loadClient() error {
+	m := s.m
+	now := m.now()
+	id, rec, reseal, err := m.client.Open(s.ctx, m.cookieName, s.token, now)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrRevoked):
+		s.hasToken, s.clearCookie = false, true
+		m.emit(s.ctx, Event{Kind: EventRevoked, Reason: "client-side session revoked", RemoteAddr: s.remoteAddr})
+		return nil
+	case errors.Is(err, ErrInvalidCookie):
+		s.hasToken = false
+		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: "tampered", RemoteAddr: s.remoteAddr})
+		return nil
+	default:
+		s.loadErr = m.storeErr(s.ctx, "open", Digest{}, err)
+		return s.loadErr
+	}
+	if !m.alive(rec, now) {
+		s.hasToken, s.clearCookie = false, true
+		m.emit(s.ctx, Event{Kind: EventExpired, TokenHash: m.hash(id), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
+		return nil
+	}
+	s.digest, s.rec, s.reseal = id, rec, reseal
+	if rec.Values != nil {
+		s.values, s.ownVals = rec.Values, false
+	}
+	s.size = valuesSize(s.values)
+	s.idleOverride = rec.IdleTimeout
+	s.closeCookie = rec.ExpireOnClose
+	return nil
+}
+
+// commitClient seals the session into the cookie when anything changed, a
+// refresh is due, the login renewed it or the cookie used an old key.
+func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, now time.Time) error {
+	var rec *Record
+	id := s.digest
+	reason := ""
+	switch {
+	case s.rec == nil && (len(s.values) > 0 || s.login):
+		rec = &Record{Created: now, AbsExpiry: now.Add(m.absoluteTimeout), Version: 1}
+		reason = "create"
+	case s.rec != nil && (s.dirty() || s.reseal ||
+		now.Sub(s.rec.LastSeen) >= time.Duration(float64(m.idleFor(s.rec.IdleTimeout))*m.touchFraction)):
+		rec = s.rec.Clone()
+		rec.Version++
+		if s.renew {
+			reason = "renew"
+		}
+	case s.clearCookie:
+		m.writeDeletion(h)
+		return nil
+	default:
+		return nil
+	}
+	rec.Values = s.values
+	rec.LastSeen = now
+	if s.expirySet || reason == "create" {
+		rec.IdleTimeout, rec.ExpireOnClose = s.idleOverride, s.closeCookie
+	}
+	if s.login {
+		rec.UserID, rec.AuthTime = s.userID, s.authTime
+		rec.AbsExpiry = now.Add(m.absoluteTimeout)
+	}
+	rec.IdleExpiry = minTime(now.Add(m.idleFor(rec.IdleTimeout)), rec.AbsExpiry)
+	rec.IP, rec.UserAgent = m.clientInfo(s.req)
+	if reason != "" {
+		// A new identity: fresh id; with a revocation hook, the old
+		// cookie's copies stop working (no fixation through a copied
+		// pre-login cookie).
+		if reason == "renew" && m.revoker != nil {
+			if err := m.revoker.RevokeSession(ctx, s.digest, s.rec.AbsExpiry); err != nil {
+				return m.storeErr(ctx, "revoke", s.digest, err)
+			}
+		}
+		_, d, err := newToken(m.random)
+		if err != nil {
+			return err
+		}
+		id = d
+	}
+	value, err := m.client.Seal(ctx, m.cookieName, id, rec)
+	if err != nil {
+		return fmt.Errorf("session: sealing the cookie: %w", err)
+	}
+	if n := len(m.cookieName) + len(value); n > MaxCookieSize {
+		return fmt.Errorf("%w: %d bytes (name and value), browsers keep at most %d; store less in the session or use a server-side store", ErrCookieTooLarge, n, MaxCookieSize)
+	}
+	s.digest = id
+	m.writeCookie(h, value, now, rec.IdleExpiry, rec.AbsExpiry, rec.ExpireOnClose)
+	switch reason {
+	case "create":
+		m.emit(ctx, Event{Kind: EventCreated, TokenHash: m.hash(id), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
+	case "renew":
+		m.emit(ctx, Event{Kind: EventRenewed, NewTokenHash: m.hash(id), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
+	}
+	return nil
+}
+
+// destroyClient ends a client-side session: the cookie is cleared and, with
+// a revocation hook, copies of it stop working.
+func (m *Manager) destroyClient(ctx context.Context, s *Session) error {
+	if err := s.load(); err != nil {
+		return err
+	}
+	if s.rec != nil {
+		if m.revoker != nil {
+			if err := m.revoker.RevokeSession(ctx, s.digest, s.rec.AbsExpiry); err != nil {
+				s.failErr = m.storeErr(ctx, "revoke", s.digest, err)
+				return s.failErr
+			}
+		}
+		m.emit(ctx, Event{Kind: EventDestroyed, TokenHash: m.hash(s.digest), UserID: s.rec.UserID, RemoteAddr: s.remoteAddr})
+		s.clearCookie = true
+	}
+	s.reset()
+	return nil
+}
+
+// revokeClientUser rejects every client-side session of the user from now
+// on, through the revocation hook.
+func (m *Manager) revokeClientUser(ctx context.Context, userID string) error {
+	if m.revoker == nil {
+		return fmt.Errorf("%w: the client-side store has no revocation hook (ClientRevoker): copied cookies stay valid until their deadline", ErrUnsupported)
+	}
+	if err := m.revoker.RevokeUser(ctx, userID, m.now()); err != nil {
+		return &StoreError{Op: "revoke user", Err: err}
+	}
+	m.emit(ctx, Event{Kind: EventRevoked, UserID: userID, Reason: "all client-side sessions of the user"})
+	return nil
+}

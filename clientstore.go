@@ -1,0 +1,83 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Errors of client-side (cookie) stores.
+var (
+	// ErrInvalidCookie is the single error for a session cookie that does
+	// not open: tampered, truncated, renamed, sealed with an unknown key or
+	// in an unknown format. Every cause gives the same error and the same
+	// anonymous outcome, so failures are no oracle.
+	ErrInvalidCookie = errors.New("session: invalid session cookie")
+	// ErrRevoked reports a client-side session that the revocation hook
+	// rejected (logged out, or all of its user's sessions revoked).
+	ErrRevoked = errors.New("session: session revoked")
+	// ErrCookieTooLarge reports a session whose sealed cookie would exceed
+	// 4096 bytes (name plus value), the size browsers keep. It is returned
+	// at commit, never as a silently dropped cookie.
+	ErrCookieTooLarge = errors.New("session: session cookie too large")
+)
+
+// MaxCookieSize is the largest cookie (name plus value) browsers must keep.
+const MaxCookieSize = 4096
+
+// ClientStore keeps whole sessions on the client, sealed in the cookie (see
+// package cookiestore). Build its Manager with NewClientSide.
+type ClientStore interface {
+	// Seal encrypts and authenticates the session id and record for the
+	// cookie called name.
+	Seal(ctx context.Context, name string, id Digest, rec *Record) (string, error)
+	// Open verifies and decrypts a cookie value sealed for name. Anything
+	// tampered gives ErrInvalidCookie; a session past a deadline at now, or
+	// revoked, gives an error wrapping ErrInvalidCookie or ErrRevoked. reseal
+	// reports a cookie sealed with an old key, which the manager re-seals
+	// with the current key at commit. Other errors (a revocation store that
+	// cannot be reached) fail the request.
+	Open(ctx context.Context, name, value string, now time.Time) (id Digest, rec *Record, reseal bool, err error)
+}
+
+// ClientRevoker is the optional server-side revocation hook of a
+// ClientStore: without it, a copied cookie stays valid until its deadline,
+// whatever the user does.
+type ClientRevoker interface {
+	// RevokeSession rejects the session id from now until until.
+	RevokeSession(ctx context.Context, id Digest, until time.Time) error
+	// RevokeUser rejects every session of the user authenticated before at.
+	RevokeUser(ctx context.Context, userID string, at time.Time) error
+}
+
+// NewClientSide returns a Manager whose sessions live in the cookie, sealed
+// by cs. The options are those of New; the cookie must stay within 4096
+// bytes, so keep such sessions small. Concurrent requests each send back a
+// whole cookie, so the last response wins (no per-key merge), and capabilities
+// that need server state (listing a user's sessions, counting, cleanup) are
+// unsupported; RevokeUser and Destroy take effect on copies of the cookie
+// only when cs implements ClientRevoker.
+func NewClientSide(cs ClientStore, opts ...Option) (*Manager, error) {
+	if cs == nil {
+		return nil, fmt.Errorf("%w: client store is nil", ErrConfig)
+	}
+	m, err := New(noServerStore{}, opts...)
+	if err != nil {
+		return nil, err
+	}
+	m.client = cs
+	m.revoker, _ = cs.(ClientRevoker)
+	return m, nil
+}
+
+// noServerStore stands in for the Store of a client-side manager, so that
+// server-only operations fail with ErrUnsupported instead of crashing.
+type noServerStore struct{}
+
+var errNoServer = fmt.Errorf("%w: sessions are kept in the cookie (client-side store)", ErrUnsupported)
+
+func (noServerStore) Load(context.Context, Digest) (*Record, error) { return nil, errNoServer }
+func (noServerStore) Create(context.Context, Digest, *Record) error { return errNoServer }
+func (noServerStore) Update(context.Context, Digest, *Change) error { return errNoServer }
+func (noServerStore) Delete(context.Context, Digest) (bool, error)  { return false, errNoServer }

@@ -1,0 +1,347 @@
+// Package cookiestore keeps whole sessions in the cookie, encrypted and
+// authenticated with AES-256-GCM (standard library only). Use it with
+// session.NewClientSide.
+//
+// A cookie value is base64url(version | key id | nonce | ciphertext+tag).
+// The nonce is 12 random bytes per seal; the associated data binds the
+// cookie name and the format version, so a cookie renamed or replayed under
+// another name does not open. The payload carries the session id, values,
+// user, times and both deadlines, which Open enforces.
+//
+// Keys: an ordered ring. The first key seals; every key opens; a cookie
+// opened with an older key is re-sealed with the first one at the next
+// response. Keys shorter than 32 bytes or all zero are refused. Each key's
+// id is the first 4 bytes of a hash of it.
+//
+// Logout and revocation: without a revocation hook, a copied cookie stays
+// valid until its idle or absolute deadline, whatever the user does; logout
+// only clears the browser's copy. With WithRevocations, logout and renewal
+// record the session id server-side and RevokeUser records a per-user "not
+// before" time, both checked on every Open (one or two reads of the
+// revocation store per request).
+//
+// Size: browsers keep cookies up to 4096 bytes (name plus value). The
+// manager refuses to commit a larger one with session.ErrCookieTooLarge
+// instead of letting the browser drop it silently.
+package cookiestore
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sessionkit/session"
+)
+
+// formatVersion is the first byte of every cookie this package seals.
+const formatVersion byte = 1
+
+const (
+	idLen    = 4
+	nonceLen = 12
+	overhead = 1 + idLen + nonceLen + 16 // version, key id, nonce, tag
+)
+
+type key struct {
+	id   [idLen]byte
+	aead cipher.AEAD
+}
+
+// Store seals sessions into cookies. It implements session.ClientStore, and
+// session.ClientRevoker when built with WithRevocations.
+type Store struct {
+	keys        []key
+	revocations *Revocations
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithRevocations adds the server-side revocation hook.
+func WithRevocations(r *Revocations) Option { return func(s *Store) { s.revocations = r } }
+
+// New returns a store with the key ring keys: keys[0] seals, all open.
+func New(keys [][]byte, opts ...Option) (*Store, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("cookiestore: at least one key is required")
+	}
+	s := &Store{}
+	seen := map[[idLen]byte]bool{}
+	for i, k := range keys {
+		if len(k) < 32 {
+			return nil, fmt.Errorf("cookiestore: key %d has %d bytes; at least 32 random bytes are required", i, len(k))
+		}
+		if bytes.Count(k, []byte{0}) == len(k) {
+			return nil, fmt.Errorf("cookiestore: key %d is all zero", i)
+		}
+		// The AES key is derived from the configured key, so keys longer
+		// than 32 bytes use all their bytes.
+		aesKey := sha256.Sum256(append([]byte("sessionkit cookiestore v1 aes-256-gcm\x00"), k...))
+		block, err := aes.NewCipher(aesKey[:])
+		if err != nil {
+			return nil, fmt.Errorf("cookiestore: key %d: %w", i, err)
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, fmt.Errorf("cookiestore: key %d: %w", i, err)
+		}
+		idSum := sha256.Sum256(append([]byte("sessionkit cookiestore v1 key id\x00"), k...))
+		var id [idLen]byte
+		copy(id[:], idSum[:])
+		if seen[id] {
+			return nil, fmt.Errorf("cookiestore: key %d repeats an earlier key", i)
+		}
+		seen[id] = true
+		s.keys = append(s.keys, key{id: id, aead: aead})
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
+func aad(name string) []byte { return append([]byte(name+"\x00"), formatVersion) }
+
+// Seal encrypts the session for the cookie called name.
+func (s *Store) Seal(_ context.Context, name string, id session.Digest, rec *session.Record) (string, error) {
+	plain, err := encodePayload(id, rec)
+	if err != nil {
+		return "", err
+	}
+	k := s.keys[0]
+	out := make([]byte, 1+idLen+nonceLen, overhead+len(plain))
+	out[0] = formatVersion
+	copy(out[1:], k.id[:])
+	nonce := out[1+idLen:]
+	rand.Read(nonce) // crypto/rand never fails (Go 1.24+)
+	out = k.aead.Seal(out, nonce, plain, aad(name))
+	return base64.RawURLEncoding.EncodeToString(out), nil
+}
+
+// encodePayload writes the JSON of payload by hand: it is on the path of
+// every write request, and encoding/json's reflection and RawMessage
+// compaction cost more than the encryption.
+func encodePayload(id session.Digest, rec *session.Record) ([]byte, error) {
+	b := make([]byte, 0, 256+rec.Size()+len(rec.Values)*8)
+	b = append(b, `{"i":"`...)
+	b = base64.StdEncoding.AppendEncode(b, id[:])
+	b = append(b, '"')
+	if len(rec.Values) > 0 {
+		b = append(b, `,"v":{`...)
+		first := true
+		for k, v := range rec.Values {
+			if !json.Valid(v) {
+				return nil, fmt.Errorf("cookiestore: the value of %q is not JSON (cookie sessions need a JSON codec)", k)
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = append(b, v...)
+		}
+		b = append(b, '}')
+	}
+	if rec.UserID != "" {
+		b = appendString(append(b, `,"u":`...), rec.UserID)
+	}
+	if !rec.AuthTime.IsZero() {
+		b = strconv.AppendInt(append(b, `,"a":`...), rec.AuthTime.UnixMilli(), 10)
+	}
+	b = strconv.AppendInt(append(b, `,"c":`...), rec.Created.UnixMilli(), 10)
+	b = strconv.AppendInt(append(b, `,"s":`...), rec.LastSeen.UnixMilli(), 10)
+	if rec.IdleTimeout != 0 {
+		b = strconv.AppendInt(append(b, `,"it":`...), rec.IdleTimeout.Milliseconds(), 10)
+	}
+	b = strconv.AppendInt(append(b, `,"ie":`...), rec.IdleExpiry.UnixMilli(), 10)
+	b = strconv.AppendInt(append(b, `,"ae":`...), rec.AbsExpiry.UnixMilli(), 10)
+	if rec.ExpireOnClose {
+		b = append(b, `,"oc":true`...)
+	}
+	b = strconv.AppendInt(append(b, `,"n":`...), rec.Version, 10)
+	if rec.IP != "" {
+		b = appendString(append(b, `,"ip":`...), rec.IP)
+	}
+	if rec.UserAgent != "" {
+		b = appendString(append(b, `,"ua":`...), rec.UserAgent)
+	}
+	return append(b, '}'), nil
+}
+
+// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
+// encoding/json does.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return append(b, '"')
+}
+
+// Open verifies, decrypts and checks the deadlines of a cookie value.
+func (s *Store) Open(ctx context.Context, name, value string, now time.Time) (session.Digest, *session.Record, bool, error) {
+	var id session.Digest
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(value)
+	if err != nil || len(raw) < overhead || raw[0] != formatVersion {
+		return id, nil, false, session.ErrInvalidCookie
+	}
+	var kid [idLen]byte
+	copy(kid[:], raw[1:1+idLen])
+	nonce := raw[1+idLen : 1+idLen+nonceLen]
+	sealed := raw[1+idLen+nonceLen:]
+	var plain []byte
+	reseal := false
+	opened := false
+	for i, k := range s.keys {
+		if k.id != kid {
+			continue
+		}
+		// GCM checks the tag in constant time; any failure is the same
+		// error below.
+		if p, err := k.aead.Open(nil, nonce, sealed, aad(name)); err == nil {
+			plain, opened, reseal = p, true, i > 0
+		}
+		break
+	}
+	if !opened {
+		return id, nil, false, session.ErrInvalidCookie
+	}
+	rec, err := decodePayload(plain, &id)
+	if err != nil {
+		return id, nil, false, session.ErrInvalidCookie
+	}
+	if !rec.Alive(now) {
+		return id, nil, false, fmt.Errorf("%w: past its deadline", session.ErrInvalidCookie)
+	}
+	if s.revocations != nil {
+		if err := s.revocations.check(ctx, id, rec); err != nil {
+			return id, nil, false, err
+		}
+	}
+	return id, rec, reseal, nil
+}
+
+// RevokeSession implements session.ClientRevoker through the revocation
+// hook. Without one there is nothing to record and it does nothing: logout
+// clears the browser's cookie, and copies stay valid until their deadline
+// (see the package documentation).
+func (s *Store) RevokeSession(ctx context.Context, id session.Digest, until time.Time) error {
+	if s.revocations == nil {
+		return nil
+	}
+	return s.revocations.revokeSession(ctx, id, until)
+}
+
+// RevokeUser implements session.ClientRevoker through the revocation hook;
+// without one it returns an error wrapping session.ErrUnsupported, since a
+// user's cookies cannot be revoked.
+func (s *Store) RevokeUser(ctx context.Context, userID string, at time.Time) error {
+	if s.revocations == nil {
+		return fmt.Errorf("%w: cookiestore has no revocation hook", session.ErrUnsupported)
+	}
+	return s.revocations.revokeUser(ctx, userID, at)
+}
+
+var (
+	_ session.ClientStore   = (*Store)(nil)
+	_ session.ClientRevoker = (*Store)(nil)
+)
+
+// decodePayload parses the JSON written by encodePayload. The plaintext has
+// passed authentication, but it is parsed as strictly as client input.
+func decodePayload(plain []byte, id *session.Digest) (*session.Record, error) {
+	top, err := session.DecodeValues(plain)
+	if err != nil {
+		return nil, err
+	}
+	rec := &session.Record{}
+	var auth int64
+	for k, raw := range top {
+		var err error
+		switch k {
+		case "i":
+			var b64 string
+			if b64, err = jsonString(raw); err == nil {
+				var b []byte
+				if b, err = base64.StdEncoding.DecodeString(b64); err == nil && len(b) != len(id) {
+					err = errors.New("bad id")
+				}
+				copy(id[:], b)
+			}
+		case "v":
+			rec.Values, err = session.DecodeValues(raw)
+		case "u":
+			rec.UserID, err = jsonString(raw)
+		case "ip":
+			rec.IP, err = jsonString(raw)
+		case "ua":
+			rec.UserAgent, err = jsonString(raw)
+		case "oc":
+			rec.ExpireOnClose = string(raw) == "true"
+		case "a":
+			auth, err = strconv.ParseInt(string(raw), 10, 64)
+		case "c", "s", "it", "ie", "ae", "n":
+			var v int64
+			if v, err = strconv.ParseInt(string(raw), 10, 64); err == nil {
+				switch k {
+				case "c":
+					rec.Created = time.UnixMilli(v).UTC()
+				case "s":
+					rec.LastSeen = time.UnixMilli(v).UTC()
+				case "it":
+					rec.IdleTimeout = time.Duration(v) * time.Millisecond
+				case "ie":
+					rec.IdleExpiry = time.UnixMilli(v).UTC()
+				case "ae":
+					rec.AbsExpiry = time.UnixMilli(v).UTC()
+				case "n":
+					rec.Version = v
+				}
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("field %s: %w", k, err)
+		}
+	}
+	if _, ok := top["i"]; !ok {
+		return nil, errors.New("no session id")
+	}
+	if rec.Values == nil {
+		rec.Values = map[string][]byte{}
+	}
+	if auth != 0 {
+		rec.AuthTime = time.UnixMilli(auth).UTC()
+	}
+	return rec, nil
+}
+
+// jsonString decodes a JSON string, without encoding/json when it has no
+// escapes.
+func jsonString(raw []byte) (string, error) {
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		return string(raw[1 : len(raw)-1]), nil
+	}
+	var s string
+	err := json.Unmarshal(raw, &s)
+	return s, err
+}

@@ -1,0 +1,278 @@
+package cookiestore_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/cookiestore"
+	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/sessiontest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var (
+	key1 = bytes.Repeat([]byte{1}, 32)
+	key2 = bytes.Repeat([]byte{2}, 48)
+)
+
+func mustNew(t testing.TB, keys [][]byte, opts ...cookiestore.Option) *cookiestore.Store {
+	t.Helper()
+	s, err := cookiestore.New(keys, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformanceClient(t *testing.T) {
+	sessiontest.RunClient(t, func(t *testing.T) session.ClientStore { return mustNew(t, [][]byte{key1}) })
+}
+
+func TestKeysRefused(t *testing.T) {
+	for name, keys := range map[string][][]byte{
+		"none":      nil,
+		"short":     {bytes.Repeat([]byte{1}, 31)},
+		"all zero":  {make([]byte, 32)},
+		"duplicate": {key1, key1},
+	} {
+		if _, err := cookiestore.New(keys); err == nil {
+			t.Errorf("%s keys accepted", name)
+		}
+	}
+}
+
+// app is a client-side manager with handlers.
+type app struct {
+	m *session.Manager
+	h http.Handler
+}
+
+func newApp(t testing.TB, cs *cookiestore.Store, opts ...session.Option) *app {
+	m, err := session.NewClientSide(cs, append([]session.Option{session.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/set", func(w http.ResponseWriter, r *http.Request) {
+		session.FromContext(r.Context()).Set(r.FormValue("k"), r.FormValue("v"))
+	})
+	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) {
+		v, _, err := session.Get[string](session.FromContext(r.Context()), r.FormValue("k"))
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		io.WriteString(w, v)
+	})
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) { m.Login(r.Context(), r.FormValue("u")) })
+	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.Destroy(r.Context()); err != nil {
+			http.Error(w, err.Error(), 500)
+		}
+	})
+	mux.HandleFunc("/whoami", func(w http.ResponseWriter, r *http.Request) {
+		u, _ := session.FromContext(r.Context()).UserID()
+		io.WriteString(w, u)
+	})
+	return &app{m: m, h: m.Handler(mux)}
+}
+
+func (a *app) do(path, cookie string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest("GET", path, nil)
+	if cookie != "" {
+		r.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: cookie})
+	}
+	w := httptest.NewRecorder()
+	a.h.ServeHTTP(w, r)
+	return w
+}
+
+func cookieOf(w *httptest.ResponseRecorder) string {
+	for _, c := range w.Result().Cookies() {
+		if c.Name == session.DefaultCookieName && c.MaxAge >= 0 {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func TestThroughTheManager(t *testing.T) {
+	a := newApp(t, mustNew(t, [][]byte{key1}))
+	c := cookieOf(a.do("/set?k=theme&v=dark", ""))
+	if c == "" {
+		t.Fatal("no cookie")
+	}
+	if got := a.do("/get?k=theme", c).Body.String(); got != "dark" {
+		t.Fatalf("read back %q", got)
+	}
+	if w := a.do("/get?k=theme", c); len(w.Result().Cookies()) != 0 {
+		t.Fatal("a read-only request rewrote the cookie")
+	}
+	c2 := cookieOf(a.do("/login?u=alice", c))
+	if c2 == "" || c2 == c {
+		t.Fatal("login did not issue a new cookie")
+	}
+	if got := a.do("/whoami", c2).Body.String(); got != "alice" {
+		t.Fatalf("whoami %q", got)
+	}
+	if got := a.do("/get?k=theme", c2).Body.String(); got != "dark" {
+		t.Fatal("login lost the data")
+	}
+	w := a.do("/logout", c2)
+	if cs := w.Result().Cookies(); len(cs) != 1 || cs[0].MaxAge != -1 {
+		t.Fatalf("logout cookie %v", w.Header()["Set-Cookie"])
+	}
+	// Without a revocation hook a copied cookie outlives logout, as the
+	// package documents: only its deadline ends it.
+	if got := a.do("/whoami", c2).Body.String(); got != "alice" {
+		t.Fatalf("without a hook, the copied cookie is %q", got)
+	}
+	if _, err := a.m.RevokeUser(context.Background(), "alice"); !errors.Is(err, session.ErrUnsupported) {
+		t.Fatalf("RevokeUser without a hook = %v", err)
+	}
+	if _, err := a.m.CountActive(context.Background()); !errors.Is(err, session.ErrUnsupported) {
+		t.Fatalf("CountActive on cookie sessions = %v", err)
+	}
+}
+
+func TestRevocationHook(t *testing.T) {
+	mem := memstore.New(memstore.WithCleanupInterval(0))
+	defer mem.Stop()
+	rev, err := cookiestore.NewRevocations(mem, 12*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newApp(t, mustNew(t, [][]byte{key1}, cookiestore.WithRevocations(rev)))
+	anon := cookieOf(a.do("/set?k=x&v=1", ""))
+	c := cookieOf(a.do("/login?u=alice", anon))
+	// The pre-login cookie is dead after login (no fixation by a copy).
+	if got := a.do("/get?k=x", anon).Body.String(); got != "" {
+		t.Fatal("pre-login cookie still works after login")
+	}
+	a.do("/logout", c)
+	if got := a.do("/whoami", c).Body.String(); got != "" {
+		t.Fatal("copied cookie works after logout despite the hook")
+	}
+	// Logout everywhere.
+	d1 := cookieOf(a.do("/login?u=bob", ""))
+	d2 := cookieOf(a.do("/login?u=bob", ""))
+	time.Sleep(2 * time.Millisecond)
+	if _, err := a.m.RevokeUser(context.Background(), "bob"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{d1, d2} {
+		if got := a.do("/whoami", c).Body.String(); got != "" {
+			t.Fatal("bob's cookie works after RevokeUser")
+		}
+	}
+	time.Sleep(2 * time.Millisecond)
+	d3 := cookieOf(a.do("/login?u=bob", ""))
+	if got := a.do("/whoami", d3).Body.String(); got != "bob" {
+		t.Fatal("a login after the revocation does not work")
+	}
+}
+
+func TestKeyRotation(t *testing.T) {
+	old := newApp(t, mustNew(t, [][]byte{key1}))
+	c := cookieOf(old.do("/set?k=a&v=1", ""))
+	rotated := newApp(t, mustNew(t, [][]byte{key2, key1}))
+	w := rotated.do("/get?k=a", c)
+	if w.Body.String() != "1" {
+		t.Fatal("old-key cookie does not open after rotation")
+	}
+	c2 := cookieOf(w)
+	if c2 == "" {
+		t.Fatal("old-key cookie not re-sealed with the current key")
+	}
+	onlyNew := newApp(t, mustNew(t, [][]byte{key2}))
+	if got := onlyNew.do("/get?k=a", c2).Body.String(); got != "1" {
+		t.Fatal("re-sealed cookie does not open with the new key alone")
+	}
+	if got := onlyNew.do("/get?k=a", c).Body.String(); got != "" {
+		t.Fatal("a retired key still opens cookies")
+	}
+}
+
+func TestOversizeIsAnError(t *testing.T) {
+	a := newApp(t, mustNew(t, [][]byte{key1}))
+	w := a.do("/set?k=big&v="+strings.Repeat("x", 5000), "")
+	if w.Code != 500 || len(w.Result().Cookies()) != 0 {
+		t.Fatalf("5 KB session: %d %v", w.Code, w.Header()["Set-Cookie"])
+	}
+	// Just under the limit works.
+	w = a.do("/set?k=big&v="+strings.Repeat("x", 2500), "")
+	if c := cookieOf(w); c == "" || len(session.DefaultCookieName)+len(c) > session.MaxCookieSize {
+		t.Fatalf("2.5 KB session: %d", w.Code)
+	}
+}
+
+func TestExpiredPayloadRejected(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	a := newApp(t, mustNew(t, [][]byte{key1}), session.WithClock(clock), session.WithIdleTimeout(time.Minute))
+	c := cookieOf(a.do("/set?k=a&v=1", ""))
+	now = now.Add(2 * time.Minute)
+	if got := a.do("/get?k=a", c).Body.String(); got != "" {
+		t.Fatal("expired cookie session accepted")
+	}
+}
+
+func FuzzOpen(f *testing.F) {
+	s := mustNew(f, [][]byte{key1})
+	good, _ := s.Seal(context.Background(), "sid", sessiontest.NewDigest(), &session.Record{Values: map[string][]byte{"a": []byte(`1`)},
+		IdleExpiry: time.Now().Add(time.Hour), AbsExpiry: time.Now().Add(time.Hour)})
+	f.Add(good)
+	f.Add("")
+	f.Add(good[:10])
+	f.Add(strings.Repeat("A", 5000))
+	f.Add(base64.RawURLEncoding.EncodeToString([]byte{1, 0, 0, 0, 0}))
+	f.Fuzz(func(t *testing.T, v string) {
+		_, rec, _, err := s.Open(context.Background(), "sid", v, time.Now())
+		if err == nil && v != good {
+			t.Fatalf("forged cookie %q opened: %+v", v, rec)
+		}
+		if err != nil && !errors.Is(err, session.ErrInvalidCookie) {
+			t.Fatalf("error class %v", err)
+		}
+	})
+}
+
+func TestPayloadStringsRoundTrip(t *testing.T) {
+	s := mustNew(t, [][]byte{key1})
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	for _, str := range []string{`quote " backslash \ slash /`, "ctl \x01\x1f\t\n", "bad utf8 \xff\xfe", "emoji 🙂 \u2028", ""} {
+		rec := &session.Record{Values: map[string][]byte{str + "k": []byte(`"v"`)}, UserID: str, UserAgent: str, IP: str,
+			Created: now, LastSeen: now, IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(time.Hour)}
+		v, err := s.Seal(context.Background(), "sid", sessiontest.NewDigest(), rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, got, _, err := s.Open(context.Background(), "sid", v, now)
+		if err != nil {
+			t.Fatalf("%q: %v", str, err)
+		}
+		want := strings.ToValidUTF8(str, "\uFFFD")
+		if got.UserID != want || got.UserAgent != want || got.IP != want {
+			t.Fatalf("%q came back as %q", str, got.UserID)
+		}
+		if _, ok := got.Values[want+"k"]; !ok {
+			t.Fatalf("key %q lost: %v", str, got.Values)
+		}
+	}
+	if _, err := s.Seal(context.Background(), "sid", sessiontest.NewDigest(), &session.Record{Values: map[string][]byte{"k": []byte("not json")}}); err == nil {
+		t.Fatal("a non-JSON value was sealed")
+	}
+}
