@@ -239,7 +239,6 @@ func FuzzOpen(f *testing.F) {
 	f.Add(good[:10])
 	f.Add(strings.Repeat("A", 5000))
 	f.Add(base64.RawURLEncoding.EncodeToString([]byte{1, 0, 0, 0, 0}))
-	_ = good
 	f.Fuzz(func(t *testing.T, v string) {
 		_, rec, _, err := s.Open(context.Background(), "sid", v, time.Now())
 		// Only cookies this key sealed open, and the fuzzer never sees the
