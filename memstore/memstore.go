@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessionkit/session"
@@ -28,6 +29,8 @@ type Store struct {
 
 	clock    func() time.Time
 	interval time.Duration
+	max      int
+	count    atomic.Int64
 	stopOnce sync.Once
 	stop     chan struct{}
 	done     chan struct{}
@@ -45,7 +48,14 @@ type Option func(*Store)
 // (default one minute). Zero or a negative value disables the janitor.
 func WithCleanupInterval(d time.Duration) Option { return func(s *Store) { s.interval = d } }
 
-// WithClock replaces time.Now for the janitor, for tests.
+// WithMaxSessions bounds the number of records the store holds (default:
+// no bound). When a new session would exceed it, the store first removes
+// expired records; if it is still full, it evicts the record that expires
+// soonest, which is the least valuable to keep. Eviction scans every record,
+// so it is an overload guard, not a cache policy for steady operation.
+func WithMaxSessions(n int) Option { return func(s *Store) { s.max = n } }
+
+// WithClock replaces time.Now for the janitor and eviction, for tests.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.clock = now } }
 
 // New returns a Store and starts its janitor. Call Stop when done with it.
@@ -156,9 +166,46 @@ func (s *Store) Create(ctx context.Context, d session.Digest, rec *session.Recor
 	if _, ok := sh.m[d]; ok {
 		return session.ErrExists
 	}
+	if s.max > 0 && int(s.count.Load()) >= s.max {
+		sh.mu.Unlock()
+		s.makeRoom()
+		sh.mu.Lock()
+		if _, ok := sh.m[d]; ok {
+			return session.ErrExists
+		}
+	}
 	sh.m[d] = rec.Clone()
+	s.count.Add(1)
 	s.index(rec.UserID, d)
 	return nil
+}
+
+// makeRoom removes expired records, then the soonest-expiring ones, until
+// the store is below its bound.
+func (s *Store) makeRoom() {
+	now := s.clock()
+	for int(s.count.Load()) >= s.max {
+		if n, _ := s.DeleteExpired(context.Background(), now, int(s.count.Load())-s.max+1); n > 0 {
+			continue
+		}
+		var victim session.Digest
+		var soonest time.Time
+		found := false
+		for i := range s.shards {
+			sh := &s.shards[i]
+			sh.mu.RLock()
+			for d, rec := range sh.m {
+				if exp := rec.ExpiresAt(); !found || exp.Before(soonest) {
+					victim, soonest, found = d, exp, true
+				}
+			}
+			sh.mu.RUnlock()
+		}
+		if !found {
+			return
+		}
+		s.Delete(context.Background(), victim)
+	}
 }
 
 // Update applies c to the record under d.
@@ -198,6 +245,7 @@ func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
 		return false, nil
 	}
 	delete(sh.m, d)
+	s.count.Add(-1)
 	s.unindex(rec.UserID, d)
 	return true, nil
 }
@@ -319,6 +367,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 			}
 			if !rec.Alive(now) {
 				delete(sh.m, d)
+				s.count.Add(-1)
 				s.unindex(rec.UserID, d)
 				n++
 			}

@@ -62,3 +62,44 @@ func TestStopIsIdempotentAndStoreStaysUsable(t *testing.T) {
 	noJanitor := memstore.New(memstore.WithCleanupInterval(0))
 	noJanitor.Stop()
 }
+
+func TestMaxSessionsEvictsSoonestExpiring(t *testing.T) {
+	now := time.Now().UTC()
+	s := memstore.New(memstore.WithCleanupInterval(0), memstore.WithMaxSessions(3), memstore.WithClock(func() time.Time { return now }))
+	defer s.Stop()
+	ctx := context.Background()
+	rec := func(exp time.Duration) *session.Record {
+		return &session.Record{Created: now, LastSeen: now, IdleExpiry: now.Add(exp), AbsExpiry: now.Add(24 * time.Hour), Version: 1}
+	}
+	var ds []session.Digest
+	for _, exp := range []time.Duration{3 * time.Hour, time.Hour, 2 * time.Hour} {
+		d := sessiontest.NewDigest()
+		if err := s.Create(ctx, d, rec(exp)); err != nil {
+			t.Fatal(err)
+		}
+		ds = append(ds, d)
+	}
+	newest := sessiontest.NewDigest()
+	if err := s.Create(ctx, newest, rec(4*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if s.Len() != 3 {
+		t.Fatalf("%d records with a bound of 3", s.Len())
+	}
+	if _, err := s.Load(ctx, ds[1]); err == nil {
+		t.Fatal("the soonest-expiring session was not the one evicted")
+	}
+	for _, d := range []session.Digest{ds[0], ds[2], newest} {
+		if _, err := s.Load(ctx, d); err != nil {
+			t.Fatal("a later-expiring session was evicted")
+		}
+	}
+	// Expired records go first.
+	expired := sessiontest.NewDigest()
+	s.Delete(ctx, ds[0])
+	s.Create(ctx, expired, rec(-time.Minute))
+	s.Create(ctx, sessiontest.NewDigest(), rec(5*time.Hour))
+	if _, err := s.Load(ctx, expired); err == nil || s.Len() != 3 {
+		t.Fatalf("expired record kept while evicting (len %d)", s.Len())
+	}
+}
