@@ -107,7 +107,8 @@ func (cc *countConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver
 	if b, ok := cc.Conn.(driver.ConnBeginTx); ok {
 		return b.BeginTx(ctx, opts)
 	}
-	return cc.Conn.Begin() //nolint:staticcheck // fallback for old drivers
+	//lint:ignore SA1019 fallback for drivers without ConnBeginTx
+	return cc.Conn.Begin()
 }
 
 func (cc *countConn) Ping(ctx context.Context) error {
@@ -152,7 +153,8 @@ func (s *countStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (
 	for i, a := range args {
 		vals[i] = a.Value
 	}
-	return s.Stmt.Exec(vals) //nolint:staticcheck // fallback for old drivers
+	//lint:ignore SA1019 fallback for drivers without StmtExecContext
+	return s.Stmt.Exec(vals)
 }
 
 func (s *countStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
@@ -164,7 +166,8 @@ func (s *countStmt) QueryContext(ctx context.Context, args []driver.NamedValue) 
 	for i, a := range args {
 		vals[i] = a.Value
 	}
-	return s.Stmt.Query(vals) //nolint:staticcheck // fallback for old drivers
+	//lint:ignore SA1019 fallback for drivers without StmtQueryContext
+	return s.Stmt.Query(vals)
 }
 
 func (s *countStmt) CheckNamedValue(nv *driver.NamedValue) error {
