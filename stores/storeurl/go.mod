@@ -8,6 +8,7 @@ require (
 	github.com/sessionkit/session/stores/pgstore v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/session/stores/redisstore v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/session/stores/sqlitestore v0.0.0-00010101000000-000000000000
+	go.uber.org/goleak v1.3.0
 )
 
 require (

@@ -1,0 +1,48 @@
+package redisstore
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session"
+)
+
+// FuzzDecode: the stored-record decoder never panics, and what it accepts
+// round-trips through fields.
+func FuzzDecode(f *testing.F) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	good := &session.Record{Values: map[string][]byte{"k": []byte(`"v"`)}, UserID: "u", Created: now, LastSeen: now,
+		IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(time.Hour), Version: 3, AuthTime: now}
+	fs := fields(good)
+	m := string(fs[1].([]byte))
+	for _, seed := range []string{m, "", ",,,,,,,", "1,2,3,4,5,6,7,8,9", "-1,-1,-1,-1,-1,-1,-1,-1", "a,b,c,d,e,f,g,h", "🙂", "1,2,3,4,5,6,7"} {
+		f.Add(seed, "v:k", `"v"`)
+	}
+	f.Fuzz(func(t *testing.T, meta, field, value string) {
+		rec, err := decode(map[string]string{"_m": meta, field: value, "_u": "u"})
+		if err != nil {
+			if !errors.Is(err, session.ErrCorrupt) {
+				t.Fatalf("error class %v", err)
+			}
+			return
+		}
+		again, err := decode(stringsOf(fields(rec)))
+		if err != nil || again.Version != rec.Version || !again.IdleExpiry.Equal(rec.IdleExpiry) || len(again.Values) != len(rec.Values) {
+			t.Fatalf("round trip of %q: %+v / %+v, %v", meta, rec, again, err)
+		}
+	})
+}
+
+func stringsOf(fs []any) map[string]string {
+	h := map[string]string{}
+	for i := 0; i+1 < len(fs); i += 2 {
+		switch v := fs[i+1].(type) {
+		case string:
+			h[fs[i].(string)] = v
+		case []byte:
+			h[fs[i].(string)] = string(v)
+		}
+	}
+	return h
+}
