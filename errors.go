@@ -34,6 +34,7 @@ type StoreError struct {
 	Err error
 }
 
+// Error describes the failed operation and the store's error.
 func (e *StoreError) Error() string { return fmt.Sprintf("session: store %s: %v", e.Op, e.Err) }
 
 // Unwrap returns the store's error.
