@@ -227,7 +227,13 @@ func redisImpls(ctx context.Context, addr string) ([]*impl, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis at %s: %w", addr, err)
 	}
-	o, err := ours("redis", st, ourTrips.Load, func() { client.Close() })
+	drop := func(pattern string) {
+		keys, _ := client.Keys(ctx, pattern).Result()
+		for _, k := range keys {
+			client.Del(ctx, k)
+		}
+	}
+	o, err := ours("redis", st, ourTrips.Load, func() { drop("bench:ours:*"); drop("bench:scs:*"); client.Close() })
 	if err != nil {
 		return nil, err
 	}
