@@ -292,7 +292,7 @@ func (s *Store) addToIndex(p redis.Pipeliner, ctx context.Context, d session.Dig
 // script and, for a logged-in session, the user-index update.
 func (s *Store) Create(ctx context.Context, d session.Digest, r *session.Record) error {
 	key, shard := s.keys(d)
-	args := append([]any{ms(r.ExpiresAt()), string(d[:]), ms(r.LastSeen)}, fields(r)...)
+	args := append([]any{ms(r.ExpiresAt()), string(d[:])}, fields(r)...)
 	var created *redis.Cmd
 	err := s.pipelined(ctx, func(p redis.Pipeliner) error {
 		created = createScript.Run(ctx, p, []string{key, shard}, args...)

@@ -33,15 +33,12 @@ local function hsetpairs(k, first)
 end
 `
 
-// createScript: KEYS = session, shard; ARGV = expires_at ms, member, now
-// ms, then field/value pairs. Insert if absent. It also drops the shard's
-// entries of sessions expired at now (their hashes expire by TTL), so the
-// expiry index stays bounded without a cleaner.
+// createScript: KEYS = session, shard; ARGV = expires_at ms, member, then
+// field/value pairs. Insert if absent.
 var createScript = redis.NewScript(metaLua + `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-hsetpairs(KEYS[1], 4)
+hsetpairs(KEYS[1], 3)
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
 return 1
 `)
