@@ -152,8 +152,14 @@ func commandStats(t *testing.T, c *redis.Client) map[string]int64 {
 // Round trips per request (go-redis hook) and the commands Redis executed
 // (INFO commandstats deltas): read 1, write 2, new session 1, login from an
 // anonymous session 2.
+//
+// It runs on a redis-server of its own: the shared server's commandstats
+// also count the traffic of other test packages running in parallel.
 func TestRoundTripsPerRequest(t *testing.T) {
-	c := testClient(t)
+	p := startRedis(t)
+	c := redis.NewClient(&redis.Options{Addr: p.addr})
+	t.Cleanup(func() { c.Close() }) // after newStore's cleanup, which uses c
+	c.AddHook(tripHook{})
 	st := newStore(t, c)
 	clock := time.Now()
 	m, err := session.New(st, session.WithClock(func() time.Time { return clock }))
@@ -176,6 +182,9 @@ func TestRoundTripsPerRequest(t *testing.T) {
 			s.Set("name", "Ada")
 		}
 	}))
+	// Warm the connection up (handshake commands are not the request's).
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/new", nil))
 	var cookie *http.Cookie
 	for _, tc := range []struct {
 		path    string
@@ -283,7 +292,10 @@ type writerFunc func([]byte) (int, error)
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func TestPrefixValidationAndEvictionWarning(t *testing.T) {
-	c := testClient(t)
+	// A server of its own: the test changes its configuration.
+	p := startRedis(t)
+	c := redis.NewClient(&redis.Options{Addr: p.addr})
+	defer c.Close()
 	ctx := context.Background()
 	if _, err := redisstore.New(ctx, c, redisstore.WithPrefix("a{b}")); err == nil {
 		t.Fatal("prefix with braces accepted")
