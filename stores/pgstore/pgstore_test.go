@@ -149,9 +149,9 @@ func TestPublishedSchema(t *testing.T) {
 	}
 }
 
-// Statements per request through the middleware, counted by a pgx tracer:
-// read 1 (+ the throttled touch), write 2, new session 1, login from an
-// anonymous session 2.
+// Statements per request through the middleware, counted by a pgx tracer
+// (BEGIN and COMMIT would count): read 1 (+ the throttled touch), write 2,
+// new session 1, login from an anonymous session 2.
 func TestStatementsPerRequest(t *testing.T) {
 	st := newStore(t)
 	clock := time.Now()
@@ -159,50 +159,8 @@ func TestStatementsPerRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := session.FromContext(r.Context())
-		switch r.URL.Path {
-		case "/read":
-			session.Get[string](s, "name")
-		case "/write":
-			s.Set("name", "Grace")
-		case "/new":
-			s.Set("user_id", 42)
-			s.Set("csrf", strings.Repeat("c", 50))
-			s.Set("name", "Ada")
-		case "/login":
-			m.Login(r.Context(), "42")
-			s.Set("name", "Ada")
-		}
-	}))
-	var cookie *http.Cookie
-	for _, tc := range []struct {
-		path       string
-		advance    time.Duration
-		statements int64
-	}{
-		{"/new", 0, 1},
-		{"/read", time.Second, 1},
-		{"/write", time.Second, 2},
-		{"/read", 5 * time.Minute, 2},
-		{"/read", time.Second, 1},
-		{"/login", time.Second, 2},
-	} {
-		clock = clock.Add(tc.advance)
-		r := httptest.NewRequest("GET", tc.path, nil)
-		if cookie != nil {
-			r.AddCookie(cookie)
-		}
-		w := httptest.NewRecorder()
-		queries.Store(0)
-		h.ServeHTTP(w, r)
-		if got := queries.Load(); got != tc.statements || w.Code != 200 {
-			t.Errorf("%s: %d statements (status %d), want %d", tc.path, got, w.Code, tc.statements)
-		}
-		for _, c := range w.Result().Cookies() {
-			cookie = c
-		}
-	}
+	sessiontest.CheckRequestCosts(t, sessiontest.Handler(m), func(d time.Duration) { clock = clock.Add(d) },
+		queries.Load, sessiontest.StandardCosts)
 }
 
 func TestCorruptDataColumn(t *testing.T) {

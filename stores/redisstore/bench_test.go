@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,53 +18,15 @@ import (
 	"github.com/sessionkit/session/stores/redisstore"
 )
 
-const csrf = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
-
-type discardWriter struct{ h http.Header }
-
-func (w *discardWriter) Header() http.Header         { return w.h }
-func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (w *discardWriter) WriteHeader(int)             {}
-
+// benchSetup returns the standard handlers over st and a session holding
+// the standard three values.
 func benchSetup(b *testing.B, st session.Store) (http.Handler, *http.Cookie) {
 	m, err := session.New(st, session.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := session.FromContext(r.Context())
-		switch r.URL.Path {
-		case "/new":
-			s.Set("user_id", 42)
-			s.Set("csrf", csrf)
-			s.Set("name", "Ada Lovelace")
-		case "/read":
-			name, _, err := session.Get[string](s, "name")
-			if err != nil {
-				b.Error(err)
-			}
-			io.WriteString(w, name)
-		case "/write":
-			if err := s.Set("name", "Grace Hopper"); err != nil {
-				b.Error(err)
-			}
-		}
-	}))
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest("GET", "/new", nil))
-	return h, w.Result().Cookies()[0]
-}
-
-func runRequests(b *testing.B, h http.Handler, path string, c *http.Cookie) {
-	r := httptest.NewRequest("GET", path, nil)
-	r.AddCookie(c)
-	w := &discardWriter{h: http.Header{}}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		clear(w.h)
-		h.ServeHTTP(w, r)
-	}
+	h := sessiontest.Handler(m)
+	return h, sessiontest.NewSession(b, h)
 }
 
 // BenchmarkRawGetEx is the floor: one GETEX (read and extend the TTL) of a
@@ -102,13 +62,13 @@ func BenchmarkRawGetEx(b *testing.B) {
 func BenchmarkReadOnlyRequest(b *testing.B) {
 	st := newStore(b, testClient(b))
 	h, c := benchSetup(b, st)
-	runRequests(b, h, "/read", c)
+	sessiontest.BenchRequests(b, h, "/read", c)
 }
 
 func BenchmarkWriteRequest(b *testing.B) {
 	st := newStore(b, testClient(b))
 	h, c := benchSetup(b, st)
-	runRequests(b, h, "/write", c)
+	sessiontest.BenchRequests(b, h, "/write", c)
 }
 
 // BenchmarkForceLogoutMillion fills a Redis server of its own with 1,000,000
@@ -137,7 +97,7 @@ func BenchmarkForceLogoutMillion(b *testing.B) {
 				defer func() { <-sem }()
 				for i := batch; i < batch+1000; i++ {
 					rec := &session.Record{
-						Values: map[string][]byte{"user_id": []byte(strconv.Itoa(i / perUser)), "csrf": []byte(`"` + csrf + `"`), "name": []byte(`"Ada Lovelace"`)},
+						Values: map[string][]byte{"user_id": []byte(strconv.Itoa(i / perUser)), "csrf": []byte(`"` + sessiontest.CSRF + `"`), "name": []byte(`"Ada Lovelace"`)},
 						UserID: "user" + strconv.Itoa(i/perUser), AuthTime: now, Created: now, LastSeen: now,
 						IdleExpiry: now.Add(30 * time.Minute), AbsExpiry: now.Add(12 * time.Hour), Version: 1,
 					}

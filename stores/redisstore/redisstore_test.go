@@ -166,22 +166,7 @@ func TestRoundTripsPerRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := session.FromContext(r.Context())
-		switch r.URL.Path {
-		case "/read":
-			session.Get[string](s, "name")
-		case "/write":
-			s.Set("name", "Grace")
-		case "/new":
-			s.Set("user_id", 42)
-			s.Set("csrf", strings.Repeat("c", 50))
-			s.Set("name", "Ada")
-		case "/login":
-			m.Login(r.Context(), "42")
-			s.Set("name", "Ada")
-		}
-	}))
+	h := sessiontest.Handler(m)
 	// Warm the connection up (handshake commands are not the request's).
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/new", nil))

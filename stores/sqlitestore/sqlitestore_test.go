@@ -148,8 +148,8 @@ func TestFiftyConcurrentWritersNoBusy(t *testing.T) {
 }
 
 // Statements per request through the middleware, counted by a driver
-// wrapper: read 1 (+ the throttled touch), write 2, new session 1, login
-// from an anonymous session 2.
+// wrapper (a transaction would count too): read 1 (+ the throttled touch),
+// write 2, new session 1, login from an anonymous session 2.
 func TestStatementsPerRequest(t *testing.T) {
 	db, counter := sqlcount.Open(&sqlite.Driver{}, sqlitestore.DSN(filepath.Join(t.TempDir(), "c.db")))
 	defer db.Close()
@@ -162,56 +162,8 @@ func TestStatementsPerRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := session.FromContext(r.Context())
-		switch r.URL.Path {
-		case "/read":
-			session.Get[string](s, "name")
-		case "/write":
-			s.Set("name", "Grace")
-		case "/new":
-			s.Set("user_id", 42)
-			s.Set("csrf", strings.Repeat("c", 50))
-			s.Set("name", "Ada")
-		case "/login":
-			m.Login(r.Context(), "42")
-			s.Set("name", "Ada")
-		}
-	}))
-	var cookie *http.Cookie
-	do := func(path string) {
-		r := httptest.NewRequest("GET", path, nil)
-		if cookie != nil {
-			r.AddCookie(cookie)
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != 200 {
-			t.Fatalf("%s: %d", path, w.Code)
-		}
-		for _, c := range w.Result().Cookies() {
-			cookie = c
-		}
-	}
-	for _, tc := range []struct {
-		path       string
-		advance    time.Duration
-		statements int64
-	}{
-		{"/new", 0, 1},
-		{"/read", time.Second, 1},
-		{"/write", time.Second, 2},
-		{"/read", 5 * time.Minute, 2}, // read + throttled touch
-		{"/read", time.Second, 1},
-		{"/login", time.Second, 2},
-	} {
-		clock = clock.Add(tc.advance)
-		counter.Reset()
-		do(tc.path)
-		if got := counter.Statements(); got != tc.statements || counter.Transactions() != 0 {
-			t.Errorf("%s: %d statements, %d transactions; want %d statements, none", tc.path, got, counter.Transactions(), tc.statements)
-		}
-	}
+	sessiontest.CheckRequestCosts(t, sessiontest.Handler(m), func(d time.Duration) { clock = clock.Add(d) },
+		func() int64 { return counter.Statements() + counter.Transactions() }, sessiontest.StandardCosts)
 }
 
 // A corrupt data column is a security event: the record is deleted and the

@@ -1,0 +1,132 @@
+package sessiontest
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session"
+)
+
+// CSRF is the 50-character token of the standard benchmark session.
+var CSRF = strings.Repeat("0123456789", 5)
+
+// Handler returns the standard request shapes that stores' tests and
+// benchmarks measure, behind m's middleware:
+//
+//	/new    a new session with three values (int user id, 50-character CSRF token, display name)
+//	/read   reads the display name
+//	/write  writes the display name
+//	/login  logs in as "42" and writes the display name
+func Handler(m *session.Manager) http.Handler {
+	return m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		var err error
+		switch r.URL.Path {
+		case "/new":
+			if err = s.Set("user_id", 42); err == nil {
+				if err = s.Set("csrf", CSRF); err == nil {
+					err = s.Set("name", "Ada Lovelace")
+				}
+			}
+		case "/read":
+			var name string
+			name, _, err = session.Get[string](s, "name")
+			io.WriteString(w, name)
+		case "/write":
+			err = s.Set("name", "Grace Hopper")
+		case "/login":
+			if err = m.Login(r.Context(), "42"); err == nil {
+				err = s.Set("name", "Ada Lovelace")
+			}
+		default:
+			http.NotFound(w, r)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	}))
+}
+
+// NewSession sends /new to h and returns the session cookie it set.
+func NewSession(tb testing.TB, h http.Handler) *http.Cookie {
+	tb.Helper()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/new", nil))
+	for _, c := range w.Result().Cookies() {
+		return c
+	}
+	tb.Fatalf("/new set no cookie (status %d)", w.Code)
+	return nil
+}
+
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *discardWriter) WriteHeader(int)             {}
+
+// BenchRequests measures GET path with cookie c through h, writing to a
+// minimal ResponseWriter so the harness stays out of the figures.
+func BenchRequests(b *testing.B, h http.Handler, path string, c *http.Cookie) {
+	b.Helper()
+	r := httptest.NewRequest("GET", path, nil)
+	if c != nil {
+		r.AddCookie(c)
+	}
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, r)
+	}
+}
+
+// RequestCost is the number of store calls (statements, round trips) a
+// request shape may cost, after the clock advanced by Advance.
+type RequestCost struct {
+	Path    string
+	Advance time.Duration
+	Want    int64
+}
+
+// StandardCosts are the costs every server-side store promises: a new
+// session 1, a read 1, a write 2, a read after a touch is due 2 (the
+// throttled expiry refresh), a login from an anonymous session 2.
+var StandardCosts = []RequestCost{
+	{"/new", 0, 1},
+	{"/read", time.Second, 1},
+	{"/write", time.Second, 2},
+	{"/read", 5 * time.Minute, 2},
+	{"/read", time.Second, 1},
+	{"/login", time.Second, 2},
+}
+
+// CheckRequestCosts sends the requests in order, carrying the session
+// cookie, and compares count's increase for each with its Want. advance
+// moves the manager's clock; count reads the store-call counter of the
+// store under test.
+func CheckRequestCosts(t *testing.T, h http.Handler, advance func(time.Duration), count func() int64, costs []RequestCost) {
+	t.Helper()
+	var cookie *http.Cookie
+	for _, tc := range costs {
+		advance(tc.Advance)
+		r := httptest.NewRequest("GET", tc.Path, nil)
+		if cookie != nil {
+			r.AddCookie(cookie)
+		}
+		w := httptest.NewRecorder()
+		before := count()
+		h.ServeHTTP(w, r)
+		if got := count() - before; got != tc.Want || w.Code != http.StatusOK {
+			t.Errorf("%s: %d store calls (status %d), want %d", tc.Path, got, w.Code, tc.Want)
+		}
+		for _, c := range w.Result().Cookies() {
+			cookie = c
+		}
+	}
+}
