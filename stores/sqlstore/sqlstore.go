@@ -42,7 +42,7 @@ type Store struct {
 	table   string
 
 	load, create, update, touch, del, list, delUser, count, delExpired string
-	selectLocked, insert, renew                                        string
+	selectLocked, renew                                                string
 }
 
 const columns = "digest, data, user_id, auth_at, created_at, last_seen_at, idle_timeout_ms, idle_expires_at, abs_expires_at, expires_at, expire_on_close, version, ip, user_agent"
@@ -64,8 +64,7 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, cfg Config) (*Store, 
 	sel := "SELECT " + columns + " FROM " + t
 	s.load = sel + " WHERE digest = ?"
 	s.selectLocked = sel + " WHERE digest = ?" + dialect.LockForUpdate
-	s.insert = "INSERT INTO " + t + " (" + columns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	s.create = s.insert
+	s.create = "INSERT INTO " + t + " (" + columns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	s.update = "UPDATE " + t + " SET data = ?, last_seen_at = ?, idle_timeout_ms = ?, idle_expires_at = ?, expires_at = ?, expire_on_close = ?, version = ?, ip = ?, user_agent = ? WHERE digest = ? AND version = ?"
 	g := dialect.Greatest
 	s.touch = "UPDATE " + t + " SET last_seen_at = " + g + "(last_seen_at, ?), idle_expires_at = " + g + "(idle_expires_at, ?), expires_at = CASE WHEN " + g + "(idle_expires_at, ?) < abs_expires_at THEN " + g + "(idle_expires_at, ?) ELSE abs_expires_at END WHERE digest = ?"
