@@ -10,7 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/go-chi/chi/v5"
 	"github.com/gorilla/mux"
-	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v5"
 
 	"github.com/sessionkit/session"
 )
@@ -63,15 +63,14 @@ func Gin(m *session.Manager) http.Handler {
 // Echo wraps the echo instance (an http.Handler) with the middleware.
 func Echo(m *session.Manager) http.Handler {
 	e := echo.New()
-	e.HideBanner = true
-	e.POST("/login/:user", func(c echo.Context) error {
+	e.POST("/login/:user", func(c *echo.Context) error {
 		if err := m.Login(c.Request().Context(), c.Param("user")); err != nil {
 			return err
 		}
 		return c.NoContent(http.StatusOK)
 	})
-	e.GET("/me", func(c echo.Context) error { writeUser(c.Response(), c.Request()); return nil })
-	e.POST("/logout", func(c echo.Context) error { logout(m, c.Response(), c.Request()); return nil })
+	e.GET("/me", func(c *echo.Context) error { writeUser(c.Response(), c.Request()); return nil })
+	e.POST("/logout", func(c *echo.Context) error { logout(m, c.Response(), c.Request()); return nil })
 	return m.Handler(e)
 }
 
