@@ -16,6 +16,9 @@ fi
 # staticcheck, pinned (fetched from the module proxy on first use).
 GOFLAGS= go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 work
 
+# govulncheck over every module, offline (see the script).
+scripts/vulncheck.sh
+
 # The root module (the core) imports only the standard library.
 nonstd=$(go list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' . ./memstore ./sessiontest | grep -v '^github.com/sessionkit/session' || true)
 if [ -n "$nonstd" ]; then
