@@ -90,8 +90,7 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 	case s.rec == nil && (len(s.values) > 0 || s.login):
 		rec = &Record{Created: now, AbsExpiry: now.Add(m.absoluteTimeout), Version: 1}
 		reason = "create"
-	case s.rec != nil && (s.dirty() || s.reseal ||
-		now.Sub(s.rec.LastSeen) >= time.Duration(float64(m.idleFor(s.rec.IdleTimeout))*m.touchFraction)):
+	case s.rec != nil && (s.dirty() || s.reseal || m.touchDue(s.rec, now)):
 		rec = s.rec.Clone()
 		rec.Version++
 		if s.renew {

@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -158,6 +160,46 @@ func TestReadOnlyRequestsTouchThrottled(t *testing.T) {
 	}
 	if refreshes != 16 {
 		t.Fatalf("%d cookie refreshes, want 16", refreshes)
+	}
+}
+
+// Writes record activity at the touch granularity too: a write inside the
+// throttle window changes values only (no expiry rewrite, no cookie
+// refresh), and the session still slides with the writes.
+func TestWriteRequestsRecordActivityWhenTouchDue(t *testing.T) {
+	e := newEnv(t) // idle 30m, fraction 0.1
+	tok := mustToken(t, e.do("/set?k=a&v=1", ""))
+	d, _ := session.DigestOf(tok)
+	load := func() *session.Record {
+		t.Helper()
+		rec, err := e.store.inner.Load(context.Background(), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	seen := map[time.Time]bool{load().LastSeen: true}
+	refreshes := 0
+	for i := range 100 { // 50 minutes, longer than the idle timeout
+		e.clock.Advance(30 * time.Second)
+		w := e.do(fmt.Sprintf("/set?k=a&v=%d", i), tok)
+		if w.Code != 200 {
+			t.Fatalf("write %d: %d", i, w.Code)
+		}
+		if c := sessionCookie(w); c != nil {
+			refreshes++
+		}
+		rec := load()
+		if got := string(rec.Values["a"]); got != strconv.Quote(strconv.Itoa(i)) {
+			t.Fatalf("write %d stored %q", i, got)
+		}
+		seen[rec.LastSeen] = true
+	}
+	if len(seen) != 17 || refreshes != 16 {
+		t.Fatalf("activity recorded %d times (cookie refreshed %d times) over 50 minutes with a 3-minute throttle, want 17 (16)", len(seen), refreshes)
+	}
+	if rec := load(); !rec.IdleExpiry.After(e.clock.Now().Add(26 * time.Minute)) {
+		t.Fatalf("idle expiry %v did not slide with the writes (now %v)", rec.IdleExpiry, e.clock.Now())
 	}
 }
 

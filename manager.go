@@ -79,6 +79,14 @@ func (m *Manager) idleFor(override time.Duration) time.Duration {
 	return m.idleTimeout
 }
 
+// touchDue reports whether a request at now should record activity on rec:
+// once the configured share of the idle window has passed since it was last
+// recorded. Between touches neither reads nor writes move the expiry.
+func (m *Manager) touchDue(rec *Record, now time.Time) bool {
+	idle := m.idleFor(rec.IdleTimeout)
+	return now.Sub(rec.LastSeen) >= time.Duration(float64(idle)*m.touchFraction)
+}
+
 // alive enforces both deadlines whatever the store returned: the stored
 // ones, and the ones implied by the current configuration, so shortening a
 // timeout takes effect on existing sessions.
@@ -255,12 +263,14 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 		if err != nil {
 			return m.gone(ctx, s, h, "update", err)
 		}
-		m.writeCookie(h, s.token, now, c.IdleExpiry, s.rec.AbsExpiry, s.closeCookie)
+		if !c.IdleExpiry.IsZero() {
+			m.writeCookie(h, s.token, now, c.IdleExpiry, s.rec.AbsExpiry, s.closeCookie)
+		}
 	case s.rec != nil:
-		idle := m.idleFor(s.rec.IdleTimeout)
-		if now.Sub(s.rec.LastSeen) < time.Duration(float64(idle)*m.touchFraction) {
+		if !m.touchDue(s.rec, now) {
 			return nil
 		}
+		idle := m.idleFor(s.rec.IdleTimeout)
 		exp := minTime(now.Add(idle), s.rec.AbsExpiry)
 		var err error
 		start := time.Now()

@@ -378,7 +378,7 @@ func (s *Session) dirty() bool {
 
 // change builds the Change of a commit.
 func (s *Session) change(now time.Time) *Change {
-	c := &Change{Base: s.rec, Clear: s.cleared, LastSeen: now}
+	c := &Change{Base: s.rec, Clear: s.cleared}
 	for k, set := range s.changed {
 		if set {
 			if c.Set == nil {
@@ -389,8 +389,15 @@ func (s *Session) change(now time.Time) *Change {
 			c.Delete = append(c.Delete, k)
 		}
 	}
+	// Activity is recorded at the same granularity as for read-only
+	// requests: only when the throttled touch is due (or the expiry policy
+	// changed). Otherwise LastSeen and IdleExpiry stay zero, which stores
+	// read as "unchanged", so a write costs no metadata rewrite.
 	idle := s.m.idleFor(s.idleOverride)
-	c.IdleExpiry = minTime(now.Add(idle), s.rec.AbsExpiry)
+	if s.expirySet || s.m.touchDue(s.rec, now) {
+		c.LastSeen = now
+		c.IdleExpiry = minTime(now.Add(idle), s.rec.AbsExpiry)
+	}
 	if s.expirySet {
 		c.SetExpiry = true
 		c.IdleTimeout = s.idleOverride
