@@ -2,6 +2,8 @@ package redisstore
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -16,11 +18,13 @@ func FuzzDecode(f *testing.F) {
 		IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(time.Hour), Version: 3, AuthTime: now}
 	fs := fields(good)
 	m := string(fs[1].([]byte))
-	for _, seed := range []string{m, "", ",,,,,,,", "1,2,3,4,5,6,7,8,9", "-1,-1,-1,-1,-1,-1,-1,-1", "a,b,c,d,e,f,g,h", "🙂", "1,2,3,4,5,6,7"} {
-		f.Add(seed, "v:k", `"v"`)
+	for _, seed := range []string{m, "", ",,,,,,", "1,2,3,4,5,6,7,8", "-1,-1,-1,-1,-1,-1,-1", "a,b,c,d,e,f,g", "🙂", "1,2,3,4,5,6"} {
+		for _, version := range []string{"3", "", "-1", "x", "9223372036854775808"} {
+			f.Add(seed, version, "v:k", `"v"`)
+		}
 	}
-	f.Fuzz(func(t *testing.T, meta, field, value string) {
-		rec, err := decode(map[string]string{"_m": meta, field: value, "_u": "u"})
+	f.Fuzz(func(t *testing.T, meta, version, field, value string) {
+		rec, err := decode(map[string]string{"_m": meta, "_v": version, field: value, "_u": "u"})
 		if err != nil {
 			if !errors.Is(err, session.ErrCorrupt) {
 				t.Fatalf("error class %v", err)
@@ -42,6 +46,10 @@ func stringsOf(fs []any) map[string]string {
 			h[fs[i].(string)] = v
 		case []byte:
 			h[fs[i].(string)] = string(v)
+		case int64:
+			h[fs[i].(string)] = strconv.FormatInt(v, 10)
+		default:
+			panic(fmt.Sprintf("field %v has type %T", fs[i], v))
 		}
 	}
 	return h

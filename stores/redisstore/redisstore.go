@@ -8,20 +8,26 @@
 //
 //	session:{d[0:2]}:d    hash: one field "v:<key>" per session value, "_m"
 //	                      with the numbers (created, last seen, idle timeout,
-//	                      idle expiry, absolute expiry, expire-on-close,
-//	                      version, auth time; ms), and "_u", "_ip", "_ua"
+//	                      idle expiry, absolute expiry, expire-on-close, auth
+//	                      time; ms), "_v" the version, and "_u", "_ip", "_ua"
 //	                      when not empty; PEXPIREAT = the session's expiry
 //	                      (application clock, ms)
-//	session:{d[0:2]}:exp  sorted set shard: digest (32 raw bytes) scored by
-//	                      expiry; 256 shards, each in the hash slot of the
-//	                      sessions it indexes
-//	session:u:<user id>   set of the user's digests (32 raw bytes), pruned of
-//	                      dead members lazily; it expires with the absolute
-//	                      deadline of its longest session
+//	session:{d[0:2]}:exp  sorted set shard: digest (32 raw bytes) followed
+//	                      by the user id, scored by expiry; 256 shards, each
+//	                      in the hash slot of the sessions it indexes
+//	session:u:<user id>   set of the user's digests (32 raw bytes), without
+//	                      a TTL; pruned of dead members when listed and by
+//	                      DeleteExpired (the cleaner)
 //
 // Every script touches one hash slot only (a session and its expiry shard
 // share the hash tag {d[0:2]}), so nothing is CROSSSLOT on Cluster. The user
 // index lives in another slot and is written in the same pipeline.
+//
+// Only session hashes carry a TTL: the expiry shards and user indexes never
+// expire, so a volatile-* eviction policy can evict sessions (their users
+// are logged out) but never the index that force-logout relies on. If an
+// index is lost anyway (an allkeys-* policy, a manual DEL, a partial
+// restore), RebuildUserIndex recreates every index from the expiry shards.
 //
 // # Cost
 //
@@ -38,9 +44,11 @@
 // Redis must not evict session keys at will: use maxmemory-policy noeviction
 // (writes fail when memory is full, and the manager answers with its error
 // handler) or a volatile-* policy (only keys with a TTL, which every session
-// has, are evicted, oldest expiry first with volatile-ttl). An allkeys-*
-// policy may evict the expiry shards and user indexes of live sessions: New
-// checks the policy and logs a warning through slog when it is unsafe.
+// has and no index has, are evicted, oldest expiry first with volatile-ttl).
+// An allkeys-* policy may evict the expiry shards and user indexes of live
+// sessions, after which force-logout misses sessions until
+// RebuildUserIndex runs: New checks the policy and logs a warning through
+// slog when it is unsafe.
 package redisstore
 
 import (
@@ -118,7 +126,7 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 	return s, nil
 }
 
-var allScripts = []*redis.Script{createScript, updateScript, touchScript, deleteScript, renewScript, indexAddScript, expireScript}
+var allScripts = []*redis.Script{createScript, updateScript, touchScript, deleteScript, renewScript, expireScript}
 
 // loadScripts puts the scripts in every node's script cache, so pipelines
 // can use EVALSHA.
@@ -185,7 +193,19 @@ func (s *Store) keys(d session.Digest) (key, shard string) {
 
 func (s *Store) userKey(userID string) string { return s.prefix + "u:" + userID }
 
+// member is a session's entry in its expiry shard: the digest, then the
+// user id.
+func member(d session.Digest, userID string) string { return string(d[:]) + userID }
+
 func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// msOrZero is ms, with 0 for the zero time ("unchanged" in a Change).
+func msOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return ms(t)
+}
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
 
@@ -209,11 +229,11 @@ func fields(r *session.Record) []any {
 		onClose = 1
 	}
 	m := strconv.AppendInt(nil, ms(r.Created), 10)
-	for _, v := range []int64{ms(r.LastSeen), r.IdleTimeout.Milliseconds(), ms(r.IdleExpiry), ms(r.AbsExpiry), int64(onClose), r.Version, auth} {
+	for _, v := range []int64{ms(r.LastSeen), r.IdleTimeout.Milliseconds(), ms(r.IdleExpiry), ms(r.AbsExpiry), int64(onClose), auth} {
 		m = append(m, ',')
 		m = strconv.AppendInt(m, v, 10)
 	}
-	out = append(out, "_m", m)
+	out = append(out, "_m", m, "_v", r.Version)
 	for _, f := range [...]struct{ name, v string }{{"_u", r.UserID}, {"_ip", r.IP}, {"_ua", r.UserAgent}} {
 		if f.v != "" {
 			out = append(out, f.name, f.v)
@@ -227,7 +247,7 @@ func fields(r *session.Record) []any {
 
 // decode builds a record from HGETALL's result.
 func decode(h map[string]string) (*session.Record, error) {
-	var m [8]int64
+	var m [7]int64
 	meta := h["_m"]
 	for i := range m {
 		field := meta
@@ -245,14 +265,18 @@ func decode(h map[string]string) (*session.Record, error) {
 	if meta != "" {
 		return nil, fmt.Errorf("%w: trailing metadata", session.ErrCorrupt)
 	}
+	version, err := strconv.ParseInt(h["_v"], 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("%w: version: %v", session.ErrCorrupt, err)
+	}
 	r := &session.Record{
 		Values:  make(map[string][]byte, len(h)),
 		Created: fromMS(m[0]), LastSeen: fromMS(m[1]), IdleTimeout: time.Duration(m[2]) * time.Millisecond,
-		IdleExpiry: fromMS(m[3]), AbsExpiry: fromMS(m[4]), ExpireOnClose: m[5] == 1, Version: m[6],
+		IdleExpiry: fromMS(m[3]), AbsExpiry: fromMS(m[4]), ExpireOnClose: m[5] == 1, Version: version,
 		UserID: h["_u"], IP: h["_ip"], UserAgent: h["_ua"],
 	}
-	if m[7] != 0 {
-		r.AuthTime = fromMS(m[7])
+	if m[6] != 0 {
+		r.AuthTime = fromMS(m[6])
 	}
 	for f, v := range h {
 		if k, ok := strings.CutPrefix(f, "v:"); ok {
@@ -284,7 +308,7 @@ func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, er
 // addToIndex queues the user-index update of a new session.
 func (s *Store) addToIndex(p redis.Pipeliner, ctx context.Context, d session.Digest, r *session.Record) {
 	if r.UserID != "" {
-		indexAddScript.Run(ctx, p, []string{s.userKey(r.UserID)}, string(d[:]), ms(r.AbsExpiry))
+		p.SAdd(ctx, s.userKey(r.UserID), string(d[:]))
 	}
 }
 
@@ -292,7 +316,7 @@ func (s *Store) addToIndex(p redis.Pipeliner, ctx context.Context, d session.Dig
 // script and, for a logged-in session, the user-index update.
 func (s *Store) Create(ctx context.Context, d session.Digest, r *session.Record) error {
 	key, shard := s.keys(d)
-	args := append([]any{ms(r.ExpiresAt()), string(d[:])}, fields(r)...)
+	args := append([]any{ms(r.ExpiresAt()), member(d, r.UserID)}, fields(r)...)
 	var created *redis.Cmd
 	err := s.pipelined(ctx, func(p redis.Pipeliner) error {
 		created = createScript.Run(ctx, p, []string{key, shard}, args...)
@@ -302,7 +326,9 @@ func (s *Store) Create(ctx context.Context, d session.Digest, r *session.Record)
 	if err != nil {
 		return wrap("create", err)
 	}
-	if n, _ := created.Int(); n == 0 {
+	if n, err := created.Int(); err != nil {
+		return wrap("create", err)
+	} else if n == 0 {
 		return session.ErrExists
 	}
 	return nil
@@ -314,7 +340,7 @@ func (s *Store) Create(ctx context.Context, d session.Digest, r *session.Record)
 func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change) error {
 	key, shard := s.keys(d)
 	args := make([]any, 0, 8+len(c.Delete)+2*len(c.Set))
-	args = append(args, string(d[:]), boolStr(c.Clear), ms(c.LastSeen), ms(c.IdleExpiry),
+	args = append(args, string(d[:]), boolStr(c.Clear), msOrZero(c.LastSeen), msOrZero(c.IdleExpiry),
 		boolStr(c.SetExpiry), c.IdleTimeout.Milliseconds(), boolStr(c.ExpireOnClose), len(c.Delete))
 	for _, k := range c.Delete {
 		args = append(args, "v:"+k)
@@ -361,7 +387,7 @@ func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
 	key, shard := s.keys(d)
 	var del *redis.Cmd
 	err := s.pipelined(ctx, func(p redis.Pipeliner) error {
-		del = deleteScript.Run(ctx, p, []string{key, shard}, string(d[:]))
+		del = deleteScript.Run(ctx, p, []string{key, shard}, string(d[:]), "")
 		s.waitCmd(p, ctx)
 		return nil
 	})
@@ -394,7 +420,7 @@ func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session
 		if rec.UserID != "" {
 			idx = s.userKey(rec.UserID)
 		}
-		args := append([]any{string(old[:]), string(new[:]), ms(rec.ExpiresAt()), rec.UserID, ms(rec.AbsExpiry)}, fields(rec)...)
+		args := append([]any{string(old[:]), member(new, rec.UserID), ms(rec.ExpiresAt()), rec.UserID}, fields(rec)...)
 		var res *redis.Cmd
 		err := s.pipelined(ctx, func(p redis.Pipeliner) error {
 			res = renewScript.Run(ctx, p, []string{oldKey, oldShard, newKey, newShard, idx}, args...)
@@ -498,7 +524,7 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
 			}
 			copy(d[:], m)
 			key, shard := s.keys(d)
-			cmds = append(cmds, deleteScript.Run(ctx, p, []string{key, shard}, m))
+			cmds = append(cmds, deleteScript.Run(ctx, p, []string{key, shard}, m, userID))
 		}
 		p.Del(ctx, idx)
 		s.waitCmd(p, ctx)
@@ -549,8 +575,9 @@ func (s *Store) CountActive(ctx context.Context, now time.Time) (int64, error) {
 }
 
 // DeleteExpired removes up to limit sessions expired at now, found through
-// the expiry shards. Sessions Redis already expired by TTL only leave their
-// shard entry, which is removed too.
+// the expiry shards, and their user-index entries. Sessions Redis already
+// expired by TTL only leave their shard and index entries, which are
+// removed too.
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
 	if limit <= 0 {
 		return 0, nil
@@ -584,13 +611,95 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return removed, wrap("delete expired", err)
 		}
-		for _, c := range cmds {
-			if n, _ := c.Int(); n == 1 {
-				removed++
+		var gone []string
+		for i, c := range cmds {
+			n, err := c.Int()
+			if err != nil {
+				return removed, wrap("delete expired", err)
 			}
+			if n == 1 {
+				removed++
+				gone = append(gone, members[i])
+			}
+		}
+		if err := s.unindex(ctx, gone); err != nil {
+			return removed, wrap("delete expired", err)
 		}
 	}
 	return removed, nil
+}
+
+// unindex removes expired shard members from their users' indexes, in one
+// pipeline.
+func (s *Store) unindex(ctx context.Context, members []string) error {
+	var d session.Digest
+	byUser := map[string][]any{}
+	for _, m := range members {
+		if len(m) > len(d) {
+			byUser[m[len(d):]] = append(byUser[m[len(d):]], m[:len(d)])
+		}
+	}
+	if len(byUser) == 0 {
+		return nil
+	}
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for user, ds := range byUser {
+			p.SRem(ctx, s.userKey(user), ds...)
+		}
+		return nil
+	})
+	return err
+}
+
+// RebuildUserIndex adds every session listed in the expiry shards to its
+// user's index and returns how many entries it added. The indexes never
+// expire and cannot be evicted under the documented eviction policies; run
+// this after one was lost anyway (an allkeys-* policy, a manual DEL, a
+// partial restore), before relying on force-logout again. It reads every
+// shard in pages of batch members (1,000 when batch <= 0), so it costs
+// time proportional to the number of sessions; it is safe to run while the
+// application serves requests.
+func (s *Store) RebuildUserIndex(ctx context.Context, batch int) (int, error) {
+	if batch <= 0 {
+		batch = 1000
+	}
+	added := 0
+	var d session.Digest
+	for _, shard := range s.shards() {
+		var cursor uint64
+		for {
+			if err := ctx.Err(); err != nil {
+				return added, err
+			}
+			kv, next, err := s.client.ZScan(ctx, shard, cursor, "", int64(batch)).Result()
+			if err != nil {
+				return added, wrap("rebuild user index", err)
+			}
+			byUser := map[string][]any{}
+			for i := 0; i < len(kv); i += 2 { // member, score
+				if m := kv[i]; len(m) > len(d) {
+					byUser[m[len(d):]] = append(byUser[m[len(d):]], m[:len(d)])
+				}
+			}
+			cmds := make([]*redis.IntCmd, 0, len(byUser))
+			_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+				for user, ds := range byUser {
+					cmds = append(cmds, p.SAdd(ctx, s.userKey(user), ds...))
+				}
+				return nil
+			})
+			if err != nil {
+				return added, wrap("rebuild user index", err)
+			}
+			for _, c := range cmds {
+				added += int(c.Val())
+			}
+			if cursor = next; cursor == 0 {
+				break
+			}
+		}
+	}
+	return added, nil
 }
 
 var (

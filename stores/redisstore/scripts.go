@@ -4,13 +4,15 @@ import "github.com/redis/go-redis/v9"
 
 // Every script touches only keys of one hash slot: a session hash and the
 // expiry index shard that shares its hash tag. Values live in fields
-// "v:<key>"; metadata in fields starting with "_": "_m" holds the numbers
-// (see metaFields), "_u", "_ip" and "_ua" the strings, present only when
-// not empty. No value field can collide with them.
+// "v:<key>"; metadata in fields starting with "_": "_m" holds the expiry
+// numbers (see metaLua), "_v" the version, "_u", "_ip" and "_ua" the
+// strings, present only when not empty. No value field can collide with
+// them. A shard member is the digest (32 raw bytes) followed by the user id,
+// so the cleaner can prune the user index of sessions Redis expired itself.
 
 // metaLua reads and writes the "_m" field: created, last seen, idle timeout
-// ms, idle expiry, absolute expiry, expire on close (0/1), version, auth
-// time (0: none).
+// ms, idle expiry, absolute expiry, expire on close (0/1), auth time (0:
+// none), all integers.
 const metaLua = `
 local function getmeta(k)
 	local m = {}
@@ -22,14 +24,19 @@ local function setmeta(k, m)
 	for i = 1, #m do parts[i] = string.format('%d', m[i]) end
 	redis.call('HSET', k, '_m', table.concat(parts, ','))
 end
-local function hsetpairs(k, first)
-	local n = #ARGV
+local function chunked(cmd, k, first, last, step)
 	local i = first
-	while i <= n do
-		local j = math.min(i + 199, n)
-		redis.call('HSET', k, unpack(ARGV, i, j))
+	while i <= last do
+		local j = math.min(i + step - 1, last)
+		redis.call(cmd, k, unpack(ARGV, i, j))
 		i = j + 1
 	end
+end
+local function hsetpairs(k, first)
+	chunked('HSET', k, first, #ARGV, 200)
+end
+local function member(k, digest)
+	return digest .. (redis.call('HGET', k, '_u') or '')
 end
 `
 
@@ -43,22 +50,27 @@ redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
 return 1
 `)
 
-// updateScript: KEYS = session, shard; ARGV = member, clear, last seen,
+// updateScript: KEYS = session, shard; ARGV = digest, clear, last seen,
 // idle expiry, set expiry, idle timeout ms, expire on close, number of
 // deleted keys, deleted fields..., field/value pairs. Applies a change to an
-// existing session only; returns 0 when the session is gone.
+// existing session only; returns 0 when the session is gone. A change that
+// records no activity (last seen 0) and keeps the expiry policy writes the
+// changed fields and the version only: the common write, a few commands.
 var updateScript = redis.NewScript(metaLua + `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local k = KEYS[1]
+if redis.call('EXISTS', k) == 0 then return 0 end
 if ARGV[2] == '1' then
-	local fields = redis.call('HKEYS', KEYS[1])
+	local fields = redis.call('HKEYS', k)
 	for _, f in ipairs(fields) do
-		if string.sub(f, 1, 2) == 'v:' then redis.call('HDEL', KEYS[1], f) end
+		if string.sub(f, 1, 2) == 'v:' then redis.call('HDEL', k, f) end
 	end
 end
 local ndel = tonumber(ARGV[8])
-for i = 9, 8 + ndel do redis.call('HDEL', KEYS[1], ARGV[i]) end
-hsetpairs(KEYS[1], 9 + ndel)
-local m = getmeta(KEYS[1])
+chunked('HDEL', k, 9, 8 + ndel, 200)
+hsetpairs(k, 9 + ndel)
+redis.call('HINCRBY', k, '_v', 1)
+if ARGV[3] == '0' and ARGV[5] == '0' then return 1 end
+local m = getmeta(k)
 local seen, ie = tonumber(ARGV[3]), tonumber(ARGV[4])
 if seen > m[2] then m[2] = seen end
 if ARGV[5] == '1' then
@@ -66,15 +78,14 @@ if ARGV[5] == '1' then
 elseif ie > m[4] then
 	m[4] = ie
 end
-m[7] = m[7] + 1
-setmeta(KEYS[1], m)
+setmeta(k, m)
 local exp = math.min(m[4], m[5])
-redis.call('PEXPIREAT', KEYS[1], exp)
-redis.call('ZADD', KEYS[2], exp, ARGV[1])
+redis.call('PEXPIREAT', k, exp)
+redis.call('ZADD', KEYS[2], exp, member(k, ARGV[1]))
 return 1
 `)
 
-// touchScript: KEYS = session, shard; ARGV = member, last seen, idle expiry.
+// touchScript: KEYS = session, shard; ARGV = digest, last seen, idle expiry.
 // Moves the expiry forward only; returns 0 when the session is gone.
 var touchScript = redis.NewScript(metaLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -85,55 +96,38 @@ if ie > m[4] then m[4] = ie end
 setmeta(KEYS[1], m)
 local exp = math.min(m[4], m[5])
 redis.call('PEXPIREAT', KEYS[1], exp)
-redis.call('ZADD', KEYS[2], exp, ARGV[1])
+redis.call('ZADD', KEYS[2], exp, member(KEYS[1], ARGV[1]))
 return 1
 `)
 
-// deleteScript: KEYS = session, shard; ARGV = member. Returns the user id
-// of the deleted session ("" for anonymous) or false when there was none.
+// deleteScript: KEYS = session, shard; ARGV = digest, user id when known
+// ("" otherwise). Returns the user id of the deleted session ("" for
+// anonymous) or false when there was none.
 var deleteScript = redis.NewScript(`
-local user = redis.call('HGET', KEYS[1], '_u')
+local user = redis.call('HGET', KEYS[1], '_u') or ARGV[2]
 local n = redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1] .. user)
 if n == 0 then return false end
-return user or ''
+return user
 `)
 
 // renewScript (single-node deployments only): KEYS = old session, old
 // shard, new session, new shard, user index (or the new session again when
-// anonymous); ARGV = old member, new member, expires_at ms, user, absolute
-// expiry ms, then field/value pairs. Moves a session atomically: 0 when the
-// old one is gone, -1 when the new key exists, 1 on success.
+// anonymous); ARGV = old digest, new member, expires_at ms, user, then
+// field/value pairs. Moves a session atomically: 0 when the old one is
+// gone, -1 when the new key exists, 1 on success.
 var renewScript = redis.NewScript(metaLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
-local olduser = redis.call('HGET', KEYS[1], '_u')
+local olduser = redis.call('HGET', KEYS[1], '_u') or ''
 redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-hsetpairs(KEYS[3], 6)
+redis.call('ZREM', KEYS[2], ARGV[1] .. olduser)
+hsetpairs(KEYS[3], 5)
 redis.call('PEXPIREAT', KEYS[3], ARGV[3])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
 if ARGV[4] ~= '' then
 	if olduser == ARGV[4] then redis.call('SREM', KEYS[5], ARGV[1]) end
-	redis.call('SADD', KEYS[5], ARGV[2])
-	if redis.call('PTTL', KEYS[5]) < 0 then
-		redis.call('PEXPIREAT', KEYS[5], ARGV[5])
-	else
-		redis.call('PEXPIREAT', KEYS[5], ARGV[5], 'GT')
-	end
-end
-return 1
-`)
-
-// indexAddScript: KEYS = user index; ARGV = member, absolute expiry ms.
-// Adds a session to a user's set and keeps the set alive until the absolute
-// deadline of its longest-lived session (no session outlives that).
-var indexAddScript = redis.NewScript(`
-redis.call('SADD', KEYS[1], ARGV[1])
-if redis.call('PTTL', KEYS[1]) < 0 then
-	redis.call('PEXPIREAT', KEYS[1], ARGV[2])
-else
-	redis.call('PEXPIREAT', KEYS[1], ARGV[2], 'GT')
+	redis.call('SADD', KEYS[5], string.sub(ARGV[2], 1, 32))
 end
 return 1
 `)

@@ -1,0 +1,179 @@
+package redisstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/stores/redisstore"
+)
+
+// storeWithPrefix returns a store on c under a fresh prefix, removed after
+// the test, and that prefix.
+func storeWithPrefix(t *testing.T, c *redis.Client) (*redisstore.Store, string) {
+	t.Helper()
+	prefix := randomPrefix()
+	st, err := redisstore.New(context.Background(), c, redisstore.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := deletePrefix(c, prefix); err != nil {
+			t.Errorf("cleaning %s: %v", prefix, err)
+		}
+	})
+	return st, prefix
+}
+
+// createSessions stores n sessions of user expiring at exp and returns
+// their digests.
+func createSessions(t *testing.T, st *redisstore.Store, user string, n int, exp time.Time) []session.Digest {
+	t.Helper()
+	now := time.Now()
+	out := make([]session.Digest, n)
+	for i := range out {
+		rand.Read(out[i][:])
+		rec := &session.Record{Values: map[string][]byte{"k": []byte(`"v"`)}, UserID: user, Created: now, LastSeen: now,
+			IdleTimeout: exp.Sub(now), IdleExpiry: exp, AbsExpiry: now.Add(24 * time.Hour), Version: 1}
+		if err := st.Create(context.Background(), out[i], rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// alive counts the digests whose session can still be loaded.
+func alive(t *testing.T, st *redisstore.Store, ds []session.Digest) int {
+	t.Helper()
+	n := 0
+	for _, d := range ds {
+		_, err := st.Load(context.Background(), d)
+		switch {
+		case err == nil:
+			n++
+		case !errors.Is(err, session.ErrNotFound):
+			t.Fatal(err)
+		}
+	}
+	return n
+}
+
+// R27: force-logout must not depend on what Redis evicts under memory
+// pressure. Only sessions carry a TTL, so a volatile-* policy evicts
+// sessions (here the filler keys, whose TTL is shorter) but never the user
+// index; an index with a TTL would be a candidate like any session.
+func TestUserIndexSurvivesEviction(t *testing.T) {
+	p := startRedis(t, "--maxmemory", "4mb", "--maxmemory-policy", "volatile-ttl", "--maxmemory-samples", "10")
+	c := redis.NewClient(&redis.Options{Addr: p.addr})
+	t.Cleanup(func() { c.Close() })
+	ctx := context.Background()
+	st, prefix := storeWithPrefix(t, c)
+	ds := createSessions(t, st, "alice", 20, time.Now().Add(12*time.Hour))
+	index := prefix + "u:alice"
+	if ttl, err := c.PTTL(ctx, index).Result(); err != nil || ttl != -1 {
+		t.Fatalf("user index PTTL = %v, %v; want no TTL (-1)", ttl, err)
+	}
+	filler := strings.Repeat("x", 1024)
+	for batch := range 100 { // 20,000 keys of 1 KiB: five times maxmemory
+		_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i := range 200 {
+				p.Set(ctx, "filler:"+strconv.Itoa(batch*200+i), filler, time.Hour)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	info, err := c.Info(ctx, "stats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(info, "evicted_keys:") || strings.Contains(info, "evicted_keys:0\r") {
+		t.Fatalf("no eviction happened; the test proves nothing:\n%s", info)
+	}
+	if n, err := c.Exists(ctx, index).Result(); err != nil || n != 1 {
+		t.Fatalf("user index evicted (exists = %d, %v)", n, err)
+	}
+	survivors := alive(t, st, ds)
+	if survivors == 0 {
+		t.Fatal("every session was evicted; the test proves nothing")
+	}
+	t.Logf("%d of %d sessions survived the eviction", survivors, len(ds))
+	if _, err := st.DeleteByUser(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if n := alive(t, st, ds); n != 0 {
+		t.Fatalf("%d of %d surviving sessions outlived force-logout", n, survivors)
+	}
+}
+
+// An index lost anyway (manual DEL, allkeys-* eviction, partial restore) is
+// rebuilt from the expiry shards, after which force-logout finds every
+// session again; other users' indexes are untouched.
+func TestRebuildUserIndex(t *testing.T) {
+	c := testClient(t)
+	ctx := context.Background()
+	st, prefix := storeWithPrefix(t, c)
+	exp := time.Now().Add(time.Hour)
+	alice := createSessions(t, st, "alice", 5, exp)
+	bob := createSessions(t, st, "bob", 3, exp)
+	createSessions(t, st, "", 2, exp) // anonymous: in no index
+	if err := c.Del(ctx, prefix+"u:alice").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.DeleteByUser(ctx, "alice"); err != nil || n != 0 {
+		t.Fatalf("revoke with the index lost: %d, %v (want 0: nothing to find)", n, err)
+	}
+	added, err := st.RebuildUserIndex(ctx, 2) // small pages: several ZSCAN calls per shard
+	if err != nil || added != 5 {
+		t.Fatalf("RebuildUserIndex = %d, %v; want 5 (alice's, bob's were present)", added, err)
+	}
+	if n, err := st.DeleteByUser(ctx, "alice"); err != nil || n != 5 {
+		t.Fatalf("revoke after the rebuild: %d, %v", n, err)
+	}
+	if alive(t, st, alice) != 0 || alive(t, st, bob) != 3 {
+		t.Fatal("rebuild and revoke touched the wrong sessions")
+	}
+	list, err := st.ListByUser(ctx, "bob", time.Now())
+	if err != nil || len(list) != 3 {
+		t.Fatalf("bob's list: %d, %v", len(list), err)
+	}
+}
+
+// Sessions that Redis expires by TTL leave their index entries behind;
+// the cleaner (DeleteExpired) removes them, so indexes without a TTL do not
+// grow with users who never come back.
+func TestDeleteExpiredPrunesUserIndex(t *testing.T) {
+	c := testClient(t)
+	ctx := context.Background()
+	st, prefix := storeWithPrefix(t, c)
+	short := createSessions(t, st, "carol", 3, time.Now().Add(200*time.Millisecond))
+	long := createSessions(t, st, "carol", 1, time.Now().Add(time.Hour))
+	deadline := time.Now().Add(5 * time.Second)
+	for alive(t, st, short) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("Redis did not expire the sessions")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	index := prefix + "u:carol"
+	if n, _ := c.SCard(ctx, index).Result(); n != 4 {
+		t.Fatalf("index holds %d members before cleanup, want 4", n)
+	}
+	removed, err := st.DeleteExpired(ctx, time.Now(), 1000)
+	if err != nil || removed != 3 {
+		t.Fatalf("DeleteExpired = %d, %v; want 3", removed, err)
+	}
+	members, err := c.SMembers(ctx, index).Result()
+	if err != nil || len(members) != 1 || members[0] != string(long[0][:]) {
+		t.Fatalf("index after cleanup: %d members, %v; want only the live session", len(members), err)
+	}
+}
