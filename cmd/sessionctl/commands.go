@@ -97,6 +97,7 @@ var commands = map[string]command{
 	"list":          cmdList,
 	"revoke":        cmdRevoke,
 	"stats":         cmdStats,
+	"rebuild-index": cmdRebuildIndex,
 }
 
 func noArgs(name string, fs *flag.FlagSet, args []string) error {
@@ -278,3 +279,32 @@ func cmdStats(args []string) (func(context.Context, *env) error, error) {
 }
 
 func is[T any](v any) bool { _, ok := v.(T); return ok }
+
+// indexRebuilder is implemented by stores whose user index lives apart from
+// the sessions and can be lost (redisstore).
+type indexRebuilder interface {
+	RebuildUserIndex(ctx context.Context, batch int) (int, error)
+}
+
+func cmdRebuildIndex(args []string) (func(context.Context, *env) error, error) {
+	fs := newFlagSet("rebuild-index")
+	batch := fs.Int("batch", 1000, "entries read per call")
+	if err := noArgs("rebuild-index", fs, args); err != nil {
+		return nil, err
+	}
+	if *batch <= 0 {
+		return nil, usagef("rebuild-index: --batch must be positive")
+	}
+	return func(ctx context.Context, e *env) error {
+		r, ok := e.st.Store.(indexRebuilder)
+		if !ok {
+			return fmt.Errorf("rebuild-index: the %s store keeps the user id in each session's own row; there is no separate index to rebuild", e.st.Kind)
+		}
+		n, err := r.RebuildUserIndex(ctx, *batch)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "added %d missing user-index entries\n", n)
+		return nil
+	}, nil
+}

@@ -54,6 +54,9 @@ commands:
   revoke --user ID           end every session of a user
   revoke --session HANDLE    end one session
   stats                      store kind, capabilities, active sessions
+  rebuild-index [--batch N]  Redis: recreate lost user indexes from the
+                             expiry shards (after an allkeys-* eviction,
+                             a manual DEL or a partial restore)
 
 global flags:
   --store URL                sqlite:PATH, postgres://, mysql://, redis://,

@@ -191,6 +191,27 @@ func TestRedis(t *testing.T) {
 		}
 	})
 	testStore(t, url)
+
+	// A lost index (simulated by deleting it) makes force-logout miss
+	// sessions until rebuild-index recreates it from the expiry shards.
+	populate(t, url)
+	st, err := storeurl.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Store.(*redisstore.Store).Client().Del(context.Background(), prefix+"u:alice").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, code := sessionctl(t, "--store", url, "revoke", "--user", "alice"); code != 0 || !strings.Contains(out, "revoked 0 sessions") {
+		t.Fatalf("revoke with the index deleted: %d %q", code, out)
+	}
+	if out, errOut, code := sessionctl(t, "--store", url, "rebuild-index", "--batch", "2"); code != 0 || !strings.Contains(out, "added 3 missing") {
+		t.Fatalf("rebuild-index: %d %q %q", code, out, errOut)
+	}
+	if out, _, code := sessionctl(t, "--store", url, "revoke", "--user", "alice"); code != 0 || !strings.Contains(out, "revoked 3 sessions of alice") {
+		t.Fatalf("revoke after rebuild-index: %d %q", code, out)
+	}
 }
 
 func TestUsageAndFailureExitCodes(t *testing.T) {
@@ -210,6 +231,8 @@ func TestUsageAndFailureExitCodes(t *testing.T) {
 		{[]string{"--store", db, "clear-expired", "--batch", "0"}, 2, "positive"},
 		{[]string{"--store", db, "count", "extra"}, 2, "unexpected argument"},
 		{[]string{"--bogus"}, 2, "flag provided but not defined"},
+		{[]string{"--store", db, "rebuild-index", "--batch", "0"}, 2, "positive"},
+		{[]string{"--store", db, "rebuild-index"}, 1, "no separate index"},
 		{[]string{"--store", "ftp://x", "count"}, 1, "unknown store URL scheme"},
 		{[]string{"--store", "postgres://postgres:s3cret@127.0.0.1:1/test?connect_timeout=2", "count"}, 1, "cannot open the store"},
 		{[]string{"--store", "redis://127.0.0.1:1", "--timeout", "3s", "count"}, 1, "cannot open the store"},
