@@ -110,7 +110,9 @@ type Change struct {
 	// LastSeen and IdleExpiry record the activity of this request. Unless
 	// SetExpiry is true they only ever move forward: a store keeps the later
 	// of the stored and the given time, so a slow request cannot shorten a
-	// session that a faster one extended.
+	// session that a faster one extended. Both are zero when the request
+	// records no activity (a write between two throttled touches): the
+	// stored times stay as they are, and a store can skip rewriting them.
 	LastSeen   time.Time
 	IdleExpiry time.Time
 	// SetExpiry replaces IdleTimeout, ExpireOnClose and IdleExpiry exactly

@@ -61,6 +61,7 @@ var cases = []testCase{
 	{"LoadReturnsCallerOwnedCopy", testLoadCopy},
 	{"CreateIsInsertIfAbsent", testCreateIfAbsent},
 	{"UpdateAppliesChange", testUpdate},
+	{"UpdateWithoutActivityKeepsExpiry", testUpdateWithoutActivity},
 	{"UpdateClear", testUpdateClear},
 	{"UpdateSetsClient", testUpdateSetsClient},
 	{"UpdateExpiryOnlyMovesForward", testUpdateExpiryForward},
@@ -336,6 +337,31 @@ func testUpdate(t *testing.T, h *harness) {
 	sameTime(t, "IdleExpiry after SetExpiry", got.IdleExpiry, h.now.Add(5*time.Minute))
 	if got.IdleTimeout != 5*time.Minute || !got.ExpireOnClose {
 		t.Fatalf("SetExpiry not applied: idle %v onClose %v", got.IdleTimeout, got.ExpireOnClose)
+	}
+}
+
+// testUpdateWithoutActivity: a Change with zero LastSeen and IdleExpiry
+// (a write between two throttled touches) applies its values and bumps the
+// version but leaves every time as stored.
+func testUpdateWithoutActivity(t *testing.T, h *harness) {
+	d := NewDigest()
+	rec := h.record("u")
+	h.create(d, rec)
+	v0 := h.load(d).Version
+	if err := h.st.Update(h.ctx, d, &session.Change{Set: map[string][]byte{"n": []byte(`7`)}, Delete: []string{"obj"}}); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	got := h.load(d)
+	h.sameValues(got.Values, map[string][]byte{"n": []byte(`7`), "name": []byte(`"Ada"`)})
+	sameTime(t, "LastSeen", got.LastSeen, rec.LastSeen)
+	sameTime(t, "IdleExpiry", got.IdleExpiry, rec.IdleExpiry)
+	sameTime(t, "AbsExpiry", got.AbsExpiry, rec.AbsExpiry)
+	sameTime(t, "Created", got.Created, rec.Created)
+	if got.Version <= v0 {
+		t.Fatalf("Version = %d after Update, want > %d", got.Version, v0)
+	}
+	if !got.Alive(h.now) {
+		t.Fatal("session not alive after an update without activity")
 	}
 }
 
