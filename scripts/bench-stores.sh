@@ -14,7 +14,7 @@ for s in $stores; do
 done
 for i in $(seq "$runs"); do
 	for s in $stores; do
-		(cd "stores/$s" && "$out/$s.test" -test.run '^$' -test.bench '^Benchmark(RawSelect|RawGetEx|ReadOnlyRequest|WriteRequest)$' \
+		(cd "stores/$s" && "$out/$s.test" -test.run '^$' -test.bench '^Benchmark(RawSelect|RawSelectPrepared|RawGetEx|ReadOnlyRequest|WriteRequest)$' \
 			-test.benchtime 1s -test.benchmem) | grep '^Benchmark' | grep -v ForceLogout >>"$out/$s.txt"
 	done
 done

@@ -95,12 +95,14 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	return &Store{Store: s}, nil
 }
 
-// Close closes the pool if Open opened it; for New it does nothing.
+// Close releases the store's prepared statements and closes the pool if
+// Open opened it (a handle given to New stays open).
 func (s *Store) Close() error {
+	err := s.Store.Close()
 	if s.owned {
-		return s.DB().Close()
+		err = errors.Join(err, s.DB().Close())
 	}
-	return nil
+	return err
 }
 
 func errNumber(err error) uint16 {

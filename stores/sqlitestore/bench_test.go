@@ -45,6 +45,33 @@ func BenchmarkRawSelect(b *testing.B) {
 	}
 }
 
+// BenchmarkRawSelectPrepared is the same SELECT as a statement prepared
+// once, the strictest floor: the store prepares its statements too.
+func BenchmarkRawSelectPrepared(b *testing.B) {
+	st := newStore(b)
+	_, c := benchSetup(b, st)
+	d, _ := session.DigestOf(c.Value)
+	ctx := context.Background()
+	stmt, err := st.DB().PrepareContext(ctx, "SELECT digest, data, user_id, auth_at, created_at, last_seen_at, idle_timeout_ms, idle_expires_at, abs_expires_at, expires_at, expire_on_close, version, ip, user_agent FROM \""+st.Table()+"\" WHERE digest = ?")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stmt.Close()
+	var (
+		digest, data                   []byte
+		user, ip, ua                   sql.NullString
+		auth                           sql.NullInt64
+		c1, c2, c3, c4, c5, c6, c7, c8 int64
+	)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := stmt.QueryRowContext(ctx, d[:]).Scan(&digest, &data, &user, &auth, &c1, &c2, &c3, &c4, &c5, &c6, &c7, &c8, &ip, &ua); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkReadOnlyRequest: a request reading one key through the
 // middleware (one SELECT; no touch within the run).
 func BenchmarkReadOnlyRequest(b *testing.B) {

@@ -96,12 +96,14 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	return &Store{Store: s}, nil
 }
 
-// Close closes the database if Open opened it; for New it does nothing.
+// Close releases the store's prepared statements and closes the database if
+// Open opened it (a handle given to New stays open).
 func (s *Store) Close() error {
+	err := s.Store.Close()
 	if s.owned {
-		return s.DB().Close()
+		err = errors.Join(err, s.DB().Close())
 	}
-	return nil
+	return err
 }
 
 func sqliteCode(err error) (int, bool) {
@@ -117,6 +119,7 @@ var Dialect = sqlstore.Dialect{
 	Name:     "sqlite",
 	Quote:    sqlstore.QuoteDouble,
 	Greatest: "MAX",
+	Prepare:  true,
 	Schema: func(t, name string) []string {
 		return []string{
 			fmt.Sprintf(schemaTable, t),

@@ -43,6 +43,10 @@ type Store struct {
 
 	load, create, update, touch, del, list, delUser, count, delExpired string
 	selectLocked, renew                                                string
+
+	// prepared holds the statements prepared at New when the dialect asks
+	// for it, by SQL text; nil otherwise.
+	prepared map[string]*sql.Stmt
 }
 
 const columns = "digest, data, user_id, auth_at, created_at, last_seen_at, idle_timeout_ms, idle_expires_at, abs_expires_at, expires_at, expire_on_close, version, ip, user_agent"
@@ -81,7 +85,69 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, cfg Config) (*Store, 
 			}
 		}
 	}
+	if dialect.Prepare {
+		s.prepared = map[string]*sql.Stmt{}
+		for _, q := range []string{s.load, s.selectLocked, s.create, s.update, s.touch, s.del, s.renew, s.list, s.delUser, s.count, s.delExpired} {
+			st, err := db.PrepareContext(ctx, q)
+			if err != nil {
+				s.Close()
+				return nil, fmt.Errorf("%s store: preparing statements: %w", dialect.Name, err)
+			}
+			s.prepared[q] = st
+		}
+	}
 	return s, nil
+}
+
+// Close releases the prepared statements (the database handle stays
+// open: it belongs to the caller). The store must not be used afterwards.
+func (s *Store) Close() error {
+	var errs []error
+	for q, st := range s.prepared {
+		errs = append(errs, st.Close())
+		delete(s.prepared, q)
+	}
+	return errors.Join(errs...)
+}
+
+// stmt returns the prepared form of query, bound to tx when tx is not nil,
+// or nil when the store does not prepare statements.
+func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
+	st := s.prepared[query]
+	if st != nil && tx != nil {
+		st = tx.StmtContext(ctx, st)
+	}
+	return st
+}
+
+// exec runs query on tx, or on the database when tx is nil.
+func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if st := s.stmt(ctx, tx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	if tx != nil {
+		return tx.ExecContext(ctx, query, args...)
+	}
+	return s.db.ExecContext(ctx, query, args...)
+}
+
+// queryRow runs query on tx, or on the database when tx is nil.
+func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	if st := s.stmt(ctx, tx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	if tx != nil {
+		return tx.QueryRowContext(ctx, query, args...)
+	}
+	return s.db.QueryRowContext(ctx, query, args...)
+}
+
+// query runs query on the database.
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := s.prepared[query]; st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return s.db.QueryContext(ctx, query, args...)
 }
 
 // DB returns the database handle.
@@ -179,7 +245,7 @@ func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, er
 	var rec *session.Record
 	err := s.retry(ctx, func() error {
 		var err error
-		_, rec, err = scanRecord(s.db.QueryRowContext(ctx, s.load, d[:]))
+		_, rec, err = scanRecord(s.queryRow(ctx, nil, s.load, d[:]))
 		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -206,7 +272,7 @@ func (s *Store) Create(ctx context.Context, d session.Digest, r *session.Record)
 		return err
 	}
 	err = s.retry(ctx, func() error {
-		_, err := s.db.ExecContext(ctx, s.create, insertArgs(d, r, data)...)
+		_, err := s.exec(ctx, nil, s.create, insertArgs(d, r, data)...)
 		return err
 	})
 	if err != nil && s.dialect.IsDuplicate(err) {
@@ -220,14 +286,12 @@ func (s *Store) Create(ctx context.Context, d session.Digest, r *session.Record)
 
 // writeVersioned writes next over the row that has version base, in one
 // UPDATE; it reports whether a row matched.
-func (s *Store) writeVersioned(ctx context.Context, q interface {
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}, d session.Digest, base int64, next *session.Record) (bool, error) {
+func (s *Store) writeVersioned(ctx context.Context, tx *sql.Tx, d session.Digest, base int64, next *session.Record) (bool, error) {
 	data, err := session.EncodeValues(next.Values)
 	if err != nil {
 		return false, err
 	}
-	res, err := q.ExecContext(ctx, s.update, string(data), ms(next.LastSeen), next.IdleTimeout.Milliseconds(),
+	res, err := s.exec(ctx, tx, s.update, string(data), ms(next.LastSeen), next.IdleTimeout.Milliseconds(),
 		ms(next.IdleExpiry), ms(next.ExpiresAt()), boolInt(next.ExpireOnClose), next.Version, next.IP, next.UserAgent, d[:], base)
 	if err != nil {
 		return false, err
@@ -249,7 +313,7 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 		var ok bool
 		err := s.retry(ctx, func() error {
 			var err error
-			ok, err = s.writeVersioned(ctx, s.db, d, c.Base.Version, next)
+			ok, err = s.writeVersioned(ctx, nil, d, c.Base.Version, next)
 			return err
 		})
 		if err != nil {
@@ -275,7 +339,7 @@ func (s *Store) lockedUpdate(ctx context.Context, d session.Digest, c *session.C
 		return err
 	}
 	defer tx.Rollback()
-	_, cur, err := scanRecord(tx.QueryRowContext(ctx, s.selectLocked, d[:]))
+	_, cur, err := scanRecord(s.queryRow(ctx, tx, s.selectLocked, d[:]))
 	if errors.Is(err, sql.ErrNoRows) {
 		return session.ErrNotFound
 	}
@@ -299,7 +363,7 @@ func (s *Store) Touch(ctx context.Context, d session.Digest, lastSeen, idleExpir
 	var n int64
 	err := s.retry(ctx, func() error {
 		e := ms(idleExpiry)
-		res, err := s.db.ExecContext(ctx, s.touch, ms(lastSeen), e, e, e, d[:])
+		res, err := s.exec(ctx, nil, s.touch, ms(lastSeen), e, e, e, d[:])
 		if err != nil {
 			return err
 		}
@@ -323,7 +387,7 @@ func (s *Store) Touch(ctx context.Context, d session.Digest, lastSeen, idleExpir
 func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
 	var n int64
 	err := s.retry(ctx, func() error {
-		res, err := s.db.ExecContext(ctx, s.del, d[:])
+		res, err := s.exec(ctx, nil, s.del, d[:])
 		if err != nil {
 			return err
 		}
@@ -348,7 +412,7 @@ func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session
 	var n int64
 	err = s.retry(ctx, func() error {
 		args := append(insertArgs(new, rec, data), old[:])
-		res, err := s.db.ExecContext(ctx, s.renew, args...)
+		res, err := s.exec(ctx, nil, s.renew, args...)
 		if err != nil {
 			return err
 		}
@@ -372,7 +436,7 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 	var out []session.Entry
 	err := s.retry(ctx, func() error {
 		out = out[:0]
-		rows, err := s.db.QueryContext(ctx, s.list, userID, ms(now))
+		rows, err := s.query(ctx, s.list, userID, ms(now))
 		if err != nil {
 			return err
 		}
@@ -399,7 +463,7 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
 	var n int64
 	err := s.retry(ctx, func() error {
-		res, err := s.db.ExecContext(ctx, s.delUser, userID)
+		res, err := s.exec(ctx, nil, s.delUser, userID)
 		if err != nil {
 			return err
 		}
@@ -416,7 +480,7 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
 func (s *Store) CountActive(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
 	err := s.retry(ctx, func() error {
-		return s.db.QueryRowContext(ctx, s.count, ms(now)).Scan(&n)
+		return s.queryRow(ctx, nil, s.count, ms(now)).Scan(&n)
 	})
 	if err != nil {
 		return 0, s.wrap("count", err)
@@ -431,7 +495,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 	}
 	var n int64
 	err := s.retry(ctx, func() error {
-		res, err := s.db.ExecContext(ctx, s.delExpired, ms(now), limit)
+		res, err := s.exec(ctx, nil, s.delExpired, ms(now), limit)
 		if err != nil {
 			return err
 		}
