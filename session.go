@@ -393,10 +393,9 @@ func (s *Session) change(now time.Time) *Change {
 	// requests: only when the throttled touch is due (or the expiry policy
 	// changed). Otherwise LastSeen and IdleExpiry stay zero, which stores
 	// read as "unchanged", so a write costs no metadata rewrite.
-	idle := s.m.idleFor(s.idleOverride)
 	if s.expirySet || s.m.touchDue(s.rec, now) {
 		c.LastSeen = now
-		c.IdleExpiry = minTime(now.Add(idle), s.rec.AbsExpiry)
+		c.IdleExpiry = minTime(now.Add(s.m.idleFor(s.idleOverride)), s.rec.AbsExpiry)
 	}
 	if s.expirySet {
 		c.SetExpiry = true

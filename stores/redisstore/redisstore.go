@@ -629,21 +629,28 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 	return removed, nil
 }
 
+// byUser groups shard members (digest, then user id) by user id, skipping
+// anonymous sessions: user id -> digests.
+func byUser(members []string) map[string][]any {
+	var d session.Digest
+	out := map[string][]any{}
+	for _, m := range members {
+		if len(m) > len(d) {
+			out[m[len(d):]] = append(out[m[len(d):]], m[:len(d)])
+		}
+	}
+	return out
+}
+
 // unindex removes expired shard members from their users' indexes, in one
 // pipeline.
 func (s *Store) unindex(ctx context.Context, members []string) error {
-	var d session.Digest
-	byUser := map[string][]any{}
-	for _, m := range members {
-		if len(m) > len(d) {
-			byUser[m[len(d):]] = append(byUser[m[len(d):]], m[:len(d)])
-		}
-	}
-	if len(byUser) == 0 {
+	users := byUser(members)
+	if len(users) == 0 {
 		return nil
 	}
 	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for user, ds := range byUser {
+		for user, ds := range users {
 			p.SRem(ctx, s.userKey(user), ds...)
 		}
 		return nil
@@ -664,7 +671,6 @@ func (s *Store) RebuildUserIndex(ctx context.Context, batch int) (int, error) {
 		batch = 1000
 	}
 	added := 0
-	var d session.Digest
 	for _, shard := range s.shards() {
 		var cursor uint64
 		for {
@@ -675,15 +681,14 @@ func (s *Store) RebuildUserIndex(ctx context.Context, batch int) (int, error) {
 			if err != nil {
 				return added, wrap("rebuild user index", err)
 			}
-			byUser := map[string][]any{}
+			members := make([]string, 0, len(kv)/2)
 			for i := 0; i < len(kv); i += 2 { // member, score
-				if m := kv[i]; len(m) > len(d) {
-					byUser[m[len(d):]] = append(byUser[m[len(d):]], m[:len(d)])
-				}
+				members = append(members, kv[i])
 			}
-			cmds := make([]*redis.IntCmd, 0, len(byUser))
+			users := byUser(members)
+			cmds := make([]*redis.IntCmd, 0, len(users))
 			_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-				for user, ds := range byUser {
+				for user, ds := range users {
 					cmds = append(cmds, p.SAdd(ctx, s.userKey(user), ds...))
 				}
 				return nil
