@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -98,5 +99,67 @@ func TestClientDisconnectMidRequest(t *testing.T) {
 	// when the disconnect was noticed, so either outcome is consistent.
 	if got := body(e.do("/get?k=b", tok)); got != "true:2" && got != "false:" {
 		t.Fatalf("value b after a disconnect: %q", got)
+	}
+}
+
+// A client that disconnects right after asking to log out (or to log out
+// its other devices) cannot leave a session alive: the deletions ignore the
+// request context's cancellation. Without that, the canceled context makes
+// the store refuse the deletion and the session lives on.
+func TestLogoutCompletesAfterClientDisconnect(t *testing.T) {
+	e := usersEnv(t)
+	var cancelReq context.CancelFunc
+	gone := func(h func(r *http.Request) (string, error)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if _, err := session.FromContext(r.Context()).UserID(); err != nil { // load first
+				http.Error(w, err.Error(), http.StatusConflict)
+				return
+			}
+			cancelReq() // the client goes away
+			if r.Context().Err() == nil {
+				t.Error("request context not canceled")
+			}
+			out, err := h(r)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusConflict)
+				return
+			}
+			io.WriteString(w, out)
+		}
+	}
+	e.mux.HandleFunc("/logout-gone", gone(func(r *http.Request) (string, error) {
+		return "ok", e.m.Destroy(r.Context())
+	}))
+	e.mux.HandleFunc("/revoke-others-gone", gone(func(r *http.Request) (string, error) {
+		n, err := e.m.RevokeOtherSessions(r.Context())
+		return fmt.Sprint(n), err
+	}))
+	doGone := func(path, tok string) string {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		cancelReq = cancel
+		r := httptest.NewRequestWithContext(ctx, http.MethodPost, "http://example.test"+path, nil)
+		r.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: tok})
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		return body(w)
+	}
+	phone := mustToken(t, e.do("/login?u=alice", ""))
+	laptop := mustToken(t, e.do("/login?u=alice", ""))
+	tablet := mustToken(t, e.do("/login?u=alice", ""))
+
+	if got := doGone("/revoke-others-gone", laptop); got != "2" {
+		t.Fatalf("revoke others after a disconnect: %q", got)
+	}
+	for _, tok := range []string{phone, tablet} {
+		if got := body(e.do("/whoami", tok)); got != "" {
+			t.Fatalf("revoked device still logged in as %q", got)
+		}
+	}
+	if got := doGone("/logout-gone", laptop); got != "ok" {
+		t.Fatalf("logout after a disconnect: %q", got)
+	}
+	if got := body(e.do("/whoami", laptop)); got != "" {
+		t.Fatalf("session alive after a logout whose client disconnected: %q", got)
 	}
 }

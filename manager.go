@@ -79,6 +79,23 @@ func (m *Manager) idleFor(override time.Duration) time.Duration {
 	return m.idleTimeout
 }
 
+// deletionTimeout bounds a deletion that outlives the cancellation of its
+// request (see detached).
+const deletionTimeout = 10 * time.Second
+
+// detached returns the context for the store calls of a deletion the user
+// asked for (logout, revoking a device): it keeps ctx's values and
+// deadline but not its cancellation, so a client that disconnects right
+// after asking to log out cannot leave the session alive. Without a
+// deadline, deletionTimeout bounds it.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := context.WithoutCancel(ctx)
+	if deadline, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(d, deadline)
+	}
+	return context.WithTimeout(d, deletionTimeout)
+}
+
 // touchDue reports whether a request at now should record activity on rec:
 // once the configured share of the idle window has passed since it was last
 // recorded. Between touches neither reads nor writes move the expiry.
@@ -164,7 +181,10 @@ func (m *Manager) Login(ctx context.Context, userID string) error {
 // the attributes it was set with (Django's flush). Values set afterwards in
 // the same request start a new session with a new token. If the store cannot
 // delete the record, Destroy returns the error and the request is answered by
-// the error handler, so a failed logout is never reported as a success.
+// the error handler, so a failed logout is never reported as a success. The
+// deletion ignores ctx's cancellation (a client that disconnects right after
+// asking to log out still ends its session) but not its deadline; without
+// one it is bounded by 10 seconds.
 func (m *Manager) Destroy(ctx context.Context) error {
 	s, err := m.sessionFor(ctx)
 	if err != nil {
@@ -185,8 +205,10 @@ func (m *Manager) Destroy(ctx context.Context) error {
 	}
 	existed := false
 	if s.hasToken {
+		dctx, cancel := detached(ctx)
+		defer cancel()
 		start := time.Now()
-		existed, err = m.store.Delete(ctx, s.digest)
+		existed, err = m.store.Delete(dctx, s.digest)
 		m.timed(ctx, "delete", start, err)
 		if err != nil {
 			s.failErr = m.storeErr(ctx, "delete", s.digest, err)

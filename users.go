@@ -116,8 +116,11 @@ func ParseHandle(handle string) (Digest, error) { return ParseDigest(handle) }
 // its handle (a "log out this device" button). A handle of another user's
 // session, or of no session, gives ErrNotFound: users cannot end, or learn
 // about, sessions that are not theirs. Revoking the request's own session
-// is Destroy.
+// is Destroy. Like Destroy, it completes even if the client disconnects
+// meanwhile (bounded by ctx's deadline, or 10 seconds).
 func (m *Manager) RevokeSession(ctx context.Context, handle string) error {
+	ctx, cancel := detached(ctx)
+	defer cancel()
 	user, err := m.currentUser(ctx)
 	if err != nil {
 		return err
@@ -163,9 +166,13 @@ func (m *Manager) AdminRevokeSession(ctx context.Context, handle string) (bool, 
 	return existed, nil
 }
 
+// deleteRevoked deletes a session its user revoked; like Destroy, the
+// deletion is not canceled when the client disconnects (see detached).
 func (m *Manager) deleteRevoked(ctx context.Context, d Digest, user, reason string) error {
+	dctx, cancel := detached(ctx)
+	defer cancel()
 	start := time.Now()
-	_, err := m.store.Delete(ctx, d)
+	_, err := m.store.Delete(dctx, d)
 	m.timed(ctx, "delete", start, err)
 	if err != nil {
 		return &StoreError{Op: "delete", Err: err}
@@ -176,8 +183,12 @@ func (m *Manager) deleteRevoked(ctx context.Context, d Digest, user, reason stri
 
 // RevokeOtherSessions ends every session of the request's logged-in user
 // except the request's own ("log out everywhere else", and what to call
-// after a password change). It returns how many it ended.
+// after a password change). It returns how many it ended. It completes even
+// if the client disconnects meanwhile (bounded by ctx's deadline, or 10
+// seconds).
 func (m *Manager) RevokeOtherSessions(ctx context.Context) (int, error) {
+	ctx, cancel := detached(ctx)
+	defer cancel()
 	user, err := m.currentUser(ctx)
 	if err != nil {
 		return 0, err
