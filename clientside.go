@@ -154,7 +154,9 @@ func (m *Manager) destroyClient(ctx context.Context, s *Session) error {
 	}
 	if s.rec != nil {
 		if m.revoker != nil {
-			if err := m.revoker.RevokeSession(ctx, s.digest, s.rec.AbsExpiry); err != nil {
+			dctx, cancel := detached(ctx) // as Destroy: a disconnect must not cancel a logout
+			defer cancel()
+			if err := m.revoker.RevokeSession(dctx, s.digest, s.rec.AbsExpiry); err != nil {
 				s.failErr = m.storeErr(ctx, "revoke", s.digest, err)
 				return s.failErr
 			}
