@@ -23,8 +23,8 @@ const (
 	// DefaultAbsoluteTimeout ends every session 12 hours after it was created
 	// or the user last logged in, whatever its activity.
 	DefaultAbsoluteTimeout = 12 * time.Hour
-	// DefaultTouchFraction: a read-only request writes a new expiry only when
-	// a tenth of the idle window has passed since the last write.
+	// DefaultTouchFraction: a request records activity (a new expiry) only
+	// when a tenth of the idle window has passed since it was last recorded.
 	DefaultTouchFraction = 0.1
 	// DefaultMaxSize limits the encoded keys and values of one session.
 	DefaultMaxSize = 64 << 10
@@ -123,9 +123,11 @@ func WithAbsoluteTimeout(d time.Duration) Option {
 }
 
 // WithTouchFraction sets the share of the idle window (0 < f <= 1, default
-// 0.1) that must pass before a read-only request writes a new expiry. The
-// effective idle timeout is therefore between (1-f) and 1 times the
-// configured one, and a read-only request writes at most once per f×idle.
+// 0.1) that must pass before a request records activity: a read-only
+// request then writes a new expiry, a write request carries it with its
+// changes (between touches it writes its values only). The effective idle
+// timeout is therefore between (1-f) and 1 times the configured one, and a
+// read-only request writes at most once per f×idle.
 func WithTouchFraction(f float64) Option { return func(c *config) { c.touchFraction = f } }
 
 // WithExpireOnClose makes cookies browser-session cookies (no Max-Age) by
