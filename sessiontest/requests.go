@@ -1,7 +1,9 @@
 package sessiontest
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -127,6 +129,37 @@ func CheckRequestCosts(t *testing.T, h http.Handler, advance func(time.Duration)
 		}
 		for _, c := range w.Result().Cookies() {
 			cookie = c
+		}
+	}
+}
+
+// BenchSession builds a manager over st (logging discarded) with the
+// standard handlers, and creates a session holding the standard three
+// values. Stores' benchmarks start from it.
+func BenchSession(b *testing.B, st session.Store) (http.Handler, *http.Cookie) {
+	b.Helper()
+	m, err := session.New(st, session.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := Handler(m)
+	return h, NewSession(b, h)
+}
+
+// BenchLoad measures st.Load of the session behind cookie c alone, without
+// the middleware.
+func BenchLoad(b *testing.B, st session.Store, c *http.Cookie) {
+	b.Helper()
+	d, ok := session.DigestOf(c.Value)
+	if !ok {
+		b.Fatalf("cookie value is not a token")
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := st.Load(ctx, d); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

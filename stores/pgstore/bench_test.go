@@ -2,8 +2,6 @@ package pgstore_test
 
 import (
 	"context"
-	"log/slog"
-	"net/http"
 	"sort"
 	"sync"
 	"testing"
@@ -13,22 +11,11 @@ import (
 	"github.com/sessionkit/session/sessiontest"
 )
 
-// benchSetup returns the standard handlers over st and a session holding
-// the standard three values.
-func benchSetup(b *testing.B, st session.Store) (http.Handler, *http.Cookie) {
-	m, err := session.New(st, session.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := sessiontest.Handler(m)
-	return h, sessiontest.NewSession(b, h)
-}
-
 // BenchmarkRawSelect is the floor: one primary-key SELECT of the same row
 // and columns, straight through pgx.
 func BenchmarkRawSelect(b *testing.B) {
 	st := newStore(b)
-	_, c := benchSetup(b, st)
+	_, c := sessiontest.BenchSession(b, st)
 	d, _ := session.DigestOf(c.Value)
 	q := "SELECT digest, data, user_id, auth_at, created_at, last_seen_at, idle_timeout_ms, idle_expires_at, abs_expires_at, expires_at, expire_on_close, version, ip, user_agent FROM \"" + st.Table() + "\" WHERE digest = $1"
 	ctx := context.Background()
@@ -53,14 +40,14 @@ func BenchmarkRawSelect(b *testing.B) {
 // middleware (one SELECT; no touch within the run).
 func BenchmarkReadOnlyRequest(b *testing.B) {
 	st := newStore(b)
-	h, c := benchSetup(b, st)
+	h, c := sessiontest.BenchSession(b, st)
 	sessiontest.BenchRequests(b, h, "/read", c)
 }
 
 // BenchmarkWriteRequest: a request setting one key (SELECT + UPDATE).
 func BenchmarkWriteRequest(b *testing.B) {
 	st := newStore(b)
-	h, c := benchSetup(b, st)
+	h, c := sessiontest.BenchSession(b, st)
 	sessiontest.BenchRequests(b, h, "/write", c)
 }
 
@@ -145,15 +132,8 @@ func BenchmarkCleanupMillion(b *testing.B) {
 // BenchmarkStoreLoad is Store.Load alone, without the middleware.
 func BenchmarkStoreLoad(b *testing.B) {
 	st := newStore(b)
-	_, c := benchSetup(b, st)
-	d, _ := session.DigestOf(c.Value)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := st.Load(ctx, d); err != nil {
-			b.Fatal(err)
-		}
-	}
+	_, c := sessiontest.BenchSession(b, st)
+	sessiontest.BenchLoad(b, st, c)
 }
 
 // BenchmarkForceLogoutMillion fills a table with 1,000,000 logged-in

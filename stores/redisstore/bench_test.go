@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,23 +16,12 @@ import (
 	"github.com/sessionkit/session/stores/redisstore"
 )
 
-// benchSetup returns the standard handlers over st and a session holding
-// the standard three values.
-func benchSetup(b *testing.B, st session.Store) (http.Handler, *http.Cookie) {
-	m, err := session.New(st, session.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := sessiontest.Handler(m)
-	return h, sessiontest.NewSession(b, h)
-}
-
 // BenchmarkRawGetEx is the floor: one GETEX (read and extend the TTL) of a
 // string as large as the session hash's fields and values.
 func BenchmarkRawGetEx(b *testing.B) {
 	c := testClient(b)
 	st := newStore(b, c)
-	_, cookie := benchSetup(b, st)
+	_, cookie := sessiontest.BenchSession(b, st)
 	d, _ := session.DigestOf(cookie.Value)
 	rec, err := st.Load(context.Background(), d)
 	if err != nil {
@@ -61,13 +48,13 @@ func BenchmarkRawGetEx(b *testing.B) {
 
 func BenchmarkReadOnlyRequest(b *testing.B) {
 	st := newStore(b, testClient(b))
-	h, c := benchSetup(b, st)
+	h, c := sessiontest.BenchSession(b, st)
 	sessiontest.BenchRequests(b, h, "/read", c)
 }
 
 func BenchmarkWriteRequest(b *testing.B) {
 	st := newStore(b, testClient(b))
-	h, c := benchSetup(b, st)
+	h, c := sessiontest.BenchSession(b, st)
 	sessiontest.BenchRequests(b, h, "/write", c)
 }
 
@@ -173,7 +160,7 @@ func memoryUsage(b *testing.B, c *redis.Client, key string) int64 {
 func BenchmarkRawHGetAll(b *testing.B) {
 	c := testClient(b)
 	st := newStore(b, c)
-	_, cookie := benchSetup(b, st)
+	_, cookie := sessiontest.BenchSession(b, st)
 	d, _ := session.DigestOf(cookie.Value)
 	keys, _ := c.Keys(context.Background(), "*"+hexDigest(d)).Result()
 	ctx := context.Background()
@@ -187,15 +174,8 @@ func BenchmarkRawHGetAll(b *testing.B) {
 
 func BenchmarkStoreLoad(b *testing.B) {
 	st := newStore(b, testClient(b))
-	_, cookie := benchSetup(b, st)
-	d, _ := session.DigestOf(cookie.Value)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := st.Load(ctx, d); err != nil {
-			b.Fatal(err)
-		}
-	}
+	_, c := sessiontest.BenchSession(b, st)
+	sessiontest.BenchLoad(b, st, c)
 }
 
 func hexDigest(d session.Digest) string { return hex.EncodeToString(d[:]) }

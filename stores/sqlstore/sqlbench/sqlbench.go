@@ -1,0 +1,48 @@
+// Package sqlbench holds the raw-query floor that the database/sql stores'
+// benchmarks compare their read request with.
+package sqlbench
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	"github.com/sessionkit/session"
+)
+
+// RawSelect measures one primary-key SELECT of a session row's columns
+// (the store's own Load query, by hand) from quotedTable, straight through
+// db: sent as text on every call, or, when prepared, through a statement
+// prepared once.
+func RawSelect(b *testing.B, db *sql.DB, quotedTable string, d session.Digest, prepared bool) {
+	b.Helper()
+	ctx := context.Background()
+	q := "SELECT digest, data, user_id, auth_at, created_at, last_seen_at, idle_timeout_ms, idle_expires_at, abs_expires_at, expires_at, expire_on_close, version, ip, user_agent FROM " + quotedTable + " WHERE digest = ?"
+	var stmt *sql.Stmt
+	if prepared {
+		var err error
+		if stmt, err = db.PrepareContext(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+		defer stmt.Close()
+	}
+	var (
+		digest, data                   []byte
+		user, ip, ua                   sql.NullString
+		auth                           sql.NullInt64
+		c1, c2, c3, c4, c5, c6, c7, c8 int64
+	)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		var row *sql.Row
+		if stmt != nil {
+			row = stmt.QueryRowContext(ctx, d[:])
+		} else {
+			row = db.QueryRowContext(ctx, q, d[:])
+		}
+		if err := row.Scan(&digest, &data, &user, &auth, &c1, &c2, &c3, &c4, &c5, &c6, &c7, &c8, &ip, &ua); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
