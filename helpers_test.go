@@ -1,7 +1,6 @@
 package session_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/sessiontest"
 )
 
 // fakeClock is a controllable application clock.
@@ -186,31 +186,14 @@ type env struct {
 	m     *session.Manager
 	store *countingStore
 	clock *fakeClock
-	logs  *syncBuffer
+	logs  *sessiontest.LogBuffer
 	h     http.Handler
 	mux   *http.ServeMux
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func newEnv(t testing.TB, opts ...session.Option) *env {
 	t.Helper()
-	e := &env{t: t, store: newCountingStore(t), clock: newClock(), logs: &syncBuffer{}}
+	e := &env{t: t, store: newCountingStore(t), clock: newClock(), logs: &sessiontest.LogBuffer{}}
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	all := append([]session.Option{session.WithClock(e.clock.Now), session.WithLogger(logger)}, opts...)
 	m, err := session.New(e.store, all...)

@@ -22,6 +22,14 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// 50 goroutines of mixed operations: nothing fails, no concurrent update of
+// a distinct key is lost.
+func TestFiftyConcurrentGoroutines(t *testing.T) {
+	s := memstore.New()
+	defer s.Stop()
+	sessiontest.MixedConcurrentOperations(t, s, 50, 40)
+}
+
 func TestJanitorRemovesExpired(t *testing.T) {
 	now := time.Now().UTC()
 	var clock = func() time.Time { return now.Add(time.Hour) }

@@ -56,13 +56,7 @@ func Handler(m *session.Manager) http.Handler {
 // NewSession sends /new to h and returns the session cookie it set.
 func NewSession(tb testing.TB, h http.Handler) *http.Cookie {
 	tb.Helper()
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest("GET", "/new", nil))
-	for _, c := range w.Result().Cookies() {
-		return c
-	}
-	tb.Fatalf("/new set no cookie (status %d)", w.Code)
-	return nil
+	return NewSessionAt(tb, h, "/new")
 }
 
 type discardWriter struct{ h http.Header }
@@ -146,14 +140,32 @@ func BenchSession(b *testing.B, st session.Store) (http.Handler, *http.Cookie) {
 	return h, NewSession(b, h)
 }
 
-// BenchLoad measures st.Load of the session behind cookie c alone, without
-// the middleware.
-func BenchLoad(b *testing.B, st session.Store, c *http.Cookie) {
+// BenchStoreRequest measures one of Handler's request shapes (path
+// "/read" or "/write") on the standard session in st, through the
+// middleware.
+func BenchStoreRequest(b *testing.B, st session.Store, path string) {
 	b.Helper()
+	h, c := BenchSession(b, st)
+	BenchRequests(b, h, path, c)
+}
+
+// BenchDigest creates the standard session in st and returns its digest,
+// for benchmarks of the raw query a store's read wraps.
+func BenchDigest(b *testing.B, st session.Store) session.Digest {
+	b.Helper()
+	_, c := BenchSession(b, st)
 	d, ok := session.DigestOf(c.Value)
 	if !ok {
 		b.Fatalf("cookie value is not a token")
 	}
+	return d
+}
+
+// BenchLoad measures st.Load of the standard session alone, without the
+// middleware.
+func BenchLoad(b *testing.B, st session.Store) {
+	b.Helper()
+	d := BenchDigest(b, st)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()

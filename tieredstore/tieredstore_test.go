@@ -36,6 +36,17 @@ func TestConformanceMemoryOverMemory(t *testing.T) {
 	})
 }
 
+// 50 goroutines of mixed operations through both tiers: nothing fails, no
+// concurrent update of a distinct key is lost in either tier.
+func TestFiftyConcurrentGoroutines(t *testing.T) {
+	cache, durable := mem(t), mem(t)
+	s, err := tieredstore.New(cache, durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessiontest.MixedConcurrentOperations(t, s, 50, 40)
+}
+
 // flaky is a cache whose calls fail while down is set.
 type flaky struct {
 	*memstore.Store

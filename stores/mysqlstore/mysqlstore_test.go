@@ -7,10 +7,6 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -158,120 +154,20 @@ func TestStatementsPerRequest(t *testing.T) {
 		func() int64 { return counter.Statements() + counter.Transactions() }, sessiontest.StandardCosts)
 }
 
+// A corrupt data column is a security event: the record is deleted and the
+// request is anonymous, never a 5xx loop or a panic.
 func TestCorruptDataColumn(t *testing.T) {
 	st := newStore(t)
-	var mu sync.Mutex
-	var logs strings.Builder
-	m, err := session.New(st, session.WithLogger(slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := session.FromContext(r.Context())
-		if r.URL.Path == "/set" {
-			s.Set("a", "1")
-			return
-		}
-		_, ok, err := session.Get[string](s, "a")
-		fmt.Fprint(w, ok, err)
-	}))
-	for _, corrupt := range []string{"{not json", "[1,2]", "42", `"str"`, ""} {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("GET", "/set", nil))
-		cookie := w.Result().Cookies()[0]
-		if _, err := st.DB().Exec("UPDATE `"+st.Table()+"` SET data = ?", corrupt); err != nil {
-			t.Fatal(err)
-		}
-		r := httptest.NewRequest("GET", "/get", nil)
-		r.AddCookie(cookie)
-		w = httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		body, _ := io.ReadAll(w.Body)
-		if w.Code != 200 || string(body) != "false <nil>" {
-			t.Fatalf("data %q: %d %q", corrupt, w.Code, body)
-		}
-		var n int
-		st.DB().QueryRow("SELECT count(*) FROM `" + st.Table() + "`").Scan(&n)
-		if n != 0 {
-			t.Fatalf("data %q: corrupt record not deleted", corrupt)
-		}
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !strings.Contains(logs.String(), "reason=corrupt") {
-		t.Fatalf("not logged: %s", logs.String())
-	}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	b  *strings.Builder
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
+	sessiontest.CheckCorruptRecords(t, st, func(d session.Digest, data string) error {
+		_, err := st.DB().Exec("UPDATE `"+st.Table()+"` SET data = ? WHERE digest = ?", data, d[:])
+		return err
+	}, "{not json", "[1,2]", "42", `"str"`, "")
 }
 
 // 50 goroutines of mixed operations: deadlocks and lock waits are retried,
 // nothing surfaces, no concurrent update of a distinct key is lost.
 func TestFiftyConcurrentGoroutines(t *testing.T) {
-	s := newStore(t)
-	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	rec := func(user string) *session.Record {
-		return &session.Record{Values: map[string][]byte{"a": []byte(`1`)}, UserID: user, Created: now, LastSeen: now,
-			IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(2 * time.Hour), Version: 1}
-	}
-	shared := sessiontest.NewDigest()
-	if err := s.Create(ctx, shared, rec("shared")); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 50*16)
-	for g := range 50 {
-		wg.Go(func() {
-			user := fmt.Sprintf("user%d", g%5)
-			for i := range 16 {
-				var err error
-				switch i % 8 {
-				case 0, 4:
-					d := sessiontest.NewDigest()
-					if err = s.Create(ctx, d, rec(user)); err == nil && i == 4 {
-						err = s.Renew(ctx, d, sessiontest.NewDigest(), rec(user))
-					}
-				case 1:
-					err = s.Update(ctx, shared, &session.Change{Set: map[string][]byte{fmt.Sprintf("g%d_%d", g, i): []byte(`1`)}, LastSeen: now, IdleExpiry: now.Add(time.Hour)})
-				case 2:
-					_, err = s.Load(ctx, shared)
-				case 3:
-					err = s.Touch(ctx, shared, now, now.Add(time.Hour))
-				case 5:
-					_, err = s.ListByUser(ctx, user, now)
-				case 6:
-					_, err = s.DeleteExpired(ctx, now, 100)
-				case 7:
-					_, err = s.CountActive(ctx, now)
-				}
-				if err != nil {
-					errs <- err
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatalf("surfaced error: %v", err)
-	}
-	got, err := s.Load(ctx, shared)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := 1 + 50*2; len(got.Values) != want {
-		t.Fatalf("shared session has %d keys, want %d", len(got.Values), want)
-	}
+	sessiontest.MixedConcurrentOperations(t, newStore(t), 50, 16)
 }
 
 func TestUnreachableServerIsAnError(t *testing.T) {

@@ -15,8 +15,7 @@ import (
 // and columns, straight through pgx.
 func BenchmarkRawSelect(b *testing.B) {
 	st := newStore(b)
-	_, c := sessiontest.BenchSession(b, st)
-	d, _ := session.DigestOf(c.Value)
+	d := sessiontest.BenchDigest(b, st)
 	q := "SELECT digest, data, user_id, auth_at, created_at, last_seen_at, idle_timeout_ms, idle_expires_at, abs_expires_at, expires_at, expire_on_close, version, ip, user_agent FROM \"" + st.Table() + "\" WHERE digest = $1"
 	ctx := context.Background()
 	var (
@@ -38,18 +37,10 @@ func BenchmarkRawSelect(b *testing.B) {
 
 // BenchmarkReadOnlyRequest: a request reading one key through the
 // middleware (one SELECT; no touch within the run).
-func BenchmarkReadOnlyRequest(b *testing.B) {
-	st := newStore(b)
-	h, c := sessiontest.BenchSession(b, st)
-	sessiontest.BenchRequests(b, h, "/read", c)
-}
+func BenchmarkReadOnlyRequest(b *testing.B) { sessiontest.BenchStoreRequest(b, newStore(b), "/read") }
 
 // BenchmarkWriteRequest: a request setting one key (SELECT + UPDATE).
-func BenchmarkWriteRequest(b *testing.B) {
-	st := newStore(b)
-	h, c := sessiontest.BenchSession(b, st)
-	sessiontest.BenchRequests(b, h, "/write", c)
-}
+func BenchmarkWriteRequest(b *testing.B) { sessiontest.BenchStoreRequest(b, newStore(b), "/write") }
 
 // BenchmarkCleanupMillion deletes 1,000,000 expired rows in batches of 1,000
 // while 4 goroutines read live sessions by primary key, and reports the
@@ -130,11 +121,7 @@ func BenchmarkCleanupMillion(b *testing.B) {
 }
 
 // BenchmarkStoreLoad is Store.Load alone, without the middleware.
-func BenchmarkStoreLoad(b *testing.B) {
-	st := newStore(b)
-	_, c := sessiontest.BenchSession(b, st)
-	sessiontest.BenchLoad(b, st, c)
-}
+func BenchmarkStoreLoad(b *testing.B) { sessiontest.BenchLoad(b, newStore(b)) }
 
 // BenchmarkForceLogoutMillion fills a table with 1,000,000 logged-in
 // sessions (100,000 users, 10 each) and revokes one user's sessions through

@@ -21,8 +21,7 @@ import (
 func BenchmarkRawGetEx(b *testing.B) {
 	c := testClient(b)
 	st := newStore(b, c)
-	_, cookie := sessiontest.BenchSession(b, st)
-	d, _ := session.DigestOf(cookie.Value)
+	d := sessiontest.BenchDigest(b, st)
 	rec, err := st.Load(context.Background(), d)
 	if err != nil {
 		b.Fatal(err)
@@ -47,15 +46,11 @@ func BenchmarkRawGetEx(b *testing.B) {
 }
 
 func BenchmarkReadOnlyRequest(b *testing.B) {
-	st := newStore(b, testClient(b))
-	h, c := sessiontest.BenchSession(b, st)
-	sessiontest.BenchRequests(b, h, "/read", c)
+	sessiontest.BenchStoreRequest(b, newStore(b, testClient(b)), "/read")
 }
 
 func BenchmarkWriteRequest(b *testing.B) {
-	st := newStore(b, testClient(b))
-	h, c := sessiontest.BenchSession(b, st)
-	sessiontest.BenchRequests(b, h, "/write", c)
+	sessiontest.BenchStoreRequest(b, newStore(b, testClient(b)), "/write")
 }
 
 // BenchmarkForceLogoutMillion fills a Redis server of its own with 1,000,000
@@ -160,8 +155,7 @@ func memoryUsage(b *testing.B, c *redis.Client, key string) int64 {
 func BenchmarkRawHGetAll(b *testing.B) {
 	c := testClient(b)
 	st := newStore(b, c)
-	_, cookie := sessiontest.BenchSession(b, st)
-	d, _ := session.DigestOf(cookie.Value)
+	d := sessiontest.BenchDigest(b, st)
 	keys, _ := c.Keys(context.Background(), "*"+hexDigest(d)).Result()
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -172,10 +166,6 @@ func BenchmarkRawHGetAll(b *testing.B) {
 	}
 }
 
-func BenchmarkStoreLoad(b *testing.B) {
-	st := newStore(b, testClient(b))
-	_, c := sessiontest.BenchSession(b, st)
-	sessiontest.BenchLoad(b, st, c)
-}
+func BenchmarkStoreLoad(b *testing.B) { sessiontest.BenchLoad(b, newStore(b, testClient(b))) }
 
 func hexDigest(d session.Digest) string { return hex.EncodeToString(d[:]) }

@@ -3,7 +3,6 @@ package sqlitestore_test
 import (
 	"testing"
 
-	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/sessiontest"
 	"github.com/sessionkit/session/stores/sqlstore/sqlbench"
 )
@@ -12,38 +11,22 @@ import (
 // and columns, straight through database/sql.
 func BenchmarkRawSelect(b *testing.B) {
 	st := newStore(b)
-	_, c := sessiontest.BenchSession(b, st)
-	d, _ := session.DigestOf(c.Value)
-	sqlbench.RawSelect(b, st.DB(), `"`+st.Table()+`"`, d, false)
+	sqlbench.RawSelect(b, st.DB(), `"`+st.Table()+`"`, sessiontest.BenchDigest(b, st), false)
 }
 
 // BenchmarkRawSelectPrepared is the same SELECT as a statement prepared
 // once, the strictest floor: the store prepares its statements too.
 func BenchmarkRawSelectPrepared(b *testing.B) {
 	st := newStore(b)
-	_, c := sessiontest.BenchSession(b, st)
-	d, _ := session.DigestOf(c.Value)
-	sqlbench.RawSelect(b, st.DB(), `"`+st.Table()+`"`, d, true)
+	sqlbench.RawSelect(b, st.DB(), `"`+st.Table()+`"`, sessiontest.BenchDigest(b, st), true)
 }
 
 // BenchmarkReadOnlyRequest: a request reading one key through the
 // middleware (one SELECT; no touch within the run).
-func BenchmarkReadOnlyRequest(b *testing.B) {
-	st := newStore(b)
-	h, c := sessiontest.BenchSession(b, st)
-	sessiontest.BenchRequests(b, h, "/read", c)
-}
+func BenchmarkReadOnlyRequest(b *testing.B) { sessiontest.BenchStoreRequest(b, newStore(b), "/read") }
 
 // BenchmarkWriteRequest: a request setting one key (SELECT + UPDATE).
-func BenchmarkWriteRequest(b *testing.B) {
-	st := newStore(b)
-	h, c := sessiontest.BenchSession(b, st)
-	sessiontest.BenchRequests(b, h, "/write", c)
-}
+func BenchmarkWriteRequest(b *testing.B) { sessiontest.BenchStoreRequest(b, newStore(b), "/write") }
 
 // BenchmarkStoreLoad is Store.Load alone, without the middleware.
-func BenchmarkStoreLoad(b *testing.B) {
-	st := newStore(b)
-	_, c := sessiontest.BenchSession(b, st)
-	sessiontest.BenchLoad(b, st, c)
-}
+func BenchmarkStoreLoad(b *testing.B) { sessiontest.BenchLoad(b, newStore(b)) }

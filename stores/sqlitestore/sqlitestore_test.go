@@ -1,19 +1,13 @@
 package sqlitestore_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	_ "embed"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -79,72 +73,9 @@ func TestTableNameOption(t *testing.T) {
 }
 
 // R36: 50 goroutines of mixed operations on one file: no SQLITE_BUSY (or
-// any other error) reaches the caller.
+// any other error) reaches the caller, and no concurrent update is lost.
 func TestFiftyConcurrentWritersNoBusy(t *testing.T) {
-	s := newStore(t)
-	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	rec := func(user string) *session.Record {
-		return &session.Record{Values: map[string][]byte{"a": []byte(`1`)}, UserID: user, Created: now, LastSeen: now,
-			IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(2 * time.Hour), Version: 1}
-	}
-	shared := sessiontest.NewDigest()
-	if err := s.Create(ctx, shared, rec("shared")); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 50*40)
-	for g := range 50 {
-		wg.Go(func() {
-			user := fmt.Sprintf("user%d", g%5)
-			for i := range 40 {
-				d := sessiontest.NewDigest()
-				var err error
-				switch i % 8 {
-				case 0:
-					err = s.Create(ctx, d, rec(user))
-				case 1:
-					err = s.Update(ctx, shared, &session.Change{Set: map[string][]byte{fmt.Sprintf("g%d_%d", g, i): []byte(`1`)}, LastSeen: now, IdleExpiry: now.Add(time.Hour)})
-				case 2:
-					_, err = s.Load(ctx, shared)
-				case 3:
-					err = s.Touch(ctx, shared, now, now.Add(time.Hour))
-				case 4:
-					if err = s.Create(ctx, d, rec(user)); err == nil {
-						err = s.Renew(ctx, d, sessiontest.NewDigest(), rec(user))
-					}
-				case 5:
-					_, err = s.ListByUser(ctx, user, now)
-				case 6:
-					_, err = s.DeleteExpired(ctx, now, 100)
-				case 7:
-					_, err = s.CountActive(ctx, now)
-				}
-				if err != nil {
-					errs <- err
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	n := 0
-	for err := range errs {
-		n++
-		if n < 5 {
-			t.Errorf("surfaced error: %v", err)
-		}
-	}
-	if n > 0 {
-		t.Fatalf("%d errors surfaced under 50 concurrent goroutines", n)
-	}
-	got, err := s.Load(ctx, shared)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := 1 + 50*5; len(got.Values) != want { // 5 updates of distinct keys per goroutine
-		t.Fatalf("shared session has %d keys, want %d: concurrent updates were lost", len(got.Values), want)
-	}
+	sessiontest.MixedConcurrentOperations(t, newStore(t), 50, 40)
 }
 
 // Statements per request through the middleware, counted by a driver
@@ -170,48 +101,10 @@ func TestStatementsPerRequest(t *testing.T) {
 // request is anonymous, never a 5xx loop or a panic.
 func TestCorruptDataColumn(t *testing.T) {
 	st := newStore(t)
-	var logs bytes.Buffer
-	m, err := session.New(st, session.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := session.FromContext(r.Context())
-		if r.URL.Path == "/set" {
-			s.Set("a", "1")
-			return
-		}
-		v, ok, err := session.Get[string](s, "a")
-		fmt.Fprint(w, v, ok, err)
-	}))
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest("GET", "/set", nil))
-	cookie := w.Result().Cookies()[0]
-	for _, corrupt := range []string{"{not json", "[1,2]", "42", `"str"`, ""} {
-		if _, err := st.DB().Exec(`UPDATE sessions SET data = ?`, corrupt); err != nil {
-			t.Fatal(err)
-		}
-		r := httptest.NewRequest("GET", "/get", nil)
-		r.AddCookie(cookie)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		body, _ := io.ReadAll(w.Body)
-		if w.Code != 200 || string(body) != "false <nil>" {
-			t.Fatalf("data %q: %d %q", corrupt, w.Code, body)
-		}
-		var n int
-		st.DB().QueryRow(`SELECT count(*) FROM sessions`).Scan(&n)
-		if n != 0 {
-			t.Fatalf("data %q: corrupt record not deleted", corrupt)
-		}
-		// Put the row back for the next case.
-		w = httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest("GET", "/set", nil))
-		cookie = w.Result().Cookies()[0]
-	}
-	if !strings.Contains(logs.String(), "reason=corrupt") {
-		t.Fatalf("not logged: %s", logs.String())
-	}
+	sessiontest.CheckCorruptRecords(t, st, func(d session.Digest, data string) error {
+		_, err := st.DB().Exec(`UPDATE sessions SET data = ? WHERE digest = ?`, data, d[:])
+		return err
+	}, "{not json", "[1,2]", "42", `"str"`, "", `{"a":1,}`, `{"a":"\ud800"}x`)
 }
 
 func TestCleanerOnSQLite(t *testing.T) {
