@@ -298,7 +298,7 @@ func postgresImpls(ctx context.Context, url string) ([]*impl, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	o, err := ours("postgres", st, ourTrips.Load, func() { pool.Exec(ctx, `DROP TABLE IF EXISTS bench_ours`); pool.Close() })
+	o, err := ours("postgres", st, ourTrips.Load, func() { st.Close(); pool.Exec(ctx, `DROP TABLE IF EXISTS bench_ours`); pool.Close() })
 	if err != nil {
 		return nil, err
 	}

@@ -80,7 +80,7 @@ func TestTieredRedisOverPostgreSQL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { pool.Exec(ctx, `DROP TABLE "tiered_`+name+`"`) })
+		t.Cleanup(func() { durable.Close(); pool.Exec(ctx, `DROP TABLE "tiered_`+name+`"`) })
 		s, err := tieredstore.New(cache, durable)
 		if err != nil {
 			t.Fatal(err)

@@ -34,6 +34,7 @@ func TestConnectionsKilledMidTraffic(t *testing.T) {
 	if err != nil {
 		t.Fatalf("PostgreSQL is required: %v", err)
 	}
+	defer st.Close()
 	defer testPool(t).Exec(ctx, `DROP TABLE "`+table+`"`)
 	killer := testPool(t)
 	var killed int64

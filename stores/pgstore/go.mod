@@ -5,6 +5,7 @@ go 1.26
 require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/sessionkit/session v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/session/stores/sqlstore v0.0.0-00010101000000-000000000000
 	go.uber.org/goleak v1.3.0
 )
 
@@ -16,4 +17,7 @@ require (
 	golang.org/x/text v0.41.0 // indirect
 )
 
-replace github.com/sessionkit/session => ../..
+replace (
+	github.com/sessionkit/session => ../..
+	github.com/sessionkit/session/stores/sqlstore => ../sqlstore
+)

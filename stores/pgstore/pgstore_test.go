@@ -91,6 +91,9 @@ func newStore(t testing.TB, opts ...pgstore.Option) *pgstore.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("closing the store: %v", err)
+		}
 		if _, err := p.Exec(context.Background(), `DROP TABLE IF EXISTS "`+table+`"`); err != nil {
 			t.Errorf("dropping %s: %v", table, err)
 		}
@@ -126,6 +129,7 @@ func TestPublishedSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer st.Close()
 	// Round trip through the schema-qualified table created from the file.
 	d := sessiontest.NewDigest()
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -137,7 +141,7 @@ func TestPublishedSchema(t *testing.T) {
 	if err != nil || string(got.Values["a"]) != `"\u0000x"` {
 		t.Fatalf("Load = %v, %v", got, err)
 	}
-	for _, bad := range []string{"x; DROP TABLE y", "a.b.c", `a"b`, ""} {
+	for _, bad := range []string{"x; DROP TABLE y", "a.b.c", `a"b`, "1abc", "a-b"} {
 		if _, err := pgstore.New(ctx, p, pgstore.WithTable(bad)); err == nil {
 			t.Errorf("table name %q accepted", bad)
 		}

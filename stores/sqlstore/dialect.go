@@ -28,6 +28,17 @@ type Dialect struct {
 	// IsRetryable reports a deadlock, lock timeout, busy database or
 	// serialization failure: the statement may succeed if tried again.
 	IsRetryable func(error) bool
+	// Numbered makes the store send numbered placeholders ($1, $2, ...,
+	// as PostgreSQL wants) instead of question marks.
+	Numbered bool
+	// ValidTable checks a table name; nil means ValidTableName. A dialect
+	// that accepts qualified names ("schema.table") checks them here and
+	// quotes them in Quote.
+	ValidTable func(name string) error
+	// SchemaRace reports an error of a schema statement that only means
+	// another server created the same object at the same moment (the
+	// object exists); nil means none is expected.
+	SchemaRace func(error) bool
 	// Prepare makes the store prepare its statements once (database/sql
 	// then keeps one prepared copy per connection) instead of sending the
 	// SQL text with every call: worth it where the driver parses the SQL

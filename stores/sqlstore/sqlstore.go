@@ -1,10 +1,10 @@
 // Package sqlstore is the engine shared by the database/sql session stores
-// (sqlitestore and mysqlstore): one row per session keyed by the token
+// (sqlitestore, mysqlstore and pgstore): one row per session keyed by the token
 // digest, values as one JSON object, conditional writes with a version
 // column, an indexed user id and an indexed expiry.
 //
-// Applications use it through sqlitestore or mysqlstore, which choose the
-// driver and the Dialect.
+// Applications use it through sqlitestore, mysqlstore or pgstore, which
+// choose the driver and the Dialect.
 package sqlstore
 
 import (
@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,16 +38,14 @@ type Config struct {
 // Store is a session.Store over database/sql. It implements every optional
 // capability of package session. It is safe for concurrent use.
 type Store struct {
-	db      *sql.DB
+	conn    Conn
+	db      *sql.DB  // the handle New was given; nil after NewConn
+	sqlConn *sqlConn // conn, when it is database/sql's
 	dialect Dialect
 	table   string
 
 	load, create, update, touch, del, list, delUser, count, delExpired string
 	selectLocked, renew                                                string
-
-	// prepared holds the statements prepared at New when the dialect asks
-	// for it, by SQL text; nil otherwise.
-	prepared map[string]*sql.Stmt
 }
 
 const columns = "digest, data, user_id, auth_at, created_at, last_seen_at, idle_timeout_ms, idle_expires_at, abs_expires_at, expires_at, expire_on_close, version, ip, user_agent"
@@ -57,14 +56,41 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, cfg Config) (*Store, 
 	if db == nil {
 		return nil, errors.New("sqlstore: db is nil")
 	}
+	c := &sqlConn{db: db}
+	s, err := NewConn(ctx, c, dialect, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.db, s.sqlConn = db, c
+	if dialect.Prepare {
+		if err := c.prepare(ctx, s.statements()); err != nil {
+			c.close()
+			return nil, fmt.Errorf("%s store: %w", dialect.Name, err)
+		}
+	}
+	return s, nil
+}
+
+// NewConn returns a Store on conn, a database interface other than
+// database/sql (see Conn), creating the table and indexes unless
+// cfg.SkipSchema is set. Dialect.Prepare does not apply: such a driver
+// prepares or caches statements itself.
+func NewConn(ctx context.Context, conn Conn, dialect Dialect, cfg Config) (*Store, error) {
+	if conn == nil {
+		return nil, errors.New("sqlstore: conn is nil")
+	}
 	if cfg.Table == "" {
 		cfg.Table = DefaultTable
 	}
-	if err := ValidTableName(cfg.Table); err != nil {
+	valid := dialect.ValidTable
+	if valid == nil {
+		valid = ValidTableName
+	}
+	if err := valid(cfg.Table); err != nil {
 		return nil, err
 	}
 	t := dialect.Quote(cfg.Table)
-	s := &Store{db: db, dialect: dialect, table: cfg.Table}
+	s := &Store{conn: conn, dialect: dialect, table: cfg.Table}
 	sel := "SELECT " + columns + " FROM " + t
 	s.load = sel + " WHERE digest = ?"
 	s.selectLocked = sel + " WHERE digest = ?" + dialect.LockForUpdate
@@ -78,79 +104,56 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, cfg Config) (*Store, 
 	s.delUser = "DELETE FROM " + t + " WHERE user_id = ?"
 	s.count = "SELECT COUNT(*) FROM " + t + " WHERE expires_at > ?"
 	s.delExpired = dialect.DeleteExpired(t)
-	if !cfg.SkipSchema {
-		for _, stmt := range dialect.Schema(t, cfg.Table) {
-			if _, err := db.ExecContext(ctx, stmt); err != nil {
-				return nil, fmt.Errorf("%s store: creating schema: %w", dialect.Name, err)
-			}
+	if dialect.Numbered {
+		for _, q := range []*string{&s.load, &s.selectLocked, &s.create, &s.update, &s.touch, &s.del, &s.renew, &s.list, &s.delUser, &s.count, &s.delExpired} {
+			*q = numbered(*q)
 		}
 	}
-	if dialect.Prepare {
-		s.prepared = map[string]*sql.Stmt{}
-		for _, q := range []string{s.load, s.selectLocked, s.create, s.update, s.touch, s.del, s.renew, s.list, s.delUser, s.count, s.delExpired} {
-			st, err := db.PrepareContext(ctx, q)
-			if err != nil {
-				s.Close()
-				return nil, fmt.Errorf("%s store: preparing statements: %w", dialect.Name, err)
+	if !cfg.SkipSchema {
+		for _, stmt := range dialect.Schema(t, cfg.Table) {
+			if _, err := conn.Exec(ctx, stmt); err != nil {
+				if dialect.SchemaRace != nil && dialect.SchemaRace(err) {
+					continue
+				}
+				return nil, fmt.Errorf("%s store: creating schema: %w", dialect.Name, err)
 			}
-			s.prepared[q] = st
 		}
 	}
 	return s, nil
 }
 
+// statements returns every statement the store sends.
+func (s *Store) statements() []string {
+	return []string{s.load, s.selectLocked, s.create, s.update, s.touch, s.del, s.renew, s.list, s.delUser, s.count, s.delExpired}
+}
+
+// numbered rewrites the question-mark placeholders of q as $1, $2, ...
+// (the statements above hold no question mark anywhere else).
+func numbered(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // Close releases the prepared statements (the database handle stays
 // open: it belongs to the caller). The store must not be used afterwards.
 func (s *Store) Close() error {
-	var errs []error
-	for q, st := range s.prepared {
-		errs = append(errs, st.Close())
-		delete(s.prepared, q)
+	if s.sqlConn == nil {
+		return nil
 	}
-	return errors.Join(errs...)
+	return s.sqlConn.close()
 }
 
-// stmt returns the prepared form of query, bound to tx when tx is not nil,
-// or nil when the store does not prepare statements.
-func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
-	st := s.prepared[query]
-	if st != nil && tx != nil {
-		st = tx.StmtContext(ctx, st)
-	}
-	return st
-}
-
-// exec runs query on tx, or on the database when tx is nil.
-func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
-	if st := s.stmt(ctx, tx, query); st != nil {
-		return st.ExecContext(ctx, args...)
-	}
-	if tx != nil {
-		return tx.ExecContext(ctx, query, args...)
-	}
-	return s.db.ExecContext(ctx, query, args...)
-}
-
-// queryRow runs query on tx, or on the database when tx is nil.
-func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
-	if st := s.stmt(ctx, tx, query); st != nil {
-		return st.QueryRowContext(ctx, args...)
-	}
-	if tx != nil {
-		return tx.QueryRowContext(ctx, query, args...)
-	}
-	return s.db.QueryRowContext(ctx, query, args...)
-}
-
-// query runs query on the database.
-func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := s.prepared[query]; st != nil {
-		return st.QueryContext(ctx, args...)
-	}
-	return s.db.QueryContext(ctx, query, args...)
-}
-
-// DB returns the database handle.
+// DB returns the database/sql handle the store was built on by New; nil
+// for a store built by NewConn.
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Table returns the table name.
@@ -169,13 +172,6 @@ func nullMS(t time.Time) sql.NullInt64 {
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 type scanner interface{ Scan(dest ...any) error }
 
 // scanRecord reads one row in the order of columns.
@@ -186,7 +182,8 @@ func scanRecord(row scanner) (session.Digest, *session.Record, error) {
 		user, ip, ua                     sql.NullString
 		auth                             sql.NullInt64
 		created, seen, idleMS, idle, abs int64
-		expires, onClose, version        int64
+		expires, version                 int64
+		onClose                          bool
 	)
 	var d session.Digest
 	if err := row.Scan(&digest, &data, &user, &auth, &created, &seen, &idleMS, &idle, &abs, &expires, &onClose, &version, &ip, &ua); err != nil {
@@ -208,7 +205,7 @@ func scanRecord(row scanner) (session.Digest, *session.Record, error) {
 		IdleTimeout:   time.Duration(idleMS) * time.Millisecond,
 		IdleExpiry:    fromMS(idle),
 		AbsExpiry:     fromMS(abs),
-		ExpireOnClose: onClose != 0,
+		ExpireOnClose: onClose,
 		Version:       version,
 		IP:            ip.String,
 		UserAgent:     ua.String,
@@ -245,7 +242,7 @@ func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, er
 	var rec *session.Record
 	err := s.retry(ctx, func() error {
 		var err error
-		_, rec, err = scanRecord(s.queryRow(ctx, nil, s.load, d[:]))
+		_, rec, err = scanRecord(s.conn.QueryRow(ctx, s.load, d[:]))
 		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -261,7 +258,7 @@ func insertArgs(d session.Digest, r *session.Record, data []byte) []any {
 	return []any{
 		d[:], string(data), nullString(r.UserID), nullMS(r.AuthTime), ms(r.Created), ms(r.LastSeen),
 		r.IdleTimeout.Milliseconds(), ms(r.IdleExpiry), ms(r.AbsExpiry), ms(r.ExpiresAt()),
-		boolInt(r.ExpireOnClose), r.Version, r.IP, r.UserAgent,
+		r.ExpireOnClose, r.Version, r.IP, r.UserAgent,
 	}
 }
 
@@ -272,7 +269,7 @@ func (s *Store) Create(ctx context.Context, d session.Digest, r *session.Record)
 		return err
 	}
 	err = s.retry(ctx, func() error {
-		_, err := s.exec(ctx, nil, s.create, insertArgs(d, r, data)...)
+		_, err := s.conn.Exec(ctx, s.create, insertArgs(d, r, data)...)
 		return err
 	})
 	if err != nil && s.dialect.IsDuplicate(err) {
@@ -286,17 +283,13 @@ func (s *Store) Create(ctx context.Context, d session.Digest, r *session.Record)
 
 // writeVersioned writes next over the row that has version base, in one
 // UPDATE; it reports whether a row matched.
-func (s *Store) writeVersioned(ctx context.Context, tx *sql.Tx, d session.Digest, base int64, next *session.Record) (bool, error) {
+func (s *Store) writeVersioned(ctx context.Context, q Querier, d session.Digest, base int64, next *session.Record) (bool, error) {
 	data, err := session.EncodeValues(next.Values)
 	if err != nil {
 		return false, err
 	}
-	res, err := s.exec(ctx, tx, s.update, string(data), ms(next.LastSeen), next.IdleTimeout.Milliseconds(),
-		ms(next.IdleExpiry), ms(next.ExpiresAt()), boolInt(next.ExpireOnClose), next.Version, next.IP, next.UserAgent, d[:], base)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
+	n, err := q.Exec(ctx, s.update, string(data), ms(next.LastSeen), next.IdleTimeout.Milliseconds(),
+		ms(next.IdleExpiry), ms(next.ExpiresAt()), next.ExpireOnClose, next.Version, next.IP, next.UserAgent, d[:], base)
 	return n == 1, err
 }
 
@@ -313,7 +306,7 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 		var ok bool
 		err := s.retry(ctx, func() error {
 			var err error
-			ok, err = s.writeVersioned(ctx, nil, d, c.Base.Version, next)
+			ok, err = s.writeVersioned(ctx, s.conn, d, c.Base.Version, next)
 			return err
 		})
 		if err != nil {
@@ -334,12 +327,12 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 }
 
 func (s *Store) lockedUpdate(ctx context.Context, d session.Digest, c *session.Change) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	_, cur, err := scanRecord(s.queryRow(ctx, tx, s.selectLocked, d[:]))
+	defer tx.Rollback(ctx)
+	_, cur, err := scanRecord(tx.QueryRow(ctx, s.selectLocked, d[:]))
 	if errors.Is(err, sql.ErrNoRows) {
 		return session.ErrNotFound
 	}
@@ -355,7 +348,7 @@ func (s *Store) lockedUpdate(ctx context.Context, d session.Digest, c *session.C
 	if !ok {
 		return fmt.Errorf("row changed while locked")
 	}
-	return tx.Commit()
+	return tx.Commit(ctx)
 }
 
 // Touch moves the expiry forward in one UPDATE of the expiry columns.
@@ -363,11 +356,8 @@ func (s *Store) Touch(ctx context.Context, d session.Digest, lastSeen, idleExpir
 	var n int64
 	err := s.retry(ctx, func() error {
 		e := ms(idleExpiry)
-		res, err := s.exec(ctx, nil, s.touch, ms(lastSeen), e, e, e, d[:])
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+		var err error
+		n, err = s.conn.Exec(ctx, s.touch, ms(lastSeen), e, e, e, d[:])
 		return err
 	})
 	if err != nil {
@@ -387,11 +377,8 @@ func (s *Store) Touch(ctx context.Context, d session.Digest, lastSeen, idleExpir
 func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
 	var n int64
 	err := s.retry(ctx, func() error {
-		res, err := s.exec(ctx, nil, s.del, d[:])
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+		var err error
+		n, err = s.conn.Exec(ctx, s.del, d[:])
 		return err
 	})
 	if err != nil {
@@ -412,11 +399,8 @@ func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session
 	var n int64
 	err = s.retry(ctx, func() error {
 		args := append(insertArgs(new, rec, data), old[:])
-		res, err := s.exec(ctx, nil, s.renew, args...)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+		var err error
+		n, err = s.conn.Exec(ctx, s.renew, args...)
 		return err
 	})
 	if err != nil && s.dialect.IsDuplicate(err) {
@@ -436,7 +420,7 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 	var out []session.Entry
 	err := s.retry(ctx, func() error {
 		out = out[:0]
-		rows, err := s.query(ctx, s.list, userID, ms(now))
+		rows, err := s.conn.Query(ctx, s.list, userID, ms(now))
 		if err != nil {
 			return err
 		}
@@ -463,11 +447,8 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
 	var n int64
 	err := s.retry(ctx, func() error {
-		res, err := s.exec(ctx, nil, s.delUser, userID)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+		var err error
+		n, err = s.conn.Exec(ctx, s.delUser, userID)
 		return err
 	})
 	if err != nil {
@@ -480,7 +461,7 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
 func (s *Store) CountActive(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
 	err := s.retry(ctx, func() error {
-		return s.queryRow(ctx, nil, s.count, ms(now)).Scan(&n)
+		return s.conn.QueryRow(ctx, s.count, ms(now)).Scan(&n)
 	})
 	if err != nil {
 		return 0, s.wrap("count", err)
@@ -495,11 +476,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 	}
 	var n int64
 	err := s.retry(ctx, func() error {
-		res, err := s.exec(ctx, nil, s.delExpired, ms(now), limit)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+		var err error
+		n, err = s.conn.Exec(ctx, s.delExpired, ms(now), limit)
 		return err
 	})
 	if err != nil {

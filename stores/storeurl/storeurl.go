@@ -74,7 +74,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), err)
 		}
-		return &Store{Store: st, Kind: "postgres", close: func() error { st.Close(); return nil }}, nil
+		return &Store{Store: st, Kind: "postgres", close: st.Close}, nil
 	case "mysql":
 		dsn, err := mysqlDSN(rawURL)
 		if err != nil {
