@@ -31,6 +31,7 @@ import (
 // optional capability (Toucher, Renewer, UserIndex, Counter, ExpiredDeleter).
 type Store struct {
 	*sqlstore.Store
+	db    *sql.DB
 	owned bool
 }
 
@@ -93,15 +94,18 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{Store: s}, nil
+	return &Store{Store: s, db: db}, nil
 }
+
+// DB returns the database handle.
+func (s *Store) DB() *sql.DB { return s.db }
 
 // Close releases the store's prepared statements and closes the database if
 // Open opened it (a handle given to New stays open).
 func (s *Store) Close() error {
 	err := s.Store.Close()
 	if s.owned {
-		err = errors.Join(err, s.DB().Close())
+		err = errors.Join(err, s.db.Close())
 	}
 	return err
 }

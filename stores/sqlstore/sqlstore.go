@@ -39,7 +39,6 @@ type Config struct {
 // capability of package session. It is safe for concurrent use.
 type Store struct {
 	conn    Conn
-	db      *sql.DB  // the handle New was given; nil after NewConn
 	sqlConn *sqlConn // conn, when it is database/sql's
 	dialect Dialect
 	table   string
@@ -61,7 +60,7 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, cfg Config) (*Store, 
 	if err != nil {
 		return nil, err
 	}
-	s.db, s.sqlConn = db, c
+	s.sqlConn = c
 	if dialect.Prepare {
 		if err := c.prepare(ctx, s.statements()); err != nil {
 			c.close()
@@ -151,10 +150,6 @@ func (s *Store) Close() error {
 	}
 	return s.sqlConn.close()
 }
-
-// DB returns the database/sql handle the store was built on by New; nil
-// for a store built by NewConn.
-func (s *Store) DB() *sql.DB { return s.db }
 
 // Table returns the table name.
 func (s *Store) Table() string { return s.table }
