@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -33,120 +34,139 @@ func (JSONCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(dat
 // stores keep in their data column. Every value must itself be valid JSON,
 // which the default codec guarantees.
 func EncodeValues(values map[string][]byte) ([]byte, error) {
-	if len(values) == 0 {
-		return []byte("{}"), nil
-	}
-	obj := make(map[string]json.RawMessage, len(values))
+	size := 2
 	for k, v := range values {
-		obj[k] = v
+		size += len(k) + len(v) + 4
 	}
-	b, err := json.Marshal(obj)
-	if err != nil {
-		return nil, fmt.Errorf("session: encoding values as a JSON object (does the codec produce JSON?): %w", err)
+	return AppendValues(make([]byte, 0, size), values)
+}
+
+// AppendValues appends values to dst as one JSON object (EncodeValues'
+// form), keys in no particular order. A value that is not valid JSON is an
+// error naming its key.
+func AppendValues(dst []byte, values map[string][]byte) ([]byte, error) {
+	dst = append(dst, '{')
+	first := true
+	for k, v := range values {
+		if !validJSON(v) {
+			return nil, fmt.Errorf("session: the value of %q is not JSON (does the codec produce JSON?)", k)
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = AppendJSONString(dst, k)
+		dst = append(dst, ':')
+		dst = append(dst, v...)
 	}
-	return b, nil
+	return append(dst, '}'), nil
+}
+
+// AppendJSONString appends s to dst as a JSON string. Invalid UTF-8
+// becomes U+FFFD, as with encoding/json.
+func AppendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		if c == '"' || c == '\\' {
+			dst = append(dst, '\\', c)
+		} else {
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
 
 // DecodeValues decodes the JSON object written by EncodeValues. Anything
 // else (invalid JSON, an array, a number) is an error wrapping ErrCorrupt.
 // JSON null decodes as no values. The returned values share data's memory.
-//
-// It validates data with json.Valid and then splits the object itself:
-// decoding into map[string]json.RawMessage costs several times more and sits
-// on the path of every request.
 func DecodeValues(data []byte) (map[string][]byte, error) {
-	if !json.Valid(data) {
-		return nil, fmt.Errorf("%w: data is not valid JSON", ErrCorrupt)
-	}
-	i := skipSpace(data, 0)
-	if bytes.HasPrefix(data[i:], []byte("null")) {
-		return map[string][]byte{}, nil
-	}
-	if data[i] != '{' {
-		return nil, fmt.Errorf("%w: data is not a JSON object", ErrCorrupt)
-	}
 	values := make(map[string][]byte, 8)
-	i = skipSpace(data, i+1)
-	if data[i] == '}' {
-		return values, nil
+	err := ForEachValue(data, func(key string, value []byte) error {
+		values[key] = value
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	for {
-		// data is valid JSON, so a string key, a colon and a value follow.
-		ks := i
-		ke := skipString(data, i)
-		var key string
-		if bytes.IndexByte(data[ks:ke], '\\') >= 0 || !utf8.Valid(data[ks:ke]) {
-			// Escapes, or invalid UTF-8 that encoding/json replaces with
-			// U+FFFD: let encoding/json decode the key.
-			if err := json.Unmarshal(data[ks:ke], &key); err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
-			}
-		} else {
-			key = string(data[ks+1 : ke-1])
-		}
-		i = skipSpace(data, ke)
-		i = skipSpace(data, i+1) // the colon
-		ve := skipValue(data, i)
-		values[key] = data[i:ve:ve]
-		i = skipSpace(data, ve)
-		if data[i] == '}' {
-			return values, nil
-		}
-		i = skipSpace(data, i+1) // the comma
-	}
+	return values, nil
 }
 
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string starting at b[i] == '"'.
-func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return i
-}
-
-// skipValue returns the index after the valid JSON value starting at b[i].
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return i
+// ForEachValue calls fn with each member of the JSON object data, in
+// order, and stops at the first error fn returns. It accepts exactly what
+// encoding/json accepts (JSON null being an object without members); on
+// anything else it returns an error wrapping ErrCorrupt, possibly after
+// fn has seen the members before the fault: the object is validated and
+// split in one pass, as this sits on the path of every request. The values
+// share data's memory; a key with escapes or invalid UTF-8 is decoded as
+// encoding/json decodes it.
+func ForEachValue(data []byte, fn func(key string, value []byte) error) error {
+	i := skipSpace(data, 0)
+	switch {
+	case i < len(data) && data[i] == '{':
+	case i+4 <= len(data) && string(data[i:i+4]) == "null" && skipSpace(data, i+4) == len(data):
+		return nil
+	case validJSON(data):
+		return fmt.Errorf("%w: data is not a JSON object", ErrCorrupt)
 	default:
-		for i < len(b) {
-			switch b[i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return i
-			}
-			i++
-		}
-		return i
+		return errInvalidJSON
 	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		i++
+	} else {
+		for {
+			if i >= len(data) || data[i] != '"' {
+				return errInvalidJSON
+			}
+			ke := scanString(data, i)
+			if ke < 0 {
+				return errInvalidJSON
+			}
+			var key string
+			if raw := data[i+1 : ke-1]; bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+				key = string(raw)
+			} else if err := json.Unmarshal(data[i:ke], &key); err != nil {
+				return fmt.Errorf("%w: %v", ErrCorrupt, err)
+			}
+			i = skipSpace(data, ke)
+			if i >= len(data) || data[i] != ':' {
+				return errInvalidJSON
+			}
+			vs := skipSpace(data, i+1)
+			ve := scanJSON(data, vs, 1)
+			if ve < 0 {
+				return errInvalidJSON
+			}
+			if err := fn(key, data[vs:ve:ve]); err != nil {
+				return err
+			}
+			i = skipSpace(data, ve)
+			if i < len(data) && data[i] == '}' {
+				i++
+				break
+			}
+			if i >= len(data) || data[i] != ',' {
+				return errInvalidJSON
+			}
+			i = skipSpace(data, i+1)
+		}
+	}
+	if skipSpace(data, i) != len(data) {
+		return errInvalidJSON
+	}
+	return nil
 }
+
+var errInvalidJSON = fmt.Errorf("%w: data is not valid JSON", ErrCorrupt)

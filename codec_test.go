@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/sessionkit/session"
@@ -91,4 +92,38 @@ func FuzzDecodeValues(f *testing.F) {
 			t.Fatalf("%q: got %q, want %q", data, got, want)
 		}
 	})
+}
+
+// AppendJSONString writes what encoding/json reads back as the same string
+// (with invalid UTF-8 replaced, as encoding/json replaces it).
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"uote`, `back\slash`, "ctl\x00\x01\x1f\x7f", "tab\tnl\n", "ключ🙂", "bad\xffutf8\xc3", "\u2028<&>"} {
+		b := session.AppendJSONString([]byte("prefix"), s)
+		if !strings.HasPrefix(string(b), "prefix") {
+			t.Fatalf("%q: prefix lost: %q", s, b)
+		}
+		var back string
+		if err := json.Unmarshal(b[len("prefix"):], &back); err != nil {
+			t.Fatalf("%q encodes as %s, which is not a JSON string: %v", s, b, err)
+		}
+		if want := strings.ToValidUTF8(s, "\uFFFD"); back != want {
+			t.Fatalf("%q round-trips as %q, want %q", s, back, want)
+		}
+	}
+}
+
+func TestEncodeValuesRoundTrip(t *testing.T) {
+	in := map[string][]byte{"a": []byte(`1`), "k\"ey\n": []byte(`{"x":[1, 2]}`), "": []byte(`""`), "é": []byte(` null `)}
+	enc, err := session.EncodeValues(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := reference(enc)
+	got, err := session.DecodeValues(enc)
+	if err != nil || !sameValues(got, want) || !sameValues(got, in) {
+		t.Fatalf("EncodeValues(%q) = %s, decoded %q, %v", in, enc, got, err)
+	}
+	if enc, err := session.EncodeValues(nil); err != nil || string(enc) != "{}" {
+		t.Fatalf("EncodeValues(nil) = %s, %v", enc, err)
+	}
 }

@@ -37,5 +37,6 @@ fuzztime=${FUZZTIME:-20000x}
 go test -run '^$' -fuzz '^FuzzParseToken$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzCookieHeader$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzDecodeValues$' -fuzztime "$fuzztime" .
+go test -run '^$' -fuzz '^FuzzValidJSON$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzOpen$' -fuzztime "$fuzztime" ./cookiestore
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./stores/redisstore

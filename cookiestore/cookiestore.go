@@ -37,7 +37,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -138,24 +137,13 @@ func encodePayload(id session.Digest, rec *session.Record) ([]byte, error) {
 	b = base64.StdEncoding.AppendEncode(b, id[:])
 	b = append(b, '"')
 	if len(rec.Values) > 0 {
-		b = append(b, `,"v":{`...)
-		first := true
-		for k, v := range rec.Values {
-			if !json.Valid(v) {
-				return nil, fmt.Errorf("cookiestore: the value of %q is not JSON (cookie sessions need a JSON codec)", k)
-			}
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = append(b, v...)
+		var err error
+		if b, err = session.AppendValues(append(b, `,"v":`...), rec.Values); err != nil {
+			return nil, fmt.Errorf("cookiestore: %w (cookie sessions need a JSON codec)", err)
 		}
-		b = append(b, '}')
 	}
 	if rec.UserID != "" {
-		b = appendString(append(b, `,"u":`...), rec.UserID)
+		b = session.AppendJSONString(append(b, `,"u":`...), rec.UserID)
 	}
 	if !rec.AuthTime.IsZero() {
 		b = strconv.AppendInt(append(b, `,"a":`...), rec.AuthTime.UnixMilli(), 10)
@@ -172,30 +160,12 @@ func encodePayload(id session.Digest, rec *session.Record) ([]byte, error) {
 	}
 	b = strconv.AppendInt(append(b, `,"n":`...), rec.Version, 10)
 	if rec.IP != "" {
-		b = appendString(append(b, `,"ip":`...), rec.IP)
+		b = session.AppendJSONString(append(b, `,"ip":`...), rec.IP)
 	}
 	if rec.UserAgent != "" {
-		b = appendString(append(b, `,"ua":`...), rec.UserAgent)
+		b = session.AppendJSONString(append(b, `,"ua":`...), rec.UserAgent)
 	}
 	return append(b, '}'), nil
-}
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
-// encoding/json does.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-		switch {
-		case r == '"' || r == '\\':
-			b = append(b, '\\', byte(r))
-		case r < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
-		default:
-			b = utf8.AppendRune(b, r)
-		}
-	}
-	return append(b, '"')
 }
 
 // Open verifies, decrypts and checks the deadlines of a cookie value.
@@ -270,16 +240,14 @@ var (
 // decodePayload parses the JSON written by encodePayload. The plaintext has
 // passed authentication, but it is parsed as strictly as client input.
 func decodePayload(plain []byte, id *session.Digest) (*session.Record, error) {
-	top, err := session.DecodeValues(plain)
-	if err != nil {
-		return nil, err
-	}
 	rec := &session.Record{}
 	var auth int64
-	for k, raw := range top {
+	hasID := false
+	err := session.ForEachValue(plain, func(k string, raw []byte) error {
 		var err error
 		switch k {
 		case "i":
+			hasID = true
 			var b64 string
 			if b64, err = jsonString(raw); err == nil {
 				var b []byte
@@ -320,10 +288,14 @@ func decodePayload(plain []byte, id *session.Digest) (*session.Record, error) {
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("field %s: %w", k, err)
+			return fmt.Errorf("field %s: %w", k, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if _, ok := top["i"]; !ok {
+	if !hasID {
 		return nil, errors.New("no session id")
 	}
 	if rec.Values == nil {
