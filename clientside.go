@@ -37,13 +37,20 @@ func plausibleSealed(v string) bool {
 		return false
 	}
 	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+		if !base64url[v[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// base64url marks the bytes of the base64url alphabet.
+var base64url = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
+		t[c] = true
+	}
+	return t
+}()
 
 // loadClient opens the cookie. It must be called with s.mu held, after the
 // token checks of load.
