@@ -171,42 +171,43 @@ type scanner interface{ Scan(dest ...any) error }
 
 // scanRecord reads one row in the order of columns.
 func scanRecord(row scanner) (session.Digest, *session.Record, error) {
-	var (
-		digest                           []byte
-		data                             []byte
+	// One struct for all columns: Scan's pointers make what they point to
+	// escape, so separate variables would be one allocation each.
+	var c struct {
+		digest, data                     []byte
 		user, ip, ua                     sql.NullString
 		auth                             sql.NullInt64
 		created, seen, idleMS, idle, abs int64
 		expires, version                 int64
 		onClose                          bool
-	)
+	}
 	var d session.Digest
-	if err := row.Scan(&digest, &data, &user, &auth, &created, &seen, &idleMS, &idle, &abs, &expires, &onClose, &version, &ip, &ua); err != nil {
+	if err := row.Scan(&c.digest, &c.data, &c.user, &c.auth, &c.created, &c.seen, &c.idleMS, &c.idle, &c.abs, &c.expires, &c.onClose, &c.version, &c.ip, &c.ua); err != nil {
 		return d, nil, err
 	}
-	if len(digest) != len(d) {
-		return d, nil, fmt.Errorf("%w: digest column has %d bytes", session.ErrCorrupt, len(digest))
+	if len(c.digest) != len(d) {
+		return d, nil, fmt.Errorf("%w: digest column has %d bytes", session.ErrCorrupt, len(c.digest))
 	}
-	copy(d[:], digest)
-	values, err := session.DecodeValues(data)
+	copy(d[:], c.digest)
+	values, err := session.DecodeValues(c.data)
 	if err != nil {
 		return d, nil, err
 	}
 	rec := &session.Record{
 		Values:        values,
-		UserID:        user.String,
-		Created:       fromMS(created),
-		LastSeen:      fromMS(seen),
-		IdleTimeout:   time.Duration(idleMS) * time.Millisecond,
-		IdleExpiry:    fromMS(idle),
-		AbsExpiry:     fromMS(abs),
-		ExpireOnClose: onClose,
-		Version:       version,
-		IP:            ip.String,
-		UserAgent:     ua.String,
+		UserID:        c.user.String,
+		Created:       fromMS(c.created),
+		LastSeen:      fromMS(c.seen),
+		IdleTimeout:   time.Duration(c.idleMS) * time.Millisecond,
+		IdleExpiry:    fromMS(c.idle),
+		AbsExpiry:     fromMS(c.abs),
+		ExpireOnClose: c.onClose,
+		Version:       c.version,
+		IP:            c.ip.String,
+		UserAgent:     c.ua.String,
 	}
-	if auth.Valid {
-		rec.AuthTime = fromMS(auth.Int64)
+	if c.auth.Valid {
+		rec.AuthTime = fromMS(c.auth.Int64)
 	}
 	return d, rec, nil
 }
