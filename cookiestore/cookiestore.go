@@ -248,14 +248,15 @@ func decodePayload(plain []byte, id *session.Digest) (*session.Record, error) {
 		switch k {
 		case "i":
 			hasID = true
-			var b64 string
-			if b64, err = jsonString(raw); err == nil {
-				var b []byte
-				if b, err = base64.StdEncoding.DecodeString(b64); err == nil && len(b) != len(id) {
-					err = errors.New("bad id")
-				}
-				copy(id[:], b)
+			// A quoted base64 string, which never needs JSON escapes.
+			var b [len(id) + 1]byte
+			n := 0
+			if len(raw) != 2+base64.StdEncoding.EncodedLen(len(id)) || raw[0] != '"' {
+				err = errors.New("bad id")
+			} else if n, err = base64.StdEncoding.Decode(b[:], raw[1:len(raw)-1]); err == nil && n != len(id) {
+				err = errors.New("bad id")
 			}
+			copy(id[:], b[:n])
 		case "v":
 			rec.Values, err = session.DecodeValues(raw)
 		case "u":

@@ -31,6 +31,7 @@ type Querier interface {
 // Tx is a transaction started by Conn.Begin.
 type Tx interface {
 	Querier
+	// Commit makes the transaction's changes durable.
 	Commit(ctx context.Context) error
 	// Rollback ends the transaction without its changes; after Commit it
 	// does nothing.
