@@ -34,12 +34,11 @@ import (
 // every optional capability.
 type Store struct {
 	*sqlstore.Store
-	db    *sql.DB
-	owned bool
+	db *sql.DB
 }
 
 // Option configures a Store.
-type Option func(*sqlstore.Config)
+type Option = sqlstore.Option
 
 // WithTable sets the table name (default "sessions").
 func WithTable(name string) Option { return func(c *sqlstore.Config) { c.Table = name } }
@@ -66,30 +65,17 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("mysql", full)
+	s, db, err := sqlstore.Open(ctx, "mysql", full, Dialect, sqlstore.NewConfig(opts...))
 	if err != nil {
-		return nil, fmt.Errorf("mysqlstore: connecting: %w", err)
-	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("mysqlstore: connecting: %w", err)
-	}
-	s, err := New(ctx, db, opts...)
-	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	s.owned = true
-	return s, nil
+	return &Store{Store: s, db: db}, nil
 }
 
-// New returns a store on an existing connection pool.
+// New returns a store on an existing connection pool; Close leaves the
+// pool open.
 func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
-	var cfg sqlstore.Config
-	for _, o := range opts {
-		o(&cfg)
-	}
-	s, err := sqlstore.New(ctx, db, Dialect, cfg)
+	s, err := sqlstore.New(ctx, db, Dialect, sqlstore.NewConfig(opts...))
 	if err != nil {
 		return nil, err
 	}
@@ -98,16 +84,6 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 
 // DB returns the database handle.
 func (s *Store) DB() *sql.DB { return s.db }
-
-// Close releases the store's prepared statements and closes the pool if
-// Open opened it (a handle given to New stays open).
-func (s *Store) Close() error {
-	err := s.Store.Close()
-	if s.owned {
-		err = errors.Join(err, s.db.Close())
-	}
-	return err
-}
 
 func errNumber(err error) uint16 {
 	var me *mysql.MySQLError

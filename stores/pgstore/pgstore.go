@@ -46,7 +46,7 @@ type Store struct {
 }
 
 // Option configures a Store.
-type Option func(*sqlstore.Config)
+type Option = sqlstore.Option
 
 // WithTable sets the table name (default "sessions"). It may be qualified
 // with a schema ("auth.sessions").
@@ -82,11 +82,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	if pool == nil {
 		return nil, errors.New("pgstore: pool is nil")
 	}
-	var cfg sqlstore.Config
-	for _, o := range opts {
-		o(&cfg)
-	}
-	s, err := sqlstore.NewConn(ctx, poolConn{pool}, Dialect, cfg)
+	s, err := sqlstore.NewConn(ctx, poolConn{pool}, Dialect, sqlstore.NewConfig(opts...))
 	if err != nil {
 		return nil, err
 	}

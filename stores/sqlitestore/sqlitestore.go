@@ -31,12 +31,11 @@ import (
 // optional capability (Toucher, Renewer, UserIndex, Counter, ExpiredDeleter).
 type Store struct {
 	*sqlstore.Store
-	db    *sql.DB
-	owned bool
+	db *sql.DB
 }
 
 // Option configures a Store.
-type Option func(*sqlstore.Config)
+type Option = sqlstore.Option
 
 // WithTable sets the table name (default "sessions").
 func WithTable(name string) Option { return func(c *sqlstore.Config) { c.Table = name } }
@@ -65,32 +64,18 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlitestore: invalid database path %q", path)
 	}
-	db, err := sql.Open("sqlite", DSN(path))
+	s, db, err := sqlstore.Open(ctx, "sqlite", DSN(path), Dialect, sqlstore.NewConfig(opts...))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: opening %s: %w", path, err)
 	}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlitestore: opening %s: %w", path, err)
-	}
-	s, err := New(ctx, db, opts...)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	s.owned = true
-	return s, nil
+	return &Store{Store: s, db: db}, nil
 }
 
 // New returns a store on an existing database handle. The handle should use
 // the settings of DSN (WAL, busy timeout, BEGIN IMMEDIATE); without them
-// concurrent writers may see SQLITE_BUSY.
+// concurrent writers may see SQLITE_BUSY. Close leaves the handle open.
 func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
-	var cfg sqlstore.Config
-	for _, o := range opts {
-		o(&cfg)
-	}
-	s, err := sqlstore.New(ctx, db, Dialect, cfg)
+	s, err := sqlstore.New(ctx, db, Dialect, sqlstore.NewConfig(opts...))
 	if err != nil {
 		return nil, err
 	}
@@ -99,16 +84,6 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 
 // DB returns the database handle.
 func (s *Store) DB() *sql.DB { return s.db }
-
-// Close releases the store's prepared statements and closes the database if
-// Open opened it (a handle given to New stays open).
-func (s *Store) Close() error {
-	err := s.Store.Close()
-	if s.owned {
-		err = errors.Join(err, s.db.Close())
-	}
-	return err
-}
 
 func sqliteCode(err error) (int, bool) {
 	var e *sqlite.Error

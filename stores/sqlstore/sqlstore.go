@@ -35,11 +35,25 @@ type Config struct {
 	SkipSchema bool
 }
 
+// Option adjusts a Config; each store's WithTable and WithoutSchema are
+// Options.
+type Option func(*Config)
+
+// NewConfig returns the Config that opts describe.
+func NewConfig(opts ...Option) Config {
+	var cfg Config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
+}
+
 // Store is a session.Store over database/sql. It implements every optional
 // capability of package session. It is safe for concurrent use.
 type Store struct {
 	conn    Conn
 	sqlConn *sqlConn // conn, when it is database/sql's
+	owned   *sql.DB  // the handle Open opened, closed by Close
 	dialect Dialect
 	table   string
 
@@ -68,6 +82,27 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, cfg Config) (*Store, 
 		}
 	}
 	return s, nil
+}
+
+// Open opens a database/sql handle (driverName, dsn), checks that the
+// database answers, and returns a Store on it together with the handle.
+// The store owns the handle: its Close closes it.
+func Open(ctx context.Context, driverName, dsn string, dialect Dialect, cfg Config) (*Store, *sql.DB, error) {
+	db, err := sql.Open(driverName, dsn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s store: connecting: %w", dialect.Name, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("%s store: connecting: %w", dialect.Name, err)
+	}
+	s, err := New(ctx, db, dialect, cfg)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	s.owned = db
+	return s, db, nil
 }
 
 // NewConn returns a Store on conn, a database interface other than
@@ -142,13 +177,18 @@ func numbered(q string) string {
 	return b.String()
 }
 
-// Close releases the prepared statements (the database handle stays
-// open: it belongs to the caller). The store must not be used afterwards.
+// Close releases the prepared statements and closes the database handle
+// if Open opened it (a handle given to New stays open: it belongs to the
+// caller). The store must not be used afterwards.
 func (s *Store) Close() error {
-	if s.sqlConn == nil {
-		return nil
+	var errs []error
+	if s.sqlConn != nil {
+		errs = append(errs, s.sqlConn.close())
 	}
-	return s.sqlConn.close()
+	if s.owned != nil {
+		errs = append(errs, s.owned.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Table returns the table name.
