@@ -145,13 +145,10 @@ func (m *Manager) Renew(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
-		return err
-	}
-	s.renew = true
-	return nil
+	return s.modify(func() error {
+		s.renew = true
+		return nil
+	})
 }
 
 // Login renews the session's token, binds it to userID, records the
@@ -165,16 +162,13 @@ func (m *Manager) Login(ctx context.Context, userID string) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
-		return err
-	}
-	s.renew = true
-	s.login = true
-	s.userID = userID
-	s.authTime = m.now()
-	return nil
+	return s.modify(func() error {
+		s.renew = true
+		s.login = true
+		s.userID = userID
+		s.authTime = m.now()
+		return nil
+	})
 }
 
 // Destroy deletes the session's record at once and expires the cookie with

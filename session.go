@@ -140,6 +140,20 @@ func (s *Session) writable() error {
 	return s.load()
 }
 
+// modify runs f with the session locked, once it is known that the session
+// may still change (loaded, response header not yet written).
+func (s *Session) modify(f func() error) error {
+	if s == nil {
+		return ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.writable(); err != nil {
+		return err
+	}
+	return f()
+}
+
 // mutable makes values a private copy before its first change, so s.rec
 // keeps the record exactly as loaded (the Base of the commit's Change).
 func (s *Session) mutable() {
@@ -206,62 +220,47 @@ func (s *Session) Set(key string, value any) error {
 	if err != nil {
 		return fmt.Errorf("session: encoding key %q: %w", key, err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
-		return err
-	}
-	size := s.size + len(enc)
-	if old, ok := s.values[key]; ok {
-		size -= len(old)
-	} else {
-		size += len(key)
-	}
-	if size > s.m.maxSize {
-		return fmt.Errorf("%w: setting key %q would make it %d bytes, the limit is %d", ErrTooLarge, key, size, s.m.maxSize)
-	}
-	s.mutable()
-	s.values[key] = enc
-	s.size = size
-	s.markChanged(key, true)
-	return nil
+	return s.modify(func() error {
+		size := s.size + len(enc)
+		if old, ok := s.values[key]; ok {
+			size -= len(old)
+		} else {
+			size += len(key)
+		}
+		if size > s.m.maxSize {
+			return fmt.Errorf("%w: setting key %q would make it %d bytes, the limit is %d", ErrTooLarge, key, size, s.m.maxSize)
+		}
+		s.mutable()
+		s.values[key] = enc
+		s.size = size
+		s.markChanged(key, true)
+		return nil
+	})
 }
 
 // Delete removes key. Deleting an absent key is not an error.
 func (s *Session) Delete(key string) error {
-	if s == nil {
-		return ErrNoSession
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
-		return err
-	}
-	if old, ok := s.values[key]; ok {
-		s.size -= len(key) + len(old)
-		s.mutable()
-		delete(s.values, key)
-		s.markChanged(key, false)
-	}
-	return nil
+	return s.modify(func() error {
+		if old, ok := s.values[key]; ok {
+			s.size -= len(key) + len(old)
+			s.mutable()
+			delete(s.values, key)
+			s.markChanged(key, false)
+		}
+		return nil
+	})
 }
 
 // Clear removes every key; the session itself, its token and its user stay.
 func (s *Session) Clear() error {
-	if s == nil {
-		return ErrNoSession
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
-		return err
-	}
-	s.values = map[string][]byte{}
-	s.ownVals = true
-	clear(s.changed)
-	s.size = 0
-	s.cleared = true
-	return nil
+	return s.modify(func() error {
+		s.values = map[string][]byte{}
+		s.ownVals = true
+		clear(s.changed)
+		s.size = 0
+		s.cleared = true
+		return nil
+	})
 }
 
 // Has reports whether key is present.
@@ -339,36 +338,24 @@ func (s *Session) AuthTime() (time.Time, error) {
 // the manager's default. The absolute deadline still applies, and cookies
 // never live longer than 400 days.
 func (s *Session) SetIdleTimeout(d time.Duration) error {
-	if s == nil {
-		return ErrNoSession
-	}
 	if d < 0 {
 		return fmt.Errorf("session: negative idle timeout %v", d)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
-		return err
-	}
-	s.idleOverride = d
-	s.expirySet = true
-	return nil
+	return s.modify(func() error {
+		s.idleOverride = d
+		s.expirySet = true
+		return nil
+	})
 }
 
 // SetExpireOnClose chooses whether this session's cookie is a browser-session
 // cookie (no Max-Age) or persistent. Server-side deadlines apply either way.
 func (s *Session) SetExpireOnClose(on bool) error {
-	if s == nil {
-		return ErrNoSession
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.writable(); err != nil {
-		return err
-	}
-	s.closeCookie = on
-	s.expirySet = true
-	return nil
+	return s.modify(func() error {
+		s.closeCookie = on
+		s.expirySet = true
+		return nil
+	})
 }
 
 // dirty reports whether the request changed anything that must be written.
