@@ -224,3 +224,17 @@ type ExpiredDeleter interface {
 	// returns fewer than limit; several processes may run it at once.
 	DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error)
 }
+
+// FullStore is a Store with every optional capability, as each server-side
+// store in this repository is. The manager never requires it; a store states
+// (and the compiler checks) that it is complete with
+//
+//	var _ session.FullStore = (*Store)(nil)
+type FullStore interface {
+	Store
+	Toucher
+	Renewer
+	UserIndex
+	Counter
+	ExpiredDeleter
+}

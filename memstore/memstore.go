@@ -389,11 +389,4 @@ func (s *Store) Len() int {
 	return n
 }
 
-var (
-	_ session.Store          = (*Store)(nil)
-	_ session.Toucher        = (*Store)(nil)
-	_ session.Renewer        = (*Store)(nil)
-	_ session.UserIndex      = (*Store)(nil)
-	_ session.Counter        = (*Store)(nil)
-	_ session.ExpiredDeleter = (*Store)(nil)
-)
+var _ session.FullStore = (*Store)(nil)

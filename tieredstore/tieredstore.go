@@ -254,11 +254,4 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 	return n, nil
 }
 
-var (
-	_ session.Store          = (*Store)(nil)
-	_ session.Toucher        = (*Store)(nil)
-	_ session.Renewer        = (*Store)(nil)
-	_ session.UserIndex      = (*Store)(nil)
-	_ session.Counter        = (*Store)(nil)
-	_ session.ExpiredDeleter = (*Store)(nil)
-)
+var _ session.FullStore = (*Store)(nil)

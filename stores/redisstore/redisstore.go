@@ -707,11 +707,4 @@ func (s *Store) RebuildUserIndex(ctx context.Context, batch int) (int, error) {
 	return added, nil
 }
 
-var (
-	_ session.Store          = (*Store)(nil)
-	_ session.Toucher        = (*Store)(nil)
-	_ session.Renewer        = (*Store)(nil)
-	_ session.UserIndex      = (*Store)(nil)
-	_ session.Counter        = (*Store)(nil)
-	_ session.ExpiredDeleter = (*Store)(nil)
-)
+var _ session.FullStore = (*Store)(nil)

@@ -530,11 +530,4 @@ func QuoteDouble(ident string) string { return `"` + strings.ReplaceAll(ident, `
 // QuoteBacktick quotes an identifier with backticks (MySQL, MariaDB).
 func QuoteBacktick(ident string) string { return "`" + strings.ReplaceAll(ident, "`", "``") + "`" }
 
-var (
-	_ session.Store          = (*Store)(nil)
-	_ session.Toucher        = (*Store)(nil)
-	_ session.Renewer        = (*Store)(nil)
-	_ session.UserIndex      = (*Store)(nil)
-	_ session.Counter        = (*Store)(nil)
-	_ session.ExpiredDeleter = (*Store)(nil)
-)
+var _ session.FullStore = (*Store)(nil)
