@@ -11,6 +11,15 @@
 // clock); the suite's "now" lies an hour ahead of the wall clock so that
 // records it treats as expired are still physically present in stores that
 // let records vanish with a TTL.
+//
+// Beyond Run, checks that need a store's raw backend or a fault of its
+// server take hooks from the caller: CheckCorruptRecords (damaged records
+// are a security event, deleted, and the request anonymous),
+// WritesUnderFault (a server fault is never taken for "no session" and
+// loses no acknowledged write), MixedConcurrentOperations (concurrent calls
+// of every kind, nothing surfaces, nothing lost) and CheckRequestCosts
+// (store calls per request). Handler, BenchStoreRequest, BenchDigest and
+// BenchLoad give stores the same benchmarks.
 package sessiontest
 
 import (

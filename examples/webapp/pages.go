@@ -47,6 +47,27 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
+// userSessions returns the logged-in user and their sessions; otherwise it
+// answers the request (a redirect to /login, or an error page) and reports
+// false.
+func (a *App) userSessions(w http.ResponseWriter, r *http.Request) (string, []session.SessionInfo, bool) {
+	user, err := a.currentUser(r)
+	if err != nil {
+		a.fail(w, err)
+		return "", nil, false
+	}
+	if user == "" {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return "", nil, false
+	}
+	list, err := a.sessions.MySessions(r.Context())
+	if err != nil {
+		a.fail(w, err)
+		return "", nil, false
+	}
+	return user, list, true
+}
+
 type dashboardData struct {
 	User     string
 	AuthTime time.Time
@@ -56,18 +77,8 @@ type dashboardData struct {
 }
 
 func (a *App) dashboard(w http.ResponseWriter, r *http.Request) {
-	user, err := a.currentUser(r)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	if user == "" {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
-	list, err := a.sessions.MySessions(r.Context())
-	if err != nil {
-		a.fail(w, err)
+	user, list, ok := a.userSessions(w, r)
+	if !ok {
 		return
 	}
 	prefs, err := a.prefs(r)
@@ -92,18 +103,8 @@ type sessionsData struct {
 }
 
 func (a *App) sessionsPage(w http.ResponseWriter, r *http.Request) {
-	user, err := a.currentUser(r)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	if user == "" {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
-	list, err := a.sessions.MySessions(r.Context())
-	if err != nil {
-		a.fail(w, err)
+	user, list, ok := a.userSessions(w, r)
+	if !ok {
 		return
 	}
 	a.render(w, http.StatusOK, "sessions.html", sessionsData{User: user, Sessions: list, Message: r.URL.Query().Get("done")})
