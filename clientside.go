@@ -77,13 +77,8 @@ func (s *Session) loadClient() error {
 		m.emit(s.ctx, Event{Kind: EventExpired, TokenHash: m.hash(id), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
 		return nil
 	}
-	s.digest, s.rec, s.reseal = id, rec, reseal
-	if rec.Values != nil {
-		s.values, s.ownVals = rec.Values, false
-	}
-	s.size = valuesSize(s.values)
-	s.idleOverride = rec.IdleTimeout
-	s.closeCookie = rec.ExpireOnClose
+	s.digest, s.reseal = id, reseal
+	s.adopt(rec, true)
 	return nil
 }
 
@@ -98,7 +93,8 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 		rec = &Record{Created: now, AbsExpiry: now.Add(m.absoluteTimeout), Version: 1}
 		reason = "create"
 	case s.rec != nil && (s.dirty() || s.reseal || m.touchDue(s.rec, now)):
-		rec = s.rec.Clone()
+		c := *s.rec // its values are replaced by the session's below
+		rec = &c
 		rec.Version++
 		if s.renew {
 			reason = "renew"

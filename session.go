@@ -121,14 +121,22 @@ func (s *Session) load() error {
 		}
 		return nil
 	}
+	s.adopt(rec, false)
+	return nil
+}
+
+// adopt makes rec the session's loaded record. With owned false its values
+// map stays untouched (the first change works on a copy), because a
+// server-side commit sends rec as the Base of its Change; a client-side
+// session has no such use for it and changes the map in place.
+func (s *Session) adopt(rec *Record, owned bool) {
 	s.rec = rec
 	if rec.Values != nil {
-		s.values, s.ownVals = rec.Values, false
+		s.values, s.ownVals = rec.Values, owned
 	}
 	s.size = valuesSize(s.values)
 	s.idleOverride = rec.IdleTimeout
 	s.closeCookie = rec.ExpireOnClose
-	return nil
 }
 
 // writable checks that a change can still be saved. It must be called with
