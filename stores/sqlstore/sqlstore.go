@@ -1,7 +1,8 @@
-// Package sqlstore is the engine shared by the database/sql session stores
-// (sqlitestore, mysqlstore and pgstore): one row per session keyed by the token
-// digest, values as one JSON object, conditional writes with a version
-// column, an indexed user id and an indexed expiry.
+// Package sqlstore is the engine shared by the SQL session stores
+// (sqlitestore and mysqlstore through database/sql, pgstore through pgx):
+// one row per session keyed by the token digest, values as one JSON object,
+// conditional writes with a version column, an indexed user id and an
+// indexed expiry.
 //
 // Applications use it through sqlitestore, mysqlstore or pgstore, which
 // choose the driver and the Dialect.
@@ -48,8 +49,8 @@ func NewConfig(opts ...Option) Config {
 	return cfg
 }
 
-// Store is a session.Store over database/sql. It implements every optional
-// capability of package session. It is safe for concurrent use.
+// Store is a session.Store over a SQL database. It implements every
+// optional capability of package session. It is safe for concurrent use.
 type Store struct {
 	conn    Conn
 	sqlConn *sqlConn // conn, when it is database/sql's
@@ -139,7 +140,7 @@ func NewConn(ctx context.Context, conn Conn, dialect Dialect, cfg Config) (*Stor
 	s.count = "SELECT COUNT(*) FROM " + t + " WHERE expires_at > ?"
 	s.delExpired = dialect.DeleteExpired(t)
 	if dialect.Numbered {
-		for _, q := range []*string{&s.load, &s.selectLocked, &s.create, &s.update, &s.touch, &s.del, &s.renew, &s.list, &s.delUser, &s.count, &s.delExpired} {
+		for _, q := range s.statementFields() {
 			*q = numbered(*q)
 		}
 	}
@@ -156,9 +157,19 @@ func NewConn(ctx context.Context, conn Conn, dialect Dialect, cfg Config) (*Stor
 	return s, nil
 }
 
+// statementFields returns the fields holding the statements the store
+// sends.
+func (s *Store) statementFields() []*string {
+	return []*string{&s.load, &s.selectLocked, &s.create, &s.update, &s.touch, &s.del, &s.renew, &s.list, &s.delUser, &s.count, &s.delExpired}
+}
+
 // statements returns every statement the store sends.
 func (s *Store) statements() []string {
-	return []string{s.load, s.selectLocked, s.create, s.update, s.touch, s.del, s.renew, s.list, s.delUser, s.count, s.delExpired}
+	var out []string
+	for _, q := range s.statementFields() {
+		out = append(out, *q)
+	}
+	return out
 }
 
 // numbered rewrites the question-mark placeholders of q as $1, $2, ...
