@@ -19,6 +19,15 @@ GOFLAGS= go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 work
 # govulncheck over every module, offline (see the script).
 scripts/vulncheck.sh
 
+# Every module's go.mod and go.sum are tidy on their own (without go.work),
+# as a user building one module sees them.
+for m in $(go list -m -f '{{.Dir}}'); do
+	if ! (cd "$m" && GOWORK=off go mod tidy -diff >/dev/null); then
+		echo "go.mod/go.sum of $m are not tidy: run GOWORK=off go mod tidy there" >&2
+		exit 1
+	fi
+done
+
 # The root module (the core) imports only the standard library.
 nonstd=$(go list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' . ./memstore ./sessiontest | grep -v '^github.com/sessionkit/session' || true)
 if [ -n "$nonstd" ]; then
