@@ -62,8 +62,8 @@ func AppendValues(dst []byte, values map[string][]byte) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-// AppendJSONString appends s to dst as a JSON string. Invalid UTF-8
-// becomes U+FFFD, as with encoding/json.
+// AppendJSONString appends s to dst as a JSON string. Each run of invalid
+// UTF-8 bytes becomes one U+FFFD (encoding/json writes one per byte).
 func AppendJSONString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')

@@ -95,7 +95,7 @@ func FuzzDecodeValues(f *testing.F) {
 }
 
 // AppendJSONString writes what encoding/json reads back as the same string
-// (with invalid UTF-8 replaced, as encoding/json replaces it).
+// (with each run of invalid UTF-8 replaced by one U+FFFD).
 func TestAppendJSONString(t *testing.T) {
 	for _, s := range []string{"", "plain", `q"uote`, `back\slash`, "ctl\x00\x01\x1f\x7f", "tab\tnl\n", "ключ🙂", "bad\xffutf8\xc3", "\u2028<&>"} {
 		b := session.AppendJSONString([]byte("prefix"), s)
