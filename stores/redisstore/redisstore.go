@@ -185,10 +185,22 @@ func (s *Store) checkEviction(ctx context.Context) {
 // Client returns the Redis client.
 func (s *Store) Client() redis.UniversalClient { return s.client }
 
+// key returns the key of the session's hash: prefix, hash tag (the
+// digest's first byte in hex), digest in hex.
+func (s *Store) key(d session.Digest) string {
+	b := make([]byte, 0, 128)
+	b = append(b, s.prefix...)
+	b = append(b, '{')
+	b = hex.AppendEncode(b, d[:1])
+	b = append(b, "}:"...)
+	b = hex.AppendEncode(b, d[:])
+	return string(b)
+}
+
+// keys returns the session's key and the expiry shard of its hash slot.
 func (s *Store) keys(d session.Digest) (key, shard string) {
-	h := hex.EncodeToString(d[:])
-	tag := s.prefix + "{" + h[:2] + "}:"
-	return tag + h, tag + "exp"
+	key = s.key(d)
+	return key, key[:len(s.prefix)+len("{00}:")] + "exp"
 }
 
 func (s *Store) userKey(userID string) string { return s.prefix + "u:" + userID }
@@ -290,8 +302,7 @@ func wrap(op string, err error) error { return fmt.Errorf("redisstore: %s: %w", 
 
 // Load reads the session in one HGETALL.
 func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, error) {
-	key, _ := s.keys(d)
-	h, err := s.client.HGetAll(ctx, key).Result()
+	h, err := s.client.HGetAll(ctx, s.key(d)).Result()
 	if err != nil {
 		return nil, wrap("load", err)
 	}
@@ -477,7 +488,7 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 	cmds := make([]*redis.MapStringStringCmd, len(digests))
 	err = s.pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, d := range digests {
-			key, _ := s.keys(d)
+			key := s.key(d)
 			cmds[i] = p.HGetAll(ctx, key)
 		}
 		return nil
