@@ -72,7 +72,11 @@ func (s *Session) load() error {
 		return s.loadErr
 	}
 	s.loaded = true
-	s.values, s.ownVals = map[string][]byte{}, true
+	defer func() {
+		if s.values == nil { // no record, or one without values
+			s.values, s.ownVals = map[string][]byte{}, true
+		}
+	}()
 	m := s.m
 	if s.tokenIssue != "" {
 		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: s.tokenIssue, RemoteAddr: s.remoteAddr})
