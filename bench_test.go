@@ -9,6 +9,7 @@ import (
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/sessiontest"
 )
 
 // The benchmark session holds three values like a typical logged-in
@@ -73,17 +74,11 @@ func newSessionToken(b *testing.B, h http.Handler) string {
 }
 
 func runBench(b *testing.B, h http.Handler, path, token string) {
-	r := httptest.NewRequest("GET", path, nil)
+	var c *http.Cookie
 	if token != "" {
-		r.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: token})
+		c = &http.Cookie{Name: session.DefaultCookieName, Value: token}
 	}
-	w := &discardWriter{h: http.Header{}}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		clear(w.h)
-		h.ServeHTTP(w, r)
-	}
+	sessiontest.BenchRequests(b, h, path, c)
 }
 
 // BenchmarkBareHandler is the baseline: the same handler without sessions.
