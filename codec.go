@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -24,11 +25,55 @@ type Codec interface {
 // type the caller provides.
 type JSONCodec struct{}
 
-// Marshal encodes v as JSON.
-func (JSONCodec) Marshal(v any) ([]byte, error) { return json.Marshal(v) }
+// Marshal encodes v as JSON, byte for byte as encoding/json does. Plain
+// strings, ints and bools, the usual session values, skip its reflection.
+func (JSONCodec) Marshal(v any) ([]byte, error) {
+	switch x := v.(type) {
+	case string:
+		if plainString(x) {
+			b := make([]byte, 0, len(x)+2)
+			return append(append(append(b, '"'), x...), '"'), nil
+		}
+	case int:
+		return strconv.AppendInt(nil, int64(x), 10), nil
+	case bool:
+		return strconv.AppendBool(nil, x), nil
+	}
+	return json.Marshal(v)
+}
 
-// Unmarshal decodes JSON data into v.
-func (JSONCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+// Unmarshal decodes JSON data into v, exactly as encoding/json does. A
+// plain JSON string into a *string, or an integer into an *int, skips its
+// reflection.
+func (JSONCodec) Unmarshal(data []byte, v any) error {
+	switch p := v.(type) {
+	case *string:
+		if len(data) >= 2 && data[0] == '"' && data[len(data)-1] == '"' && plainString(string(data[1:len(data)-1])) {
+			*p = string(data[1 : len(data)-1])
+			return nil
+		}
+	case *int:
+		if len(data) > 0 && scanNumber(data, 0) == len(data) && bytes.IndexAny(data, ".eE") < 0 {
+			if i, err := strconv.ParseInt(string(data), 10, strconv.IntSize); err == nil {
+				*p = int(i)
+				return nil
+			}
+		}
+	}
+	return json.Unmarshal(data, v)
+}
+
+// plainString reports whether s is printable ASCII that encoding/json
+// writes unchanged between quotes (it escapes the quote, the backslash,
+// '<', '>' and '&').
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
 
 // EncodeValues encodes a record's values as one JSON object, the form SQL
 // stores keep in their data column. Every value must itself be valid JSON,

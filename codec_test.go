@@ -127,3 +127,31 @@ func TestEncodeValuesRoundTrip(t *testing.T) {
 		t.Fatalf("EncodeValues(nil) = %s, %v", enc, err)
 	}
 }
+
+// FuzzJSONCodec: the codec's fast paths for strings, ints and bools give
+// exactly encoding/json's bytes, values and errors.
+func FuzzJSONCodec(f *testing.F) {
+	for _, s := range []string{`"plain"`, `"a<b"`, `"\u00e9"`, "\"\xff\"", `42`, `-0`, `01`, `1e3`, `4.2`, `99999999999999999999`, ``, `-`, `null`, `true`, ` 7`} {
+		f.Add([]byte(s), s, int64(len(s)))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, str string, n int64) {
+		c := session.JSONCodec{}
+		for _, v := range []any{str, int(n), n%2 == 0} {
+			got, err := c.Marshal(v)
+			want, werr := json.Marshal(v)
+			if string(got) != string(want) || (err == nil) != (werr == nil) {
+				t.Fatalf("Marshal(%#v) = %q, %v; encoding/json: %q, %v", v, got, err, want, werr)
+			}
+		}
+		var gs, ws string
+		gerr, werr := c.Unmarshal(data, &gs), json.Unmarshal(data, &ws)
+		if gs != ws || (gerr == nil) != (werr == nil) {
+			t.Fatalf("Unmarshal(%q, *string) = %q, %v; encoding/json: %q, %v", data, gs, gerr, ws, werr)
+		}
+		var gi, wi int
+		gerr, werr = c.Unmarshal(data, &gi), json.Unmarshal(data, &wi)
+		if gi != wi || (gerr == nil) != (werr == nil) {
+			t.Fatalf("Unmarshal(%q, *int) = %d, %v; encoding/json: %d, %v", data, gi, gerr, wi, werr)
+		}
+	})
+}

@@ -47,5 +47,6 @@ go test -run '^$' -fuzz '^FuzzParseToken$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzCookieHeader$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzDecodeValues$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzValidJSON$' -fuzztime "$fuzztime" .
+go test -run '^$' -fuzz '^FuzzJSONCodec$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzOpen$' -fuzztime "$fuzztime" ./cookiestore
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./stores/redisstore
