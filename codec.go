@@ -53,7 +53,7 @@ func (JSONCodec) Unmarshal(data []byte, v any) error {
 			return nil
 		}
 	case *int:
-		if len(data) > 0 && scanNumber(data, 0) == len(data) && bytes.IndexAny(data, ".eE") < 0 {
+		if len(data) > 0 && scanNumber(data, 0) == len(data) && !bytes.ContainsAny(data, ".eE") {
 			if i, err := strconv.ParseInt(string(data), 10, strconv.IntSize); err == nil {
 				*p = int(i)
 				return nil
