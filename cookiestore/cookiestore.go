@@ -37,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -62,6 +63,7 @@ type key struct {
 type Store struct {
 	keys        []key
 	revocations *Revocations
+	lastAAD     atomic.Pointer[[]byte] // aad of the cookie name last used
 }
 
 // Option configures a Store.
@@ -110,29 +112,40 @@ func New(keys [][]byte, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-func aad(name string) []byte { return append([]byte(name+"\x00"), formatVersion) }
+// aad returns the associated data binding a cookie to its name and the
+// format version. The manager always passes the same name, so the last
+// one is kept rather than rebuilt for every request.
+func (s *Store) aad(name string) []byte {
+	if p := s.lastAAD.Load(); p != nil && len(*p) == len(name)+2 && string((*p)[:len(name)]) == name {
+		return *p
+	}
+	a := append([]byte(name+"\x00"), formatVersion)
+	s.lastAAD.Store(&a)
+	return a
+}
 
 // Seal encrypts the session for the cookie called name.
 func (s *Store) Seal(_ context.Context, name string, id session.Digest, rec *session.Record) (string, error) {
-	plain, err := encodePayload(id, rec)
+	const header = 1 + idLen + nonceLen
+	k := s.keys[0]
+	// The payload is written after the header and sealed in place.
+	buf := make([]byte, header, header+256+rec.Size()+len(rec.Values)*8+16)
+	buf[0] = formatVersion
+	copy(buf[1:], k.id[:])
+	nonce := buf[1+idLen : header]
+	rand.Read(nonce) // crypto/rand never fails (Go 1.24+)
+	buf, err := encodePayload(buf, id, rec)
 	if err != nil {
 		return "", err
 	}
-	k := s.keys[0]
-	out := make([]byte, 1+idLen+nonceLen, overhead+len(plain))
-	out[0] = formatVersion
-	copy(out[1:], k.id[:])
-	nonce := out[1+idLen:]
-	rand.Read(nonce) // crypto/rand never fails (Go 1.24+)
-	out = k.aead.Seal(out, nonce, plain, aad(name))
+	out := k.aead.Seal(buf[:header], nonce, buf[header:], s.aad(name))
 	return base64.RawURLEncoding.EncodeToString(out), nil
 }
 
-// encodePayload writes the JSON of payload by hand: it is on the path of
-// every write request, and encoding/json's reflection and RawMessage
-// compaction cost more than the encryption.
-func encodePayload(id session.Digest, rec *session.Record) ([]byte, error) {
-	b := make([]byte, 0, 256+rec.Size()+len(rec.Values)*8)
+// encodePayload appends the JSON of the payload to b, written by hand: it
+// is on the path of every write request, and encoding/json's reflection
+// and RawMessage compaction cost more than the encryption.
+func encodePayload(b []byte, id session.Digest, rec *session.Record) ([]byte, error) {
 	b = append(b, `{"i":"`...)
 	b = base64.StdEncoding.AppendEncode(b, id[:])
 	b = append(b, '"')
@@ -188,7 +201,9 @@ func (s *Store) Open(ctx context.Context, name, value string, now time.Time) (se
 		}
 		// GCM checks the tag in constant time; any failure is the same
 		// error below.
-		if p, err := k.aead.Open(nil, nonce, sealed, aad(name)); err == nil {
+		// Opened in place: the plaintext overwrites the ciphertext, and
+		// the record's values share its memory.
+		if p, err := k.aead.Open(sealed[:0], nonce, sealed, s.aad(name)); err == nil {
 			plain, opened, reseal = p, true, i > 0
 		}
 		break
