@@ -102,15 +102,22 @@ var StandardCosts = []RequestCost{
 	{"/login", time.Second, 2},
 }
 
-// CheckRequestCosts sends the requests in order, carrying the session
-// cookie, and compares count's increase for each with its Want. advance
-// moves the manager's clock; count reads the store-call counter of the
-// store under test.
-func CheckRequestCosts(t *testing.T, h http.Handler, advance func(time.Duration), count func() int64, costs []RequestCost) {
+// CheckRequestCosts sends the requests in order through Handler on a
+// manager over st whose clock only moves by each request's Advance,
+// carrying the session cookie, and compares count's increase for each with
+// its Want. count reads the store-call counter of the store under test
+// (statements, round trips).
+func CheckRequestCosts(t *testing.T, st session.Store, count func() int64, costs []RequestCost) {
 	t.Helper()
+	clock := time.Now()
+	m, err := session.New(st, session.WithClock(func() time.Time { return clock }), session.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := Handler(m)
 	var cookie *http.Cookie
 	for _, tc := range costs {
-		advance(tc.Advance)
+		clock = clock.Add(tc.Advance)
 		r := httptest.NewRequest("GET", tc.Path, nil)
 		if cookie != nil {
 			r.AddCookie(cookie)
