@@ -83,13 +83,13 @@ func EncodeValues(values map[string][]byte) ([]byte, error) {
 	for k, v := range values {
 		size += len(k) + len(v) + 4
 	}
-	return AppendValues(make([]byte, 0, size), values)
+	return appendValues(make([]byte, 0, size), values)
 }
 
-// AppendValues appends values to dst as one JSON object (EncodeValues'
+// appendValues appends values to dst as one JSON object (EncodeValues'
 // form), keys in no particular order. A value that is not valid JSON is an
 // error naming its key.
-func AppendValues(dst []byte, values map[string][]byte) ([]byte, error) {
+func appendValues(dst []byte, values map[string][]byte) ([]byte, error) {
 	dst = append(dst, '{')
 	first := true
 	for k, v := range values {
@@ -100,16 +100,16 @@ func AppendValues(dst []byte, values map[string][]byte) ([]byte, error) {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = AppendJSONString(dst, k)
+		dst = appendJSONString(dst, k)
 		dst = append(dst, ':')
 		dst = append(dst, v...)
 	}
 	return append(dst, '}'), nil
 }
 
-// AppendJSONString appends s to dst as a JSON string. Each run of invalid
+// appendJSONString appends s to dst as a JSON string. Each run of invalid
 // UTF-8 bytes becomes one U+FFFD (encoding/json writes one per byte).
-func AppendJSONString(dst []byte, s string) []byte {
+func appendJSONString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	if !utf8.ValidString(s) {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/sessionkit/session"
@@ -92,24 +91,6 @@ func FuzzDecodeValues(f *testing.F) {
 			t.Fatalf("%q: got %q, want %q", data, got, want)
 		}
 	})
-}
-
-// AppendJSONString writes what encoding/json reads back as the same string
-// (with each run of invalid UTF-8 replaced by one U+FFFD).
-func TestAppendJSONString(t *testing.T) {
-	for _, s := range []string{"", "plain", `q"uote`, `back\slash`, "ctl\x00\x01\x1f\x7f", "tab\tnl\n", "ключ🙂", "bad\xffutf8\xc3", "\u2028<&>"} {
-		b := session.AppendJSONString([]byte("prefix"), s)
-		if !strings.HasPrefix(string(b), "prefix") {
-			t.Fatalf("%q: prefix lost: %q", s, b)
-		}
-		var back string
-		if err := json.Unmarshal(b[len("prefix"):], &back); err != nil {
-			t.Fatalf("%q encodes as %s, which is not a JSON string: %v", s, b, err)
-		}
-		if want := strings.ToValidUTF8(s, "\uFFFD"); back != want {
-			t.Fatalf("%q round-trips as %q, want %q", s, back, want)
-		}
-	}
 }
 
 func TestEncodeValuesRoundTrip(t *testing.T) {

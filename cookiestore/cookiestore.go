@@ -5,8 +5,11 @@
 // A cookie value is base64url(version | key id | nonce | ciphertext+tag).
 // The nonce is 12 random bytes per seal; the associated data binds the
 // cookie name and the format version, so a cookie renamed or replayed under
-// another name does not open. The payload carries the session id, values,
-// user, times and both deadlines, which Open enforces.
+// another name does not open. The payload (binary, length-prefixed; see
+// payload.go) carries the session id, values, user, times and both
+// deadlines, which Open enforces. Values travel as the manager's codec
+// encoded them (JSON by default). Cookies of the previous format (JSON
+// payload, version 1) still open and are re-sealed in the current one.
 //
 // Keys: an ordered ring. The first key seals; every key opens; a cookie
 // opened with an older key is re-sealed with the first one at the next
@@ -33,19 +36,21 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sessionkit/session"
 )
 
-// formatVersion is the first byte of every cookie this package seals.
-const formatVersion byte = 1
+// formatVersion is the first byte of every cookie this package seals: 2,
+// the binary payload of payload.go. Open also accepts version 1 (JSON,
+// payload_v1.go) and has such cookies re-sealed.
+const (
+	formatVersion   byte = 2
+	formatVersionV1 byte = 1
+)
 
 const (
 	idLen    = 4
@@ -114,8 +119,11 @@ func New(keys [][]byte, opts ...Option) (*Store, error) {
 
 // aad returns the associated data binding a cookie to its name and the
 // format version. The manager always passes the same name, so the last
-// one is kept rather than rebuilt for every request.
-func (s *Store) aad(name string) []byte {
+// one of the current version is kept rather than rebuilt for every request.
+func (s *Store) aad(name string, version byte) []byte {
+	if version != formatVersion {
+		return append([]byte(name+"\x00"), version)
+	}
 	if p := s.lastAAD.Load(); p != nil && len(*p) == len(name)+2 && string((*p)[:len(name)]) == name {
 		return *p
 	}
@@ -124,70 +132,29 @@ func (s *Store) aad(name string) []byte {
 	return a
 }
 
-// Seal encrypts the session for the cookie called name.
+// Seal encrypts the session for the cookie called name. It does not fail.
 func (s *Store) Seal(_ context.Context, name string, id session.Digest, rec *session.Record) (string, error) {
 	const header = 1 + idLen + nonceLen
 	k := s.keys[0]
 	// The payload is written after the header and sealed in place.
-	buf := make([]byte, header, header+256+rec.Size()+len(rec.Values)*8+16)
+	buf := make([]byte, header, header+payloadSize(rec)+k.aead.Overhead())
 	buf[0] = formatVersion
 	copy(buf[1:], k.id[:])
 	nonce := buf[1+idLen : header]
 	rand.Read(nonce) // crypto/rand never fails (Go 1.24+)
-	buf, err := encodePayload(buf, id, rec)
-	if err != nil {
-		return "", err
-	}
-	out := k.aead.Seal(buf[:header], nonce, buf[header:], s.aad(name))
+	buf = encodePayload(buf, id, rec)
+	out := k.aead.Seal(buf[:header], nonce, buf[header:], s.aad(name, formatVersion))
 	return base64.RawURLEncoding.EncodeToString(out), nil
-}
-
-// encodePayload appends the JSON of the payload to b, written by hand: it
-// is on the path of every write request, and encoding/json's reflection
-// and RawMessage compaction cost more than the encryption.
-func encodePayload(b []byte, id session.Digest, rec *session.Record) ([]byte, error) {
-	b = append(b, `{"i":"`...)
-	b = base64.StdEncoding.AppendEncode(b, id[:])
-	b = append(b, '"')
-	if len(rec.Values) > 0 {
-		var err error
-		if b, err = session.AppendValues(append(b, `,"v":`...), rec.Values); err != nil {
-			return nil, fmt.Errorf("cookiestore: %w (cookie sessions need a JSON codec)", err)
-		}
-	}
-	if rec.UserID != "" {
-		b = session.AppendJSONString(append(b, `,"u":`...), rec.UserID)
-	}
-	if !rec.AuthTime.IsZero() {
-		b = strconv.AppendInt(append(b, `,"a":`...), rec.AuthTime.UnixMilli(), 10)
-	}
-	b = strconv.AppendInt(append(b, `,"c":`...), rec.Created.UnixMilli(), 10)
-	b = strconv.AppendInt(append(b, `,"s":`...), rec.LastSeen.UnixMilli(), 10)
-	if rec.IdleTimeout != 0 {
-		b = strconv.AppendInt(append(b, `,"it":`...), rec.IdleTimeout.Milliseconds(), 10)
-	}
-	b = strconv.AppendInt(append(b, `,"ie":`...), rec.IdleExpiry.UnixMilli(), 10)
-	b = strconv.AppendInt(append(b, `,"ae":`...), rec.AbsExpiry.UnixMilli(), 10)
-	if rec.ExpireOnClose {
-		b = append(b, `,"oc":true`...)
-	}
-	b = strconv.AppendInt(append(b, `,"n":`...), rec.Version, 10)
-	if rec.IP != "" {
-		b = session.AppendJSONString(append(b, `,"ip":`...), rec.IP)
-	}
-	if rec.UserAgent != "" {
-		b = session.AppendJSONString(append(b, `,"ua":`...), rec.UserAgent)
-	}
-	return append(b, '}'), nil
 }
 
 // Open verifies, decrypts and checks the deadlines of a cookie value.
 func (s *Store) Open(ctx context.Context, name, value string, now time.Time) (session.Digest, *session.Record, bool, error) {
 	var id session.Digest
 	raw, err := base64.RawURLEncoding.Strict().DecodeString(value)
-	if err != nil || len(raw) < overhead || raw[0] != formatVersion {
+	if err != nil || len(raw) < overhead || (raw[0] != formatVersion && raw[0] != formatVersionV1) {
 		return id, nil, false, session.ErrInvalidCookie
 	}
+	version := raw[0]
 	var kid [idLen]byte
 	copy(kid[:], raw[1:1+idLen])
 	nonce := raw[1+idLen : 1+idLen+nonceLen]
@@ -203,15 +170,20 @@ func (s *Store) Open(ctx context.Context, name, value string, now time.Time) (se
 		// error below.
 		// Opened in place: the plaintext overwrites the ciphertext, and
 		// the record's values share its memory.
-		if p, err := k.aead.Open(sealed[:0], nonce, sealed, s.aad(name)); err == nil {
-			plain, opened, reseal = p, true, i > 0
+		if p, err := k.aead.Open(sealed[:0], nonce, sealed, s.aad(name, version)); err == nil {
+			plain, opened, reseal = p, true, i > 0 || version != formatVersion
 		}
 		break
 	}
 	if !opened {
 		return id, nil, false, session.ErrInvalidCookie
 	}
-	rec, err := decodePayload(plain, &id)
+	var rec *session.Record
+	if version == formatVersion {
+		rec, err = decodePayload(plain, &id)
+	} else {
+		rec, err = decodePayloadV1(plain, &id)
+	}
 	if err != nil {
 		return id, nil, false, session.ErrInvalidCookie
 	}
@@ -251,85 +223,3 @@ var (
 	_ session.ClientStore   = (*Store)(nil)
 	_ session.ClientRevoker = (*Store)(nil)
 )
-
-// decodePayload parses the JSON written by encodePayload. The plaintext has
-// passed authentication, but it is parsed as strictly as client input.
-func decodePayload(plain []byte, id *session.Digest) (*session.Record, error) {
-	rec := &session.Record{}
-	var auth int64
-	hasID := false
-	err := session.ForEachValue(plain, func(k string, raw []byte) error {
-		var err error
-		switch k {
-		case "i":
-			hasID = true
-			// A quoted base64 string, which never needs JSON escapes.
-			var b [len(id) + 1]byte
-			n := 0
-			if len(raw) != 2+base64.StdEncoding.EncodedLen(len(id)) || raw[0] != '"' {
-				err = errors.New("bad id")
-			} else if n, err = base64.StdEncoding.Decode(b[:], raw[1:len(raw)-1]); err == nil && n != len(id) {
-				err = errors.New("bad id")
-			}
-			copy(id[:], b[:n])
-		case "v":
-			rec.Values, err = session.DecodeValues(raw)
-		case "u":
-			rec.UserID, err = jsonString(raw)
-		case "ip":
-			rec.IP, err = jsonString(raw)
-		case "ua":
-			rec.UserAgent, err = jsonString(raw)
-		case "oc":
-			rec.ExpireOnClose = string(raw) == "true"
-		case "a":
-			auth, err = strconv.ParseInt(string(raw), 10, 64)
-		case "c", "s", "it", "ie", "ae", "n":
-			var v int64
-			if v, err = strconv.ParseInt(string(raw), 10, 64); err == nil {
-				switch k {
-				case "c":
-					rec.Created = time.UnixMilli(v).UTC()
-				case "s":
-					rec.LastSeen = time.UnixMilli(v).UTC()
-				case "it":
-					rec.IdleTimeout = time.Duration(v) * time.Millisecond
-				case "ie":
-					rec.IdleExpiry = time.UnixMilli(v).UTC()
-				case "ae":
-					rec.AbsExpiry = time.UnixMilli(v).UTC()
-				case "n":
-					rec.Version = v
-				}
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("field %s: %w", k, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if !hasID {
-		return nil, errors.New("no session id")
-	}
-	if rec.Values == nil {
-		rec.Values = map[string][]byte{}
-	}
-	if auth != 0 {
-		rec.AuthTime = time.UnixMilli(auth).UTC()
-	}
-	return rec, nil
-}
-
-// jsonString decodes a JSON string, without encoding/json when it has no
-// escapes.
-func jsonString(raw []byte) (string, error) {
-	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
-		return string(raw[1 : len(raw)-1]), nil
-	}
-	var s string
-	err := json.Unmarshal(raw, &s)
-	return s, err
-}

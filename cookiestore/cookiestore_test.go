@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -256,8 +257,10 @@ func FuzzOpen(f *testing.F) {
 func TestPayloadStringsRoundTrip(t *testing.T) {
 	s := mustNew(t, [][]byte{key1})
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	for _, str := range []string{`quote " backslash \ slash /`, "ctl \x01\x1f\t\n", "bad utf8 \xff\xfe", "emoji 🙂 \u2028", ""} {
-		rec := &session.Record{Values: map[string][]byte{str + "k": []byte(`"v"`)}, UserID: str, UserAgent: str, IP: str,
+	// Strings and values come back byte for byte, whatever they hold: the
+	// payload is length-prefixed, and values are the codec's bytes.
+	for _, str := range []string{`quote " backslash \ slash /`, "ctl \x01\x1f\t\n\x00", "bad utf8 \xff\xfe", "emoji 🙂 \u2028", ""} {
+		rec := &session.Record{Values: map[string][]byte{str + "k": []byte(str)}, UserID: str, UserAgent: str, IP: str,
 			Created: now, LastSeen: now, IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(time.Hour)}
 		v, err := s.Seal(context.Background(), "sid", sessiontest.NewDigest(), rec)
 		if err != nil {
@@ -267,15 +270,61 @@ func TestPayloadStringsRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", str, err)
 		}
-		want := strings.ToValidUTF8(str, "\uFFFD")
-		if got.UserID != want || got.UserAgent != want || got.IP != want {
-			t.Fatalf("%q came back as %q", str, got.UserID)
+		if got.UserID != str || got.UserAgent != str || got.IP != str {
+			t.Fatalf("%q came back as %q, %q, %q", str, got.UserID, got.UserAgent, got.IP)
 		}
-		if _, ok := got.Values[want+"k"]; !ok {
-			t.Fatalf("key %q lost: %v", str, got.Values)
+		if b, ok := got.Values[str+"k"]; !ok || string(b) != str || len(got.Values) != 1 {
+			t.Fatalf("values of %q came back as %q", str, got.Values)
 		}
 	}
-	if _, err := s.Seal(context.Background(), "sid", sessiontest.NewDigest(), &session.Record{Values: map[string][]byte{"k": []byte("not json")}}); err == nil {
-		t.Fatal("a non-JSON value was sealed")
+}
+
+// testdata/v1-cookie.txt was sealed with key1 for the default cookie name by the
+// version-1 (JSON payload) code this package shipped before the binary
+// payload, with deadlines in 2200.
+func TestVersion1CookieOpensAndIsResealed(t *testing.T) {
+	raw, err := os.ReadFile("testdata/v1-cookie.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := strings.TrimSpace(string(raw))
+	s := mustNew(t, [][]byte{key1})
+	id, rec, reseal, err := s.Open(context.Background(), session.DefaultCookieName, v1, time.Now())
+	if err != nil {
+		t.Fatalf("version-1 cookie: %v", err)
+	}
+	for i := range id {
+		if id[i] != byte(i) {
+			t.Fatalf("id %x", id)
+		}
+	}
+	created := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	far := time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+	if !reseal || rec.UserID != "ada" || !rec.AuthTime.Equal(created) || !rec.Created.Equal(created) || !rec.LastSeen.Equal(created) ||
+		rec.IdleTimeout != time.Hour || !rec.IdleExpiry.Equal(far) || !rec.AbsExpiry.Equal(far) || rec.Version != 7 ||
+		rec.IP != "192.0.2.1" || rec.UserAgent != "Firefox" || len(rec.Values) != 2 ||
+		string(rec.Values["name"]) != `"Ada"` || string(rec.Values["n"]) != "42" {
+		t.Fatalf("reseal %v, record %+v", reseal, rec)
+	}
+	if _, _, _, err := s.Open(context.Background(), "other", v1, time.Now()); err != session.ErrInvalidCookie {
+		t.Fatalf("version-1 cookie under another name: %v", err)
+	}
+
+	// Through the manager, the first response re-seals it in the current
+	// format, which then opens without asking for another re-seal.
+	a := newApp(t, s)
+	w := a.do("/get?k=name", v1)
+	if w.Body.String() != `Ada` {
+		t.Fatalf("value through the manager: %q", w.Body.String())
+	}
+	c := cookieOf(w)
+	if c == "" {
+		t.Fatal("version-1 cookie not re-sealed")
+	}
+	if b, _ := base64.RawURLEncoding.DecodeString(c); len(b) == 0 || b[0] != 2 {
+		t.Fatalf("re-sealed cookie has format version %v", b[:1])
+	}
+	if _, rec, reseal, err := s.Open(context.Background(), session.DefaultCookieName, c, time.Now()); err != nil || reseal || rec.UserID != "ada" {
+		t.Fatalf("re-sealed cookie: reseal %v, %v", reseal, err)
 	}
 }
