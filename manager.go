@@ -201,7 +201,7 @@ func (m *Manager) Destroy(ctx context.Context) error {
 	if s.hasToken {
 		dctx, cancel := detached(ctx)
 		defer cancel()
-		start := time.Now()
+		start := m.startTimer()
 		existed, err = m.store.Delete(dctx, s.digest)
 		m.timed(ctx, "delete", start, err)
 		if err != nil {
@@ -273,7 +273,7 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 		if ip, ua := m.clientInfo(s.req); ip != s.rec.IP || ua != s.rec.UserAgent {
 			c.SetClient, c.IP, c.UserAgent = true, ip, ua
 		}
-		start := time.Now()
+		start := m.startTimer()
 		err := m.store.Update(ctx, s.digest, c)
 		m.timed(ctx, "update", start, err)
 		if err != nil {
@@ -289,7 +289,7 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 		idle := m.idleFor(s.rec.IdleTimeout)
 		exp := minTime(now.Add(idle), s.rec.AbsExpiry)
 		var err error
-		start := time.Now()
+		start := m.startTimer()
 		ip, ua := m.clientInfo(s.req)
 		switch {
 		case ip != s.rec.IP || ua != s.rec.UserAgent:
@@ -347,7 +347,7 @@ func (m *Manager) commitCreate(ctx context.Context, s *Session, h http.Header, n
 		if err != nil {
 			return err
 		}
-		start := time.Now()
+		start := m.startTimer()
 		err = m.store.Create(ctx, d, rec)
 		m.timed(ctx, "create", start, err)
 		if errors.Is(err, ErrExists) && attempt < 2 {
@@ -392,7 +392,7 @@ func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, no
 		return err
 	}
 	if m.renewer != nil {
-		start := time.Now()
+		start := m.startTimer()
 		err = m.renewer.Renew(ctx, s.digest, d, rec)
 		m.timed(ctx, "renew", start, err)
 		if err != nil {

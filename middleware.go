@@ -29,7 +29,10 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		s := &Session{m: m, req: r, remoteAddr: r.RemoteAddr, closeCookie: m.expireOnClose}
+		// The session and the writer live and die with the request: one
+		// allocation for both.
+		st := &requestState{s: Session{m: m, req: r, remoteAddr: r.RemoteAddr, closeCookie: m.expireOnClose}}
+		s := &st.s
 		if m.client != nil {
 			m.readClientCookie(r, s)
 		} else {
@@ -37,12 +40,19 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		}
 		s.ctx = context.WithValue(r.Context(), contextKey{}, s)
 		r = r.WithContext(s.ctx)
-		sw := &responseWriter{ResponseWriter: w, s: s, r: r}
+		sw := &st.w
+		*sw = responseWriter{ResponseWriter: w, s: s, r: r}
 		next.ServeHTTP(sw, r)
 		if !sw.wroteHeader {
 			sw.commit(http.StatusOK)
 		}
 	})
+}
+
+// requestState holds what the middleware allocates for one request.
+type requestState struct {
+	s Session
+	w responseWriter
 }
 
 // responseWriter commits the session before the header goes out.

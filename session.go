@@ -88,7 +88,7 @@ func (s *Session) load() error {
 	if m.client != nil {
 		return s.loadClient()
 	}
-	start := time.Now()
+	start := m.startTimer()
 	rec, err := m.store.Load(s.ctx, s.digest)
 	m.timed(s.ctx, "load", start, err)
 	switch {

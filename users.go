@@ -61,7 +61,7 @@ func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInf
 		return nil, err
 	}
 	now := m.now()
-	start := time.Now()
+	start := m.startTimer()
 	entries, err := ui.ListByUser(ctx, userID, now)
 	m.timed(ctx, "list by user", start, err)
 	if err != nil {
@@ -132,7 +132,7 @@ func (m *Manager) RevokeSession(ctx context.Context, handle string) error {
 	if cur, ok := currentDigest(ctx, m); ok && cur == d {
 		return m.Destroy(ctx)
 	}
-	start := time.Now()
+	start := m.startTimer()
 	rec, err := m.store.Load(ctx, d)
 	m.timed(ctx, "load", start, err)
 	if errors.Is(err, ErrNotFound) {
@@ -154,7 +154,7 @@ func (m *Manager) AdminRevokeSession(ctx context.Context, handle string) (bool, 
 	if err != nil {
 		return false, err
 	}
-	start := time.Now()
+	start := m.startTimer()
 	existed, err := m.store.Delete(ctx, d)
 	m.timed(ctx, "delete", start, err)
 	if err != nil {
@@ -171,7 +171,7 @@ func (m *Manager) AdminRevokeSession(ctx context.Context, handle string) (bool, 
 func (m *Manager) deleteRevoked(ctx context.Context, d Digest, user, reason string) error {
 	dctx, cancel := detached(ctx)
 	defer cancel()
-	start := time.Now()
+	start := m.startTimer()
 	_, err := m.store.Delete(dctx, d)
 	m.timed(ctx, "delete", start, err)
 	if err != nil {
@@ -198,7 +198,7 @@ func (m *Manager) RevokeOtherSessions(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	cur, _ := currentDigest(ctx, m)
-	start := time.Now()
+	start := m.startTimer()
 	entries, err := ui.ListByUser(ctx, user, time.Time{}) // every session, expired or not
 	m.timed(ctx, "list by user", start, err)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -181,4 +182,61 @@ func BenchLoad(b *testing.B, st session.Store) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchAgainstRaw measures one of Handler's request shapes on the standard
+// session in st and, interleaved with it in the same loop, raw: the bare
+// query the store's read wraps (one GETEX, one primary-key SELECT). Each
+// iteration times one of each, in alternating order, so drift and noise of
+// the server and the network fall on both alike. It reports the median of
+// each ("raw-ns", "request-ns") and their ratio ("ratio"), which is the
+// figure to compare with a target such as "within 1.15x of the raw query";
+// ns/op is the time of the pair.
+func BenchAgainstRaw(b *testing.B, st session.Store, path string, raw func(context.Context) error) {
+	b.Helper()
+	h, c := BenchSession(b, st)
+	r := httptest.NewRequest("GET", path, nil)
+	r.AddCookie(c)
+	w := &discardWriter{h: http.Header{}}
+	ctx := context.Background()
+	var raws, reqs []time.Duration
+	request := func() {
+		clear(w.h)
+		t0 := time.Now()
+		h.ServeHTTP(w, r)
+		reqs = append(reqs, time.Since(t0))
+	}
+	query := func() {
+		t0 := time.Now()
+		if err := raw(ctx); err != nil {
+			b.Fatal(err)
+		}
+		raws = append(raws, time.Since(t0))
+	}
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		if i%2 == 0 {
+			query()
+			request()
+		} else {
+			request()
+			query()
+		}
+		i++
+	}
+	b.StopTimer()
+	mr, mq := median(raws), median(reqs)
+	b.ReportMetric(float64(mr.Nanoseconds()), "raw-ns")
+	b.ReportMetric(float64(mq.Nanoseconds()), "request-ns")
+	b.ReportMetric(float64(mq)/float64(mr), "ratio")
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
 }

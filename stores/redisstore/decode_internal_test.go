@@ -54,3 +54,23 @@ func stringsOf(fs []any) map[string]string {
 	}
 	return h
 }
+
+// The decoded values share one buffer; appending to one must not change
+// another.
+func TestDecodedValuesAreSeparate(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	rec := &session.Record{Values: map[string][]byte{"a": []byte(`"aa"`), "b": []byte(`"bb"`), "c": []byte(`1`)},
+		Created: now, LastSeen: now, IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(time.Hour), Version: 1}
+	got, err := decode(stringsOf(fields(rec)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range got.Values {
+		_ = append(got.Values[k], 'X')
+	}
+	for k, v := range rec.Values {
+		if string(got.Values[k]) != string(v) {
+			t.Fatalf("value %q is %q after appends to the others, want %q", k, got.Values[k], v)
+		}
+	}
+}

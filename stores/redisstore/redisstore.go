@@ -290,9 +290,20 @@ func decode(h map[string]string) (*session.Record, error) {
 	if m[6] != 0 {
 		r.AuthTime = fromMS(m[6])
 	}
+	// The values are copied into one buffer, each slice capped at its own
+	// end so that an append cannot reach its neighbour.
+	size := 0
+	for f, v := range h {
+		if strings.HasPrefix(f, "v:") {
+			size += len(v)
+		}
+	}
+	buf := make([]byte, 0, size)
 	for f, v := range h {
 		if k, ok := strings.CutPrefix(f, "v:"); ok {
-			r.Values[k] = []byte(v)
+			start := len(buf)
+			buf = append(buf, v...)
+			r.Values[k] = buf[start:len(buf):len(buf)]
 		}
 	}
 	return r, nil
