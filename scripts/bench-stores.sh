@@ -3,7 +3,10 @@
 # same server: a primary-key SELECT for the SQL stores, a GETEX of the same
 # size for Redis. Each store's test binary is built once and run RUNS times (default
 # 8), so drift on a shared machine affects the raw query and the middleware
-# alike; benchstat summarises. Needs the local PostgreSQL, MariaDB and Redis.
+# alike; benchstat summarises. The ReadOnlyVs* benchmarks go further: they
+# interleave the read-only request with the raw query in one loop and report
+# the ratio of the two medians ("ratio"), the figure the targets are read
+# from. Needs the local PostgreSQL, MariaDB and Redis.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-8}
@@ -14,7 +17,7 @@ for s in $stores; do
 done
 for i in $(seq "$runs"); do
 	for s in $stores; do
-		(cd "stores/$s" && "$out/$s.test" -test.run '^$' -test.bench '^Benchmark(RawSelect|RawSelectPrepared|RawGetEx|ReadOnlyRequest|WriteRequest)$' \
+		(cd "stores/$s" && "$out/$s.test" -test.run '^$' -test.bench '^Benchmark(RawSelect|RawSelectPrepared|RawGetEx|ReadOnlyRequest|WriteRequest|ReadOnlyVsSelect|ReadOnlyVsGetEx)$' \
 			-test.benchtime 1s -test.benchmem) | grep '^Benchmark' | grep -v ForceLogout >>"$out/$s.txt"
 	done
 done

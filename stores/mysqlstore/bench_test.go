@@ -14,6 +14,14 @@ func BenchmarkRawSelect(b *testing.B) {
 	sqlbench.RawSelect(b, st.DB(), "`"+st.Table()+"`", sessiontest.BenchDigest(b, st), false)
 }
 
+// BenchmarkReadOnlyVsSelect interleaves the read-only request with the
+// raw SELECT and reports the ratio of their medians (issue 3's target:
+// within 1.2x).
+func BenchmarkReadOnlyVsSelect(b *testing.B) {
+	st := newStore(b)
+	sessiontest.BenchAgainstRaw(b, st, "/read", sqlbench.RawSelectFunc(b, st.DB(), "`"+st.Table()+"`", sessiontest.BenchDigest(b, st), false))
+}
+
 // BenchmarkReadOnlyRequest: a request reading one key through the
 // middleware (one SELECT; no touch within the run).
 func BenchmarkReadOnlyRequest(b *testing.B) { sessiontest.BenchStoreRequest(b, newStore(b), "/read") }

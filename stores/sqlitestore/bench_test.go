@@ -21,6 +21,14 @@ func BenchmarkRawSelectPrepared(b *testing.B) {
 	sqlbench.RawSelect(b, st.DB(), `"`+st.Table()+`"`, sessiontest.BenchDigest(b, st), true)
 }
 
+// BenchmarkReadOnlyVsSelect interleaves the read-only request with the
+// prepared SELECT and reports the ratio of their medians (issue 3's
+// target: within 1.2x).
+func BenchmarkReadOnlyVsSelect(b *testing.B) {
+	st := newStore(b)
+	sessiontest.BenchAgainstRaw(b, st, "/read", sqlbench.RawSelectFunc(b, st.DB(), `"`+st.Table()+`"`, sessiontest.BenchDigest(b, st), true))
+}
+
 // BenchmarkReadOnlyRequest: a request reading one key through the
 // middleware (one SELECT; no touch within the run).
 func BenchmarkReadOnlyRequest(b *testing.B) { sessiontest.BenchStoreRequest(b, newStore(b), "/read") }

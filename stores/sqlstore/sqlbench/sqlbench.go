@@ -16,15 +16,30 @@ import (
 // prepared once.
 func RawSelect(b *testing.B, db *sql.DB, quotedTable string, d session.Digest, prepared bool) {
 	b.Helper()
+	query := RawSelectFunc(b, db, quotedTable, d, prepared)
 	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := query(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// RawSelectFunc returns the query RawSelect measures, for
+// sessiontest.BenchAgainstRaw. A prepared statement is closed when the
+// benchmark ends.
+func RawSelectFunc(b *testing.B, db *sql.DB, quotedTable string, d session.Digest, prepared bool) func(context.Context) error {
+	b.Helper()
 	q := "SELECT digest, data, user_id, auth_at, created_at, last_seen_at, idle_timeout_ms, idle_expires_at, abs_expires_at, expires_at, expire_on_close, version, ip, user_agent FROM " + quotedTable + " WHERE digest = ?"
 	var stmt *sql.Stmt
 	if prepared {
 		var err error
-		if stmt, err = db.PrepareContext(ctx, q); err != nil {
+		if stmt, err = db.PrepareContext(context.Background(), q); err != nil {
 			b.Fatal(err)
 		}
-		defer stmt.Close()
+		b.Cleanup(func() { stmt.Close() })
 	}
 	var (
 		digest, data                   []byte
@@ -32,17 +47,13 @@ func RawSelect(b *testing.B, db *sql.DB, quotedTable string, d session.Digest, p
 		auth                           sql.NullInt64
 		c1, c2, c3, c4, c5, c6, c7, c8 int64
 	)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
+	return func(ctx context.Context) error {
 		var row *sql.Row
 		if stmt != nil {
 			row = stmt.QueryRowContext(ctx, d[:])
 		} else {
 			row = db.QueryRowContext(ctx, q, d[:])
 		}
-		if err := row.Scan(&digest, &data, &user, &auth, &c1, &c2, &c3, &c4, &c5, &c6, &c7, &c8, &ip, &ua); err != nil {
-			b.Fatal(err)
-		}
+		return row.Scan(&digest, &data, &user, &auth, &c1, &c2, &c3, &c4, &c5, &c6, &c7, &c8, &ip, &ua)
 	}
 }
