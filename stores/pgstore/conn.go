@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -66,7 +67,7 @@ func (t poolTx) Commit(ctx context.Context) error { return t.tx.Commit(ctx) }
 // Rollback after Commit is a no-op for pgx (it returns ErrTxClosed, which
 // is not a failure here).
 func (t poolTx) Rollback(ctx context.Context) error {
-	if err := t.tx.Rollback(ctx); err != nil && err != pgx.ErrTxClosed {
+	if err := t.tx.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
 		return err
 	}
 	return nil
