@@ -288,8 +288,13 @@ func TestVersion1CookieOpensAndIsResealed(t *testing.T) {
 		t.Fatal(err)
 	}
 	v1 := strings.TrimSpace(string(raw))
+	created := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	far := time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+	// The manager's own idle and absolute checks run from the record's
+	// times, so the clock stays a minute after the cookie was made.
+	at := created.Add(time.Minute)
 	s := mustNew(t, [][]byte{key1})
-	id, rec, reseal, err := s.Open(context.Background(), session.DefaultCookieName, v1, time.Now())
+	id, rec, reseal, err := s.Open(context.Background(), session.DefaultCookieName, v1, at)
 	if err != nil {
 		t.Fatalf("version-1 cookie: %v", err)
 	}
@@ -298,21 +303,19 @@ func TestVersion1CookieOpensAndIsResealed(t *testing.T) {
 			t.Fatalf("id %x", id)
 		}
 	}
-	created := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
-	far := time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
 	if !reseal || rec.UserID != "ada" || !rec.AuthTime.Equal(created) || !rec.Created.Equal(created) || !rec.LastSeen.Equal(created) ||
 		rec.IdleTimeout != time.Hour || !rec.IdleExpiry.Equal(far) || !rec.AbsExpiry.Equal(far) || rec.Version != 7 ||
 		rec.IP != "192.0.2.1" || rec.UserAgent != "Firefox" || len(rec.Values) != 2 ||
 		string(rec.Values["name"]) != `"Ada"` || string(rec.Values["n"]) != "42" {
 		t.Fatalf("reseal %v, record %+v", reseal, rec)
 	}
-	if _, _, _, err := s.Open(context.Background(), "other", v1, time.Now()); err != session.ErrInvalidCookie {
+	if _, _, _, err := s.Open(context.Background(), "other", v1, at); err != session.ErrInvalidCookie {
 		t.Fatalf("version-1 cookie under another name: %v", err)
 	}
 
 	// Through the manager, the first response re-seals it in the current
 	// format, which then opens without asking for another re-seal.
-	a := newApp(t, s)
+	a := newApp(t, s, session.WithClock(func() time.Time { return at }))
 	w := a.do("/get?k=name", v1)
 	if w.Body.String() != `Ada` {
 		t.Fatalf("value through the manager: %q", w.Body.String())
@@ -324,7 +327,7 @@ func TestVersion1CookieOpensAndIsResealed(t *testing.T) {
 	if b, _ := base64.RawURLEncoding.DecodeString(c); len(b) == 0 || b[0] != 2 {
 		t.Fatalf("re-sealed cookie has format version %v", b[:1])
 	}
-	if _, rec, reseal, err := s.Open(context.Background(), session.DefaultCookieName, c, time.Now()); err != nil || reseal || rec.UserID != "ada" {
+	if _, rec, reseal, err := s.Open(context.Background(), session.DefaultCookieName, c, at); err != nil || reseal || rec.UserID != "ada" {
 		t.Fatalf("re-sealed cookie: reseal %v, %v", reseal, err)
 	}
 }
