@@ -135,15 +135,37 @@ func appendJSONString(dst []byte, s string) []byte {
 
 // DecodeValues decodes the JSON object written by EncodeValues. Anything
 // else (invalid JSON, an array, a number) is an error wrapping ErrCorrupt.
-// JSON null decodes as no values. The returned values share data's memory.
+// JSON null decodes as no values. The returned values share data's memory;
+// the keys share one allocation.
 func DecodeValues(data []byte) (map[string][]byte, error) {
-	values := make(map[string][]byte, 8)
-	err := ForEachValue(data, func(key string, value []byte) error {
-		values[key] = value
-		return nil
-	})
+	var stack [16]member
+	members, err := scanObject(data, stack[:0])
 	if err != nil {
 		return nil, err
+	}
+	size := 0
+	for _, m := range members {
+		if m.plain {
+			size += m.ke - m.ks
+		}
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for _, m := range members {
+		if m.plain {
+			sb.Write(data[m.ks:m.ke])
+		}
+	}
+	keys := sb.String()
+	values := make(map[string][]byte, max(len(members), 1))
+	for _, m := range members {
+		var key string
+		if m.plain {
+			key, keys = keys[:m.ke-m.ks], keys[m.ke-m.ks:]
+		} else if key, err = m.key(data); err != nil {
+			return nil, err
+		}
+		values[key] = data[m.vs:m.ve:m.ve]
 	}
 	return values, nil
 }
@@ -151,21 +173,60 @@ func DecodeValues(data []byte) (map[string][]byte, error) {
 // ForEachValue calls fn with each member of the JSON object data, in
 // order, and stops at the first error fn returns. It accepts exactly what
 // encoding/json accepts (JSON null being an object without members); on
-// anything else it returns an error wrapping ErrCorrupt, possibly after
-// fn has seen the members before the fault: the object is validated and
-// split in one pass, as this sits on the path of every request. The values
-// share data's memory; a key with escapes or invalid UTF-8 is decoded as
-// encoding/json decodes it.
+// anything else it returns an error wrapping ErrCorrupt before fn sees any
+// member. The values share data's memory; a key with escapes or invalid
+// UTF-8 is decoded as encoding/json decodes it.
 func ForEachValue(data []byte, fn func(key string, value []byte) error) error {
+	var stack [16]member
+	members, err := scanObject(data, stack[:0])
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		key, err := m.key(data)
+		if err != nil {
+			return err
+		}
+		if err := fn(key, data[m.vs:m.ve:m.ve]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// member locates one member of a JSON object: the key's bytes between its
+// quotes, data[ks:ke], and the value, data[vs:ve]. plain reports a key
+// without escapes and of valid UTF-8, whose bytes are the key itself.
+type member struct {
+	ks, ke, vs, ve int
+	plain          bool
+}
+
+// key returns the member's key as encoding/json decodes it.
+func (m member) key(data []byte) (string, error) {
+	if m.plain {
+		return string(data[m.ks:m.ke]), nil
+	}
+	var key string
+	if err := json.Unmarshal(data[m.ks-1:m.ke+1], &key); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return key, nil
+}
+
+// scanObject validates the JSON object data and appends its members to
+// members, in order, in one pass: this sits on the path of every request.
+// JSON null is an object without members.
+func scanObject(data []byte, members []member) ([]member, error) {
 	i := skipSpace(data, 0)
 	switch {
 	case i < len(data) && data[i] == '{':
 	case i+4 <= len(data) && string(data[i:i+4]) == "null" && skipSpace(data, i+4) == len(data):
-		return nil
+		return members, nil
 	case validJSON(data):
-		return fmt.Errorf("%w: data is not a JSON object", ErrCorrupt)
+		return nil, fmt.Errorf("%w: data is not a JSON object", ErrCorrupt)
 	default:
-		return errInvalidJSON
+		return nil, errInvalidJSON
 	}
 	i = skipSpace(data, i+1)
 	if i < len(data) && data[i] == '}' {
@@ -173,45 +234,39 @@ func ForEachValue(data []byte, fn func(key string, value []byte) error) error {
 	} else {
 		for {
 			if i >= len(data) || data[i] != '"' {
-				return errInvalidJSON
+				return nil, errInvalidJSON
 			}
 			ke := scanString(data, i)
 			if ke < 0 {
-				return errInvalidJSON
+				return nil, errInvalidJSON
 			}
-			var key string
-			if raw := data[i+1 : ke-1]; bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
-				key = string(raw)
-			} else if err := json.Unmarshal(data[i:ke], &key); err != nil {
-				return fmt.Errorf("%w: %v", ErrCorrupt, err)
-			}
+			raw := data[i+1 : ke-1]
+			m := member{ks: i + 1, ke: ke - 1, plain: bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw)}
 			i = skipSpace(data, ke)
 			if i >= len(data) || data[i] != ':' {
-				return errInvalidJSON
+				return nil, errInvalidJSON
 			}
-			vs := skipSpace(data, i+1)
-			ve := scanJSON(data, vs, 1)
-			if ve < 0 {
-				return errInvalidJSON
+			m.vs = skipSpace(data, i+1)
+			m.ve = scanJSON(data, m.vs, 1)
+			if m.ve < 0 {
+				return nil, errInvalidJSON
 			}
-			if err := fn(key, data[vs:ve:ve]); err != nil {
-				return err
-			}
-			i = skipSpace(data, ve)
+			members = append(members, m)
+			i = skipSpace(data, m.ve)
 			if i < len(data) && data[i] == '}' {
 				i++
 				break
 			}
 			if i >= len(data) || data[i] != ',' {
-				return errInvalidJSON
+				return nil, errInvalidJSON
 			}
 			i = skipSpace(data, i+1)
 		}
 	}
 	if skipSpace(data, i) != len(data) {
-		return errInvalidJSON
+		return nil, errInvalidJSON
 	}
-	return nil
+	return members, nil
 }
 
 var errInvalidJSON = fmt.Errorf("%w: data is not valid JSON", ErrCorrupt)

@@ -3,7 +3,9 @@ package session_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/sessionkit/session"
@@ -28,6 +30,21 @@ func TestDecodeValues(t *testing.T) {
 		`{ "a" : [1, {"x": "}"}] , "b\"q" : "va\\l\"" , "c":null,"d":true,"e":-1.5e3 }`,
 		`{"ключ":"значение","🙂":"\u0000"}`, `{"a":1,"a":2}`, `{"\u0041":{"n":[[[]]]}}`,
 	}
+	// More members than the decoder's stack buffer holds, with escaped keys
+	// among plain ones.
+	var many strings.Builder
+	many.WriteString("{")
+	for i := range 40 {
+		if i > 0 {
+			many.WriteString(",")
+		}
+		if i%7 == 0 {
+			fmt.Fprintf(&many, `"k\u00e9%d":%d`, i, i)
+		} else {
+			fmt.Fprintf(&many, `"key%d":"v%d"`, i, i)
+		}
+	}
+	cases = append(cases, many.String()+"}")
 	for _, c := range cases {
 		got, err := session.DecodeValues([]byte(c))
 		if err != nil {
