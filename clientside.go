@@ -74,7 +74,7 @@ func (s *Session) loadClient() error {
 	}
 	if !m.alive(rec, now) {
 		s.hasToken, s.clearCookie = false, true
-		m.emit(s.ctx, Event{Kind: EventExpired, TokenHash: m.hash(id), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
+		m.emit(s.ctx, Event{Kind: EventExpired, token: ref(id), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
 		return nil
 	}
 	s.digest, s.reseal = id, reseal
@@ -142,9 +142,9 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 	m.writeCookie(h, value, now, rec.IdleExpiry, rec.AbsExpiry, rec.ExpireOnClose)
 	switch reason {
 	case "create":
-		m.emit(ctx, Event{Kind: EventCreated, TokenHash: m.hash(id), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
+		m.emit(ctx, Event{Kind: EventCreated, token: ref(id), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
 	case "renew":
-		m.emit(ctx, Event{Kind: EventRenewed, NewTokenHash: m.hash(id), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
+		m.emit(ctx, Event{Kind: EventRenewed, newToken: ref(id), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
 	}
 	return nil
 }
@@ -164,7 +164,7 @@ func (m *Manager) destroyClient(ctx context.Context, s *Session) error {
 				return s.failErr
 			}
 		}
-		m.emit(ctx, Event{Kind: EventDestroyed, TokenHash: m.hash(s.digest), UserID: s.rec.UserID, RemoteAddr: s.remoteAddr})
+		m.emit(ctx, Event{Kind: EventDestroyed, token: ref(s.digest), UserID: s.rec.UserID, RemoteAddr: s.remoteAddr})
 		s.clearCookie = true
 	}
 	s.reset()

@@ -1,7 +1,11 @@
 package session_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -330,4 +334,50 @@ func (s *basicStore) Update(ctx context.Context, d session.Digest, c *session.Ch
 }
 func (s *basicStore) Delete(ctx context.Context, d session.Digest) (bool, error) {
 	return s.c.Delete(ctx, d)
+}
+
+// Events identify sessions by HMAC-SHA-256 of the digest under the log-hash
+// key, first 8 bytes in hex, and carry nothing else of the digest.
+func TestEventTokenHashes(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	var mu sync.Mutex
+	var events []session.Event
+	e := newEnv(t, session.WithLogHashKey(key), session.WithObserver(session.ObserverFunc(func(ctx context.Context, ev session.Event) {
+		mu.Lock()
+		events = append(events, ev)
+		mu.Unlock()
+	})))
+	want := func(tok string) string {
+		d, ok := session.DigestOf(tok)
+		if !ok {
+			t.Fatalf("malformed token %q", tok)
+		}
+		mac := hmac.New(sha256.New, key)
+		mac.Write(d[:])
+		return hex.EncodeToString(mac.Sum(nil)[:8])
+	}
+	tok := mustToken(t, e.do("/set?k=a&v=1", ""))
+	tok2 := mustToken(t, e.do("/login?u=alice", tok))
+	var created, renewed *session.Event
+	for i, ev := range events {
+		switch ev.Kind {
+		case session.EventCreated:
+			created = &events[i]
+		case session.EventRenewed:
+			renewed = &events[i]
+		}
+		s := fmt.Sprintf("%+v", ev)
+		for _, tk := range []string{tok, tok2} {
+			d, _ := session.DigestOf(tk)
+			if strings.Contains(s, d.String()) || strings.Contains(s, string(d[:])) || strings.Contains(s, fmt.Sprint(d[:])) {
+				t.Fatalf("event %v carries a digest: %s", ev.Kind, s)
+			}
+		}
+	}
+	if created == nil || created.TokenHash != want(tok) {
+		t.Fatalf("created event %+v, want token hash %s", created, want(tok))
+	}
+	if renewed == nil || renewed.TokenHash != want(tok) || renewed.NewTokenHash != want(tok2) {
+		t.Fatalf("renewed event %+v, want %s -> %s", renewed, want(tok), want(tok2))
+	}
 }

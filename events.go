@@ -78,7 +78,20 @@ type Event struct {
 	Op       string
 	Err      error
 	Duration time.Duration
+
+	// The digests behind TokenHash and NewTokenHash, hashed by emit only
+	// when the event is logged or observed, and cleared before observers
+	// see the event.
+	token, newToken tokenRef
 }
+
+// tokenRef is a session's digest awaiting its keyed hash.
+type tokenRef struct {
+	d  Digest
+	ok bool
+}
+
+func ref(d Digest) tokenRef { return tokenRef{d: d, ok: true} }
 
 // Observer receives events. Observe is called synchronously on the request's
 // goroutine and must be fast and safe for concurrent use.
@@ -126,7 +139,18 @@ func (m *Manager) emit(ctx context.Context, e Event) {
 	case EventStoreError:
 		level = slog.LevelError
 	}
-	if m.logger.Enabled(ctx, level) {
+	logged := m.logger.Enabled(ctx, level)
+	if !logged && len(m.observers) == 0 {
+		return // nobody will read it: skip the hashing
+	}
+	if e.token.ok {
+		e.TokenHash = m.hash(e.token.d)
+	}
+	if e.newToken.ok {
+		e.NewTokenHash = m.hash(e.newToken.d)
+	}
+	e.token, e.newToken = tokenRef{}, tokenRef{}
+	if logged {
 		attrs := make([]slog.Attr, 0, 7)
 		attrs = append(attrs, slog.String("event", e.Kind.String()))
 		if e.TokenHash != "" {

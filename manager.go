@@ -2,11 +2,16 @@ package session
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -20,6 +25,7 @@ type Manager struct {
 	renewer Renewer
 	client  ClientStore   // set by NewClientSide: sessions live in the cookie
 	revoker ClientRevoker // the client store's revocation hook, if any
+	hashers sync.Pool     // of HMAC-SHA-256 keyed with logKey, for hash
 }
 
 // New returns a Manager saving sessions in store. Options are validated here:
@@ -51,6 +57,7 @@ func New(store Store, opts ...Option) (*Manager, error) {
 		c.random = rand.Reader
 	}
 	m := &Manager{config: c, store: store}
+	m.hashers.New = func() any { return hmac.New(sha256.New, c.logKey) }
 	m.toucher, _ = store.(Toucher)
 	m.renewer, _ = store.(Renewer)
 	if _, ok := store.(UserIndex); c.maxPerUser > 0 && !ok {
@@ -69,7 +76,16 @@ func (m *Manager) Store() Store { return m.store }
 // precision every store keeps.
 func (m *Manager) now() time.Time { return m.clock().UTC().Truncate(time.Millisecond) }
 
-func (m *Manager) hash(d Digest) string { return logHash(m.logKey, d) }
+// hash is logHash with the manager's key, reusing keyed HMAC states.
+func (m *Manager) hash(d Digest) string {
+	mac := m.hashers.Get().(hash.Hash)
+	mac.Reset()
+	mac.Write(d[:])
+	var sum [sha256.Size]byte
+	mac.Sum(sum[:0])
+	m.hashers.Put(mac)
+	return hex.EncodeToString(sum[:8])
+}
 
 // idleFor returns the idle timeout of a session with the given override.
 func (m *Manager) idleFor(override time.Duration) time.Duration {
@@ -123,7 +139,7 @@ func (m *Manager) alive(rec *Record, now time.Time) bool {
 
 func (m *Manager) storeErr(ctx context.Context, op string, d Digest, err error) error {
 	se := &StoreError{Op: op, Err: err}
-	m.emit(ctx, Event{Kind: EventStoreError, TokenHash: m.hash(d), Op: op, Err: err})
+	m.emit(ctx, Event{Kind: EventStoreError, token: ref(d), Op: op, Err: err})
 	return se
 }
 
@@ -209,7 +225,7 @@ func (m *Manager) Destroy(ctx context.Context) error {
 			return s.failErr
 		}
 		if existed {
-			m.emit(ctx, Event{Kind: EventDestroyed, TokenHash: m.hash(s.digest), UserID: userID, RemoteAddr: s.remoteAddr})
+			m.emit(ctx, Event{Kind: EventDestroyed, token: ref(s.digest), UserID: userID, RemoteAddr: s.remoteAddr})
 		}
 	}
 	s.clearCookie = s.clearCookie || existed || s.rec != nil
@@ -321,7 +337,7 @@ func (m *Manager) gone(ctx context.Context, s *Session, h http.Header, op string
 	if !errors.Is(err, ErrNotFound) {
 		return m.storeErr(ctx, op, s.digest, err)
 	}
-	m.emit(ctx, Event{Kind: EventRevoked, Reason: "deleted during the request", TokenHash: m.hash(s.digest), UserID: s.rec.UserID, RemoteAddr: s.remoteAddr})
+	m.emit(ctx, Event{Kind: EventRevoked, Reason: "deleted during the request", token: ref(s.digest), UserID: s.rec.UserID, RemoteAddr: s.remoteAddr})
 	m.writeDeletion(h)
 	return nil
 }
@@ -357,9 +373,9 @@ func (m *Manager) commitCreate(ctx context.Context, s *Session, h http.Header, n
 			return m.storeErr(ctx, "create", d, err)
 		}
 		s.digest, s.token = d, token
-		m.emit(ctx, Event{Kind: EventCreated, TokenHash: m.hash(d), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
+		m.emit(ctx, Event{Kind: EventCreated, token: ref(d), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
 		if s.login {
-			m.emit(ctx, Event{Kind: EventRenewed, NewTokenHash: m.hash(d), UserID: rec.UserID, Reason: "login", RemoteAddr: s.remoteAddr})
+			m.emit(ctx, Event{Kind: EventRenewed, newToken: ref(d), UserID: rec.UserID, Reason: "login", RemoteAddr: s.remoteAddr})
 		}
 		m.writeCookie(h, token, now, rec.IdleExpiry, rec.AbsExpiry, rec.ExpireOnClose)
 		if s.login {
@@ -410,7 +426,7 @@ func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, no
 			return m.storeErr(ctx, "create", d, err)
 		}
 	}
-	m.emit(ctx, Event{Kind: EventRenewed, TokenHash: m.hash(s.digest), NewTokenHash: m.hash(d), UserID: rec.UserID, Reason: reason, RemoteAddr: s.remoteAddr})
+	m.emit(ctx, Event{Kind: EventRenewed, token: ref(s.digest), newToken: ref(d), UserID: rec.UserID, Reason: reason, RemoteAddr: s.remoteAddr})
 	s.digest, s.token = d, token
 	m.writeCookie(h, token, now, rec.IdleExpiry, rec.AbsExpiry, rec.ExpireOnClose)
 	if s.login {

@@ -95,11 +95,11 @@ func (s *Session) load() error {
 	case err == nil:
 	case errors.Is(err, ErrNotFound):
 		s.hasToken = false
-		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: "unknown", TokenHash: m.hash(s.digest), RemoteAddr: s.remoteAddr})
+		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: "unknown", token: ref(s.digest), RemoteAddr: s.remoteAddr})
 		return nil
 	case errors.Is(err, ErrCorrupt):
 		s.hasToken = false
-		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: "corrupt", TokenHash: m.hash(s.digest), RemoteAddr: s.remoteAddr, Err: err, Op: "load"})
+		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: "corrupt", token: ref(s.digest), RemoteAddr: s.remoteAddr, Err: err, Op: "load"})
 		if _, err := m.store.Delete(s.ctx, s.digest); err != nil {
 			s.loadErr = m.storeErr(s.ctx, "delete", s.digest, err)
 			return s.loadErr
@@ -117,7 +117,7 @@ func (s *Session) load() error {
 	if !m.alive(rec, m.now()) {
 		s.hasToken = false
 		s.clearCookie = true
-		m.emit(s.ctx, Event{Kind: EventExpired, TokenHash: m.hash(s.digest), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
+		m.emit(s.ctx, Event{Kind: EventExpired, token: ref(s.digest), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
 		if _, err := m.store.Delete(s.ctx, s.digest); err != nil {
 			// The session is rejected either way; a failed lazy delete
 			// leaves work for the cleaner but must not be silent.

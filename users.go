@@ -161,7 +161,7 @@ func (m *Manager) AdminRevokeSession(ctx context.Context, handle string) (bool, 
 		return false, &StoreError{Op: "delete", Err: err}
 	}
 	if existed {
-		m.emit(ctx, Event{Kind: EventRevoked, TokenHash: m.hash(d), Reason: "revoked by an administrator"})
+		m.emit(ctx, Event{Kind: EventRevoked, token: ref(d), Reason: "revoked by an administrator"})
 	}
 	return existed, nil
 }
@@ -177,7 +177,7 @@ func (m *Manager) deleteRevoked(ctx context.Context, d Digest, user, reason stri
 	if err != nil {
 		return &StoreError{Op: "delete", Err: err}
 	}
-	m.emit(ctx, Event{Kind: EventRevoked, TokenHash: m.hash(d), UserID: user, Reason: reason})
+	m.emit(ctx, Event{Kind: EventRevoked, token: ref(d), UserID: user, Reason: reason})
 	return nil
 }
 
