@@ -36,6 +36,9 @@ if [ -n "$nonstd" ]; then
 	exit 1
 fi
 
+# SECURITY.md names only tests that exist.
+scripts/check-security-doc.sh
+
 go test -race -count=1 work
 
 # Short fuzzing of every parser of client input (longer runs: see README).
