@@ -1,12 +1,15 @@
 package session_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/memstore"
@@ -147,4 +150,108 @@ func ExampleGet() {
 	h.ServeHTTP(httptest.NewRecorder(), r)
 	// Output:
 	// {Items:[tea scones] Total:750} true <nil> 1
+}
+
+// A user's devices: list every live session of the user, then log the user
+// out everywhere (for example after a password change).
+func ExampleManager_UserSessions() {
+	store := memstore.New()
+	defer store.Stop()
+	sessions, _ := session.New(store)
+	h := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := sessions.Login(r.Context(), "alice"); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	}))
+	// Alice logs in from a laptop and a phone.
+	for _, ua := range []string{"Laptop/1.0", "Phone/2.0"} {
+		r := httptest.NewRequest("POST", "/login", nil)
+		r.Header.Set("User-Agent", ua)
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	ctx := context.Background()
+	list, err := sessions.UserSessions(ctx, "alice")
+	if err != nil {
+		log.Fatal(err)
+	}
+	agents := []string{}
+	for _, s := range list {
+		agents = append(agents, s.UserAgent)
+	}
+	slices.Sort(agents)
+	fmt.Println(len(list), "sessions:", agents)
+
+	n, err := sessions.RevokeUser(ctx, "alice")
+	if err != nil {
+		log.Fatal(err)
+	}
+	list, _ = sessions.UserSessions(ctx, "alice")
+	fmt.Println("revoked", n, "left", len(list))
+	// Output:
+	// 2 sessions: [Laptop/1.0 Phone/2.0]
+	// revoked 2 left 0
+}
+
+// "Remember me": a longer idle timeout for this session only; the cookie
+// becomes persistent for that long (never past the absolute deadline).
+func ExampleSession_SetIdleTimeout() {
+	store := memstore.New()
+	defer store.Stop()
+	sessions, _ := session.New(store, session.WithAbsoluteTimeout(90*24*time.Hour))
+	h := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := sessions.Login(r.Context(), "alice"); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		if r.FormValue("remember") == "on" {
+			session.FromContext(r.Context()).SetIdleTimeout(30 * 24 * time.Hour)
+		}
+	}))
+	for _, path := range []string{"/login", "/login?remember=on"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("POST", path, nil))
+		fmt.Printf("%s: cookie lives %v\n", path, time.Duration(w.Result().Cookies()[0].MaxAge)*time.Second)
+	}
+	// Output:
+	// /login: cookie lives 30m0s
+	// /login?remember=on: cookie lives 720h0m0s
+}
+
+// Expired sessions are rejected on access; DeleteExpired removes the ones
+// nobody comes back for, in batches, so that stores without an expiry of
+// their own (SQL tables) do not grow for ever. StartCleaner runs it on an
+// interval; the admin CLI (cmd/sessionctl clear-expired) runs it once.
+func ExampleManager_DeleteExpired() {
+	now := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	store := memstore.New(memstore.WithCleanupInterval(0), memstore.WithClock(clock))
+	defer store.Stop()
+	sessions, _ := session.New(store, session.WithClock(clock)) // 30-minute idle timeout
+	h := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session.FromContext(r.Context()).Set("seen", true)
+	}))
+	for range 3 {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	}
+	ctx := context.Background()
+	n, _ := sessions.CountActive(ctx)
+	fmt.Println("active:", n)
+
+	now = now.Add(31 * time.Minute) // nobody came back
+	deleted, err := sessions.DeleteExpired(ctx, 1000, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	n, _ = sessions.CountActive(ctx)
+	fmt.Println("deleted:", deleted, "active:", n)
+
+	// In a server, a cleaner runs it every interval until stopped.
+	cleaner, err := sessions.StartCleaner(10 * time.Minute)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cleaner.Stop() // at shutdown; waits for a running batch
+	// Output:
+	// active: 3
+	// deleted: 3 active: 0
 }
