@@ -36,6 +36,15 @@ if [ -n "$nonstd" ]; then
 	exit 1
 fi
 
+# No build output in the tree: an earlier commit carried two binaries.
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	binaries=$(git ls-files -z | xargs -0 -r grep -l --binary-files=binary -m1 $'^\x7fELF' 2>/dev/null || true)
+	if [ -n "$binaries" ]; then
+		echo "executables are committed: $binaries" >&2
+		exit 1
+	fi
+fi
+
 # SECURITY.md names only tests that exist.
 scripts/check-security-doc.sh
 
