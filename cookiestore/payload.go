@@ -11,23 +11,24 @@ import (
 
 // The payload of format version 2, binary and length-prefixed:
 //
-//	id          32 bytes, the session's digest
-//	flags       1 byte: bit 0 expire-on-close; the other bits must be 0
-//	version     varint
-//	created     varint, Unix milliseconds (as every time below)
-//	last seen   varint
-//	idle timeout varint, milliseconds
-//	idle expiry varint
-//	abs expiry  varint
-//	auth time   varint
-//	user id, ip, user agent: each a uvarint length and the bytes
-//	values: a uvarint count, then for each a key and a value, each a
-//	            uvarint length and the bytes (the value as the manager's
-//	            codec encoded it)
+//	id            32 bytes, the session's digest
+//	flags         1 byte: bit 0 expire-on-close; the other bits must be 0
+//	version       varint
+//	created       varint, Unix milliseconds (as every time below)
+//	last seen     varint
+//	idle timeout  varint, milliseconds (0: the manager's default)
+//	idle expiry   varint
+//	abs expiry    varint
+//	auth time     varint (the zero time.Time's milliseconds when anonymous)
+//	user id, ip, user agent
+//	              each a uvarint length and the bytes
+//	values        a uvarint count, then for each a key and a value, each a
+//	              uvarint length and the bytes (the value as the manager's
+//	              codec encoded it)
 //
-// Nothing may follow. Strings round-trip byte for byte. Parsing it is a
-// walk over lengths, which is what the previous format's JSON cost on every
-// request (see payload_v1.go).
+// Nothing may follow. Strings round-trip byte for byte. Parsing is a walk
+// over lengths, where the previous format (JSON, payload_v1.go) needed a
+// validating parse of every field on every request.
 
 const flagExpireOnClose = 1
 
