@@ -184,6 +184,20 @@ func BenchLoad(b *testing.B, st session.Store) {
 	}
 }
 
+// BenchRaw measures raw alone: the bare query a store's read wraps, the
+// floor its read-only request is compared with.
+func BenchRaw(b *testing.B, raw func(context.Context) error) {
+	b.Helper()
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := raw(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchAgainstRaw measures one of Handler's request shapes on the standard
 // session in st and, interleaved with it in the same loop, raw: the bare
 // query the store's read wraps (one GETEX, one primary-key SELECT). Each

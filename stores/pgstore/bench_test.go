@@ -14,17 +14,7 @@ import (
 
 // BenchmarkRawSelect is the floor: one primary-key SELECT of the same row
 // and columns, straight through pgx.
-func BenchmarkRawSelect(b *testing.B) {
-	query := rawSelect(b, newStore(b))
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if err := query(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkRawSelect(b *testing.B) { sessiontest.BenchRaw(b, rawSelect(b, newStore(b))) }
 
 // BenchmarkReadOnlyVsSelect interleaves the read-only request with the
 // raw SELECT and reports the ratio of their medians (issue 3's target:

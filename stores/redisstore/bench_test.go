@@ -20,15 +20,7 @@ import (
 // string as large as the session hash's fields and values.
 func BenchmarkRawGetEx(b *testing.B) {
 	c := testClient(b)
-	getex := rawGetEx(b, c, newStore(b, c))
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if err := getex(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
+	sessiontest.BenchRaw(b, rawGetEx(b, c, newStore(b, c)))
 }
 
 // BenchmarkReadOnlyVsGetEx interleaves the read-only request with the raw

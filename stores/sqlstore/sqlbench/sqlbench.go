@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/sessiontest"
 )
 
 // RawSelect measures one primary-key SELECT of a session row's columns
@@ -16,15 +17,7 @@ import (
 // prepared once.
 func RawSelect(b *testing.B, db *sql.DB, quotedTable string, d session.Digest, prepared bool) {
 	b.Helper()
-	query := RawSelectFunc(b, db, quotedTable, d, prepared)
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if err := query(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
+	sessiontest.BenchRaw(b, RawSelectFunc(b, db, quotedTable, d, prepared))
 }
 
 // RawSelectFunc returns the query RawSelect measures, for
