@@ -51,6 +51,10 @@ func newToken(r io.Reader) (string, Digest, error) {
 	return base64.RawURLEncoding.EncodeToString(raw[:]), sha256.Sum256(raw[:]), nil
 }
 
+// tokenEncoding decodes tokens: unpadded base64url that rejects non-zero
+// trailing bits, so each token has exactly one spelling.
+var tokenEncoding = base64.RawURLEncoding.Strict()
+
 // parseToken validates the syntax of a token received from a client and
 // returns its digest. Only canonical 43-character base64url strings decoding
 // to exactly 32 bytes are accepted; everything else is rejected before any
@@ -66,7 +70,7 @@ func parseToken(s string) (Digest, bool) {
 		}
 	}
 	var raw [TokenBytes]byte
-	n, err := base64.RawURLEncoding.Strict().Decode(raw[:], []byte(s))
+	n, err := tokenEncoding.Decode(raw[:], []byte(s))
 	if err != nil || n != TokenBytes {
 		return Digest{}, false
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -179,3 +182,57 @@ func BenchmarkRawHGetAll(b *testing.B) {
 func BenchmarkStoreLoad(b *testing.B) { sessiontest.BenchLoad(b, newStore(b, testClient(b))) }
 
 func hexDigest(d session.Digest) string { return hex.EncodeToString(d[:]) }
+
+// BenchmarkReadPathSplit interleaves, in one loop, the steps from the raw
+// GETEX floor to the full read-only request: GETEX, a bare HGETALL of the
+// session hash, Store.Load (HGETALL and decoding) and the request through
+// the middleware. It reports the median of each, so that the differences
+// show where the request's time above the floor goes.
+func BenchmarkReadPathSplit(b *testing.B) {
+	c := testClient(b)
+	st := newStore(b, c)
+	raw := rawGetEx(b, c, st)
+	h, cookie := sessiontest.BenchSession(b, st)
+	d, _ := session.DigestOf(cookie.Value)
+	keys, err := c.Keys(context.Background(), "*"+hexDigest(d)).Result()
+	if err != nil || len(keys) != 1 {
+		b.Fatalf("session key: %v %v", keys, err)
+	}
+	r := httptest.NewRequest("GET", "/read", nil)
+	r.AddCookie(cookie)
+	w := httptest.NewRecorder()
+	ctx := context.Background()
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"getex", func() error { return raw(ctx) }},
+		{"hgetall", func() error { return c.HGetAll(ctx, keys[0]).Err() }},
+		{"load", func() error { _, err := st.Load(ctx, d); return err }},
+		{"request", func() error {
+			clear(w.Header())
+			h.ServeHTTP(w, r)
+			if w.Code != http.StatusOK {
+				return fmt.Errorf("status %d", w.Code)
+			}
+			return nil
+		}},
+	}
+	times := make([][]time.Duration, len(steps))
+	i := 0
+	for b.Loop() {
+		for j := range steps {
+			k := (i + j) % len(steps) // rotate the order
+			t0 := time.Now()
+			if err := steps[k].run(); err != nil {
+				b.Fatal(err)
+			}
+			times[k] = append(times[k], time.Since(t0))
+		}
+		i++
+	}
+	for k, s := range steps {
+		slices.Sort(times[k])
+		b.ReportMetric(float64(times[k][len(times[k])/2].Nanoseconds()), s.name+"-ns")
+	}
+}

@@ -74,3 +74,15 @@ func TestDecodedValuesAreSeparate(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDecode measures decoding the standard session's HGETALL reply.
+func BenchmarkDecode(b *testing.B) {
+	h := map[string]string{"_m": "1764124000000,1764124000000,1800000,1764125800000,1764167200000,0,0", "_v": "1",
+		"v:user_id": "42", "v:csrf": `"vz8Dq3Hh1mKjK0sR4tQe7wYb2xN5cL9aP6fG0uI3oZs"`, "v:name": `"Ada Lovelace"`}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decode(h); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

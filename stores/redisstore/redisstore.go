@@ -257,10 +257,35 @@ func fields(r *session.Record) []any {
 	return out
 }
 
-// decode builds a record from HGETALL's result.
+// decode builds a record from HGETALL's result, in one pass over it.
 func decode(h map[string]string) (*session.Record, error) {
+	r := &session.Record{}
+	var meta, version string
+	var hasMeta, hasVersion bool
+	type value struct{ key, v string }
+	values := make([]value, 0, 8) // on the stack for small sessions
+	size := 0
+	for f, v := range h {
+		switch {
+		case strings.HasPrefix(f, "v:"):
+			values = append(values, value{f[2:], v})
+			size += len(v)
+		case f == "_m":
+			meta, hasMeta = v, true
+		case f == "_v":
+			version, hasVersion = v, true
+		case f == "_u":
+			r.UserID = v
+		case f == "_ip":
+			r.IP = v
+		case f == "_ua":
+			r.UserAgent = v
+		}
+	}
+	if !hasMeta || !hasVersion {
+		return nil, fmt.Errorf("%w: metadata or version missing", session.ErrCorrupt)
+	}
 	var m [7]int64
-	meta := h["_m"]
 	for i := range m {
 		field := meta
 		if j := strings.IndexByte(meta, ','); j >= 0 {
@@ -277,34 +302,27 @@ func decode(h map[string]string) (*session.Record, error) {
 	if meta != "" {
 		return nil, fmt.Errorf("%w: trailing metadata", session.ErrCorrupt)
 	}
-	version, err := strconv.ParseInt(h["_v"], 10, 64)
+	v, err := strconv.ParseInt(version, 10, 64)
 	if err != nil {
 		return nil, fmt.Errorf("%w: version: %v", session.ErrCorrupt, err)
 	}
-	r := &session.Record{
-		Values:  make(map[string][]byte, len(h)),
-		Created: fromMS(m[0]), LastSeen: fromMS(m[1]), IdleTimeout: time.Duration(m[2]) * time.Millisecond,
-		IdleExpiry: fromMS(m[3]), AbsExpiry: fromMS(m[4]), ExpireOnClose: m[5] == 1, Version: version,
-		UserID: h["_u"], IP: h["_ip"], UserAgent: h["_ua"],
-	}
+	r.Version = v
+	r.Created, r.LastSeen, r.IdleTimeout = fromMS(m[0]), fromMS(m[1]), time.Duration(m[2])*time.Millisecond
+	r.IdleExpiry, r.AbsExpiry, r.ExpireOnClose = fromMS(m[3]), fromMS(m[4]), m[5] == 1
 	if m[6] != 0 {
 		r.AuthTime = fromMS(m[6])
 	}
+	if len(values) == 0 {
+		return r, nil
+	}
 	// The values are copied into one buffer, each slice capped at its own
 	// end so that an append cannot reach its neighbour.
-	size := 0
-	for f, v := range h {
-		if strings.HasPrefix(f, "v:") {
-			size += len(v)
-		}
-	}
+	r.Values = make(map[string][]byte, len(values))
 	buf := make([]byte, 0, size)
-	for f, v := range h {
-		if k, ok := strings.CutPrefix(f, "v:"); ok {
-			start := len(buf)
-			buf = append(buf, v...)
-			r.Values[k] = buf[start:len(buf):len(buf)]
-		}
+	for _, kv := range values {
+		start := len(buf)
+		buf = append(buf, kv.v...)
+		r.Values[kv.key] = buf[start:len(buf):len(buf)]
 	}
 	return r, nil
 }
