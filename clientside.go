@@ -16,18 +16,19 @@ import (
 // before any decryption; several distinct values make the request
 // anonymous.
 func (m *Manager) readClientCookie(r *http.Request, s *Session) {
-	cookies := r.CookiesNamed(m.cookieName)
-	for _, c := range cookies {
-		if !plausibleSealed(c.Value) {
+	seen := false
+	for v := range namedCookies(r.Header, m.cookieName) {
+		seen = true
+		if !plausibleSealed(v) {
 			continue
 		}
-		if s.hasToken && c.Value != s.token {
+		if s.hasToken && v != s.token {
 			s.hasToken, s.token, s.tokenIssue = false, "", "duplicate"
 			return
 		}
-		s.hasToken, s.token = true, c.Value
+		s.hasToken, s.token = true, v
 	}
-	if len(cookies) > 0 && !s.hasToken && s.tokenIssue == "" {
+	if seen && !s.hasToken && s.tokenIssue == "" {
 		s.tokenIssue = "malformed"
 	}
 }

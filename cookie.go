@@ -1,6 +1,7 @@
 package session
 
 import (
+	"iter"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,13 +14,10 @@ import (
 // one distinct value is a well-formed token: a planted duplicate must not
 // choose the session.
 func (m *Manager) readToken(r *http.Request, s *Session) {
-	cookies := r.CookiesNamed(m.cookieName)
-	if len(cookies) == 0 {
-		return
-	}
-	found := false
-	for _, c := range cookies {
-		d, ok := parseToken(c.Value)
+	found, seen := false, false
+	for v := range namedCookies(r.Header, m.cookieName) {
+		seen = true
+		d, ok := parseToken(v)
 		if !ok {
 			continue
 		}
@@ -30,13 +28,76 @@ func (m *Manager) readToken(r *http.Request, s *Session) {
 			return
 		}
 		found = true
-		s.digest, s.token = d, c.Value
+		s.digest, s.token = d, v
+	}
+	if !seen {
+		return
 	}
 	if !found {
 		s.tokenIssue = "malformed"
 		return
 	}
 	s.hasToken = true
+}
+
+// namedCookies yields the value of every cookie called name (a valid
+// token) in the Cookie header lines of h, as http.Request.CookiesNamed
+// returns them (one pair of surrounding double quotes removed; values with
+// a byte net/http rejects skipped), without allocating: it runs on every
+// request. Above net/http's default limit of 3000 cookies per request it
+// defers to CookiesNamed itself, which then applies the limit as configured
+// (GODEBUG httpcookiemaxnum) and by default returns nothing.
+func namedCookies(h http.Header, name string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		lines := h["Cookie"]
+		n := 0
+		for _, line := range lines {
+			n += strings.Count(line, ";") + 1
+		}
+		if n > defaultMaxCookies {
+			for _, c := range (&http.Request{Header: h}).CookiesNamed(name) {
+				if !yield(c.Value) {
+					return
+				}
+			}
+			return
+		}
+		for _, line := range lines {
+			for part := range strings.SplitSeq(line, ";") {
+				k, v, _ := strings.Cut(strings.Trim(part, asciiSpace), "=")
+				if strings.Trim(k, asciiSpace) != name {
+					continue
+				}
+				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+					v = v[1 : len(v)-1]
+				}
+				if !validCookieValue(v) {
+					continue
+				}
+				if !yield(v) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// defaultMaxCookies is net/http's default limit on the cookies it parses
+// in one request.
+const defaultMaxCookies = 3000
+
+// asciiSpace is what net/textproto.TrimString trims.
+const asciiSpace = " \t\r\n"
+
+// validCookieValue reports whether net/http accepts every byte of v in a
+// cookie value: RFC 6265's cookie-octets, plus the space.
+func validCookieValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; b < 0x20 || b >= 0x7f || b == '"' || b == ';' || b == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // writeCookie sets the session cookie. Its Max-Age follows the session's

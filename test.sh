@@ -57,6 +57,7 @@ go test -race -count=1 work
 fuzztime=${FUZZTIME:-20000x}
 go test -run '^$' -fuzz '^FuzzParseToken$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzCookieHeader$' -fuzztime "$fuzztime" .
+go test -run '^$' -fuzz '^FuzzNamedCookies$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzDecodeValues$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzValidJSON$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzJSONCodec$' -fuzztime "$fuzztime" .
