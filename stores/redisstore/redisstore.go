@@ -101,9 +101,13 @@ func WithWait(replicas int, timeout time.Duration) Option {
 // slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.logger = l } }
 
-// New returns a store on client, which may be a *redis.Client,
-// *redis.FailoverClient (Sentinel) or *redis.ClusterClient. It pings the
+// New returns a store on client, which may be a *redis.Client (one node,
+// or Sentinel through redis.NewFailoverClient) or a *redis.ClusterClient. It pings the
 // server and checks its maxmemory-policy (see the package documentation).
+// It refuses a client that reads from replicas (a cluster client with
+// ReadOnly, RouteByLatency or RouteRandomly; a client connected to a
+// replica): a replica lags its master, so it could still serve a session
+// that was logged out or revoked, or miss one that was just created.
 func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*Store, error) {
 	if client == nil {
 		return nil, errors.New("redisstore: client is nil")
@@ -115,9 +119,18 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 	if strings.ContainsAny(s.prefix, "{}") {
 		return nil, fmt.Errorf("redisstore: prefix %q must not contain braces", s.prefix)
 	}
-	_, s.cluster = client.(*redis.ClusterClient)
+	if c, ok := client.(*redis.ClusterClient); ok {
+		s.cluster = true
+		if o := c.Options(); o.ReadOnly || o.RouteByLatency || o.RouteRandomly {
+			return nil, errors.New("redisstore: the cluster client reads from replicas (ReadOnly, RouteByLatency or RouteRandomly); " +
+				errReplicaReads)
+		}
+	}
 	if err := client.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("redisstore: connecting: %w", err)
+	}
+	if err := s.checkMaster(ctx); err != nil {
+		return nil, err
 	}
 	s.checkEviction(ctx)
 	if err := s.loadScripts(ctx); err != nil {
@@ -157,6 +170,29 @@ func (s *Store) pipelined(ctx context.Context, fn func(redis.Pipeliner) error) e
 		_, err = s.client.Pipelined(ctx, fn)
 	}
 	return err
+}
+
+// errReplicaReads says why the store refuses clients that read from
+// replicas.
+const errReplicaReads = "a replica can still hold a session that was just deleted (logout, revocation) " +
+	"or not yet hold one just created (login): give the store a client that reads from the master"
+
+// checkMaster refuses a single-node client (standalone, or Sentinel with
+// ReplicaOnly) connected to a replica. Where ROLE is not allowed (ACL), the
+// check is skipped: writes to a replica fail with READONLY anyway.
+func (s *Store) checkMaster(ctx context.Context) error {
+	if s.cluster {
+		return nil
+	}
+	role, err := s.client.Do(ctx, "ROLE").Slice()
+	if err != nil || len(role) == 0 {
+		s.logger.DebugContext(ctx, "redisstore: cannot read the node's role (ROLE not allowed?)", "error", err)
+		return nil
+	}
+	if r, _ := role[0].(string); r == "slave" || r == "replica" {
+		return errors.New("redisstore: the client is connected to a replica; " + errReplicaReads)
+	}
+	return nil
 }
 
 // checkEviction warns when a node may evict keys without a TTL.

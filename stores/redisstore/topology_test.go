@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +26,17 @@ func TestConformanceCluster(t *testing.T) {
 func TestConformanceSentinel(t *testing.T) {
 	g := startSentinel(t)
 	sessiontest.Run(t, func(t *testing.T) session.Store { return newStore(t, g.client) })
+	t.Run("ReplicaOnlyClientRefused", func(t *testing.T) {
+		var addrs []string
+		for _, p := range g.sentinels {
+			addrs = append(addrs, p.addr)
+		}
+		c := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: "mymaster", SentinelAddrs: addrs, ReplicaOnly: true})
+		defer c.Close()
+		if _, err := redisstore.New(context.Background(), c); err == nil || !strings.Contains(err.Error(), "connected to a replica") {
+			t.Fatalf("New on a ReplicaOnly Sentinel client: %v, want a refusal", err)
+		}
+	})
 }
 
 // Failover: sessions written and replicated before the master dies are
