@@ -101,13 +101,14 @@ func WithWait(replicas int, timeout time.Duration) Option {
 // slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.logger = l } }
 
-// New returns a store on client, which may be a *redis.Client (one node,
-// or Sentinel through redis.NewFailoverClient) or a *redis.ClusterClient. It pings the
-// server and checks its maxmemory-policy (see the package documentation).
-// It refuses a client that reads from replicas (a cluster client with
-// ReadOnly, RouteByLatency or RouteRandomly; a client connected to a
-// replica): a replica lags its master, so it could still serve a session
-// that was logged out or revoked, or miss one that was just created.
+// New returns a store on client, which may be a *redis.Client (one node, or
+// Sentinel through redis.NewFailoverClient) or a *redis.ClusterClient. It
+// pings the server and checks its maxmemory-policy (see the package
+// documentation). It refuses a client that reads from replicas (a cluster
+// client with ReadOnly, RouteByLatency or RouteRandomly; a client connected
+// to a replica): a replica lags its master, so it could still serve a
+// session that was logged out or revoked, or miss one that was just
+// created.
 func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*Store, error) {
 	if client == nil {
 		return nil, errors.New("redisstore: client is nil")
