@@ -38,7 +38,8 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		} else {
 			m.readToken(r, s)
 		}
-		s.ctx = context.WithValue(r.Context(), contextKey{}, s)
+		st.ctx = requestContext{Context: r.Context(), s: s}
+		s.ctx = &st.ctx
 		r = r.WithContext(s.ctx)
 		sw := &st.w
 		*sw = responseWriter{ResponseWriter: w, s: s, r: r}
@@ -51,8 +52,26 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 
 // requestState holds what the middleware allocates for one request.
 type requestState struct {
-	s Session
-	w responseWriter
+	s   Session
+	w   responseWriter
+	ctx requestContext
+}
+
+// requestContext is the request's context with its session attached, as
+// context.WithValue(parent, contextKey{}, s) would make it, but living in
+// requestState instead of an allocation of its own. Cancellation,
+// deadlines and every other value come from the parent.
+type requestContext struct {
+	context.Context
+	s *Session
+}
+
+// Value returns the session for contextKey and asks the parent otherwise.
+func (c *requestContext) Value(key any) any {
+	if _, ok := key.(contextKey); ok {
+		return c.s
+	}
+	return c.Context.Value(key)
 }
 
 // responseWriter commits the session before the header goes out.

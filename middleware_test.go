@@ -458,3 +458,49 @@ func TestNestedHandlersShareOneSession(t *testing.T) {
 		t.Fatalf("Renew without a session = %v", err)
 	}
 }
+
+// The context the middleware hands to the handler carries the session and
+// is otherwise the request's own: its values, deadline and cancellation,
+// also for contexts derived from it.
+func TestRequestContextKeepsTheParent(t *testing.T) {
+	m, err := session.New(newCountingStore(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct{}
+	deadline := time.Now().Add(time.Hour)
+	parent, cancel := context.WithDeadline(context.WithValue(context.Background(), key{}, "v"), deadline)
+	defer cancel()
+	var checked bool
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if session.FromContext(ctx) == nil {
+			t.Error("no session in the request context")
+		}
+		if ctx.Value(key{}) != "v" {
+			t.Errorf("parent value = %v", ctx.Value(key{}))
+		}
+		if d, ok := ctx.Deadline(); !ok || !d.Equal(deadline) {
+			t.Errorf("deadline = %v, %v; want %v", d, ok, deadline)
+		}
+		child, stop := context.WithCancel(ctx)
+		defer stop()
+		if session.FromContext(child) != session.FromContext(ctx) {
+			t.Error("a derived context lost the session")
+		}
+		cancel()
+		select {
+		case <-child.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatal("cancelling the request's context did not reach a derived one")
+		}
+		if !errors.Is(ctx.Err(), context.Canceled) || !errors.Is(child.Err(), context.Canceled) {
+			t.Errorf("Err = %v / %v, want Canceled", ctx.Err(), child.Err())
+		}
+		checked = true
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil).WithContext(parent))
+	if !checked {
+		t.Fatal("handler did not run")
+	}
+}
