@@ -46,21 +46,32 @@ func (JSONCodec) Marshal(v any) ([]byte, error) {
 // plain JSON string into a *string, or an integer into an *int, skips its
 // reflection.
 func (JSONCodec) Unmarshal(data []byte, v any) error {
+	if unmarshalPlain(data, v) {
+		return nil
+	}
+	return json.Unmarshal(data, v)
+}
+
+// unmarshalPlain decodes the common cases without encoding/json: a string
+// that needs no unescaping into *string, an integer into *int. It reports
+// false, leaving v untouched, for anything else. It does not keep v, so a
+// caller's variable behind v can stay on the stack.
+func unmarshalPlain(data []byte, v any) bool {
 	switch p := v.(type) {
 	case *string:
 		if len(data) >= 2 && data[0] == '"' && data[len(data)-1] == '"' && plainString(string(data[1:len(data)-1])) {
 			*p = string(data[1 : len(data)-1])
-			return nil
+			return true
 		}
 	case *int:
 		if len(data) > 0 && scanNumber(data, 0) == len(data) && !bytes.ContainsAny(data, ".eE") {
 			if i, err := strconv.ParseInt(string(data), 10, strconv.IntSize); err == nil {
 				*p = int(i)
-				return nil
+				return true
 			}
 		}
 	}
-	return json.Unmarshal(data, v)
+	return false
 }
 
 // plainString reports whether s is printable ASCII that encoding/json

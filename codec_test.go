@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -152,4 +154,68 @@ func FuzzJSONCodec(f *testing.F) {
 			t.Fatalf("Unmarshal(%q, *int) = %d, %v; encoding/json: %d, %v", data, gi, gerr, wi, werr)
 		}
 	})
+}
+
+// reversingCodec stores strings as JSON strings with their characters
+// reversed: a codec whose encoding the JSON fast path would misread.
+type reversingCodec struct{}
+
+func reverse(s string) string {
+	r := []rune(s)
+	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+		r[i], r[j] = r[j], r[i]
+	}
+	return string(r)
+}
+
+func (reversingCodec) Marshal(v any) ([]byte, error) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, fmt.Errorf("reversingCodec: %T", v)
+	}
+	return json.Marshal(reverse(s))
+}
+
+func (reversingCodec) Unmarshal(data []byte, v any) error {
+	p, ok := v.(*string)
+	if !ok {
+		return fmt.Errorf("reversingCodec: %T", v)
+	}
+	if err := json.Unmarshal(data, p); err != nil {
+		return err
+	}
+	*p = reverse(*p)
+	return nil
+}
+
+// Get decodes with the manager's codec, never with the JSON codec's
+// shortcuts when another codec is configured.
+func TestGetUsesTheConfiguredCodec(t *testing.T) {
+	e := newEnv(t, session.WithCodec(reversingCodec{}))
+	m := e.m
+	var got string
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if r.URL.Path == "/set" {
+			if err := s.Set("name", "Ada"); err != nil {
+				t.Error(err)
+			}
+			return
+		}
+		v, ok, err := session.Get[string](s, "name")
+		if err != nil || !ok {
+			t.Errorf("Get = %q, %v, %v", v, ok, err)
+		}
+		got = v
+	}))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/set", nil))
+	r := httptest.NewRequest("GET", "/get", nil)
+	for _, c := range w.Result().Cookies() {
+		r.AddCookie(c)
+	}
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if got != "Ada" {
+		t.Fatalf("Get with the reversing codec = %q, want %q", got, "Ada")
+	}
 }

@@ -201,10 +201,17 @@ func Get[T any](s *Session, key string) (T, bool, error) {
 	if err != nil || !ok {
 		return v, false, err
 	}
-	if err := s.m.codec.Unmarshal(raw, &v); err != nil {
-		return v, true, fmt.Errorf("session: decoding key %q as %T: %w", key, v, err)
+	if _, isJSON := s.m.codec.(JSONCodec); isJSON && unmarshalPlain(raw, &v) {
+		return v, true, nil
 	}
-	return v, true, nil
+	// A codec behind an interface keeps what it is given as far as the
+	// compiler knows: decode into a variable of its own, so that v above
+	// stays on the stack on the common path.
+	p := new(T)
+	if err := s.m.codec.Unmarshal(raw, p); err != nil {
+		return *p, true, fmt.Errorf("session: decoding key %q as %T: %w", key, *p, err)
+	}
+	return *p, true, nil
 }
 
 // GetOr returns the value under key decoded into T, or def when the key is
