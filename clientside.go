@@ -79,7 +79,7 @@ func (s *Session) loadClient() error {
 		return nil
 	}
 	s.digest, s.reseal = id, reseal
-	s.adopt(rec, true)
+	s.adopt(rec, true, now)
 	return nil
 }
 

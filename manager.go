@@ -276,6 +276,12 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 		}
 		return nil
 	}
+	// The common case, a request that only read a session whose refresh is
+	// not due, writes nothing and needs no clock: the decision uses the time
+	// the session was loaded, the request's activity time.
+	if s.rec != nil && !s.dirty() && !s.reseal && !m.touchDue(s.rec, s.loadedAt) {
+		return nil
+	}
 	ctx := s.ctx
 	now := m.now()
 	if m.client != nil {

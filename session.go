@@ -28,29 +28,31 @@ type Session struct {
 	// What the client presented.
 	token      string // the client's token (or the new one after commit); never logged
 	digest     Digest // digest of token, valid when hasToken
-	hasToken   bool
 	tokenIssue string // "malformed" or "duplicate" when the cookie was rejected
 
-	accessed bool
-	loaded   bool
+	loadedAt time.Time // when the stored record was loaded (the request's activity time)
 	loadErr  error
 	failErr  error   // a lifecycle store call failed: the request must fail
 	rec      *Record // the stored record as loaded; nil when there is none
 
 	values  map[string][]byte // the current view: loaded values plus changes
-	ownVals bool              // values is a private copy (rec.Values stays as loaded)
-	size    int               // valuesSize(values)
+	size    int               // valuesSize(values), or -1 until a change needs it
 	changed map[string]bool   // key -> true when set, false when deleted
-	cleared bool
 
-	renew        bool // a new token is due at commit
-	login        bool
 	userID       string
 	authTime     time.Time
-	expirySet    bool
 	idleOverride time.Duration
-	closeCookie  bool // expire at browser close
 
+	// Flags, together so that the struct has no padding between them.
+	hasToken    bool // the client presented a well-formed token
+	accessed    bool
+	loaded      bool
+	ownVals     bool // values is a private copy (rec.Values stays as loaded)
+	cleared     bool
+	renew       bool // a new token is due at commit
+	login       bool
+	expirySet   bool
+	closeCookie bool // expire at browser close
 	clearCookie bool // the client's cookie must be deleted (destroyed, expired)
 	reseal      bool // client-side: the cookie was sealed with an old key
 	committed   bool
@@ -114,7 +116,8 @@ func (s *Session) load() error {
 		s.loadErr = m.storeErr(s.ctx, "load", s.digest, errors.New("store returned no record and no error"))
 		return s.loadErr
 	}
-	if !m.alive(rec, m.now()) {
+	now := m.now()
+	if !m.alive(rec, now) {
 		s.hasToken = false
 		s.clearCookie = true
 		m.emit(s.ctx, Event{Kind: EventExpired, token: ref(s.digest), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
@@ -125,20 +128,22 @@ func (s *Session) load() error {
 		}
 		return nil
 	}
-	s.adopt(rec, false)
+	s.adopt(rec, false, now)
 	return nil
 }
 
-// adopt makes rec the session's loaded record. With owned false its values
-// map stays untouched (the first change works on a copy), because a
-// server-side commit sends rec as the Base of its Change; a client-side
-// session has no such use for it and changes the map in place.
-func (s *Session) adopt(rec *Record, owned bool) {
-	s.rec = rec
+// adopt makes rec the session's loaded record, loaded at now (the
+// request's activity time, which decides whether a refresh is due). With
+// owned false its values map stays untouched (the first change works on a
+// copy), because a server-side commit sends rec as the Base of its Change;
+// a client-side session has no such use for it and changes the map in
+// place.
+func (s *Session) adopt(rec *Record, owned bool, now time.Time) {
+	s.rec, s.loadedAt = rec, now
 	if rec.Values != nil {
 		s.values, s.ownVals = rec.Values, owned
 	}
-	s.size = valuesSize(s.values)
+	s.size = -1 // a read-only request never needs it
 	s.idleOverride = rec.IdleTimeout
 	s.closeCookie = rec.ExpireOnClose
 }
@@ -240,6 +245,9 @@ func (s *Session) Set(key string, value any) error {
 		return fmt.Errorf("session: encoding key %q: %w", key, err)
 	}
 	return s.modify(func() error {
+		if s.size < 0 {
+			s.size = valuesSize(s.values)
+		}
 		size := s.size + len(enc)
 		if old, ok := s.values[key]; ok {
 			size -= len(old)
@@ -261,7 +269,9 @@ func (s *Session) Set(key string, value any) error {
 func (s *Session) Delete(key string) error {
 	return s.modify(func() error {
 		if old, ok := s.values[key]; ok {
-			s.size -= len(key) + len(old)
+			if s.size >= 0 {
+				s.size -= len(key) + len(old)
+			}
 			s.mutable()
 			delete(s.values, key)
 			s.markChanged(key, false)
