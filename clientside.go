@@ -45,14 +45,6 @@ func plausibleSealed(v string) bool {
 	return true
 }
 
-// base64url marks the bytes of the base64url alphabet.
-var base64url = func() (t [256]bool) {
-	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
-		t[c] = true
-	}
-	return t
-}()
-
 // loadClient opens the cookie. It must be called with s.mu held, after the
 // token checks of load.
 func (s *Session) loadClient() error {

@@ -177,11 +177,11 @@ func setCookie(h http.Header, name, line string) {
 // addVary adds "Cookie" to the Vary header unless it is there already.
 func addVary(h http.Header) {
 	for _, v := range h["Vary"] {
-		for _, f := range strings.Split(v, ",") {
+		for f := range strings.SplitSeq(v, ",") {
 			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, "Cookie") {
 				return
 			}
 		}
 	}
-	h.Add("Vary", "Cookie")
+	h["Vary"] = append(h["Vary"], "Cookie") // h.Add, minus canonicalizing a canonical key
 }

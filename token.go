@@ -51,6 +51,15 @@ func newToken(r io.Reader) (string, Digest, error) {
 	return base64.RawURLEncoding.EncodeToString(raw[:]), sha256.Sum256(raw[:]), nil
 }
 
+// base64url marks the bytes of the base64url alphabet, which tokens and
+// sealed cookies are written in.
+var base64url = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
+		t[c] = true
+	}
+	return t
+}()
+
 // tokenEncoding decodes tokens: unpadded base64url that rejects non-zero
 // trailing bits, so each token has exactly one spelling.
 var tokenEncoding = base64.RawURLEncoding.Strict()
@@ -64,8 +73,7 @@ func parseToken(s string) (Digest, bool) {
 		return Digest{}, false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+		if !base64url[s[i]] {
 			return Digest{}, false
 		}
 	}
