@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,6 +84,31 @@ func BenchmarkDecode(b *testing.B) {
 	for b.Loop() {
 		if _, err := decode(h); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// parseInt accepts exactly the decimal int64s strconv.ParseInt accepts
+// in base 10, except a leading plus sign, and nothing longer than 19
+// digits.
+func TestParseInt(t *testing.T) {
+	cases := []string{"0", "-0", "7", "-7", "00012", "1795661025939", "-62135596800000",
+		"9223372036854775807", "-9223372036854775808", "9223372036854775808", "-9223372036854775809",
+		"99999999999999999999", "00000000000000000001", "", "-", "+1", "1-", "1,2", " 1", "1 ", "0x10", "1_000", "١"}
+	for i := range 2000 { // and a spread of magnitudes and signs
+		n := int64(1) << (i % 63)
+		n += int64(i) * 7919
+		if i%2 == 1 {
+			n = -n
+		}
+		cases = append(cases, strconv.FormatInt(n, 10))
+	}
+	for _, s := range cases {
+		got, ok := parseInt(s)
+		want, err := strconv.ParseInt(s, 10, 64)
+		wantOK := err == nil && !strings.HasPrefix(s, "+") && len(strings.TrimPrefix(s, "-")) <= 19
+		if ok != wantOK || (ok && got != want) {
+			t.Errorf("parseInt(%q) = %d, %v; strconv gives %d, %v", s, got, ok, want, err)
 		}
 	}
 }

@@ -330,18 +330,18 @@ func decode(h map[string]string) (*session.Record, error) {
 		} else {
 			meta = ""
 		}
-		v, err := strconv.ParseInt(field, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%w: metadata field %d: %v", session.ErrCorrupt, i, err)
+		v, ok := parseInt(field)
+		if !ok {
+			return nil, fmt.Errorf("%w: metadata field %d is %q", session.ErrCorrupt, i, field)
 		}
 		m[i] = v
 	}
 	if meta != "" {
 		return nil, fmt.Errorf("%w: trailing metadata", session.ErrCorrupt)
 	}
-	v, err := strconv.ParseInt(version, 10, 64)
-	if err != nil {
-		return nil, fmt.Errorf("%w: version: %v", session.ErrCorrupt, err)
+	v, ok := parseInt(version)
+	if !ok {
+		return nil, fmt.Errorf("%w: version is %q", session.ErrCorrupt, version)
 	}
 	r.Version = v
 	r.Created, r.LastSeen, r.IdleTimeout = fromMS(m[0]), fromMS(m[1]), time.Duration(m[2])*time.Millisecond
@@ -362,6 +362,34 @@ func decode(h map[string]string) (*session.Record, error) {
 		r.Values[kv.key] = buf[start:len(buf):len(buf)]
 	}
 	return r, nil
+}
+
+// parseInt parses a decimal int64 as fields writes it: an optional minus
+// sign and at most 19 digits, nothing else.
+func parseInt(s string) (int64, bool) {
+	i := 0
+	neg := len(s) > 0 && s[0] == '-'
+	if neg {
+		i = 1
+	}
+	if i == len(s) || len(s)-i > 19 {
+		return 0, false
+	}
+	var n uint64 // 19 digits stay below 1e19 < 2^64
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	switch {
+	case neg && n <= 1<<63:
+		return -int64(n), true // int64(1<<63) wraps to the minimum, as its negation does
+	case !neg && n < 1<<63:
+		return int64(n), true
+	}
+	return 0, false
 }
 
 func wrap(op string, err error) error { return fmt.Errorf("redisstore: %s: %w", op, err) }
