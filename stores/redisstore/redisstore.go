@@ -33,8 +33,8 @@
 //
 // A read-only request is one HGETALL; a write one script that applies only
 // the changed fields (so concurrent writes to different keys merge inside
-// Redis) and refuses to run on a deleted session; a new session one
-// pipeline. A login from an anonymous session is one atomic script on
+// Redis) and refuses to run on a deleted session; a new session one script
+// (with its user-index update in the same pipeline on Cluster). A login from an anonymous session is one atomic script on
 // single-node deployments (standalone, Sentinel); on Cluster the old and new
 // keys live in different slots, so it takes two pipelines (create new, then
 // delete old; the new one is rolled back if the old was gone meanwhile).
@@ -417,19 +417,29 @@ func (s *Store) addToIndex(p redis.Pipeliner, ctx context.Context, d session.Dig
 	}
 }
 
-// Create stores the session if absent, in one pipeline: the insert-if-absent
-// script and, for a logged-in session, the user-index update.
+// Create stores the session if absent, in one script that also adds a
+// logged-in session to its user's index. On Cluster, where the index lives
+// in another slot, the index update goes beside the script in one
+// pipeline.
 func (s *Store) Create(ctx context.Context, d session.Digest, r *session.Record) error {
 	key, shard := s.keys(d)
 	args := append([]any{ms(r.ExpiresAt()), member(d, r.UserID)}, fields(r)...)
 	var created *redis.Cmd
-	err := s.pipelined(ctx, func(p redis.Pipeliner) error {
-		created = createScript.Run(ctx, p, []string{key, shard}, args...)
-		s.addToIndex(p, ctx, d, r)
-		return nil
-	})
-	if err != nil {
-		return wrap("create", err)
+	if s.cluster && r.UserID != "" {
+		err := s.pipelined(ctx, func(p redis.Pipeliner) error {
+			created = createScript.Run(ctx, p, []string{key, shard}, args...)
+			s.addToIndex(p, ctx, d, r)
+			return nil
+		})
+		if err != nil {
+			return wrap("create", err)
+		}
+	} else {
+		keys := []string{key, shard}
+		if r.UserID != "" {
+			keys = append(keys, s.userKey(r.UserID))
+		}
+		created = createScript.Run(ctx, s.client, keys, args...)
 	}
 	if n, err := created.Int(); err != nil {
 		return wrap("create", err)

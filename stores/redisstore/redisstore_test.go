@@ -166,9 +166,13 @@ func TestRoundTripsPerRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := sessiontest.Handler(m)
-	// Warm the connection up (handshake commands are not the request's).
+	// Warm the connections up (handshake commands are not the request's):
+	// go-redis keeps pipelines on a pool of their own, so warm both.
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/new", nil))
+	if _, err := c.Pipelined(context.Background(), func(p redis.Pipeliner) error { return p.Ping(context.Background()).Err() }); err != nil {
+		t.Fatal(err)
+	}
 	var cookie *http.Cookie
 	for _, tc := range []struct {
 		path    string

@@ -40,13 +40,17 @@ local function member(k, digest)
 end
 `
 
-// createScript: KEYS = session, shard; ARGV = expires_at ms, member, then
-// field/value pairs. Insert if absent.
+// createScript: KEYS = session, shard, and optionally the user index;
+// ARGV = expires_at ms, member, then field/value pairs. Insert if absent;
+// the user index gets the digest (the member's first 32 bytes) only when
+// the session was created. On Cluster the user index is in another slot and
+// the caller adds to it itself.
 var createScript = redis.NewScript(metaLua + `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 hsetpairs(KEYS[1], 3)
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+if KEYS[3] then redis.call('SADD', KEYS[3], string.sub(ARGV[2], 1, 32)) end
 return 1
 `)
 
