@@ -363,6 +363,21 @@ func TestSizeLimit(t *testing.T) {
 	if got := body(e.do("/get?k=big", tok)); got != "false:" {
 		t.Fatal("oversized value stored")
 	}
+	// A loaded session counts what it holds: "small" (87 bytes with its
+	// key) leaves no room for "big" until it is deleted.
+	var loadedErr, afterDelete error
+	e.mux.HandleFunc("/big-loaded", func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		loadedErr = s.Set("big", strings.Repeat("b", 60))
+		if err := s.Delete("small"); err != nil {
+			t.Error(err)
+		}
+		afterDelete = s.Set("big", strings.Repeat("b", 60))
+	})
+	e.do("/big-loaded", tok)
+	if !errors.Is(loadedErr, session.ErrTooLarge) || afterDelete != nil {
+		t.Fatalf("Set on a loaded session = %v, after deleting the other key = %v", loadedErr, afterDelete)
+	}
 	if err := (*session.Session)(nil).Set("k", 1); !errors.Is(err, session.ErrNoSession) {
 		t.Fatalf("nil session Set = %v", err)
 	}
