@@ -163,6 +163,30 @@ func TestReadOnlyRequestsTouchThrottled(t *testing.T) {
 	}
 }
 
+// Whether a read-only request refreshes the session is decided at the
+// time the session was loaded (the request's activity time): a refresh
+// that falls due while the handler runs is left to the next request, and a
+// refresh due on arrival is written with the time of the commit.
+func TestRefreshDecidedAtArrival(t *testing.T) {
+	e := newEnv(t) // idle 30m, fraction 0.1: a refresh is due after 3 minutes
+	tok := mustToken(t, e.do("/set?k=a&v=1", ""))
+	e.mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		if _, _, err := session.Get[string](session.FromContext(r.Context()), "a"); err != nil {
+			t.Error(err)
+		}
+		e.clock.Advance(2 * time.Minute) // the handler takes two minutes
+	})
+	e.store.reset()
+	e.clock.Advance(2 * time.Minute)
+	if w := e.do("/slow", tok); sessionCookie(w) != nil || e.store.count("touch") != 0 {
+		t.Fatalf("refresh written for a request that arrived before it was due: calls %v", e.store.calls)
+	}
+	e.do("/slow", tok) // arrives 4 minutes after the last refresh
+	if e.store.count("touch") != 1 {
+		t.Fatalf("no refresh for a request that arrived after it was due: calls %v", e.store.calls)
+	}
+}
+
 // Writes record activity at the touch granularity too: a write inside the
 // throttle window changes values only (no expiry rewrite, no cookie
 // refresh), and the session still slides with the writes.
