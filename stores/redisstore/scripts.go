@@ -10,20 +10,9 @@ import "github.com/redis/go-redis/v9"
 // them. A shard member is the digest (32 raw bytes) followed by the user id,
 // so the cleaner can prune the user index of sessions Redis expired itself.
 
-// metaLua reads and writes the "_m" field: created, last seen, idle timeout
-// ms, idle expiry, absolute expiry, expire on close (0/1), auth time (0:
-// none), all integers.
-const metaLua = `
-local function getmeta(k)
-	local m = {}
-	for v in string.gmatch(redis.call('HGET', k, '_m') or '', '[^,]+') do m[#m + 1] = tonumber(v) end
-	return m
-end
-local function setmeta(k, m)
-	local parts = {}
-	for i = 1, #m do parts[i] = string.format('%d', m[i]) end
-	redis.call('HSET', k, '_m', table.concat(parts, ','))
-end
+// pairsLua writes field/value pairs from ARGV in chunks (Lua's unpack
+// has a stack limit).
+const pairsLua = `
 local function chunked(cmd, k, first, last, step)
 	local i = first
 	while i <= last do
@@ -35,6 +24,23 @@ end
 local function hsetpairs(k, first)
 	chunked('HSET', k, first, #ARGV, 200)
 end
+`
+
+// metaLua adds, to pairsLua, reading and writing the "_m" field: created,
+// last seen, idle timeout ms, idle expiry, absolute expiry, expire on close
+// (0/1), auth time (0: none), all integers. Scripts that need none of it
+// leave it out: each helper costs Redis a closure per call.
+const metaLua = pairsLua + `
+local function getmeta(k)
+	local m = {}
+	for v in string.gmatch(redis.call('HGET', k, '_m') or '', '[^,]+') do m[#m + 1] = tonumber(v) end
+	return m
+end
+local function setmeta(k, m)
+	local parts = {}
+	for i = 1, #m do parts[i] = string.format('%d', m[i]) end
+	redis.call('HSET', k, '_m', table.concat(parts, ','))
+end
 local function member(k, digest)
 	return digest .. (redis.call('HGET', k, '_u') or '')
 end
@@ -45,7 +51,7 @@ end
 // the user index gets the digest (the member's first 32 bytes) only when
 // the session was created. On Cluster the user index is in another slot and
 // the caller adds to it itself.
-var createScript = redis.NewScript(metaLua + `
+var createScript = redis.NewScript(pairsLua + `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 hsetpairs(KEYS[1], 3)
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
@@ -120,7 +126,7 @@ return user
 // anonymous); ARGV = old digest, new member, expires_at ms, user, then
 // field/value pairs. Moves a session atomically: 0 when the old one is
 // gone, -1 when the new key exists, 1 on success.
-var renewScript = redis.NewScript(metaLua + `
+var renewScript = redis.NewScript(pairsLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 local olduser = redis.call('HGET', KEYS[1], '_u') or ''
