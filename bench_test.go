@@ -63,6 +63,9 @@ func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *discardWriter) WriteHeader(int)             {}
 
+// WriteString is there because net/http's ResponseWriter has it too.
+func (w *discardWriter) WriteString(s string) (int, error) { return len(s), nil }
+
 func newSessionToken(b *testing.B, h http.Handler) string {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/new", nil))

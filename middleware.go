@@ -130,6 +130,19 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// WriteString is Write for strings: it commits the session if the header
+// was not written yet, then passes s on without copying it into a byte
+// slice when the underlying writer can take a string (net/http's can).
+func (w *responseWriter) WriteString(s string) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.failed {
+		return 0, ErrCommitFailed
+	}
+	return io.WriteString(w.ResponseWriter, s)
+}
+
 // ReadFrom keeps io.Copy's sendfile path available to handlers.
 func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
 	if !w.wroteHeader {
@@ -178,4 +191,5 @@ var _ interface {
 	http.Flusher
 	http.Hijacker
 	io.ReaderFrom
+	io.StringWriter
 } = (*responseWriter)(nil)

@@ -66,6 +66,9 @@ func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *discardWriter) WriteHeader(int)             {}
 
+// WriteString is there because net/http's ResponseWriter has it too.
+func (w *discardWriter) WriteString(s string) (int, error) { return len(s), nil }
+
 // BenchRequests measures GET path with cookie c through h, writing to a
 // minimal ResponseWriter so the harness stays out of the figures.
 func BenchRequests(b *testing.B, h http.Handler, path string, c *http.Cookie) {
