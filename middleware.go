@@ -119,13 +119,23 @@ func (w *responseWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-// Write commits the session if the header was not written yet.
-func (w *responseWriter) Write(b []byte) (int, error) {
+// bodyReady commits the session with a 200 if the header was not written
+// yet, as the first byte of a body implies, and reports ErrCommitFailed when
+// the commit failed and the error handler answered instead.
+func (w *responseWriter) bodyReady() error {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
 	if w.failed {
-		return 0, ErrCommitFailed
+		return ErrCommitFailed
+	}
+	return nil
+}
+
+// Write commits the session if the header was not written yet.
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if err := w.bodyReady(); err != nil {
+		return 0, err
 	}
 	return w.ResponseWriter.Write(b)
 }
@@ -134,22 +144,16 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 // was not written yet, then passes s on without copying it into a byte
 // slice when the underlying writer can take a string (net/http's can).
 func (w *responseWriter) WriteString(s string) (int, error) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	if w.failed {
-		return 0, ErrCommitFailed
+	if err := w.bodyReady(); err != nil {
+		return 0, err
 	}
 	return io.WriteString(w.ResponseWriter, s)
 }
 
 // ReadFrom keeps io.Copy's sendfile path available to handlers.
 func (w *responseWriter) ReadFrom(src io.Reader) (int64, error) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	if w.failed {
-		return 0, ErrCommitFailed
+	if err := w.bodyReady(); err != nil {
+		return 0, err
 	}
 	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
 		return rf.ReadFrom(src)
@@ -164,11 +168,8 @@ func (w *responseWriter) Flush() { _ = w.FlushError() }
 
 // FlushError is Flush for http.ResponseController: it reports failures.
 func (w *responseWriter) FlushError() error {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	if w.failed {
-		return ErrCommitFailed
+	if err := w.bodyReady(); err != nil {
+		return err
 	}
 	return http.NewResponseController(w.ResponseWriter).Flush()
 }
