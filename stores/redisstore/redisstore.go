@@ -34,10 +34,11 @@
 // A read-only request is one HGETALL; a write one script that applies only
 // the changed fields (so concurrent writes to different keys merge inside
 // Redis) and refuses to run on a deleted session; a new session one script
-// (with its user-index update in the same pipeline on Cluster). A login from an anonymous session is one atomic script on
-// single-node deployments (standalone, Sentinel); on Cluster the old and new
-// keys live in different slots, so it takes two pipelines (create new, then
-// delete old; the new one is rolled back if the old was gone meanwhile).
+// (with its user-index update in the same pipeline on Cluster). A login
+// from an anonymous session is one atomic script on single-node
+// deployments (standalone, Sentinel); on Cluster, where the old and new
+// keys live in different slots, it is one pipeline that takes the old
+// session and creates the new one, each half undone if the other fails.
 //
 // # Eviction
 //
@@ -524,50 +525,126 @@ func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
 }
 
 // Renew moves the session from old to new. On single-node deployments this
-// is one atomic script; on Cluster, where the two keys live in different
-// hash slots, the new session is created first (nobody knows its token yet)
-// and kept only if deleting the old one succeeds.
+// is one atomic script. On Cluster, where the two keys live in different
+// hash slots, it is one pipeline (one round trip, both nodes at once) that
+// takes the old session (reads and deletes it) and creates the new one
+// beside it; nobody knows the new token yet, so nothing can see the new
+// session before the old one is gone. If either half fails, the other is
+// undone: a new session whose old one was already gone is deleted, and an
+// old session whose new one could not be created is put back from what
+// was taken.
 func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session.Record) error {
+	if s.cluster {
+		return s.renewAcrossSlots(ctx, old, new, rec)
+	}
 	oldKey, oldShard := s.keys(old)
 	newKey, newShard := s.keys(new)
-	if !s.cluster {
-		idx := newKey
+	idx := newKey
+	if rec.UserID != "" {
+		idx = s.userKey(rec.UserID)
+	}
+	args := append([]any{string(old[:]), member(new, rec.UserID), ms(rec.ExpiresAt()), rec.UserID}, fields(rec)...)
+	var res *redis.Cmd
+	err := s.pipelined(ctx, func(p redis.Pipeliner) error {
+		res = renewScript.Run(ctx, p, []string{oldKey, oldShard, newKey, newShard, idx}, args...)
+		s.waitCmd(p, ctx)
+		return nil
+	})
+	if err != nil {
+		return wrap("renew", err)
+	}
+	switch n, _ := res.Int(); n {
+	case 0:
+		return session.ErrNotFound
+	case -1:
+		return session.ErrExists
+	}
+	return nil
+}
+
+// renewAcrossSlots is Renew on Cluster. The scripts go as EVAL, not
+// EVALSHA: a node that lost its script cache must not leave the pipeline
+// half applied with a NOSCRIPT to retry.
+func (s *Store) renewAcrossSlots(ctx context.Context, old, new session.Digest, rec *session.Record) error {
+	oldKey, oldShard := s.keys(old)
+	newKey, newShard := s.keys(new)
+	args := append([]any{ms(rec.ExpiresAt()), member(new, rec.UserID)}, fields(rec)...)
+	var taken, created *redis.Cmd
+	var indexed *redis.IntCmd
+	// The pipeline's own error is the first of its commands' errors; each
+	// command's is read below.
+	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		taken = takeScript.Eval(ctx, p, []string{oldKey, oldShard}, string(old[:]))
+		created = createScript.Eval(ctx, p, []string{newKey, newShard}, args...)
 		if rec.UserID != "" {
-			idx = s.userKey(rec.UserID)
+			uk := s.userKey(rec.UserID)
+			// Dropping the old digest only tidies the index (dead members
+			// are pruned lazily anyway); a restored session is re-added.
+			p.SRem(ctx, uk, string(old[:]))
+			indexed = p.SAdd(ctx, uk, string(new[:]))
 		}
-		args := append([]any{string(old[:]), member(new, rec.UserID), ms(rec.ExpiresAt()), rec.UserID}, fields(rec)...)
-		var res *redis.Cmd
-		err := s.pipelined(ctx, func(p redis.Pipeliner) error {
-			res = renewScript.Run(ctx, p, []string{oldKey, oldShard, newKey, newShard, idx}, args...)
-			s.waitCmd(p, ctx)
-			return nil
-		})
-		if err != nil {
-			return wrap("renew", err)
-		}
-		switch n, _ := res.Int(); n {
-		case 0:
-			return session.ErrNotFound
-		case -1:
-			return session.ErrExists
+		return nil
+	})
+	n, createErr := created.Int()
+	createdNew := createErr == nil && n == 1
+	if createErr == nil && n == 0 {
+		createErr = session.ErrExists
+	}
+	if createErr == nil && indexed != nil {
+		// A session missing from its user's index would escape
+		// force-logout: without the index entry, the login fails.
+		createErr = indexed.Err()
+	}
+	pairs, takeErr := taken.StringSlice()
+	if takeErr == nil && createErr == nil {
+		if user := pairValue(pairs, "_u"); user != "" && user != rec.UserID {
+			// Keep the previous user's index tidy; a failure here only
+			// delays the lazy pruning.
+			s.client.SRem(ctx, s.userKey(user), string(old[:]))
 		}
 		return nil
 	}
-	if err := s.Create(ctx, new, rec); err != nil {
-		return err
+	var errs []error
+	if errors.Is(takeErr, redis.Nil) {
+		errs = append(errs, session.ErrNotFound) // the old session was gone: that decides
+	} else {
+		errs = append(errs, takeErr, createErr)
 	}
-	existed, err := s.Delete(ctx, old)
-	if err == nil && existed {
-		return nil
+	if createdNew {
+		if _, err := s.Delete(ctx, new); err != nil {
+			errs = append(errs, fmt.Errorf("deleting the new session: %w", err))
+		}
 	}
-	// The old session is gone (or its state unknown): undo the new one.
-	if _, rbErr := s.Delete(ctx, new); rbErr != nil {
-		return wrap("renew", errors.Join(err, fmt.Errorf("rolling back the new session: %w", rbErr)))
+	if takeErr == nil {
+		if err := s.restore(ctx, old, pairs); err != nil {
+			errs = append(errs, fmt.Errorf("restoring the old session: %w", err))
+		}
 	}
+	return wrap("renew", errors.Join(errs...))
+}
+
+// restore puts back a session taken by takeScript, from its fields and
+// values.
+func (s *Store) restore(ctx context.Context, d session.Digest, pairs []string) error {
+	h := make(map[string]string, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		h[pairs[i]] = pairs[i+1]
+	}
+	rec, err := decode(h)
 	if err != nil {
 		return err
 	}
-	return session.ErrNotFound
+	return s.Create(ctx, d, rec)
+}
+
+// pairValue returns the value of field f in HGETALL-style pairs, or "".
+func pairValue(pairs []string, f string) string {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i] == f {
+			return pairs[i+1]
+		}
+	}
+	return ""
 }
 
 // ListByUser returns the user's sessions alive at now: one SMEMBERS, then

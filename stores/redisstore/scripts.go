@@ -121,6 +121,22 @@ if n == 0 then return false end
 return user
 `)
 
+// takeScript (Cluster logins): KEYS = session, shard; ARGV = digest.
+// Deletes the session and its shard entry and returns its fields and
+// values as HGETALL does, or false when there was none, so that the caller
+// can put it back if the session replacing it cannot be created.
+var takeScript = redis.NewScript(`
+local h = redis.call('HGETALL', KEYS[1])
+if #h == 0 then return false end
+local user = ''
+for i = 1, #h, 2 do
+	if h[i] == '_u' then user = h[i + 1] end
+end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1] .. user)
+return h
+`)
+
 // renewScript (single-node deployments only): KEYS = old session, old
 // shard, new session, new shard, user index (or the new session again when
 // anonymous); ARGV = old digest, new member, expires_at ms, user, then

@@ -2,11 +2,15 @@ package redisstore_test
 
 import (
 	"context"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -124,9 +128,10 @@ func TestSentinelFailover(t *testing.T) {
 	}
 }
 
-// On Cluster the round trips are the same as on one node except the login,
-// whose old and new keys live in different hash slots: create the new
-// session, then delete the old one (3 round trips with the read).
+// On Cluster the round trips are the same as on one node, the login
+// included: its old and new keys live in different hash slots, and one
+// pipeline takes the old session and creates the new one on both nodes at
+// once.
 func TestRoundTripsCluster(t *testing.T) {
 	cc := startCluster(t)
 	cc.AddHook(tripHook{})
@@ -153,7 +158,7 @@ func TestRoundTripsCluster(t *testing.T) {
 	for _, tc := range []struct {
 		path  string
 		trips int64
-	}{{"/new", 1}, {"/read", 1}, {"/write", 2}, {"/login", 3}, {"/read", 1}} {
+	}{{"/new", 1}, {"/read", 1}, {"/write", 2}, {"/login", 2}, {"/read", 1}} {
 		clock = clock.Add(time.Second)
 		r := httptest.NewRequest("GET", tc.path, nil)
 		if cookie != nil {
@@ -173,4 +178,154 @@ func TestRoundTripsCluster(t *testing.T) {
 	if n, err := m.RevokeUser(context.Background(), "42"); err != nil || n != 1 {
 		t.Fatalf("RevokeUser on Cluster = %d, %v", n, err)
 	}
+}
+
+// A Cluster login (Renew across hash slots, one pipeline) that fails halfway
+// is undone: the old session comes back as it was, in its user's index, and
+// a new session is never left behind. The failure of the new session's node
+// is real: it refuses writes (min-replicas-to-write with no replica).
+func TestRenewAcrossSlotsUndo(t *testing.T) {
+	cc := startCluster(t)
+	ctx := context.Background()
+	prefix := randomPrefix()
+	st, err := redisstore.New(ctx, cc, redisstore.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Truncate(time.Millisecond).UTC()
+	record := func(user string) *session.Record {
+		return &session.Record{
+			Values:      map[string][]byte{"cart": []byte(`[1,2]`), "name": []byte(`"Ada"`)},
+			UserID:      user,
+			Created:     now.Add(-time.Minute),
+			LastSeen:    now,
+			IdleTimeout: 30 * time.Minute,
+			IdleExpiry:  now.Add(30 * time.Minute),
+			AbsExpiry:   now.Add(time.Hour),
+			Version:     3,
+			IP:          "192.0.2.1",
+		}
+	}
+	node := func(t *testing.T, d session.Digest) *redis.Client {
+		c, err := cc.MasterForKey(ctx, "{"+hex.EncodeToString(d[:1])+"}")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	// apart returns an old and a new digest whose sessions live on
+	// different nodes.
+	apart := func(t *testing.T) (old, nw session.Digest) {
+		old = sessiontest.NewDigest()
+		for {
+			nw = sessiontest.NewDigest()
+			if node(t, nw).Options().Addr != node(t, old).Options().Addr {
+				return old, nw
+			}
+		}
+	}
+	create := func(t *testing.T, d session.Digest, r *session.Record) *session.Record {
+		t.Helper()
+		if err := st.Create(ctx, d, r); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Load(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	listed := func(t *testing.T, user string) []session.Digest {
+		t.Helper()
+		entries, err := st.ListByUser(ctx, user, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ds []session.Digest
+		for _, e := range entries {
+			ds = append(ds, e.Digest)
+		}
+		return ds
+	}
+	restored := func(t *testing.T, d session.Digest, want *session.Record) {
+		t.Helper()
+		got, err := st.Load(ctx, d)
+		if err != nil {
+			t.Fatalf("old session after a failed renewal: %v", err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("old session after a failed renewal:\n got %+v\nwant %+v", got, want)
+		}
+		if ds := listed(t, want.UserID); !slices.Contains(ds, d) {
+			t.Fatalf("old session missing from %s's index after a failed renewal", want.UserID)
+		}
+	}
+
+	t.Run("ToAnotherUser", func(t *testing.T) {
+		old, nw := apart(t)
+		create(t, old, record("alice"))
+		if err := st.Renew(ctx, old, nw, record("bob")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Load(ctx, old); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("old session after renewal: %v", err)
+		}
+		// The previous user's index was cleaned up, not left to the lazy
+		// pruning (which listing does).
+		if n, err := cc.SCard(ctx, prefix+"u:alice").Result(); err != nil || n != 0 {
+			t.Fatalf("alice's index holds %d members (%v), want 0", n, err)
+		}
+		if ds := listed(t, "alice"); len(ds) != 0 {
+			t.Fatalf("alice still lists %d sessions", len(ds))
+		}
+		if ds := listed(t, "bob"); !slices.Equal(ds, []session.Digest{nw}) {
+			t.Fatalf("bob lists %x, want the new session", ds)
+		}
+	})
+
+	t.Run("TargetExists", func(t *testing.T) {
+		old, nw := apart(t)
+		want := create(t, old, record("alice"))
+		other := create(t, nw, record("carol"))
+		if err := st.Renew(ctx, old, nw, record("alice")); !errors.Is(err, session.ErrExists) {
+			t.Fatalf("Renew onto an existing digest = %v, want ErrExists", err)
+		}
+		restored(t, old, want)
+		if got, err := st.Load(ctx, nw); err != nil || !reflect.DeepEqual(got, other) {
+			t.Fatalf("existing target after a failed renewal: %+v, %v", got, err)
+		}
+	})
+
+	t.Run("NewNodeRefusesWrites", func(t *testing.T) {
+		old, nw := apart(t)
+		want := create(t, old, record("dave"))
+		n := node(t, nw)
+		if err := n.ConfigSet(ctx, "min-replicas-to-write", "1").Err(); err != nil {
+			t.Fatal(err)
+		}
+		err := st.Renew(ctx, old, nw, record("dave"))
+		if err := n.ConfigSet(ctx, "min-replicas-to-write", "0").Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err == nil || errors.Is(err, session.ErrNotFound) || errors.Is(err, session.ErrExists) {
+			t.Fatalf("Renew with the new session's node refusing writes = %v, want its error", err)
+		}
+		restored(t, old, want)
+		if _, err := st.Load(ctx, nw); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("new session after a failed renewal: %v", err)
+		}
+	})
+
+	t.Run("OldGone", func(t *testing.T) {
+		old, nw := apart(t)
+		if err := st.Renew(ctx, old, nw, record("erin")); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("Renew of a missing session = %v, want ErrNotFound", err)
+		}
+		if _, err := st.Load(ctx, nw); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("new session after renewing a missing one: %v", err)
+		}
+		if ds := listed(t, "erin"); len(ds) != 0 {
+			t.Fatalf("erin lists %d sessions after a failed renewal", len(ds))
+		}
+	})
 }
