@@ -64,8 +64,8 @@ func namedCookies(h http.Header, name string) iter.Seq[string] {
 		}
 		for _, line := range lines {
 			for part := range strings.SplitSeq(line, ";") {
-				k, v, _ := strings.Cut(strings.Trim(part, asciiSpace), "=")
-				if strings.Trim(k, asciiSpace) != name {
+				k, v, _ := strings.Cut(trimASCIISpace(part), "=")
+				if trimASCIISpace(k) != name {
 					continue
 				}
 				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
@@ -86,8 +86,19 @@ func namedCookies(h http.Header, name string) iter.Seq[string] {
 // in one request.
 const defaultMaxCookies = 3000
 
-// asciiSpace is what net/textproto.TrimString trims.
-const asciiSpace = " \t\r\n"
+// trimASCIISpace removes what net/textproto.TrimString removes from both
+// ends of s: spaces, tabs, carriage returns and line feeds.
+func trimASCIISpace(s string) string {
+	for len(s) > 0 && isASCIISpace(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isASCIISpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func isASCIISpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
 
 // validCookieValue reports whether net/http accepts every byte of v in a
 // cookie value: RFC 6265's cookie-octets, plus the space.
