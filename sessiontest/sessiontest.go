@@ -317,7 +317,7 @@ func testUpdate(t *testing.T, h *harness) {
 		Set:        map[string][]byte{"n": []byte(`43`), "new": []byte(`"v"`)},
 		Delete:     []string{"obj", "absent"},
 		LastSeen:   h.now,
-		IdleExpiry: h.now.Add(30 * time.Minute),
+		IdleExpiry: h.now.Add(40 * time.Minute), // later than the record's: it moves forward
 	}
 	if err := h.st.Update(h.ctx, d, c); err != nil {
 		t.Fatalf("Update: %v", err)
@@ -325,7 +325,7 @@ func testUpdate(t *testing.T, h *harness) {
 	got := h.load(d)
 	h.sameValues(got.Values, map[string][]byte{"n": []byte(`43`), "name": []byte(`"Ada"`), "new": []byte(`"v"`)})
 	sameTime(t, "LastSeen", got.LastSeen, h.now)
-	sameTime(t, "IdleExpiry", got.IdleExpiry, h.now.Add(30*time.Minute))
+	sameTime(t, "IdleExpiry", got.IdleExpiry, h.now.Add(40*time.Minute))
 	sameTime(t, "AbsExpiry", got.AbsExpiry, rec.AbsExpiry)
 	sameTime(t, "Created", got.Created, rec.Created)
 	if got.UserID != "u" || got.IP != rec.IP {

@@ -26,11 +26,12 @@ local function hsetpairs(k, first)
 end
 `
 
-// metaLua adds, to pairsLua, reading and writing the "_m" field: created,
-// last seen, idle timeout ms, idle expiry, absolute expiry, expire on close
-// (0/1), auth time (0: none), all integers. Scripts that need none of it
-// leave it out: each helper costs Redis a closure per call.
-const metaLua = pairsLua + `
+// metaLua reads and writes the "_m" field: created, last seen, idle
+// timeout ms, idle expiry, absolute expiry, expire on close (0/1), auth
+// time (0: none), all integers. Each helper a script defines costs Redis a
+// closure per call, so scripts carry only the helpers they use, and define
+// them after any early return.
+const metaLua = `
 local function getmeta(k)
 	local m = {}
 	for v in string.gmatch(redis.call('HGET', k, '_m') or '', '[^,]+') do m[#m + 1] = tonumber(v) end
@@ -66,7 +67,7 @@ return 1
 // existing session only; returns 0 when the session is gone. A change that
 // records no activity (last seen 0) and keeps the expiry policy writes the
 // changed fields and the version only: the common write, a few commands.
-var updateScript = redis.NewScript(metaLua + `
+var updateScript = redis.NewScript(pairsLua + `
 local k = KEYS[1]
 if redis.call('EXISTS', k) == 0 then return 0 end
 if ARGV[2] == '1' then
@@ -80,6 +81,7 @@ chunked('HDEL', k, 9, 8 + ndel, 200)
 hsetpairs(k, 9 + ndel)
 redis.call('HINCRBY', k, '_v', 1)
 if ARGV[3] == '0' and ARGV[5] == '0' then return 1 end
+` + metaLua + `
 local m = getmeta(k)
 local seen, ie = tonumber(ARGV[3]), tonumber(ARGV[4])
 if seen > m[2] then m[2] = seen end
@@ -97,8 +99,9 @@ return 1
 
 // touchScript: KEYS = session, shard; ARGV = digest, last seen, idle expiry.
 // Moves the expiry forward only; returns 0 when the session is gone.
-var touchScript = redis.NewScript(metaLua + `
+var touchScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+` + metaLua + `
 local m = getmeta(KEYS[1])
 local seen, ie = tonumber(ARGV[2]), tonumber(ARGV[3])
 if seen > m[2] then m[2] = seen end
