@@ -39,3 +39,43 @@ func TestRedisRestartMidTraffic(t *testing.T) {
 	}
 	t.Logf("%d requests failed with 503 during the outage; every acknowledged write survived", failed)
 }
+
+// A server that lost its script cache (a restart, a failover to a replica
+// that never loaded the scripts) answers NOSCRIPT: every operation that
+// runs scripts in a pipeline reloads them and retries once, and reports
+// what the retry did, not the first attempt's errors.
+func TestScriptCacheLoss(t *testing.T) {
+	p := startRedis(t)
+	client := redis.NewClient(&redis.Options{Addr: p.addr})
+	defer client.Close()
+	ctx := context.Background()
+	st, err := redisstore.New(ctx, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flush := func() {
+		t.Helper()
+		if err := client.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	past := time.Now().Add(-time.Hour)
+	expired := createSessions(t, st, "eve", 3, past.Add(time.Minute))
+	live := createSessions(t, st, "mallory", 4, time.Now().Add(time.Hour))
+
+	flush()
+	if n, err := st.DeleteExpired(ctx, time.Now(), 100); err != nil || n != len(expired) {
+		t.Fatalf("DeleteExpired after SCRIPT FLUSH = %d, %v; want %d, nil", n, err, len(expired))
+	}
+	flush()
+	if ok, err := st.Delete(ctx, live[0]); err != nil || !ok {
+		t.Fatalf("Delete after SCRIPT FLUSH = %v, %v", ok, err)
+	}
+	flush()
+	if n, err := st.DeleteByUser(ctx, "mallory"); err != nil || n != len(live)-1 {
+		t.Fatalf("DeleteByUser after SCRIPT FLUSH = %d, %v; want %d, nil", n, err, len(live)-1)
+	}
+	if n := alive(t, st, live); n != 0 {
+		t.Fatalf("%d of mallory's sessions survived", n)
+	}
+}

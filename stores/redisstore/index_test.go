@@ -177,3 +177,56 @@ func TestDeleteExpiredPrunesUserIndex(t *testing.T) {
 		t.Fatalf("index after cleanup: %d members, %v; want only the live session", len(members), err)
 	}
 }
+
+// A login racing a force-logout: the session created between the
+// revocation's read of the user's index and its deletions is not revoked
+// (it did not exist when the revocation started), but it must stay in the
+// index, so that it is listed and the next revocation ends it.
+func TestDeleteByUserKeepsConcurrentLogin(t *testing.T) {
+	c := testClient(t)
+	st, prefix := storeWithPrefix(t, c)
+	old := createSessions(t, st, "trent", 2, time.Now().Add(time.Hour))
+
+	// A client whose pipeline hook logs "trent" in again, through the
+	// shared client, just before the revocation's pipeline runs.
+	racing := redis.NewClient(&redis.Options{Addr: addr()})
+	defer racing.Close()
+	var fresh []session.Digest
+	armed := false // from the revocation on, not while New loads scripts
+	racing.AddHook(pipelineHook(func() {
+		if armed && fresh == nil {
+			fresh = createSessions(t, st, "trent", 1, time.Now().Add(time.Hour))
+		}
+	}))
+	rst, err := redisstore.New(context.Background(), racing, redisstore.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	armed = true
+	n, err := rst.DeleteByUser(context.Background(), "trent")
+	if err != nil || n != len(old) {
+		t.Fatalf("DeleteByUser = %d, %v; want %d", n, err, len(old))
+	}
+	if alive(t, st, old) != 0 || alive(t, st, fresh) != 1 {
+		t.Fatalf("after the race: %d old and %d new sessions alive, want 0 and 1", alive(t, st, old), alive(t, st, fresh))
+	}
+	entries, err := st.ListByUser(context.Background(), "trent", time.Now())
+	if err != nil || len(entries) != 1 || entries[0].Digest != fresh[0] {
+		t.Fatalf("ListByUser after the race = %d entries, %v; want the new session", len(entries), err)
+	}
+	if n, err := st.DeleteByUser(context.Background(), "trent"); err != nil || n != 1 {
+		t.Fatalf("second DeleteByUser = %d, %v; want 1", n, err)
+	}
+}
+
+// pipelineHook runs a function ahead of every pipeline.
+type pipelineHook func()
+
+func (h pipelineHook) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (h pipelineHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (h pipelineHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h()
+		return next(ctx, cmds)
+	}
+}

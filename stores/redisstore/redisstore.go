@@ -162,16 +162,29 @@ func (s *Store) loadScripts(ctx context.Context) error {
 
 // pipelined runs fn in a pipeline. A node that lost its script cache
 // (restart, failover to a replica that never saw the scripts) answers
-// NOSCRIPT: the scripts are loaded again and the pipeline retried once.
+// NOSCRIPT: the scripts are loaded again and the pipeline retried once, so
+// fn may run twice and must start afresh each time.
 func (s *Store) pipelined(ctx context.Context, fn func(redis.Pipeliner) error) error {
-	_, err := s.client.Pipelined(ctx, fn)
-	if err != nil && strings.Contains(err.Error(), "NOSCRIPT") {
+	cmds, err := s.client.Pipelined(ctx, fn)
+	if err != nil && noScript(cmds) {
 		if lerr := s.loadScripts(ctx); lerr != nil {
 			return errors.Join(err, lerr)
 		}
 		_, err = s.client.Pipelined(ctx, fn)
 	}
 	return err
+}
+
+// noScript reports whether any command failed with NOSCRIPT. The
+// pipeline's own error is only the first command's, which on Cluster may
+// be another node's redis.Nil.
+func noScript(cmds []redis.Cmder) bool {
+	for _, c := range cmds {
+		if redis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
+			return true
+		}
+	}
+	return false
 }
 
 // errReplicaReads says why the store refuses clients that read from
@@ -707,8 +720,19 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
 	if err != nil {
 		return 0, wrap("delete by user", err)
 	}
-	cmds := make([]*redis.Cmd, 0, len(members))
+	if len(members) == 0 {
+		return 0, nil
+	}
+	// The index loses exactly the members read, not the whole set: a
+	// session created meanwhile (a login racing the revocation) keeps its
+	// entry, so it stays listed and revocable.
+	remove := make([]any, len(members))
+	for i, m := range members {
+		remove[i] = m
+	}
+	var cmds []*redis.Cmd
 	err = s.pipelined(ctx, func(p redis.Pipeliner) error {
+		cmds = cmds[:0] // pipelined may run fn twice
 		for _, m := range members {
 			var d session.Digest
 			if len(m) != len(d) {
@@ -718,7 +742,7 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
 			key, shard := s.keys(d)
 			cmds = append(cmds, deleteScript.Run(ctx, p, []string{key, shard}, m, userID))
 		}
-		p.Del(ctx, idx)
+		p.SRem(ctx, idx, remove...)
 		s.waitCmd(p, ctx)
 		return nil
 	})
@@ -751,6 +775,7 @@ func (s *Store) CountActive(ctx context.Context, now time.Time) (int64, error) {
 	cmds := make([]*redis.IntCmd, 0, 256)
 	min := "(" + strconv.FormatInt(ms(now), 10)
 	err := s.pipelined(ctx, func(p redis.Pipeliner) error {
+		cmds = cmds[:0] // pipelined may run fn twice
 		for _, k := range s.shards() {
 			cmds = append(cmds, p.ZCount(ctx, k, min, "+inf"))
 		}
@@ -792,6 +817,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 		}
 		cmds := make([]*redis.Cmd, 0, len(members))
 		err = s.pipelined(ctx, func(p redis.Pipeliner) error {
+			cmds = cmds[:0] // pipelined may run fn twice
 			for _, m := range members {
 				var d session.Digest
 				copy(d[:], m)
