@@ -230,3 +230,36 @@ func (h pipelineHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 		return next(ctx, cmds)
 	}
 }
+
+// On one node a session and its index entry are written by one script, so
+// an entry without a session is dead: listing prunes it, and a revocation
+// drops every entry it read.
+func TestIndexPrunedOnOneNode(t *testing.T) {
+	c := testClient(t)
+	st, prefix := storeWithPrefix(t, c)
+	ctx := context.Background()
+	idx := prefix + "u:walter"
+	live := createSessions(t, st, "walter", 1, time.Now().Add(time.Hour))
+	var dead [2][32]byte
+	rand.Read(dead[0][:])
+	rand.Read(dead[1][:])
+	if err := c.SAdd(ctx, idx, string(dead[0][:]), "malformed").Err(); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := st.ListByUser(ctx, "walter", time.Now())
+	if err != nil || len(entries) != 1 || entries[0].Digest != live[0] {
+		t.Fatalf("ListByUser = %d entries, %v; want the live session", len(entries), err)
+	}
+	if ok, err := c.SIsMember(ctx, idx, string(dead[0][:])).Result(); err != nil || ok {
+		t.Fatalf("dead entry still indexed after listing (%v)", err)
+	}
+	if err := c.SAdd(ctx, idx, string(dead[1][:])).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.DeleteByUser(ctx, "walter"); err != nil || n != 1 {
+		t.Fatalf("DeleteByUser = %d, %v; want 1", n, err)
+	}
+	if n, err := c.SCard(ctx, idx).Result(); err != nil || n != 0 {
+		t.Fatalf("walter's index holds %d members (%v) after revocation, want 0", n, err)
+	}
+}

@@ -16,12 +16,22 @@
 //	                      by the user id, scored by expiry; 256 shards, each
 //	                      in the hash slot of the sessions it indexes
 //	session:u:<user id>   set of the user's digests (32 raw bytes), without
-//	                      a TTL; pruned of dead members when listed and by
-//	                      DeleteExpired (the cleaner)
+//	                      a TTL; entries leave with their session (logout,
+//	                      login, revocation, and DeleteExpired, the cleaner)
 //
 // Every script touches one hash slot only (a session and its expiry shard
 // share the hash tag {d[0:2]}), so nothing is CROSSSLOT on Cluster. The user
 // index lives in another slot and is written in the same pipeline.
+//
+// On one node a session and its user-index entry are written by one
+// script, so an entry without a session is dead, and listing and
+// revocation prune such entries. On Cluster the entry is written on
+// another node beside the session and can be seen a moment before it: an
+// entry without a session may be a login in flight, and removing it would
+// hide that session from force-logout. There, only the cleaner and the
+// operations that delete a session remove entries; an entry left behind
+// when such a removal fails (its node unreachable at that moment) stays,
+// costing a lookup when the user's sessions are listed or revoked.
 //
 // Only session hashes carry a TTL: the expiry shards and user indexes never
 // expire, so a volatile-* eviction policy can evict sessions (their users
@@ -661,7 +671,9 @@ func pairValue(pairs []string, f string) string {
 }
 
 // ListByUser returns the user's sessions alive at now: one SMEMBERS, then
-// one pipeline of HGETALLs; members whose session is gone are pruned.
+// one pipeline of HGETALLs. Members whose session is gone are pruned from
+// the index, except on Cluster, where a new session's entry may be seen
+// before the session itself.
 func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([]session.Entry, error) {
 	idx := s.userKey(userID)
 	members, err := s.client.SMembers(ctx, idx).Result()
@@ -700,20 +712,27 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 		}
 		rec, err := decode(h)
 		if err != nil || rec.UserID != userID {
-			continue
+			continue // corrupt (unusable; the manager deletes it when presented) or another user's
 		}
 		if rec.Alive(now) {
 			out = append(out, session.Entry{Digest: digests[i], Record: rec})
 		}
 	}
-	if len(dead) > 0 {
+	// On one node a session and its index entry are written by one script,
+	// so a member without a session is dead. On Cluster the index entry of
+	// a new session is written beside it on another node and may be seen
+	// first: pruning it would hide a live session from force-logout. There
+	// the cleaner (DeleteExpired) and DeleteByUser prune.
+	if len(dead) > 0 && !s.cluster {
+		// Keep the index tidy; a failure here only delays the pruning.
 		s.client.SRem(ctx, idx, dead...)
 	}
 	return out, nil
 }
 
 // DeleteByUser deletes every session in the user's index: one SMEMBERS and
-// one pipeline, however many sessions the store holds in all.
+// one pipeline, however many sessions the store holds in all (on Cluster,
+// one more round trip to update the index, see below).
 func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
 	idx := s.userKey(userID)
 	members, err := s.client.SMembers(ctx, idx).Result()
@@ -723,26 +742,34 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
 	if len(members) == 0 {
 		return 0, nil
 	}
-	// The index loses exactly the members read, not the whole set: a
-	// session created meanwhile (a login racing the revocation) keeps its
-	// entry, so it stays listed and revocable.
-	remove := make([]any, len(members))
-	for i, m := range members {
-		remove[i] = m
-	}
+	// The index loses only members read, never the whole set: a session
+	// created meanwhile (a login racing the revocation) keeps its entry, so
+	// it stays listed and revocable. On one node every member read goes,
+	// since a session and its entry are written by one script. On Cluster
+	// an entry can be seen before its session exists (see ListByUser), so
+	// only the entries of sessions deleted here (and malformed ones) go,
+	// once the deletions are known.
+	var drop []any
 	var cmds []*redis.Cmd
+	var digests []string // the member of each of cmds
 	err = s.pipelined(ctx, func(p redis.Pipeliner) error {
-		cmds = cmds[:0] // pipelined may run fn twice
+		drop, cmds, digests = drop[:0], cmds[:0], digests[:0] // pipelined may run fn twice
 		for _, m := range members {
 			var d session.Digest
+			if len(m) != len(d) || !s.cluster {
+				drop = append(drop, m)
+			}
 			if len(m) != len(d) {
 				continue
 			}
 			copy(d[:], m)
 			key, shard := s.keys(d)
 			cmds = append(cmds, deleteScript.Run(ctx, p, []string{key, shard}, m, userID))
+			digests = append(digests, m)
 		}
-		p.SRem(ctx, idx, remove...)
+		if len(drop) > 0 {
+			p.SRem(ctx, idx, drop...)
+		}
 		s.waitCmd(p, ctx)
 		return nil
 	})
@@ -750,11 +777,18 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
 		return 0, wrap("delete by user", err)
 	}
 	n := 0
-	for _, c := range cmds {
+	var deleted []any
+	for i, c := range cmds {
 		if c.Err() == nil {
 			n++
+			deleted = append(deleted, digests[i])
 		} else if !errors.Is(c.Err(), redis.Nil) {
 			return n, wrap("delete by user", c.Err())
+		}
+	}
+	if s.cluster && len(deleted) > 0 {
+		if err := s.client.SRem(ctx, idx, deleted...).Err(); err != nil {
+			return n, wrap("delete by user", fmt.Errorf("%d sessions deleted; removing them from the index: %w", n, err))
 		}
 	}
 	return n, nil

@@ -180,11 +180,14 @@ func TestRoundTripsCluster(t *testing.T) {
 	}
 }
 
-// A Cluster login (Renew across hash slots, one pipeline) that fails halfway
-// is undone: the old session comes back as it was, in its user's index, and
-// a new session is never left behind. The failure of the new session's node
-// is real: it refuses writes (min-replicas-to-write with no replica).
-func TestRenewAcrossSlotsUndo(t *testing.T) {
+// Operations whose keys live in different hash slots, on a real Cluster.
+// A login (Renew across slots, one pipeline) that fails halfway is undone:
+// the old session comes back as it was, in its user's index, and a new
+// session is never left behind. The failure of the new session's node is
+// real: it refuses writes (min-replicas-to-write with no replica). An
+// index entry whose session does not exist yet (a login in flight) is
+// neither pruned by listing nor dropped by a revocation.
+func TestClusterAcrossSlots(t *testing.T) {
 	cc := startCluster(t)
 	ctx := context.Background()
 	prefix := randomPrefix()
@@ -261,7 +264,7 @@ func TestRenewAcrossSlotsUndo(t *testing.T) {
 		}
 	}
 
-	t.Run("ToAnotherUser", func(t *testing.T) {
+	t.Run("RenewToAnotherUser", func(t *testing.T) {
 		old, nw := apart(t)
 		create(t, old, record("alice"))
 		if err := st.Renew(ctx, old, nw, record("bob")); err != nil {
@@ -283,7 +286,7 @@ func TestRenewAcrossSlotsUndo(t *testing.T) {
 		}
 	})
 
-	t.Run("TargetExists", func(t *testing.T) {
+	t.Run("RenewTargetExists", func(t *testing.T) {
 		old, nw := apart(t)
 		want := create(t, old, record("alice"))
 		other := create(t, nw, record("carol"))
@@ -296,7 +299,7 @@ func TestRenewAcrossSlotsUndo(t *testing.T) {
 		}
 	})
 
-	t.Run("NewNodeRefusesWrites", func(t *testing.T) {
+	t.Run("RenewNewNodeRefusesWrites", func(t *testing.T) {
 		old, nw := apart(t)
 		want := create(t, old, record("dave"))
 		n := node(t, nw)
@@ -316,7 +319,7 @@ func TestRenewAcrossSlotsUndo(t *testing.T) {
 		}
 	})
 
-	t.Run("OldGone", func(t *testing.T) {
+	t.Run("RenewOldGone", func(t *testing.T) {
 		old, nw := apart(t)
 		if err := st.Renew(ctx, old, nw, record("erin")); !errors.Is(err, session.ErrNotFound) {
 			t.Fatalf("Renew of a missing session = %v, want ErrNotFound", err)
@@ -326,6 +329,33 @@ func TestRenewAcrossSlotsUndo(t *testing.T) {
 		}
 		if ds := listed(t, "erin"); len(ds) != 0 {
 			t.Fatalf("erin lists %d sessions after a failed renewal", len(ds))
+		}
+	})
+
+	t.Run("IndexEntryInFlight", func(t *testing.T) {
+		idx := prefix + "u:zoe"
+		live, inflight := apart(t)
+		create(t, live, record("zoe"))
+		if err := cc.SAdd(ctx, idx, string(inflight[:])).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if ds := listed(t, "zoe"); !slices.Equal(ds, []session.Digest{live}) {
+			t.Fatalf("zoe lists %x, want the live session only", ds)
+		}
+		if n, err := st.DeleteByUser(ctx, "zoe"); err != nil || n != 1 {
+			t.Fatalf("DeleteByUser = %d, %v; want 1", n, err)
+		}
+		members, err := cc.SMembers(ctx, idx).Result()
+		if err != nil || !slices.Equal(members, []string{string(inflight[:])}) {
+			t.Fatalf("zoe's index after listing and revocation: %d members, %v; want the login in flight only", len(members), err)
+		}
+		// The session lands: the next revocation ends it and empties the index.
+		create(t, inflight, record("zoe"))
+		if n, err := st.DeleteByUser(ctx, "zoe"); err != nil || n != 1 {
+			t.Fatalf("second DeleteByUser = %d, %v; want 1", n, err)
+		}
+		if n, err := cc.SCard(ctx, idx).Result(); err != nil || n != 0 {
+			t.Fatalf("zoe's index holds %d members (%v) after the last revocation, want 0", n, err)
 		}
 	})
 }
