@@ -541,10 +541,19 @@ func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
 		return false, wrap("delete", err)
 	}
 	if user != "" {
-		// Keep the index tidy; a failure here only delays the lazy pruning.
-		s.client.SRem(ctx, s.userKey(user), string(d[:]))
+		s.unindexDeleted(ctx, user, d)
 	}
 	return true, nil
+}
+
+// unindexDeleted removes a deleted session from its user's index. The
+// session is gone whatever happens here: a failure only leaves a dead
+// entry (pruned by the next listing on one node, kept on Cluster; see the
+// package documentation), so it is logged rather than returned.
+func (s *Store) unindexDeleted(ctx context.Context, userID string, d session.Digest) {
+	if err := s.client.SRem(ctx, s.userKey(userID), string(d[:])).Err(); err != nil {
+		s.logger.WarnContext(ctx, "redisstore: removing a deleted session from its user's index", "error", err)
+	}
 }
 
 // Renew moves the session from old to new. On single-node deployments this
@@ -593,7 +602,7 @@ func (s *Store) renewAcrossSlots(ctx context.Context, old, new session.Digest, r
 	newKey, newShard := s.keys(new)
 	args := append([]any{ms(rec.ExpiresAt()), member(new, rec.UserID)}, fields(rec)...)
 	var taken, created *redis.Cmd
-	var indexed *redis.IntCmd
+	var indexed, unindexed *redis.IntCmd
 	// The pipeline's own error is the first of its commands' errors; each
 	// command's is read below.
 	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -601,9 +610,9 @@ func (s *Store) renewAcrossSlots(ctx context.Context, old, new session.Digest, r
 		created = createScript.Eval(ctx, p, []string{newKey, newShard}, args...)
 		if rec.UserID != "" {
 			uk := s.userKey(rec.UserID)
-			// Dropping the old digest only tidies the index (dead members
-			// are pruned lazily anyway); a restored session is re-added.
-			p.SRem(ctx, uk, string(old[:]))
+			// The old session's entry, if it was this user's too, goes
+			// with it; a restored session is indexed again by restore.
+			unindexed = p.SRem(ctx, uk, string(old[:]))
 			indexed = p.SAdd(ctx, uk, string(new[:]))
 		}
 		return nil
@@ -621,9 +630,9 @@ func (s *Store) renewAcrossSlots(ctx context.Context, old, new session.Digest, r
 	pairs, takeErr := taken.StringSlice()
 	if takeErr == nil && createErr == nil {
 		if user := pairValue(pairs, "_u"); user != "" && user != rec.UserID {
-			// Keep the previous user's index tidy; a failure here only
-			// delays the lazy pruning.
-			s.client.SRem(ctx, s.userKey(user), string(old[:]))
+			s.unindexDeleted(ctx, user, old)
+		} else if unindexed != nil && unindexed.Err() != nil {
+			s.logger.WarnContext(ctx, "redisstore: removing a deleted session from its user's index", "error", unindexed.Err())
 		}
 		return nil
 	}
@@ -724,8 +733,10 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 	// first: pruning it would hide a live session from force-logout. There
 	// the cleaner (DeleteExpired) and DeleteByUser prune.
 	if len(dead) > 0 && !s.cluster {
-		// Keep the index tidy; a failure here only delays the pruning.
-		s.client.SRem(ctx, idx, dead...)
+		if err := s.client.SRem(ctx, idx, dead...).Err(); err != nil {
+			// The listing is right; its entries are pruned next time.
+			s.logger.WarnContext(ctx, "redisstore: pruning a user's index", "error", err)
+		}
 	}
 	return out, nil
 }
