@@ -30,8 +30,9 @@
 // entry without a session may be a login in flight, and removing it would
 // hide that session from force-logout. There, only the cleaner and the
 // operations that delete a session remove entries; an entry left behind
-// when such a removal fails (its node unreachable at that moment) stays,
-// costing a lookup when the user's sessions are listed or revoked.
+// by a failure (a removal whose node was unreachable at that moment, or a
+// creation that failed after its entry was written) stays, costing a
+// lookup when the user's sessions are listed or revoked.
 //
 // Only session hashes carry a TTL: the expiry shards and user indexes never
 // expire, so a volatile-* eviction policy can evict sessions (their users
