@@ -219,7 +219,7 @@ func TestRoundTripsPerRequest(t *testing.T) {
 
 // Commands that scripts call; Redis counts them in commandstats too.
 var scriptInner = map[string]bool{"exists": true, "hset": true, "hget": true, "hdel": true, "hkeys": true, "hincrby": true,
-	"pexpireat": true, "zadd": true, "zrem": true, "del": true, "sadd": true, "pttl": true}
+	"pexpireat": true, "zadd": true, "zrem": true, "del": true, "sadd": true, "srem": true, "pttl": true, "hmget": true, "hlen": true}
 
 // A record whose metadata does not parse is a security event: the record
 // is deleted and the request is anonymous, never a 5xx loop or a panic.
@@ -310,4 +310,28 @@ func TestUnreachableRedisFailsRequests(t *testing.T) {
 // of a distinct key is lost.
 func TestFiftyConcurrentGoroutines(t *testing.T) {
 	sessiontest.MixedConcurrentOperations(t, newStore(t, testClient(t)), 50, 16)
+}
+
+// The update script checks that the session exists through the version's
+// increment: a result of 1 with nothing else in the hash means there was
+// no session. A session stored with version 0 (which Create accepts)
+// must still be updated, not taken for a missing one.
+func TestUpdateOfVersionZero(t *testing.T) {
+	c := testClient(t)
+	st := newStore(t, c)
+	ctx := context.Background()
+	now := time.Now()
+	d := sessiontest.NewDigest()
+	rec := &session.Record{Values: map[string][]byte{"k": []byte(`1`)}, Created: now, LastSeen: now,
+		IdleTimeout: time.Hour, IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(2 * time.Hour)}
+	if err := st.Create(ctx, d, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(ctx, d, &session.Change{Set: map[string][]byte{"k": []byte(`2`)}}); err != nil {
+		t.Fatalf("Update of a version-0 session: %v", err)
+	}
+	got, err := st.Load(ctx, d)
+	if err != nil || string(got.Values["k"]) != "2" || got.Version != 1 {
+		t.Fatalf("after Update: %+v, %v; want k=2, version 1", got, err)
+	}
 }

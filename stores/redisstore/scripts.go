@@ -10,40 +10,41 @@ import "github.com/redis/go-redis/v9"
 // them. A shard member is the digest (32 raw bytes) followed by the user id,
 // so the cleaner can prune the user index of sessions Redis expired itself.
 
-// pairsLua writes field/value pairs from ARGV in chunks (Lua's unpack
-// has a stack limit).
-const pairsLua = `
-local function chunked(cmd, k, first, last, step)
-	local i = first
+// Each redis.call costs Redis more than the Lua around it, and each
+// function a script defines is a closure Redis builds on every call, so
+// the scripts make as few calls as they can (HMGET for several fields, the
+// version's increment as the existence check) and inline their loops.
+
+// chunkedLua returns Lua that runs cmd on key with the arguments
+// ARGV[first..last] in chunks of 200 (Lua's unpack has a stack limit);
+// key, first and last are Lua expressions.
+func chunkedLua(cmd, key, first, last string) string {
+	return `
+do
+	local i, last = ` + first + `, ` + last + `
 	while i <= last do
-		local j = math.min(i + step - 1, last)
-		redis.call(cmd, k, unpack(ARGV, i, j))
+		local j = math.min(i + 199, last)
+		redis.call('` + cmd + `', ` + key + `, unpack(ARGV, i, j))
 		i = j + 1
 	end
 end
-local function hsetpairs(k, first)
-	chunked('HSET', k, first, #ARGV, 200)
-end
 `
+}
 
-// metaLua reads and writes the "_m" field: created, last seen, idle
+// metaLua parses and formats the "_m" field: created, last seen, idle
 // timeout ms, idle expiry, absolute expiry, expire on close (0/1), auth
-// time (0: none), all integers. Each helper a script defines costs Redis a
-// closure per call, so scripts carry only the helpers they use, and define
-// them after any early return.
+// time (0: none), all integers. Scripts define it after their early
+// returns.
 const metaLua = `
-local function getmeta(k)
+local function parsemeta(s)
 	local m = {}
-	for v in string.gmatch(redis.call('HGET', k, '_m') or '', '[^,]+') do m[#m + 1] = tonumber(v) end
+	for v in string.gmatch(s, '[^,]+') do m[#m + 1] = tonumber(v) end
 	return m
 end
-local function setmeta(k, m)
+local function formatmeta(m)
 	local parts = {}
 	for i = 1, #m do parts[i] = string.format('%d', m[i]) end
-	redis.call('HSET', k, '_m', table.concat(parts, ','))
-end
-local function member(k, digest)
-	return digest .. (redis.call('HGET', k, '_u') or '')
+	return table.concat(parts, ',')
 end
 `
 
@@ -52,9 +53,9 @@ end
 // the user index gets the digest (the member's first 32 bytes) only when
 // the session was created. On Cluster the user index is in another slot and
 // the caller adds to it itself.
-var createScript = redis.NewScript(pairsLua + `
+var createScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-hsetpairs(KEYS[1], 3)
+` + chunkedLua("HSET", "KEYS[1]", "3", "#ARGV") + `
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
 if KEYS[3] then redis.call('SADD', KEYS[3], string.sub(ARGV[2], 1, 32)) end
@@ -64,12 +65,19 @@ return 1
 // updateScript: KEYS = session, shard; ARGV = digest, clear, last seen,
 // idle expiry, set expiry, idle timeout ms, expire on close, number of
 // deleted keys, deleted fields..., field/value pairs. Applies a change to an
-// existing session only; returns 0 when the session is gone. A change that
-// records no activity (last seen 0) and keeps the expiry policy writes the
-// changed fields and the version only: the common write, a few commands.
-var updateScript = redis.NewScript(pairsLua + `
+// existing session only; returns 0 when the session is gone. The
+// version's increment is the existence check: when it yields 1 and the
+// hash holds nothing else, there was no session and the increment created
+// the hash, which goes again (a session always holds "_m" too). A change
+// that records no activity (last seen 0) and keeps the expiry policy
+// writes the changed fields and the version only: the common write, two
+// commands.
+var updateScript = redis.NewScript(`
 local k = KEYS[1]
-if redis.call('EXISTS', k) == 0 then return 0 end
+if redis.call('HINCRBY', k, '_v', 1) == 1 and redis.call('HLEN', k) == 1 then
+	redis.call('DEL', k)
+	return 0
+end
 if ARGV[2] == '1' then
 	local fields = redis.call('HKEYS', k)
 	for _, f in ipairs(fields) do
@@ -77,12 +85,11 @@ if ARGV[2] == '1' then
 	end
 end
 local ndel = tonumber(ARGV[8])
-chunked('HDEL', k, 9, 8 + ndel, 200)
-hsetpairs(k, 9 + ndel)
-redis.call('HINCRBY', k, '_v', 1)
+` + chunkedLua("HDEL", "k", "9", "8 + ndel") + chunkedLua("HSET", "k", "9 + ndel", "#ARGV") + `
 if ARGV[3] == '0' and ARGV[5] == '0' then return 1 end
 ` + metaLua + `
-local m = getmeta(k)
+local cur = redis.call('HMGET', k, '_m', '_u')
+local m = parsemeta(cur[1] or '')
 local seen, ie = tonumber(ARGV[3]), tonumber(ARGV[4])
 if seen > m[2] then m[2] = seen end
 if ARGV[5] == '1' then
@@ -90,26 +97,28 @@ if ARGV[5] == '1' then
 elseif ie > m[4] then
 	m[4] = ie
 end
-setmeta(k, m)
+redis.call('HSET', k, '_m', formatmeta(m))
 local exp = math.min(m[4], m[5])
 redis.call('PEXPIREAT', k, exp)
-redis.call('ZADD', KEYS[2], exp, member(k, ARGV[1]))
+redis.call('ZADD', KEYS[2], exp, ARGV[1] .. (cur[2] or ''))
 return 1
 `)
 
 // touchScript: KEYS = session, shard; ARGV = digest, last seen, idle expiry.
-// Moves the expiry forward only; returns 0 when the session is gone.
+// Moves the expiry forward only; returns 0 when the session is gone (every
+// session has "_m").
 var touchScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local cur = redis.call('HMGET', KEYS[1], '_m', '_u')
+if not cur[1] then return 0 end
 ` + metaLua + `
-local m = getmeta(KEYS[1])
+local m = parsemeta(cur[1])
 local seen, ie = tonumber(ARGV[2]), tonumber(ARGV[3])
 if seen > m[2] then m[2] = seen end
 if ie > m[4] then m[4] = ie end
-setmeta(KEYS[1], m)
+redis.call('HSET', KEYS[1], '_m', formatmeta(m))
 local exp = math.min(m[4], m[5])
 redis.call('PEXPIREAT', KEYS[1], exp)
-redis.call('ZADD', KEYS[2], exp, member(KEYS[1], ARGV[1]))
+redis.call('ZADD', KEYS[2], exp, ARGV[1] .. (cur[2] or ''))
 return 1
 `)
 
@@ -145,13 +154,14 @@ return h
 // anonymous); ARGV = old digest, new member, expires_at ms, user, then
 // field/value pairs. Moves a session atomically: 0 when the old one is
 // gone, -1 when the new key exists, 1 on success.
-var renewScript = redis.NewScript(pairsLua + `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+var renewScript = redis.NewScript(`
+local old = redis.call('HMGET', KEYS[1], '_m', '_u')
+if not old[1] then return 0 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
-local olduser = redis.call('HGET', KEYS[1], '_u') or ''
+local olduser = old[2] or ''
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1] .. olduser)
-hsetpairs(KEYS[3], 5)
+` + chunkedLua("HSET", "KEYS[3]", "5", "#ARGV") + `
 redis.call('PEXPIREAT', KEYS[3], ARGV[3])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
 if ARGV[4] ~= '' then
