@@ -5,7 +5,7 @@ import "github.com/redis/go-redis/v9"
 // Every script touches only keys of one hash slot: a session hash and the
 // expiry index shard that shares its hash tag. Values live in fields
 // "v:<key>"; metadata in fields starting with "_": "_m" holds the expiry
-// numbers (see metaLua), "_v" the version, "_u", "_ip" and "_ua" the
+// numbers (see metaPattern), "_v" the version, "_u", "_ip" and "_ua" the
 // strings, present only when not empty. No value field can collide with
 // them. A shard member is the digest (32 raw bytes) followed by the user id,
 // so the cleaner can prune the user index of sessions Redis expired itself.
@@ -13,7 +13,8 @@ import "github.com/redis/go-redis/v9"
 // Each redis.call costs Redis more than the Lua around it, and each
 // function a script defines is a closure Redis builds on every call, so
 // the scripts make as few calls as they can (HMGET for several fields, the
-// version's increment as the existence check) and inline their loops.
+// version's increment as the existence check), inline their loops and
+// keep the metadata's numbers as strings.
 
 // chunkedLua returns Lua that runs cmd on key with the arguments
 // ARGV[first..last] in chunks of 200 (Lua's unpack has a stack limit);
@@ -31,22 +32,12 @@ end
 `
 }
 
-// metaLua parses and formats the "_m" field: created, last seen, idle
-// timeout ms, idle expiry, absolute expiry, expire on close (0/1), auth
-// time (0: none), all integers. Scripts define it after their early
-// returns.
-const metaLua = `
-local function parsemeta(s)
-	local m = {}
-	for v in string.gmatch(s, '[^,]+') do m[#m + 1] = tonumber(v) end
-	return m
-end
-local function formatmeta(m)
-	local parts = {}
-	for i = 1, #m do parts[i] = string.format('%d', m[i]) end
-	return table.concat(parts, ',')
-end
-`
+// metaPattern matches the "_m" field: created, last seen, idle timeout ms,
+// idle expiry, absolute expiry, expire on close (0/1), auth time (0: none),
+// all decimal integers. The scripts keep its parts as strings (compared
+// with tonumber, joined with table.concat), which costs Redis far less
+// than converting every part back and forth.
+const metaPattern = `'^(%-?%d+),(%-?%d+),(%-?%d+),(%-?%d+),(%-?%d+),(%-?%d+),(%-?%d+)$'`
 
 // createScript: KEYS = session, shard, and optionally the user index;
 // ARGV = expires_at ms, member, then field/value pairs. Insert if absent;
@@ -87,18 +78,17 @@ end
 local ndel = tonumber(ARGV[8])
 ` + chunkedLua("HDEL", "k", "9", "8 + ndel") + chunkedLua("HSET", "k", "9 + ndel", "#ARGV") + `
 if ARGV[3] == '0' and ARGV[5] == '0' then return 1 end
-` + metaLua + `
 local cur = redis.call('HMGET', k, '_m', '_u')
-local m = parsemeta(cur[1] or '')
-local seen, ie = tonumber(ARGV[3]), tonumber(ARGV[4])
-if seen > m[2] then m[2] = seen end
+local m = {string.match(cur[1] or '', ` + metaPattern + `)}
+if tonumber(ARGV[3]) > tonumber(m[2]) then m[2] = ARGV[3] end
 if ARGV[5] == '1' then
-	m[3], m[4], m[6] = tonumber(ARGV[6]), ie, tonumber(ARGV[7])
-elseif ie > m[4] then
-	m[4] = ie
+	m[3], m[4], m[6] = ARGV[6], ARGV[4], ARGV[7]
+elseif tonumber(ARGV[4]) > tonumber(m[4]) then
+	m[4] = ARGV[4]
 end
-redis.call('HSET', k, '_m', formatmeta(m))
-local exp = math.min(m[4], m[5])
+redis.call('HSET', k, '_m', table.concat(m, ','))
+local exp = m[5]
+if tonumber(m[4]) < tonumber(exp) then exp = m[4] end
 redis.call('PEXPIREAT', k, exp)
 redis.call('ZADD', KEYS[2], exp, ARGV[1] .. (cur[2] or ''))
 return 1
@@ -110,13 +100,12 @@ return 1
 var touchScript = redis.NewScript(`
 local cur = redis.call('HMGET', KEYS[1], '_m', '_u')
 if not cur[1] then return 0 end
-` + metaLua + `
-local m = parsemeta(cur[1])
-local seen, ie = tonumber(ARGV[2]), tonumber(ARGV[3])
-if seen > m[2] then m[2] = seen end
-if ie > m[4] then m[4] = ie end
-redis.call('HSET', KEYS[1], '_m', formatmeta(m))
-local exp = math.min(m[4], m[5])
+local m = {string.match(cur[1], ` + metaPattern + `)}
+if tonumber(ARGV[2]) > tonumber(m[2]) then m[2] = ARGV[2] end
+if tonumber(ARGV[3]) > tonumber(m[4]) then m[4] = ARGV[3] end
+redis.call('HSET', KEYS[1], '_m', table.concat(m, ','))
+local exp = m[5]
+if tonumber(m[4]) < tonumber(exp) then exp = m[4] end
 redis.call('PEXPIREAT', KEYS[1], exp)
 redis.call('ZADD', KEYS[2], exp, ARGV[1] .. (cur[2] or ''))
 return 1
