@@ -102,9 +102,10 @@ func WithPrefix(p string) Option { return func(s *Store) { s.prefix = p } }
 // WithWait makes Delete, DeleteByUser and Renew wait (Redis WAIT) until the
 // deletion reached at least replicas replicas or timeout passed, so that a
 // failover right after a logout cannot promote a replica that still holds
-// the session. It costs a round trip and up to timeout per deletion; it is
-// ignored on Cluster clients, where WAIT cannot follow the keyed commands to
-// their node.
+// the session. WAIT goes in the deletion's pipeline: no extra round trip,
+// but each deletion waits for the replicas' acknowledgement, up to
+// timeout. It is ignored on Cluster clients, where WAIT cannot follow the
+// keyed commands to their node.
 func WithWait(replicas int, timeout time.Duration) Option {
 	return func(s *Store) { s.wait, s.waitFor = replicas, timeout }
 }
