@@ -335,3 +335,71 @@ func TestUpdateOfVersionZero(t *testing.T) {
 		t.Fatalf("after Update: %+v, %v; want k=2, version 1", got, err)
 	}
 }
+
+// Sessions with more values than the scripts pass to one command (they
+// write, delete and clear in chunks of 200 arguments, below Lua's unpack
+// limit): create, update, clear and renew keep every value.
+func TestLargeSessionsInChunks(t *testing.T) {
+	c := testClient(t)
+	st := newStore(t, c)
+	ctx := context.Background()
+	now := time.Now()
+	values := func(prefix string, n int) map[string][]byte {
+		v := make(map[string][]byte, n)
+		for i := range n {
+			v[fmt.Sprintf("%s%04d", prefix, i)] = []byte(strconv.Itoa(i))
+		}
+		return v
+	}
+	check := func(d session.Digest, want map[string][]byte) {
+		t.Helper()
+		got, err := st.Load(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Values) != len(want) {
+			t.Fatalf("%d values, want %d", len(got.Values), len(want))
+		}
+		for k, v := range want {
+			if string(got.Values[k]) != string(v) {
+				t.Fatalf("value %q = %q, want %q", k, got.Values[k], v)
+			}
+		}
+	}
+	d := sessiontest.NewDigest()
+	rec := &session.Record{Values: values("a", 1000), UserID: "big", Created: now, LastSeen: now, Version: 1,
+		IdleTimeout: time.Hour, IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(2 * time.Hour)}
+	if err := st.Create(ctx, d, rec); err != nil {
+		t.Fatal(err)
+	}
+	check(d, rec.Values)
+
+	// Delete 450 values and set 450 new ones in one change.
+	want := values("a", 1000)
+	ch := &session.Change{Set: values("b", 450)}
+	for i := range 450 {
+		k := fmt.Sprintf("a%04d", i)
+		ch.Delete = append(ch.Delete, k)
+		delete(want, k)
+	}
+	for k, v := range ch.Set {
+		want[k] = v
+	}
+	if err := st.Update(ctx, d, ch); err != nil {
+		t.Fatal(err)
+	}
+	check(d, want)
+
+	nw := sessiontest.NewDigest()
+	rec.Values = want
+	if err := st.Renew(ctx, d, nw, rec); err != nil {
+		t.Fatal(err)
+	}
+	check(nw, want)
+
+	// Clear drops all 1,000 values, then one is set.
+	if err := st.Update(ctx, nw, &session.Change{Clear: true, Set: map[string][]byte{"only": []byte(`1`)}}); err != nil {
+		t.Fatal(err)
+	}
+	check(nw, map[string][]byte{"only": []byte(`1`)})
+}

@@ -17,8 +17,9 @@ import "github.com/redis/go-redis/v9"
 // keep the metadata's numbers as strings.
 
 // chunkedLua returns Lua that runs cmd on key with the arguments
-// ARGV[first..last] in chunks of 200 (Lua's unpack has a stack limit);
-// key, first and last are Lua expressions.
+// ARGV[first..last] in chunks of 200 (Lua's unpack has a stack limit; an
+// even size never splits a field from its value); key, first and last are
+// Lua expressions.
 func chunkedLua(cmd, key, first, last string) string {
 	return `
 do
@@ -70,10 +71,11 @@ if redis.call('HINCRBY', k, '_v', 1) == 1 and redis.call('HLEN', k) == 1 then
 	return 0
 end
 if ARGV[2] == '1' then
-	local fields = redis.call('HKEYS', k)
-	for _, f in ipairs(fields) do
-		if string.sub(f, 1, 2) == 'v:' then redis.call('HDEL', k, f) end
+	local vs = {}
+	for _, f in ipairs(redis.call('HKEYS', k)) do
+		if string.sub(f, 1, 2) == 'v:' then vs[#vs + 1] = f end
 	end
+	for i = 1, #vs, 200 do redis.call('HDEL', k, unpack(vs, i, math.min(i + 199, #vs))) end
 end
 local ndel = tonumber(ARGV[8])
 ` + chunkedLua("HDEL", "k", "9", "8 + ndel") + chunkedLua("HSET", "k", "9 + ndel", "#ARGV") + `
