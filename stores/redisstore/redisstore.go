@@ -553,7 +553,13 @@ func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
 // entry (pruned by the next listing on one node, kept on Cluster; see the
 // package documentation), so it is logged rather than returned.
 func (s *Store) unindexDeleted(ctx context.Context, userID string, d session.Digest) {
-	if err := s.client.SRem(ctx, s.userKey(userID), string(d[:])).Err(); err != nil {
+	s.warnUnindexed(ctx, s.client.SRem(ctx, s.userKey(userID), string(d[:])).Err())
+}
+
+// warnUnindexed logs the failure, if any, of removing a deleted session
+// from its user's index.
+func (s *Store) warnUnindexed(ctx context.Context, err error) {
+	if err != nil {
 		s.logger.WarnContext(ctx, "redisstore: removing a deleted session from its user's index", "error", err)
 	}
 }
@@ -633,8 +639,8 @@ func (s *Store) renewAcrossSlots(ctx context.Context, old, new session.Digest, r
 	if takeErr == nil && createErr == nil {
 		if user := pairValue(pairs, "_u"); user != "" && user != rec.UserID {
 			s.unindexDeleted(ctx, user, old)
-		} else if unindexed != nil && unindexed.Err() != nil {
-			s.logger.WarnContext(ctx, "redisstore: removing a deleted session from its user's index", "error", unindexed.Err())
+		} else if unindexed != nil {
+			s.warnUnindexed(ctx, unindexed.Err())
 		}
 		return nil
 	}
@@ -769,11 +775,12 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
 		drop, cmds, digests = drop[:0], cmds[:0], digests[:0] // pipelined may run fn twice
 		for _, m := range members {
 			var d session.Digest
-			if len(m) != len(d) || !s.cluster {
-				drop = append(drop, m)
-			}
 			if len(m) != len(d) {
+				drop = append(drop, m) // malformed: no session to delete
 				continue
+			}
+			if !s.cluster {
+				drop = append(drop, m)
 			}
 			copy(d[:], m)
 			key, shard := s.keys(d)

@@ -40,6 +40,20 @@ end
 // than converting every part back and forth.
 const metaPattern = `'^(%-?%d+),(%-?%d+),(%-?%d+),(%-?%d+),(%-?%d+),(%-?%d+),(%-?%d+)$'`
 
+// saveMetaLua ends the scripts that move a session's expiry: with m the
+// parts of its "_m" and cur its HMGET of "_m" and "_u", it writes "_m"
+// back and moves the TTL of session k and its entry in the expiry shard
+// (KEYS[2], member ARGV[1] followed by the user id) to the earlier of the
+// idle and the absolute expiry.
+const saveMetaLua = `
+redis.call('HSET', k, '_m', table.concat(m, ','))
+local exp = m[5]
+if tonumber(m[4]) < tonumber(exp) then exp = m[4] end
+redis.call('PEXPIREAT', k, exp)
+redis.call('ZADD', KEYS[2], exp, ARGV[1] .. (cur[2] or ''))
+return 1
+`
+
 // createScript: KEYS = session, shard, and optionally the user index;
 // ARGV = expires_at ms, member, then field/value pairs. Insert if absent;
 // the user index gets the digest (the member's first 32 bytes) only when
@@ -88,30 +102,19 @@ if ARGV[5] == '1' then
 elseif tonumber(ARGV[4]) > tonumber(m[4]) then
 	m[4] = ARGV[4]
 end
-redis.call('HSET', k, '_m', table.concat(m, ','))
-local exp = m[5]
-if tonumber(m[4]) < tonumber(exp) then exp = m[4] end
-redis.call('PEXPIREAT', k, exp)
-redis.call('ZADD', KEYS[2], exp, ARGV[1] .. (cur[2] or ''))
-return 1
-`)
+` + saveMetaLua)
 
 // touchScript: KEYS = session, shard; ARGV = digest, last seen, idle expiry.
 // Moves the expiry forward only; returns 0 when the session is gone (every
 // session has "_m").
 var touchScript = redis.NewScript(`
-local cur = redis.call('HMGET', KEYS[1], '_m', '_u')
+local k = KEYS[1]
+local cur = redis.call('HMGET', k, '_m', '_u')
 if not cur[1] then return 0 end
 local m = {string.match(cur[1], ` + metaPattern + `)}
 if tonumber(ARGV[2]) > tonumber(m[2]) then m[2] = ARGV[2] end
 if tonumber(ARGV[3]) > tonumber(m[4]) then m[4] = ARGV[3] end
-redis.call('HSET', KEYS[1], '_m', table.concat(m, ','))
-local exp = m[5]
-if tonumber(m[4]) < tonumber(exp) then exp = m[4] end
-redis.call('PEXPIREAT', KEYS[1], exp)
-redis.call('ZADD', KEYS[2], exp, ARGV[1] .. (cur[2] or ''))
-return 1
-`)
+` + saveMetaLua)
 
 // deleteScript: KEYS = session, shard; ARGV = digest, user id when known
 // ("" otherwise). Returns the user id of the deleted session ("" for
