@@ -75,7 +75,7 @@ func (m *Manager) RevokeUser(ctx context.Context, userID string) (int, error) {
 	if !ok {
 		return 0, m.unsupported("UserIndex")
 	}
-	n, err := ui.DeleteByUser(ctx, userID)
+	n, err := ui.DeleteByUser(ctx, userID, Digest{})
 	if err != nil {
 		return n, &StoreError{Op: "delete by user", Err: err}
 	}

@@ -107,6 +107,9 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 		rec.UserID, rec.AuthTime = s.userID, s.authTime
 		rec.AbsExpiry = now.Add(m.absoluteTimeout)
 	}
+	if s.newLineage {
+		rec.Created = now // another user's session: a new session, not a continuation
+	}
 	rec.IdleExpiry = minTime(now.Add(m.idleFor(rec.IdleTimeout)), rec.AbsExpiry)
 	rec.IP, rec.UserAgent = m.clientInfo(s.req)
 	if reason != "" {

@@ -158,11 +158,11 @@ func (s *countingStore) ListByUser(ctx context.Context, u string, now time.Time)
 	return s.inner.ListByUser(ctx, u, now)
 }
 
-func (s *countingStore) DeleteByUser(ctx context.Context, u string) (int, error) {
+func (s *countingStore) DeleteByUser(ctx context.Context, u string, keep session.Digest) (int, error) {
 	if err := s.op("deletebyuser"); err != nil {
 		return 0, err
 	}
-	return s.inner.DeleteByUser(ctx, u)
+	return s.inner.DeleteByUser(ctx, u, keep)
 }
 
 func (s *countingStore) CountActive(ctx context.Context, now time.Time) (int64, error) {

@@ -472,3 +472,53 @@ func TestCookieLifetimeCapped(t *testing.T) {
 		t.Fatalf("Max-Age %d, want the 400-day cap", c.MaxAge)
 	}
 }
+
+// Issue 17 (4): Bob logging in on a browser that holds Alice's logged-in
+// session does not see her values or inherit her "remember me"; logging in
+// again as the same user, or from an anonymous session, keeps the values.
+func TestLoginAsAnotherUserDropsValues(t *testing.T) {
+	e := newEnv(t, session.WithIdleTimeout(20*time.Minute), session.WithAbsoluteTimeout(time.Hour))
+	e.mux.HandleFunc("/remember", func(w http.ResponseWriter, r *http.Request) {
+		session.FromContext(r.Context()).SetIdleTimeout(50 * time.Minute)
+	})
+	anon := mustToken(t, e.do("/set?k=cart&v=3", ""))
+	alice := mustToken(t, e.do("/login?u=alice", anon))
+	if got := body(e.do("/get?k=cart", alice)); got != "true:3" {
+		t.Fatalf("anonymous values lost at login: %q", got)
+	}
+	e.do("/set?k=secret&v=alice-only", alice)
+	e.do("/remember", alice)
+	e.clock.Advance(time.Minute)
+	again := mustToken(t, e.do("/login?u=alice", alice))
+	if got := body(e.do("/get?k=secret", again)); got != "true:alice-only" {
+		t.Fatalf("values lost at a second login of the same user: %q", got)
+	}
+	d, _ := session.DigestOf(again)
+	aliceRec, err := e.store.inner.Load(context.Background(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	bob := mustToken(t, e.do("/login?u=bob", again))
+	if got := body(e.do("/whoami", bob)); got != "bob" {
+		t.Fatalf("whoami = %q", got)
+	}
+	for _, k := range []string{"secret", "cart"} {
+		if got := body(e.do("/get?k="+k, bob)); got != "false:" {
+			t.Fatalf("bob sees alice's %s: %q", k, got)
+		}
+	}
+	// The login handler's own value, set after Login, is kept.
+	if got := body(e.do("/get?k=name", bob)); got != "true:bob" {
+		t.Fatalf("value set after Login = %q", got)
+	}
+	d, _ = session.DigestOf(bob)
+	rec, err := e.store.inner.Load(context.Background(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.IdleTimeout != 0 || !rec.Created.After(aliceRec.Created) || aliceRec.IdleTimeout != 50*time.Minute {
+		t.Fatalf("bob's session: idle timeout %v (alice's %v), created %v (alice's %v); want the default and a new session",
+			rec.IdleTimeout, aliceRec.IdleTimeout, rec.Created, aliceRec.Created)
+	}
+}

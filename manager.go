@@ -72,6 +72,9 @@ func New(store Store, opts ...Option) (*Manager, error) {
 // Store returns the manager's store.
 func (m *Manager) Store() Store { return m.store }
 
+// CookieName returns the name of the session cookie.
+func (m *Manager) CookieName() string { return m.cookieName }
+
 // now returns the application clock in UTC, truncated to the millisecond
 // precision every store keeps.
 func (m *Manager) now() time.Time { return m.clock().UTC().Truncate(time.Millisecond) }
@@ -168,8 +171,20 @@ func (m *Manager) Renew(ctx context.Context) error {
 }
 
 // Login renews the session's token, binds it to userID, records the
-// authentication time and restarts the absolute deadline. Data of the
-// anonymous session (a cart, preferences) is kept.
+// authentication time and restarts the absolute deadline.
+//
+// Data of an anonymous session (a cart, preferences) is kept, and so is the
+// data of a session already logged in as userID. Logging in as a different
+// user than the session's drops every value set before the call and the
+// previous user's expiry settings (Django's rule: one user's data never
+// reaches another); values set after Login in the same request are kept.
+//
+// A login always leaves the client logged in: if the session was ended or
+// renewed by a concurrent request (a double-submitted login form, a
+// revocation) before this response is committed, Login stores a fresh
+// session for userID instead of answering with a cookie deletion. Such a
+// fresh session is a new authentication, not a continuation of the ended
+// one: a revocation that ran before it does not cover it.
 func (m *Manager) Login(ctx context.Context, userID string) error {
 	if userID == "" || len(userID) > 255 || !utf8.ValidString(userID) {
 		return ErrInvalidUserID
@@ -179,12 +194,37 @@ func (m *Manager) Login(ctx context.Context, userID string) error {
 		return err
 	}
 	return s.modify(func() error {
+		cur := ""
+		if s.login {
+			cur = s.userID
+		} else if s.rec != nil {
+			cur = s.rec.UserID
+		}
+		if cur != "" && cur != userID {
+			s.switchUser()
+		}
 		s.renew = true
 		s.login = true
 		s.userID = userID
 		s.authTime = m.now()
 		return nil
 	})
+}
+
+// switchUser drops what a session holds for its previous user when Login
+// binds another: its values and its expiry settings, unless this request
+// set them. It must be called with s.mu held.
+func (s *Session) switchUser() {
+	s.values = map[string][]byte{}
+	s.ownVals = true
+	s.size = 0
+	clear(s.changed)
+	s.cleared = true
+	s.newLineage = true
+	if !s.expirySet {
+		s.idleOverride, s.closeCookie = 0, s.m.expireOnClose
+		s.expirySet = true
+	}
 }
 
 // Destroy deletes the session's record at once and expires the cookie with
@@ -244,7 +284,7 @@ func (s *Session) reset() {
 	s.size = 0
 	s.changed = nil
 	s.cleared = false
-	s.renew, s.login, s.userID, s.authTime = false, false, "", time.Time{}
+	s.renew, s.login, s.newLineage, s.userID, s.authTime = false, false, false, "", time.Time{}
 	s.expirySet, s.idleOverride, s.closeCookie = false, 0, m.expireOnClose
 }
 
@@ -298,6 +338,11 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 		start := m.startTimer()
 		err := m.store.Update(ctx, s.digest, c)
 		m.timed(ctx, "update", start, err)
+		if errors.Is(err, ErrTooLarge) {
+			// Concurrent requests' changes merged beyond the limit; this
+			// one's were not applied.
+			return fmt.Errorf("session: saving the session: %w", err)
+		}
 		if err != nil {
 			return m.gone(ctx, s, h, "update", err)
 		}
@@ -407,6 +452,9 @@ func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, no
 		rec.AuthTime = s.authTime
 		rec.AbsExpiry = now.Add(m.absoluteTimeout)
 	}
+	if s.newLineage {
+		rec.Created = now // another user's session: a new session, not a continuation
+	}
 	rec.IdleExpiry = minTime(now.Add(m.idleFor(rec.IdleTimeout)), rec.AbsExpiry)
 	rec.IP, rec.UserAgent = m.clientInfo(s.req)
 	token, d, err := newToken(m.random)
@@ -417,20 +465,29 @@ func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, no
 		start := m.startTimer()
 		err = m.renewer.Renew(ctx, s.digest, d, rec)
 		m.timed(ctx, "renew", start, err)
-		if err != nil {
-			return m.gone(ctx, s, h, "renew", err)
-		}
 	} else {
-		existed, err := m.store.Delete(ctx, s.digest)
+		var existed bool
+		existed, err = m.store.Delete(ctx, s.digest)
 		if err != nil {
 			return m.storeErr(ctx, "delete", s.digest, err)
 		}
 		if !existed {
-			return m.gone(ctx, s, h, "renew", ErrNotFound)
-		}
-		if err := m.store.Create(ctx, d, rec); err != nil {
+			err = ErrNotFound
+		} else if err := m.store.Create(ctx, d, rec); err != nil {
 			return m.storeErr(ctx, "create", d, err)
 		}
+	}
+	if errors.Is(err, ErrNotFound) && s.login {
+		// The session ended or moved under a concurrent request. The
+		// user has authenticated in this one: log them in on a fresh
+		// session rather than answering with a cookie deletion that may
+		// reach the browser last and log it out.
+		m.emit(ctx, Event{Kind: EventRevoked, Reason: "deleted during the request", token: ref(s.digest), UserID: s.rec.UserID, RemoteAddr: s.remoteAddr})
+		s.rec, s.hasToken = nil, false
+		return m.commitCreate(ctx, s, h, now)
+	}
+	if err != nil {
+		return m.gone(ctx, s, h, "renew", err)
 	}
 	m.emit(ctx, Event{Kind: EventRenewed, token: ref(s.digest), newToken: ref(d), UserID: rec.UserID, Reason: reason, RemoteAddr: s.remoteAddr})
 	s.digest, s.token = d, token

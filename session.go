@@ -51,6 +51,7 @@ type Session struct {
 	cleared     bool
 	renew       bool // a new token is due at commit
 	login       bool
+	newLineage  bool // Login switched users: the renewed session starts afresh
 	expirySet   bool
 	closeCookie bool // expire at browser close
 	clearCookie bool // the client's cookie must be deleted (destroyed, expired)
@@ -394,7 +395,7 @@ func (s *Session) dirty() bool {
 
 // change builds the Change of a commit.
 func (s *Session) change(now time.Time) *Change {
-	c := &Change{Base: s.rec, Clear: s.cleared}
+	c := &Change{Base: s.rec, Clear: s.cleared, MaxSize: s.m.maxSize}
 	for k, set := range s.changed {
 		if set {
 			if c.Set == nil {

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"time"
 )
@@ -125,6 +126,26 @@ type Change struct {
 	SetClient bool
 	IP        string
 	UserAgent string
+	// MaxSize, when positive, bounds the size (Record.Size) of the record
+	// as merged by the store: if applying the change to the stored record
+	// would make it larger, the store writes nothing and returns an error
+	// wrapping ErrTooLarge. Each request checks its own view of the session
+	// when a value is set; only the store sees the sum of concurrent
+	// requests' changes, so only it can hold the limit.
+	MaxSize int
+}
+
+// TooLarge reports whether r, with c applied, would exceed c.MaxSize, and
+// returns the error to return then (wrapping ErrTooLarge). Stores that
+// merge in Go call it on the merged record before writing it.
+func (c *Change) TooLarge(merged *Record) error {
+	if c.MaxSize <= 0 {
+		return nil
+	}
+	if n := merged.Size(); n > c.MaxSize {
+		return fmt.Errorf("%w: the merged session would be %d bytes, the limit is %d", ErrTooLarge, n, c.MaxSize)
+	}
+	return nil
 }
 
 // Apply applies c to r in place and increments its version. Stores that keep
@@ -200,9 +221,14 @@ type Renewer interface {
 type UserIndex interface {
 	// ListByUser returns the user's sessions that are alive at now.
 	ListByUser(ctx context.Context, userID string, now time.Time) ([]Entry, error)
-	// DeleteByUser deletes every session of the user and returns how many
-	// records it removed.
-	DeleteByUser(ctx context.Context, userID string) (int, error)
+	// DeleteByUser deletes every session of the user except the one under
+	// keep (the zero Digest keeps none) and returns how many records it
+	// removed. It must be atomic with respect to Renew: a session renewed
+	// concurrently is deleted under its old or its new digest, never
+	// missed because it moved between finding and deleting it (the
+	// revocation guarantee of RevokeUser and RevokeOtherSessions rests on
+	// it).
+	DeleteByUser(ctx context.Context, userID string, keep Digest) (int, error)
 }
 
 // Entry is one session found through an index.

@@ -198,22 +198,16 @@ func (m *Manager) RevokeOtherSessions(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	cur, _ := currentDigest(ctx, m)
+	// One store call that deletes every other session of the user
+	// atomically: listing them first and deleting each would miss a
+	// session renewed in between (it moves to a digest the list lacks).
 	start := m.startTimer()
-	entries, err := ui.ListByUser(ctx, user, time.Time{}) // every session, expired or not
-	m.timed(ctx, "list by user", start, err)
+	n, err := ui.DeleteByUser(ctx, user, cur)
+	m.timed(ctx, "delete by user", start, err)
 	if err != nil {
-		return 0, &StoreError{Op: "list by user", Err: err}
+		return 0, &StoreError{Op: "delete by user", Err: err}
 	}
-	n := 0
-	for _, e := range entries {
-		if e.Digest == cur || e.Record.UserID != user {
-			continue
-		}
-		if err := m.deleteRevoked(ctx, e.Digest, user, "other sessions revoked by their user"); err != nil {
-			return n, err
-		}
-		n++
-	}
+	m.emit(ctx, Event{Kind: EventRevoked, UserID: user, Reason: fmt.Sprintf("%d other sessions revoked by their user", n)})
 	return n, nil
 }
 

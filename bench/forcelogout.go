@@ -54,7 +54,7 @@ func forceLogout(ctx context.Context, addr string, n int) error {
 	var times []time.Duration
 	for k := 1; k <= 5; k++ {
 		t0 = time.Now()
-		deleted, err := st.DeleteByUser(ctx, "user"+strconv.Itoa(n/perUser*k/6))
+		deleted, err := st.DeleteByUser(ctx, "user"+strconv.Itoa(n/perUser*k/6), session.Digest{})
 		times = append(times, time.Since(t0))
 		if err != nil || deleted != perUser {
 			return fmt.Errorf("DeleteByUser = %d, %v", deleted, err)

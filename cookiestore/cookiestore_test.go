@@ -331,3 +331,81 @@ func TestVersion1CookieOpensAndIsResealed(t *testing.T) {
 		t.Fatalf("re-sealed cookie: reseal %v, %v", reseal, err)
 	}
 }
+
+// Issue 17: once RevokeUser returns, no cookie of the user issued before
+// it, nor one re-sealed by a renewal or a write racing it, is accepted.
+func TestRevocationRace(t *testing.T) {
+	mem := memstore.New(memstore.WithCleanupInterval(0))
+	defer mem.Stop()
+	rev, err := cookiestore.NewRevocations(mem, 12*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := session.NewClientSide(mustNew(t, [][]byte{key1}, cookiestore.WithRevocations(rev)), session.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessiontest.RevocationRace(t, m, 300)
+}
+
+// Issue 17 (5): a double-submitted login form leaves a working login
+// whichever response the browser processes last.
+func TestDoubleLogin(t *testing.T) {
+	m, err := session.NewClientSide(mustNew(t, [][]byte{key1}), session.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessiontest.DoubleLogin(t, m, 300)
+}
+
+// Issue 17 (2): a second revocation of a user keeps the marker until every
+// cookie it revokes has expired. Revoke, log in again, revoke again: once
+// the first marker would have expired, the cookie revoked by the second
+// call is still refused (it used to become valid again from then until its
+// own deadline).
+func TestSecondRevocationOutlivesTheFirst(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	clock := func() time.Time { return now }
+	mem := memstore.New(memstore.WithCleanupInterval(0), memstore.WithClock(clock))
+	defer mem.Stop()
+	rev, err := cookiestore.NewRevocations(mem, 12*time.Hour, cookiestore.WithRevocationsClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newApp(t, mustNew(t, [][]byte{key1}, cookiestore.WithRevocations(rev)),
+		session.WithClock(clock), session.WithIdleTimeout(12*time.Hour), session.WithAbsoluteTimeout(12*time.Hour))
+	ctx := context.Background()
+	first := cookieOf(a.do("/login?u=bob", ""))
+	now = now.Add(time.Hour)
+	if _, err := a.m.RevokeUser(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(4 * time.Hour)
+	second := cookieOf(a.do("/login?u=bob", ""))
+	if got := a.do("/whoami", second).Body.String(); got != "bob" {
+		t.Fatalf("login after the first revocation: %q", got)
+	}
+	now = now.Add(time.Millisecond)
+	if _, err := a.m.RevokeUser(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	secondAt := now
+	// Past the first marker's expiry (first revocation + 12 h), with the
+	// store removing what has expired, as Redis or a cleaner does.
+	for _, step := range []time.Duration{8*time.Hour - time.Millisecond, time.Millisecond, time.Hour} {
+		now = now.Add(step)
+		if _, err := mem.DeleteExpired(ctx, now, 100); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []string{first, second} {
+			if got := a.do("/whoami", c).Body.String(); got != "" {
+				t.Fatalf("%v after the second revocation, a revoked cookie works again (%q)", now.Sub(secondAt), got)
+			}
+		}
+	}
+	// A login after the second revocation works.
+	now = now.Add(time.Millisecond)
+	if got := a.do("/whoami", cookieOf(a.do("/login?u=bob", ""))).Body.String(); got != "bob" {
+		t.Fatalf("login after the second revocation: %q", got)
+	}
+}

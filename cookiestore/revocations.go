@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sessionkit/session"
@@ -16,20 +17,46 @@ import (
 // absolute deadline, and per-user "not before" times. Records are keyed by
 // digests in their own namespace, so the store can be shared with other
 // sessions.
+//
+// A user's marker lives until every cookie it revokes has expired: each
+// revocation moves its expiry to the revocation time plus the maximum
+// lifetime, whatever the order of calls, and its "not before" time never
+// moves back (concurrent revocations each add their time as a key of the
+// marker, merged by the store, and the check takes the latest).
 type Revocations struct {
 	store    session.Store
 	lifetime time.Duration
+	clock    func() time.Time
+}
+
+// RevocationsOption configures Revocations.
+type RevocationsOption func(*Revocations)
+
+// WithRevocationsClock replaces time.Now as the clock that dates the
+// markers (their expiry), for tests.
+func WithRevocationsClock(now func() time.Time) RevocationsOption {
+	return func(r *Revocations) { r.clock = now }
 }
 
 // NewRevocations returns a hook on store. maxLifetime is the longest a
 // session can live (the manager's absolute timeout, or longer); per-user
-// revocations are kept that long.
-func NewRevocations(store session.Store, maxLifetime time.Duration) (*Revocations, error) {
+// revocations are kept that long after the latest one.
+func NewRevocations(store session.Store, maxLifetime time.Duration, opts ...RevocationsOption) (*Revocations, error) {
 	if store == nil || maxLifetime <= 0 {
 		return nil, errors.New("cookiestore: revocations need a store and a positive maximum session lifetime")
 	}
-	return &Revocations{store: store, lifetime: maxLifetime}, nil
+	r := &Revocations{store: store, lifetime: maxLifetime, clock: time.Now}
+	for _, o := range opts {
+		o(r)
+	}
+	return r, nil
 }
+
+func (r *Revocations) now() time.Time { return r.clock().UTC().Truncate(time.Millisecond) }
+
+// markerForever is the absolute expiry of a user's marker: its idle expiry,
+// which each revocation moves forward, decides when it goes.
+const markerForever = 100 * 365 * 24 * time.Hour
 
 func sessionKey(id session.Digest) session.Digest {
 	return sha256.Sum256(append([]byte("sessionkit cookiestore revoked session\x00"), id[:]...))
@@ -44,7 +71,7 @@ func marker(now, until time.Time, values map[string][]byte) *session.Record {
 }
 
 func (r *Revocations) revokeSession(ctx context.Context, id session.Digest, until time.Time) error {
-	now := time.Now().UTC().Truncate(time.Millisecond)
+	now := r.now()
 	if !until.After(now) {
 		return nil // the session cannot be used any more anyway
 	}
@@ -55,19 +82,69 @@ func (r *Revocations) revokeSession(ctx context.Context, id session.Digest, unti
 	return nil
 }
 
+// nbPrefix starts the keys of a user's marker: "nb:<ms>", one per
+// revocation not yet superseded. The first format, one key "nb", is still
+// read.
+const nbPrefix = "nb:"
+
 func (r *Revocations) revokeUser(ctx context.Context, user string, at time.Time) error {
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	until := now.Add(r.lifetime)
-	v := map[string][]byte{"nb": []byte(strconv.FormatInt(at.UnixMilli(), 10))}
+	now := r.now()
+	atMS := at.UnixMilli()
 	d := userKey(user)
-	err := r.store.Create(ctx, d, marker(now, until, v))
+	rec := marker(now, now.Add(markerForever), map[string][]byte{nbPrefix + strconv.FormatInt(atMS, 10): []byte("1")})
+	rec.IdleExpiry = now.Add(r.lifetime)
+	err := r.store.Create(ctx, d, rec)
 	if errors.Is(err, session.ErrExists) {
-		err = r.store.Update(ctx, d, &session.Change{Set: v, LastSeen: now, IdleExpiry: until})
+		err = r.extend(ctx, d, rec, atMS)
 	}
 	if err != nil {
 		return fmt.Errorf("cookiestore: recording a user revocation: %w", err)
 	}
 	return nil
+}
+
+// extend records one more revocation in an existing marker: its key is
+// added, the keys of earlier revocations go (a later one, from a server
+// whose clock is ahead, stays, and so does one added concurrently, which
+// this change does not know about), and the expiry moves forward. A
+// marker of the first format, whose absolute expiry would end it before
+// the cookies it revokes, is replaced by one of the current format that
+// keeps its time.
+func (r *Revocations) extend(ctx context.Context, d session.Digest, rec *session.Record, atMS int64) error {
+	c := &session.Change{Set: rec.Values, LastSeen: rec.LastSeen, IdleExpiry: rec.IdleExpiry}
+	cur, err := r.store.Load(ctx, d)
+	if errors.Is(err, session.ErrNotFound) {
+		return r.store.Create(ctx, d, rec) // expired and removed meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	for k := range cur.Values {
+		if v, ok := notBefore(k); ok && v < atMS {
+			c.Delete = append(c.Delete, k)
+		}
+	}
+	if cur.AbsExpiry.Before(rec.AbsExpiry.Add(-markerForever / 2)) {
+		for k, v := range cur.Values {
+			if _, ok := notBefore(k); ok || k == "nb" {
+				rec.Values[k] = v
+			}
+		}
+		if _, err := r.store.Delete(ctx, d); err != nil {
+			return err
+		}
+		return r.store.Create(ctx, d, rec)
+	}
+	return r.store.Update(ctx, d, c)
+}
+
+// notBefore parses a key of a user's marker.
+func notBefore(key string) (int64, bool) {
+	if key == "nb" {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(strings.TrimPrefix(key, nbPrefix), 10, 64)
+	return v, err == nil && strings.HasPrefix(key, nbPrefix)
 }
 
 // check rejects a revoked session or one of a user revoked after it began.
@@ -89,9 +166,17 @@ func (r *Revocations) check(ctx context.Context, id session.Digest, rec *session
 	if err != nil {
 		return fmt.Errorf("cookiestore: checking revocations: %w", err)
 	}
-	nb, err := strconv.ParseInt(string(m.Values["nb"]), 10, 64)
-	if err != nil {
-		return fmt.Errorf("cookiestore: revocation record of a user: %w", err)
+	nb := int64(-1 << 63)
+	for k, v := range m.Values {
+		if t, ok := notBefore(k); ok && t > nb {
+			nb = t
+		} else if k == "nb" {
+			t, err := strconv.ParseInt(string(v), 10, 64)
+			if err != nil {
+				return fmt.Errorf("cookiestore: revocation record of a user: %w", err)
+			}
+			nb = max(nb, t)
+		}
 	}
 	start := rec.AuthTime
 	if start.IsZero() {

@@ -88,3 +88,37 @@ func TestTieredRedisOverPostgreSQL(t *testing.T) {
 		return s
 	})
 }
+
+// Issue 17 on the tiered store over real servers: Redis in front of
+// PostgreSQL.
+func TestTieredRevocationRace(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, env("SESSION_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	client := redis.NewClient(&redis.Options{Addr: env("SESSION_TEST_REDIS_ADDR", "127.0.0.1:6379")})
+	defer client.Close()
+	name := suffix()
+	cache, err := redisstore.New(ctx, client, redisstore.WithPrefix("tiered-"+name+":"))
+	if err != nil {
+		t.Fatalf("Redis is required: %v", err)
+	}
+	defer func() {
+		keys, _ := client.Keys(ctx, "tiered-"+name+":*").Result()
+		for _, k := range keys {
+			client.Del(ctx, k)
+		}
+	}()
+	durable, err := pgstore.New(ctx, pool, pgstore.WithTable("tiered_"+name))
+	if err != nil {
+		t.Fatalf("PostgreSQL is required: %v", err)
+	}
+	defer func() { durable.Close(); pool.Exec(ctx, `DROP TABLE "tiered_`+name+`"`) }()
+	s, err := tieredstore.New(cache, durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessiontest.RevocationRaceStore(t, s, 300)
+}

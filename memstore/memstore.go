@@ -223,6 +223,9 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 	// Copy on write: records handed out by Load never change underneath.
 	next := rec.Clone()
 	c.Apply(next)
+	if err := c.TooLarge(next); err != nil {
+		return err
+	}
 	sh.m[d] = next
 	return nil
 }
@@ -314,17 +317,32 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 	return out, nil
 }
 
-// DeleteByUser deletes every session of the user.
-func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
+// DeleteByUser deletes every session of the user except keep. It holds
+// every shard's lock while it does, so no renewal can move one of the
+// user's sessions out of its reach meanwhile.
+func (s *Store) DeleteByUser(ctx context.Context, userID string, keep session.Digest) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("memstore: deleting sessions of a user: %w", err)
+	}
+	for i := range s.shards {
+		s.shards[i].mu.Lock()
+	}
+	defer func() {
+		for i := range s.shards {
+			s.shards[i].mu.Unlock()
+		}
+	}()
 	n := 0
 	for _, d := range s.userDigests(userID) {
-		ok, err := s.Delete(ctx, d)
-		if err != nil {
-			return n, fmt.Errorf("memstore: deleting sessions of a user: %w", err)
+		sh := s.shard(d)
+		rec, ok := sh.m[d]
+		if d == keep || !ok || rec.UserID != userID {
+			continue
 		}
-		if ok {
-			n++
-		}
+		delete(sh.m, d)
+		s.count.Add(-1)
+		s.unindex(userID, d)
+		n++
 	}
 	return n, nil
 }

@@ -111,3 +111,27 @@ func TestMaxSessionsEvictsSoonestExpiring(t *testing.T) {
 		t.Fatalf("expired record kept while evicting (len %d)", s.Len())
 	}
 }
+
+// Issue 17: once a revocation returns, no session it covered, nor a
+// renewed continuation of one, is accepted again.
+func TestRevocationRace(t *testing.T) {
+	s := memstore.New()
+	defer s.Stop()
+	sessiontest.RevocationRaceStore(t, s, 300)
+}
+
+// Issue 17 (5): a double-submitted login form leaves a working login
+// whichever response the browser processes last.
+func TestDoubleLogin(t *testing.T) {
+	s := memstore.New()
+	defer s.Stop()
+	sessiontest.DoubleLoginStore(t, s, 300)
+}
+
+// Issue 17 (3): 200 parallel writes of 1 KB to one session never store more
+// than the 64 KiB limit.
+func TestConcurrentWritesHoldSizeLimit(t *testing.T) {
+	s := memstore.New()
+	defer s.Stop()
+	sessiontest.ConcurrentSizeLimit(t, s, 200, 1000, 64<<10)
+}

@@ -87,6 +87,7 @@ var cases = []testCase{
 	{"UserIndexList", testUserIndexList},
 	{"UserIndexFollowsRenewAndDelete", testUserIndexRenewDelete},
 	{"UserIndexDeleteByUser", testDeleteByUser},
+	{"UserIndexDeleteByUserKeep", testDeleteByUserKeep},
 	{"UserIndexExpiryBoundary", testUserIndexExpiry},
 	{"CountActiveBoundary", testCountBoundary},
 	{"DeleteExpiredInBatches", testDeleteExpired},
@@ -772,7 +773,7 @@ func testDeleteByUser(t *testing.T, h *harness) {
 	h.create(keep, h.record(other))
 	anon := NewDigest()
 	h.create(anon, h.record(""))
-	n, err := ui.DeleteByUser(h.ctx, user)
+	n, err := ui.DeleteByUser(h.ctx, user, session.Digest{})
 	if err != nil {
 		t.Fatalf("DeleteByUser: %v", err)
 	}
@@ -787,9 +788,36 @@ func testDeleteByUser(t *testing.T, h *harness) {
 	if got := h.listed(ui, user, h.now); len(got) != 0 {
 		t.Fatalf("ListByUser after DeleteByUser = %v", got)
 	}
-	n, err = ui.DeleteByUser(h.ctx, user)
+	n, err = ui.DeleteByUser(h.ctx, user, session.Digest{})
 	if err != nil || n != 0 {
 		t.Fatalf("second DeleteByUser = %d, %v; want 0, nil", n, err)
+	}
+}
+
+// DeleteByUser with a digest to keep ("log out my other sessions") deletes
+// every other session of the user and leaves that one as it was.
+func testDeleteByUserKeep(t *testing.T, h *harness) {
+	ui := h.userIndex()
+	user := uniqueUser("frank")
+	var others []session.Digest
+	for range 3 {
+		d := NewDigest()
+		h.create(d, h.record(user))
+		others = append(others, d)
+	}
+	cur := NewDigest()
+	want := h.record(user)
+	h.create(cur, want)
+	n, err := ui.DeleteByUser(h.ctx, user, cur)
+	if err != nil || n != 3 {
+		t.Fatalf("DeleteByUser keeping one = %d, %v; want 3, nil", n, err)
+	}
+	for _, d := range others {
+		h.mustBeGone(d)
+	}
+	h.sameRecord(h.load(cur), want)
+	if got := h.listed(ui, user, h.now); !slices.Equal(got, []session.Digest{cur}) {
+		t.Fatalf("ListByUser after DeleteByUser keeping one = %v, want [%v]", got, cur)
 	}
 }
 
@@ -930,7 +958,7 @@ func testDeleteExpired(t *testing.T, h *harness) {
 		if got, want := h.listed(ui, user, h.now), sorted(live...); !slices.Equal(got, want) {
 			t.Fatalf("ListByUser after cleanup = %v, want the live sessions %v", got, want)
 		}
-		n, err := ui.DeleteByUser(h.ctx, user)
+		n, err := ui.DeleteByUser(h.ctx, user, session.Digest{})
 		if err != nil || n != len(live) {
 			t.Fatalf("DeleteByUser after cleanup = %d, %v; want %d", n, err, len(live))
 		}

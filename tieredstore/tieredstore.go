@@ -80,8 +80,11 @@ func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, er
 	return rec, nil
 }
 
-// refill copies a record into the cache and makes sure that a deletion that
-// raced with it does not leave the copy behind.
+// refill copies a record into the cache and makes sure that a deletion or
+// a write that raced with it does not leave the copy behind: the durable
+// record is read again after filling, and the copy goes unless it is
+// still the same version with the same expiry. (A write that reaches the
+// durable store after that second read invalidates the copy itself.)
 func (s *Store) refill(ctx context.Context, d session.Digest, rec *session.Record) {
 	if err := s.cache.Create(ctx, d, rec); err != nil {
 		if !errors.Is(err, session.ErrExists) {
@@ -89,9 +92,11 @@ func (s *Store) refill(ctx context.Context, d session.Digest, rec *session.Recor
 		}
 		return
 	}
-	if _, err := s.durable.Load(ctx, d); errors.Is(err, session.ErrNotFound) {
+	// Any error (gone, or unknown) drops the copy too.
+	now, err := s.durable.Load(ctx, d)
+	if err != nil || now.Version != rec.Version || !now.IdleExpiry.Equal(rec.IdleExpiry) || !now.LastSeen.Equal(rec.LastSeen) {
 		if _, err := s.cache.Delete(ctx, d); err != nil {
-			s.logger.ErrorContext(ctx, "tieredstore: cannot remove a cached copy of a deleted session", "error", err)
+			s.logger.ErrorContext(ctx, "tieredstore: cannot remove a stale cached copy", "error", err)
 		}
 	}
 }
@@ -157,7 +162,7 @@ func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
 }
 
 // Renew renews durably (atomically when the durable store can), then drops
-// the old cached copy and caches the new record.
+// the old cached copy.
 func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session.Record) error {
 	if r, ok := s.durable.(session.Renewer); ok {
 		if err := r.Renew(ctx, old, new, rec); err != nil {
@@ -175,13 +180,11 @@ func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session
 			return err
 		}
 	}
-	if err := s.invalidate(ctx, "renew", old); err != nil {
-		return err
-	}
-	if err := s.cache.Create(ctx, new, rec); err != nil && !errors.Is(err, session.ErrExists) {
-		s.cacheFailed(ctx, "renew", err)
-	}
-	return nil
+	// The new record is not cached here: a revocation of its user that
+	// ran meanwhile could not see a copy cached after it, which would then
+	// outlive the durable deletion. The first read fills the cache through
+	// refill, which checks the durable store after filling.
+	return s.invalidate(ctx, "renew", old)
 }
 
 func (s *Store) capability(name string) error {
@@ -197,25 +200,27 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 	return ui.ListByUser(ctx, userID, now)
 }
 
-// DeleteByUser deletes the user's sessions durably and their cached copies.
-func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
+// DeleteByUser deletes the user's sessions but keep durably, then their
+// cached copies through the cache's own user index (so a session renewed
+// meanwhile is dropped under its new digest too). It needs both stores to
+// implement session.UserIndex.
+func (s *Store) DeleteByUser(ctx context.Context, userID string, keep session.Digest) (int, error) {
 	ui, ok := s.durable.(session.UserIndex)
 	if !ok {
 		return 0, s.capability("UserIndex")
 	}
-	entries, err := ui.ListByUser(ctx, userID, time.Time{})
-	if err != nil {
-		return 0, err
+	ci, ok := s.cache.(session.UserIndex)
+	if !ok {
+		return 0, fmt.Errorf("%w: the cache store %T does not implement session.UserIndex", session.ErrUnsupported, s.cache)
 	}
-	n, err := ui.DeleteByUser(ctx, userID)
+	n, err := ui.DeleteByUser(ctx, userID, keep)
 	if err != nil {
 		return n, err
 	}
-	ds := make([]session.Digest, len(entries))
-	for i, e := range entries {
-		ds[i] = e.Digest
+	if _, err := ci.DeleteByUser(ctx, userID, keep); err != nil {
+		return n, fmt.Errorf("tieredstore: delete by user succeeded in the durable store but the cached copies could not be removed: %w", err)
 	}
-	return n, s.invalidate(ctx, "delete by user", ds...)
+	return n, nil
 }
 
 // CountActive is served by the durable store.

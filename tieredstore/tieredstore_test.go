@@ -175,3 +175,78 @@ func TestReadsServedByCache(t *testing.T) {
 		t.Fatalf("after a write: %v", rec.Values)
 	}
 }
+
+// Issue 17: once a revocation returns, no session it covered, nor a
+// renewed continuation of one, is accepted again, in either tier.
+func TestRevocationRace(t *testing.T) {
+	s, err := tieredstore.New(mem(t), mem(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessiontest.RevocationRaceStore(t, s, 300)
+}
+
+// Issue 17 (5): a double-submitted login form leaves a working login
+// whichever response the browser processes last.
+func TestDoubleLogin(t *testing.T) {
+	s, err := tieredstore.New(mem(t), mem(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessiontest.DoubleLoginStore(t, s, 300)
+}
+
+// Issue 17 (3): 200 parallel writes of 1 KB to one session never store more
+// than the 64 KiB limit.
+func TestConcurrentWritesHoldSizeLimit(t *testing.T) {
+	s, err := tieredstore.New(mem(t), mem(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessiontest.ConcurrentSizeLimit(t, s, 200, 1000, 64<<10)
+}
+
+// stalling is a durable store whose next Load, once armed, runs a function
+// after reading (the moment a refill has its record and has not yet filled
+// the cache).
+type stalling struct {
+	*memstore.Store
+	after atomic.Pointer[func()]
+}
+
+func (s *stalling) Load(ctx context.Context, d session.Digest) (*session.Record, error) {
+	rec, err := s.Store.Load(ctx, d)
+	if f := s.after.Swap(nil); f != nil {
+		(*f)()
+	}
+	return rec, err
+}
+
+// A refill racing with a write cannot leave the version before the write in
+// the cache (it used to, until the next write: reads then served the old
+// values).
+func TestRefillCannotCacheStaleVersion(t *testing.T) {
+	cache, durable := mem(t), &stalling{Store: mem(t)}
+	s, _ := tieredstore.New(cache, durable)
+	ctx := context.Background()
+	d := sessiontest.NewDigest()
+	if err := durable.Create(ctx, d, record("u")); err != nil { // cached nowhere yet
+		t.Fatal(err)
+	}
+	write := func() {
+		if err := s.Update(ctx, d, &session.Change{Set: map[string][]byte{"k": []byte(`"new"`)}}); err != nil {
+			t.Error(err)
+		}
+	}
+	durable.after.Store(&write)
+	if _, err := s.Load(ctx, d); err != nil { // miss, durable read, write, refill
+		t.Fatal(err)
+	}
+	got, err := s.Load(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Values["k"]) != `"new"` {
+		t.Fatalf("read after the write = %q, want the written value (a stale cached copy)", got.Values["k"])
+	}
+}

@@ -46,6 +46,10 @@ func testDB(t testing.TB) *sql.DB {
 		}
 		db, dbErr = sql.Open("mysql", full)
 		if dbErr == nil {
+			// As an application sizes its pool: below the server's
+			// max_connections (151 by default), which tests running 200
+			// requests at once would otherwise exceed.
+			db.SetMaxOpenConns(64)
 			dbErr = db.Ping()
 		}
 	})
@@ -173,4 +177,22 @@ func TestUnreachableServerIsAnError(t *testing.T) {
 	if _, err := mysqlstore.Open(ctx, "::not a dsn::"); err == nil {
 		t.Fatal("bad DSN accepted")
 	}
+}
+
+// Issue 17: once a revocation returns, no session it covered, nor a
+// renewed continuation of one, is accepted again.
+func TestRevocationRace(t *testing.T) {
+	sessiontest.RevocationRaceStore(t, newStore(t), 300)
+}
+
+// Issue 17 (5): a double-submitted login form leaves a working login
+// whichever response the browser processes last.
+func TestDoubleLogin(t *testing.T) {
+	sessiontest.DoubleLoginStore(t, newStore(t), 300)
+}
+
+// Issue 17 (3): 200 parallel writes of 1 KB to one session never store more
+// than the 64 KiB limit.
+func TestConcurrentWritesHoldSizeLimit(t *testing.T) {
+	sessiontest.ConcurrentSizeLimit(t, newStore(t), 200, 1000, 64<<10)
 }

@@ -152,7 +152,7 @@ func BenchmarkForceLogoutMillion(b *testing.B) {
 		st.Pool().QueryRow(ctx, `SELECT pg_relation_size($1)`, st.Table()+"_user_id_idx").Scan(&idx)
 		b.StartTimer()
 		t0 := time.Now()
-		n, err := st.DeleteByUser(ctx, "user4242")
+		n, err := st.DeleteByUser(ctx, "user4242", session.Digest{})
 		elapsed := time.Since(t0)
 		b.StopTimer()
 		if err != nil || n != 10 {

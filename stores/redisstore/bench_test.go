@@ -125,7 +125,7 @@ func BenchmarkForceLogoutMillion(b *testing.B) {
 		}
 		b.StartTimer()
 		t0 := time.Now()
-		n, err := st.DeleteByUser(ctx, "user4242")
+		n, err := st.DeleteByUser(ctx, "user4242", session.Digest{})
 		elapsed := time.Since(t0)
 		b.StopTimer()
 		if err != nil || n != perUser {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/sessiontest"
 	"github.com/sessionkit/session/stores/redisstore"
 )
@@ -72,7 +73,7 @@ func TestScriptCacheLoss(t *testing.T) {
 		t.Fatalf("Delete after SCRIPT FLUSH = %v, %v", ok, err)
 	}
 	flush()
-	if n, err := st.DeleteByUser(ctx, "mallory"); err != nil || n != len(live)-1 {
+	if n, err := st.DeleteByUser(ctx, "mallory", session.Digest{}); err != nil || n != len(live)-1 {
 		t.Fatalf("DeleteByUser after SCRIPT FLUSH = %d, %v; want %d, nil", n, err, len(live)-1)
 	}
 	if n := alive(t, st, live); n != 0 {

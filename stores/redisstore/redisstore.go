@@ -153,7 +153,8 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 	return s, nil
 }
 
-var allScripts = []*redis.Script{createScript, updateScript, touchScript, deleteScript, renewScript, expireScript}
+var allScripts = []*redis.Script{createScript, updateScript, touchScript, deleteScript, renewScript, expireScript,
+	deleteUserScript, claimUserScript, killScript, moveIndexScript, restoreIndexScript}
 
 // loadScripts puts the scripts in every node's script cache, so pipelines
 // can use EVALSHA.
@@ -308,7 +309,7 @@ func fields(r *session.Record) []any {
 		m = append(m, ',')
 		m = strconv.AppendInt(m, v, 10)
 	}
-	out = append(out, "_m", m, "_v", r.Version)
+	out = append(out, "_m", m, "_v", r.Version, "_s", int64(r.Size()))
 	for _, f := range [...]struct{ name, v string }{{"_u", r.UserID}, {"_ip", r.IP}, {"_ua", r.UserAgent}} {
 		if f.v != "" {
 			out = append(out, f.name, f.v)
@@ -319,6 +320,10 @@ func fields(r *session.Record) []any {
 	}
 	return out
 }
+
+// errTombstone is decode's error for a revocation's tombstone (see
+// killScript): no session.
+var errTombstone = fmt.Errorf("%w: a revoked session's tombstone", session.ErrNotFound)
 
 // decode builds a record from HGETALL's result, in one pass over it.
 func decode(h map[string]string) (*session.Record, error) {
@@ -343,6 +348,8 @@ func decode(h map[string]string) (*session.Record, error) {
 			r.IP = v
 		case f == "_ua":
 			r.UserAgent = v
+		case f == "_t":
+			return nil, errTombstone
 		}
 	}
 	if !hasMeta || !hasVersion {
@@ -430,6 +437,9 @@ func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, er
 		return nil, session.ErrNotFound
 	}
 	rec, err := decode(h)
+	if errors.Is(err, errTombstone) {
+		return nil, session.ErrNotFound
+	}
 	if err != nil {
 		return nil, wrap("load", err)
 	}
@@ -480,9 +490,9 @@ func (s *Store) Create(ctx context.Context, d session.Digest, r *session.Record)
 // recreated.
 func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change) error {
 	key, shard := s.keys(d)
-	args := make([]any, 0, 8+len(c.Delete)+2*len(c.Set))
+	args := make([]any, 0, 13+len(c.Delete)+2*len(c.Set))
 	args = append(args, string(d[:]), boolStr(c.Clear), msOrZero(c.LastSeen), msOrZero(c.IdleExpiry),
-		boolStr(c.SetExpiry), c.IdleTimeout.Milliseconds(), boolStr(c.ExpireOnClose), len(c.Delete))
+		boolStr(c.SetExpiry), c.IdleTimeout.Milliseconds(), boolStr(c.ExpireOnClose), max(c.MaxSize, 0), len(c.Delete))
 	for _, k := range c.Delete {
 		args = append(args, "v:"+k)
 	}
@@ -492,12 +502,18 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 	if c.SetClient {
 		args = append(args, "_ip", c.IP, "_ua", c.UserAgent)
 	}
+	if c.Clear || len(c.Set) > 0 || len(c.Delete) > 0 {
+		args = append(args, "_s", "") // the script fills in the size
+	}
 	n, err := updateScript.Run(ctx, s.client, []string{key, shard}, args...).Int()
 	if err != nil {
 		return wrap("update", err)
 	}
-	if n == 0 {
+	switch n {
+	case 0:
 		return session.ErrNotFound
+	case -1:
+		return fmt.Errorf("%w: the merged session would exceed %d bytes", session.ErrTooLarge, c.MaxSize)
 	}
 	return nil
 }
@@ -602,91 +618,6 @@ func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session
 	return nil
 }
 
-// renewAcrossSlots is Renew on Cluster. The scripts go as EVAL, not
-// EVALSHA: a node that lost its script cache must not leave the pipeline
-// half applied with a NOSCRIPT to retry.
-func (s *Store) renewAcrossSlots(ctx context.Context, old, new session.Digest, rec *session.Record) error {
-	oldKey, oldShard := s.keys(old)
-	newKey, newShard := s.keys(new)
-	args := append([]any{ms(rec.ExpiresAt()), member(new, rec.UserID)}, fields(rec)...)
-	var taken, created *redis.Cmd
-	var indexed, unindexed *redis.IntCmd
-	// The pipeline's own error is the first of its commands' errors; each
-	// command's is read below.
-	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		taken = takeScript.Eval(ctx, p, []string{oldKey, oldShard}, string(old[:]))
-		created = createScript.Eval(ctx, p, []string{newKey, newShard}, args...)
-		if rec.UserID != "" {
-			uk := s.userKey(rec.UserID)
-			// The old session's entry, if it was this user's too, goes
-			// with it; a restored session is indexed again by restore.
-			unindexed = p.SRem(ctx, uk, string(old[:]))
-			indexed = p.SAdd(ctx, uk, string(new[:]))
-		}
-		return nil
-	})
-	n, createErr := created.Int()
-	createdNew := createErr == nil && n == 1
-	if createErr == nil && n == 0 {
-		createErr = session.ErrExists
-	}
-	if createErr == nil && indexed != nil {
-		// A session missing from its user's index would escape
-		// force-logout: without the index entry, the login fails.
-		createErr = indexed.Err()
-	}
-	pairs, takeErr := taken.StringSlice()
-	if takeErr == nil && createErr == nil {
-		if user := pairValue(pairs, "_u"); user != "" && user != rec.UserID {
-			s.unindexDeleted(ctx, user, old)
-		} else if unindexed != nil {
-			s.warnUnindexed(ctx, unindexed.Err())
-		}
-		return nil
-	}
-	var errs []error
-	if errors.Is(takeErr, redis.Nil) {
-		errs = append(errs, session.ErrNotFound) // the old session was gone: that decides
-	} else {
-		errs = append(errs, takeErr, createErr)
-	}
-	if createdNew {
-		if _, err := s.Delete(ctx, new); err != nil {
-			errs = append(errs, fmt.Errorf("deleting the new session: %w", err))
-		}
-	}
-	if takeErr == nil {
-		if err := s.restore(ctx, old, pairs); err != nil {
-			errs = append(errs, fmt.Errorf("restoring the old session: %w", err))
-		}
-	}
-	return wrap("renew", errors.Join(errs...))
-}
-
-// restore puts back a session taken by takeScript, from its fields and
-// values.
-func (s *Store) restore(ctx context.Context, d session.Digest, pairs []string) error {
-	h := make(map[string]string, len(pairs)/2)
-	for i := 0; i+1 < len(pairs); i += 2 {
-		h[pairs[i]] = pairs[i+1]
-	}
-	rec, err := decode(h)
-	if err != nil {
-		return err
-	}
-	return s.Create(ctx, d, rec)
-}
-
-// pairValue returns the value of field f in HGETALL-style pairs, or "".
-func pairValue(pairs []string, f string) string {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if pairs[i] == f {
-			return pairs[i+1]
-		}
-	}
-	return ""
-}
-
 // ListByUser returns the user's sessions alive at now: one SMEMBERS, then
 // one pipeline of HGETALLs. Members whose session is gone are pruned from
 // the index, except on Cluster, where a new session's entry may be seen
@@ -749,69 +680,35 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 	return out, nil
 }
 
-// DeleteByUser deletes every session in the user's index: one SMEMBERS and
-// one pipeline, however many sessions the store holds in all (on Cluster,
-// one more round trip to update the index, see below).
-func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
+// DeleteByUser deletes every session in the user's index but keep. On one
+// node (standalone, Sentinel) it is one script that reads the index and
+// deletes the sessions atomically, so a concurrent renewal cannot move a
+// session out of its reach. On Cluster, where the sessions live in other
+// slots than the index, it is one SMEMBERS and one pipeline (and one more
+// round trip to update the index, see below).
+func (s *Store) DeleteByUser(ctx context.Context, userID string, keep session.Digest) (int, error) {
 	idx := s.userKey(userID)
-	members, err := s.client.SMembers(ctx, idx).Result()
-	if err != nil {
-		return 0, wrap("delete by user", err)
+	keepMember := ""
+	if keep != (session.Digest{}) {
+		keepMember = string(keep[:])
 	}
-	if len(members) == 0 {
-		return 0, nil
-	}
-	// The index loses only members read, never the whole set: a session
-	// created meanwhile (a login racing the revocation) keeps its entry, so
-	// it stays listed and revocable. On one node every member read goes,
-	// since a session and its entry are written by one script. On Cluster
-	// an entry can be seen before its session exists (see ListByUser), so
-	// only the entries of sessions deleted here (and malformed ones) go,
-	// once the deletions are known.
-	var drop []any
-	var cmds []*redis.Cmd
-	var digests []string // the member of each of cmds
-	err = s.pipelined(ctx, func(p redis.Pipeliner) error {
-		drop, cmds, digests = drop[:0], cmds[:0], digests[:0] // pipelined may run fn twice
-		for _, m := range members {
-			var d session.Digest
-			if len(m) != len(d) {
-				drop = append(drop, m) // malformed: no session to delete
-				continue
-			}
-			if !s.cluster {
-				drop = append(drop, m)
-			}
-			copy(d[:], m)
-			key, shard := s.keys(d)
-			cmds = append(cmds, deleteScript.Run(ctx, p, []string{key, shard}, m, userID))
-			digests = append(digests, m)
+	if !s.cluster {
+		var res *redis.Cmd
+		err := s.pipelined(ctx, func(p redis.Pipeliner) error {
+			res = deleteUserScript.Run(ctx, p, []string{idx}, s.prefix, userID, keepMember)
+			s.waitCmd(p, ctx)
+			return nil
+		})
+		if err != nil {
+			return 0, wrap("delete by user", err)
 		}
-		if len(drop) > 0 {
-			p.SRem(ctx, idx, drop...)
+		n, err := res.Int()
+		if err != nil {
+			return 0, wrap("delete by user", err)
 		}
-		s.waitCmd(p, ctx)
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return 0, wrap("delete by user", err)
+		return n, nil
 	}
-	n := 0
-	var deleted []any
-	for i, c := range cmds {
-		if c.Err() == nil {
-			n++
-			deleted = append(deleted, digests[i])
-		} else if !errors.Is(c.Err(), redis.Nil) {
-			return n, wrap("delete by user", c.Err())
-		}
-	}
-	if s.cluster && len(deleted) > 0 {
-		if err := s.client.SRem(ctx, idx, deleted...).Err(); err != nil {
-			return n, wrap("delete by user", fmt.Errorf("%d sessions deleted; removing them from the index: %w", n, err))
-		}
-	}
-	return n, nil
+	return s.deleteUserCluster(ctx, idx, userID, keepMember)
 }
 
 // shards returns the 256 expiry-shard keys.

@@ -403,3 +403,21 @@ func TestLargeSessionsInChunks(t *testing.T) {
 	}
 	check(nw, map[string][]byte{"only": []byte(`1`)})
 }
+
+// Issue 17: once a revocation returns, no session it covered, nor a
+// renewed continuation of one, is accepted again.
+func TestRevocationRaceStandalone(t *testing.T) {
+	sessiontest.RevocationRaceStore(t, newStore(t, testClient(t)), 300)
+}
+
+// Issue 17 (5): a double-submitted login form leaves a working login
+// whichever response the browser processes last.
+func TestDoubleLoginStandalone(t *testing.T) {
+	sessiontest.DoubleLoginStore(t, newStore(t, testClient(t)), 300)
+}
+
+// Issue 17 (3): 200 parallel writes of 1 KB to one session never store more
+// than the 64 KiB limit.
+func TestConcurrentWritesHoldSizeLimitStandalone(t *testing.T) {
+	sessiontest.ConcurrentSizeLimit(t, newStore(t, testClient(t)), 200, 1000, 64<<10)
+}

@@ -69,20 +69,73 @@ return 1
 `)
 
 // updateScript: KEYS = session, shard; ARGV = digest, clear, last seen,
-// idle expiry, set expiry, idle timeout ms, expire on close, number of
-// deleted keys, deleted fields..., field/value pairs. Applies a change to an
-// existing session only; returns 0 when the session is gone. The
-// version's increment is the existence check: when it yields 1 and the
+// idle expiry, set expiry, idle timeout ms, expire on close, maximum size
+// (0: none), number of deleted keys, deleted fields..., field/value pairs,
+// ending with the pair "_s", "" when the change touches values. Applies a
+// change to an existing session only; returns 0 when the session is gone.
+// The version's increment is the existence check: when it yields 1 and the
 // hash holds nothing else, there was no session and the increment created
-// the hash, which goes again (a session always holds "_m" too). A change
-// that records no activity (last seen 0) and keeps the expiry policy
-// writes the changed fields and the version only: the common write, two
-// commands.
+// the hash, which goes again (a session always holds "_m" too); when it
+// yields less than 1, the key is a tombstone (see killScript), which is
+// left as it was.
+//
+// "_s" keeps the size of the session's values (Record.Size). A change of
+// values reads it with the old values of the fields it changes, in one
+// HMGET, and computes the merged size before writing anything: beyond the
+// maximum it writes nothing and returns -1; otherwise the new size is
+// written in the HSET of the values. A session stored before sizes were
+// kept has its size counted once, from all its fields.
+//
+// A change that records no activity (last seen 0) and keeps the expiry
+// policy writes the changed fields, the size and the version only: the
+// common write, three commands.
 var updateScript = redis.NewScript(`
 local k = KEYS[1]
-if redis.call('HINCRBY', k, '_v', 1) == 1 and redis.call('HLEN', k) == 1 then
-	redis.call('DEL', k)
-	return 0
+local v = redis.call('HINCRBY', k, '_v', 1)
+if v < 2 then
+	if v == 1 and redis.call('HLEN', k) == 1 then
+		redis.call('DEL', k)
+		return 0
+	end
+	if v < 1 then
+		redis.call('HINCRBY', k, '_v', -1)
+		return 0
+	end
+end
+local ndel = tonumber(ARGV[9])
+local first, last = 10 + ndel, #ARGV - 2
+if ARGV[#ARGV - 1] == '_s' then
+	local size = 0
+	if ARGV[2] ~= '1' then
+		local q = {'_s'}
+		for i = 10, 9 + ndel do q[#q + 1] = ARGV[i] end
+		for i = first, last, 2 do q[#q + 1] = ARGV[i] end
+		local old = {}
+		for i = 1, #q, 200 do
+			local part = redis.call('HMGET', k, unpack(q, i, math.min(i + 199, #q)))
+			for j = 1, #part do old[#old + 1] = part[j] end
+		end
+		size = tonumber(old[1])
+		if not size then
+			size = 0
+			local h = redis.call('HGETALL', k)
+			for i = 1, #h, 2 do
+				if string.sub(h[i], 1, 2) == 'v:' then size = size + #h[i] - 2 + #h[i + 1] end
+			end
+		end
+		for j = 2, #q do
+			if old[j] and string.sub(q[j], 1, 2) == 'v:' then size = size - (#q[j] - 2 + #old[j]) end
+		end
+	end
+	for i = first, last, 2 do
+		if string.sub(ARGV[i], 1, 2) == 'v:' then size = size + #ARGV[i] - 2 + #ARGV[i + 1] end
+	end
+	local max = tonumber(ARGV[8])
+	if max > 0 and size > max then
+		redis.call('HINCRBY', k, '_v', -1)
+		return -1
+	end
+	ARGV[#ARGV] = tostring(size)
 end
 if ARGV[2] == '1' then
 	local vs = {}
@@ -91,8 +144,7 @@ if ARGV[2] == '1' then
 	end
 	for i = 1, #vs, 200 do redis.call('HDEL', k, unpack(vs, i, math.min(i + 199, #vs))) end
 end
-local ndel = tonumber(ARGV[8])
-` + chunkedLua("HDEL", "k", "9", "8 + ndel") + chunkedLua("HSET", "k", "9 + ndel", "#ARGV") + `
+` + chunkedLua("HDEL", "k", "10", "9 + ndel") + chunkedLua("HSET", "k", "first", "#ARGV") + `
 if ARGV[3] == '0' and ARGV[5] == '0' then return 1 end
 local cur = redis.call('HMGET', k, '_m', '_u')
 local m = {string.match(cur[1] or '', ` + metaPattern + `)}
@@ -118,9 +170,12 @@ if tonumber(ARGV[3]) > tonumber(m[4]) then m[4] = ARGV[3] end
 
 // deleteScript: KEYS = session, shard; ARGV = digest, user id when known
 // ("" otherwise). Returns the user id of the deleted session ("" for
-// anonymous) or false when there was none.
+// anonymous) or false when there was none. A tombstone stays: it is not
+// a session, and it must outlive the creation it is there to stop.
 var deleteScript = redis.NewScript(`
-local user = redis.call('HGET', KEYS[1], '_u') or ARGV[2]
+local cur = redis.call('HMGET', KEYS[1], '_u', '_t')
+if cur[2] then return false end
+local user = cur[1] or ARGV[2]
 local n = redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1] .. user)
 if n == 0 then return false end
@@ -130,13 +185,15 @@ return user
 // takeScript (Cluster logins): KEYS = session, shard; ARGV = digest.
 // Deletes the session and its shard entry and returns its fields and
 // values as HGETALL does, or false when there was none, so that the caller
-// can put it back if the session replacing it cannot be created.
+// can put it back if the session replacing it cannot be created. A
+// tombstone counts as no session.
 var takeScript = redis.NewScript(`
 local h = redis.call('HGETALL', KEYS[1])
 if #h == 0 then return false end
 local user = ''
 for i = 1, #h, 2 do
 	if h[i] == '_u' then user = h[i + 1] end
+	if h[i] == '_t' then return false end
 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1] .. user)
@@ -175,4 +232,107 @@ if not exp or tonumber(exp) > tonumber(ARGV[2]) then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
+`)
+
+// deleteUserScript (single-node deployments): KEYS = user index; ARGV =
+// key prefix, user id, digest to keep (32 raw bytes, or empty). Deletes
+// every session in the index but the one kept, with its expiry-shard
+// entry, and empties the index of them, all in one atomic step: no
+// renewal can move a session out of the index between reading and
+// deleting it. The session keys are derived from the members (they are
+// not KEYS, which a single node allows: this script never runs on
+// Cluster). Returns the number of sessions deleted.
+var deleteUserScript = redis.NewScript(`
+local hex = {}
+for i = 0, 255 do hex[i] = string.format('%02x', i) end
+local drop, n = {}, 0
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+	if m ~= ARGV[3] then
+		drop[#drop + 1] = m
+		if #m == 32 then
+			local h = {}
+			for i = 1, 32 do h[i] = hex[string.byte(m, i)] end
+			local tag = ARGV[1] .. '{' .. h[1] .. '}:'
+			local k = tag .. table.concat(h)
+			if redis.call('HGET', k, '_u') == ARGV[2] then
+				n = n + redis.call('DEL', k)
+				redis.call('ZREM', tag .. 'exp', m .. ARGV[2])
+			end
+		end
+	end
+end
+for i = 1, #drop, 1000 do redis.call('SREM', KEYS[1], unpack(drop, i, math.min(i + 999, #drop))) end
+return n
+`)
+
+// Revocation on Cluster, where a user's index and sessions live on
+// different nodes and no script can cover both. The index is the gate:
+//
+//   - claimUserScript empties the index (but the kept session) and returns
+//     what it held, in one step on the index's node;
+//   - a renewal of a logged-in session moves its entry with moveIndexScript
+//     in the same pipeline as it takes the old session and creates the new
+//     one: if the old entry was no longer there, a revocation claimed it,
+//     and the renewal is undone instead of completed;
+//   - the claimed sessions are then killed by killScript on their nodes. A
+//     digest without a session may be a creation still in flight (the new
+//     session of a renewal whose index entry the revocation claimed, or a
+//     session being put back), so it gets a tombstone: a hash {"_t": "1",
+//     "_v": "-2"} with a short TTL that makes that creation fail (it is
+//     insert-if-absent) and that every script and Load read as no session;
+//   - a session taken by a failed renewal is put back only when
+//     restoreIndexScript finds its entry (or its successor's) still in the
+//     index, i.e. not claimed by a revocation.
+
+// claimUserScript (Cluster): KEYS = user index; ARGV = digest to keep (32
+// raw bytes, or empty). Removes and returns every member but the kept one.
+var claimUserScript = redis.NewScript(`
+local out = {}
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+	if m ~= ARGV[1] then out[#out + 1] = m end
+end
+for i = 1, #out, 1000 do redis.call('SREM', KEYS[1], unpack(out, i, math.min(i + 999, #out))) end
+return out
+`)
+
+// killScript (Cluster): KEYS = session, shard; ARGV = digest, user id,
+// tombstone TTL ms. Deletes the user's session and returns 1; leaves a
+// tombstone where there is no session (returns 0); leaves a tombstone or
+// another user's session alone (returns 0).
+var killScript = redis.NewScript(`
+local cur = redis.call('HMGET', KEYS[1], '_m', '_t', '_u')
+if cur[2] then return 0 end
+if cur[1] then
+	if (cur[3] or '') ~= ARGV[2] then return 0 end
+	redis.call('DEL', KEYS[1])
+	redis.call('ZREM', KEYS[2], ARGV[1] .. ARGV[2])
+	return 1
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], '_t', '1', '_v', '-2')
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 0
+`)
+
+// moveIndexScript (Cluster renewals): KEYS = user index; ARGV = old digest,
+// new digest. Replaces the old entry by the new one and returns 1 when the
+// old entry was there, 0 when it was not (claimed by a revocation, or not
+// this user's).
+var moveIndexScript = redis.NewScript(`
+local was = redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[1], ARGV[2])
+return was
+`)
+
+// restoreIndexScript (Cluster, undoing a renewal): KEYS = user index of the
+// taken session; ARGV = its digest, the new digest. Puts the old entry back
+// and returns 1 when the new entry or the old one is still there (no
+// revocation claimed them); otherwise returns 0, and the session must stay
+// gone.
+var restoreIndexScript = redis.NewScript(`
+if redis.call('SREM', KEYS[1], ARGV[2]) == 1 or redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
+	redis.call('SADD', KEYS[1], ARGV[1])
+	return 1
+end
+return 0
 `)

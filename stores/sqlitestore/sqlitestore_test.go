@@ -131,3 +131,21 @@ func TestCleanerOnSQLite(t *testing.T) {
 		t.Fatalf("unopenable path: %v", err)
 	}
 }
+
+// Issue 17: once a revocation returns, no session it covered, nor a
+// renewed continuation of one, is accepted again.
+func TestRevocationRace(t *testing.T) {
+	sessiontest.RevocationRaceStore(t, newStore(t), 300)
+}
+
+// Issue 17 (5): a double-submitted login form leaves a working login
+// whichever response the browser processes last.
+func TestDoubleLogin(t *testing.T) {
+	sessiontest.DoubleLoginStore(t, newStore(t), 300)
+}
+
+// Issue 17 (3): 200 parallel writes of 1 KB to one session never store more
+// than the 64 KiB limit.
+func TestConcurrentWritesHoldSizeLimit(t *testing.T) {
+	sessiontest.ConcurrentSizeLimit(t, newStore(t), 200, 1000, 64<<10)
+}

@@ -136,7 +136,7 @@ func NewConn(ctx context.Context, conn Conn, dialect Dialect, cfg Config) (*Stor
 	s.del = "DELETE FROM " + t + " WHERE digest = ?"
 	s.renew = "UPDATE " + t + " SET " + strings.ReplaceAll(columns, ",", " = ?,") + " = ? WHERE digest = ?"
 	s.list = sel + " WHERE user_id = ? AND expires_at > ?"
-	s.delUser = "DELETE FROM " + t + " WHERE user_id = ?"
+	s.delUser = "DELETE FROM " + t + " WHERE user_id = ? AND digest <> ?"
 	s.count = "SELECT COUNT(*) FROM " + t + " WHERE expires_at > ?"
 	s.delExpired = dialect.DeleteExpired(t)
 	if dialect.Numbered {
@@ -350,6 +350,12 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 	if c.Base != nil {
 		next := c.Base.Clone()
 		c.Apply(next)
+		// When the merged view is too large, the row may still differ
+		// from Base (another request deleted keys meanwhile): the locked
+		// path below decides on the row itself.
+		if c.TooLarge(next) != nil {
+			return s.updateLocked(ctx, d, c)
+		}
 		var ok bool
 		err := s.retry(ctx, func() error {
 			var err error
@@ -363,8 +369,14 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 			return nil
 		}
 	}
+	return s.updateLocked(ctx, d, c)
+}
+
+// updateLocked is Update's path through a transaction that holds the row's
+// write lock, retried on deadlocks and busy errors.
+func (s *Store) updateLocked(ctx context.Context, d session.Digest, c *session.Change) error {
 	err := s.retry(ctx, func() error { return s.lockedUpdate(ctx, d, c) })
-	if errors.Is(err, session.ErrNotFound) {
+	if errors.Is(err, session.ErrNotFound) || errors.Is(err, session.ErrTooLarge) {
 		return err
 	}
 	if err != nil {
@@ -388,6 +400,9 @@ func (s *Store) lockedUpdate(ctx context.Context, d session.Digest, c *session.C
 	}
 	base := cur.Version
 	c.Apply(cur)
+	if err := c.TooLarge(cur); err != nil {
+		return err
+	}
 	ok, err := s.writeVersioned(ctx, tx, d, base, cur)
 	if err != nil {
 		return err
@@ -490,12 +505,18 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 	return out, nil
 }
 
-// DeleteByUser deletes every session of the user in one statement.
-func (s *Store) DeleteByUser(ctx context.Context, userID string) (int, error) {
+// DeleteByUser deletes every session of the user but keep in one
+// statement. A renewal moves a session by updating its row's key, so the
+// statement cannot miss it: SQLite runs one writer at a time; on
+// PostgreSQL a DELETE that meets a row updated by a concurrent transaction
+// re-checks the row's new version (READ COMMITTED's update chain) and
+// deletes it under its new key; InnoDB's DELETE is a locking read of the
+// latest committed rows with next-key locks on the user's index range.
+func (s *Store) DeleteByUser(ctx context.Context, userID string, keep session.Digest) (int, error) {
 	var n int64
 	err := s.retry(ctx, func() error {
 		var err error
-		n, err = s.conn.Exec(ctx, s.delUser, userID)
+		n, err = s.conn.Exec(ctx, s.delUser, userID, keep[:])
 		return err
 	})
 	if err != nil {
