@@ -155,7 +155,15 @@ func (m *Manager) destroyClient(ctx context.Context, s *Session) error {
 		if m.revoker != nil {
 			dctx, cancel := detached(ctx) // as Destroy: a disconnect must not cancel a logout
 			defer cancel()
-			if err := m.revoker.RevokeSession(dctx, s.digest, s.rec.AbsExpiry); err != nil {
+			var err error
+			if lr, ok := m.revoker.(ClientLineageRevoker); ok && s.rec.UserID != "" {
+				// The lineage, not only this cookie: a renewal racing the
+				// logout seals a new id with the same user and creation.
+				err = lr.RevokeLineage(dctx, s.rec.UserID, s.rec.Created)
+			} else {
+				err = m.revoker.RevokeSession(dctx, s.digest, s.rec.AbsExpiry)
+			}
+			if err != nil {
 				s.failErr = m.storeErr(ctx, "revoke", s.digest, err)
 				return s.failErr
 			}

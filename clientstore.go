@@ -51,6 +51,16 @@ type ClientRevoker interface {
 	RevokeUser(ctx context.Context, userID string, at time.Time) error
 }
 
+// ClientLineageRevoker is the optional capability of a ClientRevoker to
+// reject a logged-in session together with its renewed continuations:
+// every session of the user created at created (a renewal keeps both).
+// Destroy uses it for logged-in sessions, so that a renewal racing a
+// logout cannot hand out a cookie that outlives it. Another session of the
+// same user created in the same millisecond is rejected too.
+type ClientLineageRevoker interface {
+	RevokeLineage(ctx context.Context, userID string, created time.Time) error
+}
+
 // NewClientSide returns a Manager whose sessions live in the cookie, sealed
 // by cs. The options are those of New; the cookie must stay within 4096
 // bytes, so keep such sessions small. Concurrent requests each send back a

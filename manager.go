@@ -260,6 +260,11 @@ func (m *Manager) Destroy(ctx context.Context) error {
 		start := m.startTimer()
 		existed, err = m.store.Delete(dctx, s.digest)
 		m.timed(ctx, "delete", start, err)
+		if err == nil && !existed {
+			// Loaded but gone: possibly renewed by a concurrent request
+			// under a digest this one does not know.
+			err = m.endLineage(dctx, s.rec)
+		}
 		if err != nil {
 			s.failErr = m.storeErr(ctx, "delete", s.digest, err)
 			return s.failErr

@@ -231,6 +231,19 @@ type UserIndex interface {
 	DeleteByUser(ctx context.Context, userID string, keep Digest) (int, error)
 }
 
+// LineageDeleter is the capability to delete one session together with
+// every renewed continuation of it, found through the user index: Renew
+// keeps a record's Created time and user, so a session and its renewals
+// share them. The manager uses it when a logout or a revocation of one
+// session finds the session already moved by a concurrent renewal.
+type LineageDeleter interface {
+	// DeleteLineage deletes the user's sessions created at created and
+	// returns how many it removed. Like UserIndex.DeleteByUser it must not
+	// miss a session that a concurrent Renew moves meanwhile. Another
+	// session of the same user created in the same millisecond goes too.
+	DeleteLineage(ctx context.Context, userID string, created time.Time) (int, error)
+}
+
 // Entry is one session found through an index.
 type Entry struct {
 	Digest Digest
@@ -261,6 +274,7 @@ type FullStore interface {
 	Toucher
 	Renewer
 	UserIndex
+	LineageDeleter
 	Counter
 	ExpiredDeleter
 }

@@ -144,7 +144,7 @@ func (m *Manager) RevokeSession(ctx context.Context, handle string) error {
 	if rec.UserID != user {
 		return ErrNotFound
 	}
-	return m.deleteRevoked(ctx, d, user, "revoked by its user")
+	return m.deleteRevoked(ctx, d, rec, "revoked by its user")
 }
 
 // AdminRevokeSession ends any session by handle, for administrators and
@@ -166,19 +166,44 @@ func (m *Manager) AdminRevokeSession(ctx context.Context, handle string) (bool, 
 	return existed, nil
 }
 
-// deleteRevoked deletes a session its user revoked; like Destroy, the
-// deletion is not canceled when the client disconnects (see detached).
-func (m *Manager) deleteRevoked(ctx context.Context, d Digest, user, reason string) error {
+// deleteRevoked deletes a session its user revoked, rec as it was loaded;
+// like Destroy, the deletion is not canceled when the client disconnects
+// (see detached).
+func (m *Manager) deleteRevoked(ctx context.Context, d Digest, rec *Record, reason string) error {
 	dctx, cancel := detached(ctx)
 	defer cancel()
 	start := m.startTimer()
-	_, err := m.store.Delete(dctx, d)
+	existed, err := m.store.Delete(dctx, d)
 	m.timed(ctx, "delete", start, err)
+	if err == nil && !existed {
+		err = m.endLineage(dctx, rec)
+	}
 	if err != nil {
 		return &StoreError{Op: "delete", Err: err}
 	}
-	m.emit(ctx, Event{Kind: EventRevoked, token: ref(d), UserID: user, Reason: reason})
+	m.emit(ctx, Event{Kind: EventRevoked, token: ref(d), UserID: rec.UserID, Reason: reason})
 	return nil
+}
+
+// endLineage completes a deletion that found the session gone although it
+// was loaded (rec): a concurrent renewal may have moved it to a new digest,
+// which the deletion must not leave alive. It deletes the session's
+// lineage (its user's sessions created at the same time, see
+// LineageDeleter). Anonymous sessions have no index to follow, and a store
+// without LineageDeleter cannot follow the renewal: both are documented
+// limits of the revocation guarantee.
+func (m *Manager) endLineage(ctx context.Context, rec *Record) error {
+	if rec == nil || rec.UserID == "" {
+		return nil
+	}
+	ld, ok := m.store.(LineageDeleter)
+	if !ok {
+		return nil
+	}
+	start := m.startTimer()
+	_, err := ld.DeleteLineage(ctx, rec.UserID, rec.Created)
+	m.timed(ctx, "delete lineage", start, err)
+	return err
 }
 
 // RevokeOtherSessions ends every session of the request's logged-in user
@@ -240,7 +265,7 @@ func (m *Manager) enforceLimit(ctx context.Context, user string, keep Digest) {
 	}
 	slices.SortFunc(live, func(a, b Entry) int { return a.Record.LastSeen.Compare(b.Record.LastSeen) })
 	for _, e := range live[:excess] {
-		if err := m.deleteRevoked(ctx, e.Digest, user, "session limit reached"); err != nil {
+		if err := m.deleteRevoked(ctx, e.Digest, e.Record, "session limit reached"); err != nil {
 			m.emit(ctx, Event{Kind: EventStoreError, Op: "delete (session limit)", UserID: user, Err: err})
 			return
 		}

@@ -219,7 +219,19 @@ func (s *Store) RevokeUser(ctx context.Context, userID string, at time.Time) err
 	return s.revocations.revokeUser(ctx, userID, at)
 }
 
+// RevokeLineage implements session.ClientLineageRevoker through the
+// revocation hook: the user's cookies created at created (a session and
+// its renewals) are rejected from now on. Without a hook, like
+// RevokeSession, it does nothing: logout only clears the browser's cookie.
+func (s *Store) RevokeLineage(ctx context.Context, userID string, created time.Time) error {
+	if s.revocations == nil {
+		return nil
+	}
+	return s.revocations.revokeLineage(ctx, userID, created)
+}
+
 var (
-	_ session.ClientStore   = (*Store)(nil)
-	_ session.ClientRevoker = (*Store)(nil)
+	_ session.ClientStore          = (*Store)(nil)
+	_ session.ClientRevoker        = (*Store)(nil)
+	_ session.ClientLineageRevoker = (*Store)(nil)
 )

@@ -22,7 +22,11 @@ import (
 // revocation moves its expiry to the revocation time plus the maximum
 // lifetime, whatever the order of calls, and its "not before" time never
 // moves back (concurrent revocations each add their time as a key of the
-// marker, merged by the store, and the check takes the latest).
+// marker, merged by the store, and the check takes the latest). The marker
+// also holds the logged-out lineages of the user's sessions (a session and
+// its renewals share their creation time), so that a logout covers a
+// cookie that a racing renewal sealed; the user's logged-in cookies cost no
+// more lookups than before.
 type Revocations struct {
 	store    session.Store
 	lifetime time.Duration
@@ -87,20 +91,36 @@ func (r *Revocations) revokeSession(ctx context.Context, id session.Digest, unti
 // read.
 const nbPrefix = "nb:"
 
+// lnPrefix starts the keys of a user's marker that revoke one lineage:
+// "ln:<created ms>" (see session.ClientLineageRevoker).
+const lnPrefix = "ln:"
+
 func (r *Revocations) revokeUser(ctx context.Context, user string, at time.Time) error {
+	if err := r.record(ctx, user, nbPrefix+strconv.FormatInt(at.UnixMilli(), 10), at.UnixMilli()); err != nil {
+		return fmt.Errorf("cookiestore: recording a user revocation: %w", err)
+	}
+	return nil
+}
+
+func (r *Revocations) revokeLineage(ctx context.Context, user string, created time.Time) error {
+	if err := r.record(ctx, user, lnPrefix+strconv.FormatInt(created.UnixMilli(), 10), 0); err != nil {
+		return fmt.Errorf("cookiestore: recording a revoked session: %w", err)
+	}
+	return nil
+}
+
+// record adds key to the user's marker, creating it if needed; atMS is the
+// not-before time the key records (0 for a lineage key).
+func (r *Revocations) record(ctx context.Context, user, key string, atMS int64) error {
 	now := r.now()
-	atMS := at.UnixMilli()
 	d := userKey(user)
-	rec := marker(now, now.Add(markerForever), map[string][]byte{nbPrefix + strconv.FormatInt(atMS, 10): []byte("1")})
+	rec := marker(now, now.Add(markerForever), map[string][]byte{key: []byte("1")})
 	rec.IdleExpiry = now.Add(r.lifetime)
 	err := r.store.Create(ctx, d, rec)
 	if errors.Is(err, session.ErrExists) {
 		err = r.extend(ctx, d, rec, atMS)
 	}
-	if err != nil {
-		return fmt.Errorf("cookiestore: recording a user revocation: %w", err)
-	}
-	return nil
+	return err
 }
 
 // extend records one more revocation in an existing marker: its key is
@@ -119,16 +139,17 @@ func (r *Revocations) extend(ctx context.Context, d session.Digest, rec *session
 	if err != nil {
 		return err
 	}
+	oldest := rec.LastSeen.Add(-r.lifetime).UnixMilli() // no cookie created before lives on
 	for k := range cur.Values {
 		if v, ok := notBefore(k); ok && v < atMS {
+			c.Delete = append(c.Delete, k)
+		} else if v, err := strconv.ParseInt(strings.TrimPrefix(k, lnPrefix), 10, 64); err == nil && strings.HasPrefix(k, lnPrefix) && v < oldest {
 			c.Delete = append(c.Delete, k)
 		}
 	}
 	if cur.AbsExpiry.Before(rec.AbsExpiry.Add(-markerForever / 2)) {
 		for k, v := range cur.Values {
-			if _, ok := notBefore(k); ok || k == "nb" {
-				rec.Values[k] = v
-			}
+			rec.Values[k] = v
 		}
 		if _, err := r.store.Delete(ctx, d); err != nil {
 			return err
@@ -177,6 +198,9 @@ func (r *Revocations) check(ctx context.Context, id session.Digest, rec *session
 			}
 			nb = max(nb, t)
 		}
+	}
+	if _, ok := m.Values[lnPrefix+strconv.FormatInt(rec.Created.UnixMilli(), 10)]; ok {
+		return session.ErrRevoked // this session's lineage was logged out
 	}
 	start := rec.AuthTime
 	if start.IsZero() {

@@ -321,6 +321,12 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 // every shard's lock while it does, so no renewal can move one of the
 // user's sessions out of its reach meanwhile.
 func (s *Store) DeleteByUser(ctx context.Context, userID string, keep session.Digest) (int, error) {
+	return s.deleteUserWhere(ctx, userID, func(d session.Digest, _ *session.Record) bool { return d != keep })
+}
+
+// deleteUserWhere deletes the user's sessions that match, with every
+// shard's lock held.
+func (s *Store) deleteUserWhere(ctx context.Context, userID string, match func(session.Digest, *session.Record) bool) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("memstore: deleting sessions of a user: %w", err)
 	}
@@ -336,7 +342,7 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string, keep session.Di
 	for _, d := range s.userDigests(userID) {
 		sh := s.shard(d)
 		rec, ok := sh.m[d]
-		if d == keep || !ok || rec.UserID != userID {
+		if !ok || rec.UserID != userID || !match(d, rec) {
 			continue
 		}
 		delete(sh.m, d)
@@ -345,6 +351,12 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string, keep session.Di
 		n++
 	}
 	return n, nil
+}
+
+// DeleteLineage deletes the user's sessions created at created, holding
+// every shard's lock like DeleteByUser.
+func (s *Store) DeleteLineage(ctx context.Context, userID string, created time.Time) (int, error) {
+	return s.deleteUserWhere(ctx, userID, func(d session.Digest, r *session.Record) bool { return r.Created.Equal(created) })
 }
 
 // CountActive counts the sessions alive at now. It visits every record in

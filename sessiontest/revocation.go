@@ -13,25 +13,31 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sessionkit/session"
 )
 
 // RevocationRace checks the revocation guarantee of m's store (server-side,
 // or client-side with a revocation hook) with real concurrency: once
-// Manager.RevokeUser or Manager.RevokeOtherSessions has returned, no session
-// of the user that existed when the call started, nor any continuation of
-// one by Renew or by a write, is accepted again.
+// Manager.RevokeUser, Manager.RevokeOtherSessions, Manager.RevokeSession or
+// Manager.Destroy has returned, no session that existed when the call
+// started, nor any continuation of one by Renew or by a write, is accepted
+// again.
 //
 // Each round logs a fresh user in on several sessions, then starts one
 // goroutine per session that renews it, writes to it and reads it in a
 // loop, following the cookies it is given, while the round's revocation
 // runs after a varying number of those requests. After the revocation has
 // returned and the goroutines have stopped, every cookie any of them was
-// given is presented again: none may be the user's. Rounds alternate
-// between RevokeUser and, when the store has a user index, RevokeOtherSessions
-// from one more session of the user, which must stay logged in (and its
-// sessions must be the only one left).
+// given is presented again: none of those the revocation covers may be the
+// user's. Rounds rotate through RevokeUser; Destroy of the first session
+// (a logout with its current cookie, while its goroutine renews it); and,
+// when the store has a user index, RevokeOtherSessions from one more
+// session of the user (which must stay logged in) and RevokeSession of the
+// first session from that one. A Destroy or RevokeSession that found the
+// session already gone (its cookie or handle was replaced by a renewal
+// before the call) covers nothing and is not counted.
 //
 // It reports the survivors of all rounds in one failure. m must use the
 // store under test and may be a client-side manager; its clock must be the
@@ -40,58 +46,79 @@ func RevocationRace(t *testing.T, m *session.Manager, rounds int) {
 	t.Helper()
 	h := raceHandler(m)
 	_, hasIndex := m.Store().(session.UserIndex)
-	survivors, wrongCounts := 0, 0
+	modes := []raceMode{revokeUser, destroyOne}
+	if hasIndex {
+		modes = append(modes, revokeOthers, revokeOne)
+	}
+	survivors, wrongCounts, covered := 0, 0, 0
 	var first string
 	for round := range rounds {
-		others := hasIndex && round%2 == 1
+		mode := modes[round%len(modes)]
 		user := fmt.Sprintf("%s-%d", uniqueUser("race"), round)
-		s, w := revocationRound(t, m, h, user, others, int64(1+round%6))
+		s, w, c := revocationRound(t, m, h, user, mode, int64(1+round%6))
 		survivors += s
 		wrongCounts += w
+		covered += c
 		if s > 0 && first == "" {
-			first = fmt.Sprintf("round %d (RevokeOtherSessions %v)", round, others)
+			first = fmt.Sprintf("round %d (%s)", round, mode)
 		}
 	}
 	if survivors > 0 || wrongCounts > 0 {
 		t.Fatalf("%d sessions survived their revocation over %d rounds (first in %s); %d rounds left the current session wrong", survivors, rounds, first, wrongCounts)
 	}
+	t.Logf("%d rounds, %d revoked lineages checked, 0 survivors", rounds, covered)
 }
+
+type raceMode string
+
+const (
+	revokeUser   raceMode = "RevokeUser"
+	revokeOthers raceMode = "RevokeOtherSessions"
+	revokeOne    raceMode = "RevokeSession"
+	destroyOne   raceMode = "Destroy"
+)
 
 const raceSessions = 3
 
-// revocationRound runs one round and returns the number of the user's
-// sessions still accepted after the revocation, and 1 when
-// RevokeOtherSessions did not keep the current session.
-func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user string, others bool, revokeAfter int64) (survivors, wrong int) {
+// revocationRound runs one round and returns the number of covered
+// sessions still accepted after the revocation, 1 when the session the
+// revocation was made from did not stay logged in, and the number of
+// lineages the revocation covered.
+func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user string, mode raceMode, revokeAfter int64) (survivors, wrong, covered int) {
 	t.Helper()
 	name := m.CookieName()
-	cookies := make([]string, raceSessions)
-	for i := range cookies {
+	login := func() string {
 		v, status := raceRequest(h, name, "", "/login?user="+url.QueryEscape(user))
 		if status != http.StatusOK || v == "" || v == "-" {
 			t.Fatalf("login: status %d, cookie %q", status, v)
 		}
-		cookies[i] = v
+		return v
+	}
+	cookies := make([]string, raceSessions)
+	for i := range cookies {
+		cookies[i] = login()
 	}
 	current := ""
-	if others {
-		v, status := raceRequest(h, name, "", "/login?user="+url.QueryEscape(user))
-		if status != http.StatusOK || v == "" || v == "-" {
-			t.Fatalf("login: status %d", status)
-		}
-		current = v
+	if mode == revokeOthers || mode == revokeOne {
+		// A lineage is a user's sessions created in the same millisecond
+		// (see session.LineageDeleter): the session the revocation is made
+		// from starts in another one.
+		time.Sleep(2 * time.Millisecond)
+		current = login()
 	}
 
 	var (
 		mu      sync.Mutex
-		issued  = map[string]bool{}
+		issued  = make([]map[string]bool, raceSessions) // per lineage
+		latest  = make([]string, raceSessions)          // each lineage's cookie now
 		done    atomic.Bool
 		started atomic.Int64
 		wg      sync.WaitGroup
 		errs    = make(chan error, raceSessions+1)
 	)
-	for _, c := range cookies {
-		issued[c] = true
+	for i, c := range cookies {
+		issued[i] = map[string]bool{c: true}
+		latest[i] = c
 	}
 	paths := []string{"/renew", "/write", "/read", "/renew-write"}
 	for i, c := range cookies {
@@ -109,7 +136,8 @@ func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user stri
 					c = "" // the session ended: this client is logged out
 				default:
 					mu.Lock()
-					issued[v] = true
+					issued[i][v] = true
+					latest[i] = v
 					mu.Unlock()
 					c = v
 				}
@@ -119,18 +147,50 @@ func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user stri
 	for started.Load() < revokeAfter {
 		runtime.Gosched()
 	}
+	mu.Lock()
+	target := latest[0]
+	mu.Unlock()
+	coveredLineages := []int{0, 1, 2}
 	var err error
-	if others {
-		var status int
+	switch mode {
+	case revokeUser:
+		_, err = m.RevokeUser(context.Background(), user)
+	case revokeOthers:
 		var v string
+		var status int
 		v, status = raceRequest(h, name, current, "/revoke-others")
 		if status != http.StatusOK {
 			err = fmt.Errorf("RevokeOtherSessions: status %d", status)
 		} else if v != "" {
 			err = fmt.Errorf("RevokeOtherSessions changed the current cookie (%q)", v)
 		}
-	} else {
-		_, err = m.RevokeUser(context.Background(), user)
+	case revokeOne:
+		d, _ := session.DigestOf(target)
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "/revoke-one?h="+d.Handle(), nil)
+		r.Header.Set("Cookie", name+"="+current)
+		h.ServeHTTP(w, r)
+		switch {
+		case w.Code == http.StatusNotFound:
+			coveredLineages = nil // renewed before the call: the handle named no session
+		case w.Code != http.StatusOK:
+			err = fmt.Errorf("RevokeSession: status %d: %s", w.Code, w.Body.String())
+		default:
+			coveredLineages = []int{0}
+		}
+	case destroyOne:
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "/logout", nil)
+		r.Header.Set("Cookie", name+"="+target)
+		h.ServeHTTP(w, r)
+		switch {
+		case w.Code != http.StatusOK:
+			err = fmt.Errorf("logout (Destroy): status %d: %s", w.Code, w.Body.String())
+		case w.Body.String() != user:
+			coveredLineages = nil // renewed before the call: the cookie named no session
+		default:
+			coveredLineages = []int{0}
+		}
 	}
 	// Everything the clients hold from here on must be dead, including
 	// what requests in flight hand out after the revocation returned.
@@ -143,17 +203,19 @@ func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user stri
 	for err := range errs {
 		t.Fatal(err)
 	}
-	for c := range issued {
-		if who, _ := raceWho(h, name, c); who == user {
-			survivors++
+	for _, i := range coveredLineages {
+		for c := range issued[i] {
+			if who, _ := raceWho(h, name, c); who == user {
+				survivors++
+			}
 		}
 	}
-	if others {
+	if current != "" {
 		if who, status := raceWho(h, name, current); status != http.StatusOK || who != user {
 			wrong = 1
 		}
 	}
-	return survivors, wrong
+	return survivors, wrong, len(coveredLineages)
 }
 
 func raceWho(h http.Handler, name, cookie string) (string, int) {
@@ -217,6 +279,17 @@ func raceHandler(m *session.Manager) http.Handler {
 			io.WriteString(w, u)
 		case "/revoke-others":
 			_, err = m.RevokeOtherSessions(ctx)
+		case "/revoke-one":
+			if err = m.RevokeSession(ctx, r.URL.Query().Get("h")); errors.Is(err, session.ErrNotFound) {
+				http.NotFound(w, r)
+				return
+			}
+		case "/logout":
+			var u string
+			if u, err = s.UserID(); err == nil {
+				io.WriteString(w, u) // who was logged out
+				err = m.Destroy(ctx)
+			}
 		default:
 			http.NotFound(w, r)
 			return

@@ -88,6 +88,7 @@ var cases = []testCase{
 	{"UserIndexFollowsRenewAndDelete", testUserIndexRenewDelete},
 	{"UserIndexDeleteByUser", testDeleteByUser},
 	{"UserIndexDeleteByUserKeep", testDeleteByUserKeep},
+	{"LineageDeleteFollowsRenewal", testDeleteLineage},
 	{"UserIndexExpiryBoundary", testUserIndexExpiry},
 	{"CountActiveBoundary", testCountBoundary},
 	{"DeleteExpiredInBatches", testDeleteExpired},
@@ -818,6 +819,47 @@ func testDeleteByUserKeep(t *testing.T, h *harness) {
 	h.sameRecord(h.load(cur), want)
 	if got := h.listed(ui, user, h.now); !slices.Equal(got, []session.Digest{cur}) {
 		t.Fatalf("ListByUser after DeleteByUser keeping one = %v, want [%v]", got, cur)
+	}
+}
+
+// DeleteLineage deletes a session under the digest a renewal moved it to,
+// and only the sessions of that user created at that time.
+func testDeleteLineage(t *testing.T, h *harness) {
+	ld, ok := h.st.(session.LineageDeleter)
+	if !ok {
+		t.Skipf("%T does not implement session.LineageDeleter", h.st)
+	}
+	user, other := uniqueUser("grace"), uniqueUser("heidi")
+	lineage := h.record(user)
+	sibling := h.record(user)
+	sibling.Created = lineage.Created.Add(time.Millisecond)
+	stranger := h.record(other) // another user's session created at the same time
+	d, renewed, s2, s3 := NewDigest(), NewDigest(), NewDigest(), NewDigest()
+	h.create(d, lineage)
+	h.create(s2, sibling)
+	h.create(s3, stranger)
+	if r, ok := h.st.(session.Renewer); ok {
+		if err := r.Renew(h.ctx, d, renewed, lineage.Clone()); err != nil {
+			t.Fatalf("Renew: %v", err)
+		}
+	} else {
+		renewed = d
+	}
+	n, err := ld.DeleteLineage(h.ctx, user, lineage.Created)
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteLineage = %d, %v; want 1, nil", n, err)
+	}
+	h.mustBeGone(d)
+	h.mustBeGone(renewed)
+	h.sameRecord(h.load(s2), sibling)
+	h.sameRecord(h.load(s3), stranger)
+	if ui, ok := h.st.(session.UserIndex); ok {
+		if got := h.listed(ui, user, h.now); !slices.Equal(got, []session.Digest{s2}) {
+			t.Fatalf("ListByUser after DeleteLineage = %v, want [%v]", got, s2)
+		}
+	}
+	if n, err := ld.DeleteLineage(h.ctx, user, lineage.Created); err != nil || n != 0 {
+		t.Fatalf("second DeleteLineage = %d, %v; want 0, nil", n, err)
 	}
 }
 

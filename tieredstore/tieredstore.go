@@ -223,6 +223,28 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string, keep session.Di
 	return n, nil
 }
 
+// DeleteLineage deletes the lineage durably, then its cached copies through
+// the cache's own index. It needs both stores to implement
+// session.LineageDeleter.
+func (s *Store) DeleteLineage(ctx context.Context, userID string, created time.Time) (int, error) {
+	ld, ok := s.durable.(session.LineageDeleter)
+	if !ok {
+		return 0, s.capability("LineageDeleter")
+	}
+	cl, ok := s.cache.(session.LineageDeleter)
+	if !ok {
+		return 0, fmt.Errorf("%w: the cache store %T does not implement session.LineageDeleter", session.ErrUnsupported, s.cache)
+	}
+	n, err := ld.DeleteLineage(ctx, userID, created)
+	if err != nil {
+		return n, err
+	}
+	if _, err := cl.DeleteLineage(ctx, userID, created); err != nil {
+		return n, fmt.Errorf("tieredstore: delete lineage succeeded in the durable store but the cached copies could not be removed: %w", err)
+	}
+	return n, nil
+}
+
 // CountActive is served by the durable store.
 func (s *Store) CountActive(ctx context.Context, now time.Time) (int64, error) {
 	c, ok := s.durable.(session.Counter)

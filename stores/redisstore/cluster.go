@@ -4,18 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/session"
 )
-
-// TombstoneTTL is how long a Cluster revocation's tombstone keeps a revoked
-// digest from being created (see killScript). It bounds how late the
-// creation half of a renewal pipeline, already sent when the revocation ran,
-// may reach its node and still be stopped.
-const TombstoneTTL = 5 * time.Minute
 
 // renewAcrossSlots is Renew on Cluster: one pipeline takes the old session
 // on its node, creates the new one on its node and, for a logged-in
@@ -37,7 +30,7 @@ func (s *Store) renewAcrossSlots(ctx context.Context, old, new session.Digest, r
 		taken = takeScript.Eval(ctx, p, []string{oldKey, oldShard}, string(old[:]))
 		created = createScript.Eval(ctx, p, []string{newKey, newShard}, args...)
 		if rec.UserID != "" {
-			moved = moveIndexScript.Eval(ctx, p, []string{s.userKey(rec.UserID)}, string(old[:]), string(new[:]))
+			moved = moveIndexScript.Eval(ctx, p, []string{s.userKey(rec.UserID)}, string(old[:]), string(new[:]), ms(rec.Created))
 		}
 		return nil
 	})
@@ -129,54 +122,4 @@ func pairValue(pairs []string, f string) string {
 		}
 	}
 	return ""
-}
-
-// deleteUserCluster is DeleteByUser on Cluster: claimUserScript empties
-// the user's index (but keep) in one step on its node, then one pipeline
-// kills the claimed sessions on theirs (see killScript). Two round trips,
-// whatever the number of sessions. Entries whose session could not be
-// killed (a node unreachable) are put back in the index, so that the
-// sessions stay listed and the next revocation ends them, and the call
-// fails.
-func (s *Store) deleteUserCluster(ctx context.Context, idx, userID, keep string) (int, error) {
-	members, err := claimUserScript.Eval(ctx, s.client, []string{idx}, keep).StringSlice()
-	if err != nil {
-		return 0, wrap("delete by user", err)
-	}
-	var cmds []*redis.Cmd
-	var claimed []string // the member of each of cmds
-	ttl := TombstoneTTL.Milliseconds()
-	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		cmds, claimed = cmds[:0], claimed[:0]
-		for _, m := range members {
-			var d session.Digest
-			if len(m) != len(d) {
-				continue // malformed: no session to delete
-			}
-			copy(d[:], m)
-			key, shard := s.keys(d)
-			cmds = append(cmds, killScript.Eval(ctx, p, []string{key, shard}, m, userID, ttl))
-			claimed = append(claimed, m)
-		}
-		return nil
-	})
-	n := 0
-	var failed []any
-	var errs []error
-	for i, c := range cmds {
-		k, err := c.Int()
-		if err != nil {
-			failed = append(failed, claimed[i])
-			errs = append(errs, err)
-			continue
-		}
-		n += k
-	}
-	if len(failed) == 0 {
-		return n, nil
-	}
-	if err := s.client.SAdd(ctx, idx, failed...).Err(); err != nil {
-		errs = append(errs, fmt.Errorf("putting the entries of the sessions not revoked back in the index: %w", err))
-	}
-	return n, wrap("delete by user", fmt.Errorf("%d sessions deleted, %d could not be: %w", n, len(failed), errors.Join(errs...)))
 }

@@ -217,3 +217,20 @@ func startSentinel(t testing.TB) *sentinelGroup {
 	t.Cleanup(func() { g.client.Close() })
 	return g
 }
+
+// pause stops the process (SIGSTOP) without killing it: it holds its
+// connections but answers nothing until resume.
+func (p *redisProc) pause(t testing.TB) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// resume continues a paused process (SIGCONT).
+func (p *redisProc) resume(t testing.TB) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -27,12 +27,14 @@
 // script, so an entry without a session is dead, and listing and
 // revocation prune such entries. On Cluster the entry is written on
 // another node beside the session and can be seen a moment before it: an
-// entry without a session may be a login in flight, and removing it would
-// hide that session from force-logout. There, only the cleaner and the
-// operations that delete a session remove entries; an entry left behind
-// by a failure (a removal whose node was unreachable at that moment, or a
-// creation that failed after its entry was written) stays, costing a
-// lookup when the user's sessions are listed or revoked.
+// entry without a session may be a login in flight, and listing leaves it.
+// A revocation claims (empties) the user's index in one step and then
+// deletes the sessions, leaving a short-lived tombstone under a claimed
+// digest whose session is not there yet, so that its creation fails; a
+// renewal that finds its old entry claimed does not happen (see revoke.go). An entry left behind by a failure (a removal whose node was
+// unreachable at that moment, or a creation that failed after its entry
+// was written) stays, costing a lookup when the user's sessions are
+// listed, until a revocation or the cleaner removes it.
 //
 // Only session hashes carry a TTL: the expiry shards and user indexes never
 // expire, so a volatile-* eviction policy can evict sessions (their users
@@ -104,8 +106,11 @@ func WithPrefix(p string) Option { return func(s *Store) { s.prefix = p } }
 // failover right after a logout cannot promote a replica that still holds
 // the session. WAIT goes in the deletion's pipeline: no extra round trip,
 // but each deletion waits for the replicas' acknowledgement, up to
-// timeout. It is ignored on Cluster clients, where WAIT cannot follow the
-// keyed commands to their node.
+// timeout. When fewer replicas acknowledge within timeout, the call
+// returns an error wrapping ErrNotReplicated: the logout fails loudly
+// instead of being silently undoable. New refuses it on Cluster, where WAIT
+// cannot follow the keyed commands to their node. From a URL (package
+// storeurl): ?wait=N&wait_timeout=DURATION.
 func WithWait(replicas int, timeout time.Duration) Option {
 	return func(s *Store) { s.wait, s.waitFor = replicas, timeout }
 }
@@ -130,11 +135,17 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 	for _, o := range opts {
 		o(s)
 	}
+	if s.wait < 0 || (s.wait > 0 && s.waitFor <= 0) {
+		return nil, fmt.Errorf("redisstore: WithWait(%d, %v) needs a positive number of replicas and a positive timeout", s.wait, s.waitFor)
+	}
 	if strings.ContainsAny(s.prefix, "{}") {
 		return nil, fmt.Errorf("redisstore: prefix %q must not contain braces", s.prefix)
 	}
 	if c, ok := client.(*redis.ClusterClient); ok {
 		s.cluster = true
+		if s.wait > 0 {
+			return nil, errors.New("redisstore: WithWait is not possible on Cluster: WAIT cannot follow a deletion to its node's replicas")
+		}
 		if o := c.Options(); o.ReadOnly || o.RouteByLatency || o.RouteRandomly {
 			return nil, errors.New("redisstore: the cluster client reads from replicas (ReadOnly, RouteByLatency or RouteRandomly); " +
 				errReplicaReads)
@@ -154,7 +165,7 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 }
 
 var allScripts = []*redis.Script{createScript, updateScript, touchScript, deleteScript, renewScript, expireScript,
-	deleteUserScript, claimUserScript, killScript, moveIndexScript, restoreIndexScript}
+	claimUserScript, claimMembersScript, killScript, moveIndexScript, restoreIndexScript, markLineageScript}
 
 // loadScripts puts the scripts in every node's script cache, so pipelines
 // can use EVALSHA.
@@ -531,37 +542,61 @@ func (s *Store) Touch(ctx context.Context, d session.Digest, lastSeen, idleExpir
 	return nil
 }
 
-// waitCmd queues WAIT when configured and possible.
-func (s *Store) waitCmd(p redis.Pipeliner, ctx context.Context) {
-	if s.wait > 0 && !s.cluster {
-		p.Do(ctx, "WAIT", s.wait, s.waitFor.Milliseconds())
+// ErrNotReplicated reports a deletion or renewal that fewer replicas
+// acknowledged than WithWait asks for within its timeout. The master has
+// applied it, but a failover before the replicas catch up could undo it
+// (bring a logged-out session back), so the manager fails the request
+// instead of reporting a logout that may not hold.
+var ErrNotReplicated = errors.New("redisstore: too few replicas acknowledged the change")
+
+// waitCmd queues WAIT when configured (New refuses WithWait on Cluster).
+func (s *Store) waitCmd(p redis.Pipeliner, ctx context.Context) *redis.Cmd {
+	if s.wait <= 0 {
+		return nil
 	}
+	return p.Do(ctx, "WAIT", s.wait, s.waitFor.Milliseconds())
+}
+
+// waited checks the answer of the WAIT that waitCmd queued, if any.
+func (s *Store) waited(w *redis.Cmd) error {
+	if w == nil {
+		return nil
+	}
+	n, err := w.Int()
+	if err != nil {
+		return fmt.Errorf("waiting for %d replicas: %w", s.wait, err)
+	}
+	if n < s.wait {
+		return fmt.Errorf("%w: %d of %d replicas within %v", ErrNotReplicated, n, s.wait, s.waitFor)
+	}
+	return nil
 }
 
 // Delete removes the session and its expiry entry; with WithWait, it also
 // waits for replicas. The user index is pruned lazily.
 func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
 	key, shard := s.keys(d)
-	var del *redis.Cmd
+	var del, wait *redis.Cmd
 	err := s.pipelined(ctx, func(p redis.Pipeliner) error {
 		del = deleteScript.Run(ctx, p, []string{key, shard}, string(d[:]), "")
-		s.waitCmd(p, ctx)
+		wait = s.waitCmd(p, ctx)
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return false, wrap("delete", err)
 	}
 	user, err := del.Text()
-	if errors.Is(err, redis.Nil) {
-		return false, nil
-	}
-	if err != nil {
+	existed := err == nil
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return false, wrap("delete", err)
 	}
 	if user != "" {
 		s.unindexDeleted(ctx, user, d)
 	}
-	return true, nil
+	if err := s.waited(wait); err != nil {
+		return existed, wrap("delete", err)
+	}
+	return existed, nil
 }
 
 // unindexDeleted removes a deleted session from its user's index. The
@@ -600,10 +635,10 @@ func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session
 		idx = s.userKey(rec.UserID)
 	}
 	args := append([]any{string(old[:]), member(new, rec.UserID), ms(rec.ExpiresAt()), rec.UserID}, fields(rec)...)
-	var res *redis.Cmd
+	var res, wait *redis.Cmd
 	err := s.pipelined(ctx, func(p redis.Pipeliner) error {
 		res = renewScript.Run(ctx, p, []string{oldKey, oldShard, newKey, newShard, idx}, args...)
-		s.waitCmd(p, ctx)
+		wait = s.waitCmd(p, ctx)
 		return nil
 	})
 	if err != nil {
@@ -614,6 +649,9 @@ func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session
 		return session.ErrNotFound
 	case -1:
 		return session.ErrExists
+	}
+	if err := s.waited(wait); err != nil {
+		return wrap("renew", err)
 	}
 	return nil
 }
@@ -678,37 +716,6 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 		}
 	}
 	return out, nil
-}
-
-// DeleteByUser deletes every session in the user's index but keep. On one
-// node (standalone, Sentinel) it is one script that reads the index and
-// deletes the sessions atomically, so a concurrent renewal cannot move a
-// session out of its reach. On Cluster, where the sessions live in other
-// slots than the index, it is one SMEMBERS and one pipeline (and one more
-// round trip to update the index, see below).
-func (s *Store) DeleteByUser(ctx context.Context, userID string, keep session.Digest) (int, error) {
-	idx := s.userKey(userID)
-	keepMember := ""
-	if keep != (session.Digest{}) {
-		keepMember = string(keep[:])
-	}
-	if !s.cluster {
-		var res *redis.Cmd
-		err := s.pipelined(ctx, func(p redis.Pipeliner) error {
-			res = deleteUserScript.Run(ctx, p, []string{idx}, s.prefix, userID, keepMember)
-			s.waitCmd(p, ctx)
-			return nil
-		})
-		if err != nil {
-			return 0, wrap("delete by user", err)
-		}
-		n, err := res.Int()
-		if err != nil {
-			return 0, wrap("delete by user", err)
-		}
-		return n, nil
-	}
-	return s.deleteUserCluster(ctx, idx, userID, keepMember)
 }
 
 // shards returns the 256 expiry-shard keys.

@@ -204,21 +204,25 @@ return h
 // shard, new session, new shard, user index (or the new session again when
 // anonymous); ARGV = old digest, new member, expires_at ms, user, then
 // field/value pairs. Moves a session atomically: 0 when the old one is
-// gone, -1 when the new key exists, 1 on success.
+// gone (or, for a session of the same user, when its index entry is: a
+// revocation claimed it, see claimUserScript; or when its lineage is being
+// revoked, see markLineageScript), -1 when the new key exists, 1 on
+// success.
 var renewScript = redis.NewScript(`
 local old = redis.call('HMGET', KEYS[1], '_m', '_u')
 if not old[1] then return 0 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 local olduser = old[2] or ''
+if ARGV[4] ~= '' and olduser == ARGV[4] then
+	local lineage = 'L:' .. string.match(old[1], '^(%-?%d+)')
+	if redis.call('SISMEMBER', KEYS[5], lineage) == 1 or redis.call('SREM', KEYS[5], ARGV[1]) == 0 then return 0 end
+end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1] .. olduser)
 ` + chunkedLua("HSET", "KEYS[3]", "5", "#ARGV") + `
 redis.call('PEXPIREAT', KEYS[3], ARGV[3])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
-if ARGV[4] ~= '' then
-	if olduser == ARGV[4] then redis.call('SREM', KEYS[5], ARGV[1]) end
-	redis.call('SADD', KEYS[5], string.sub(ARGV[2], 1, 32))
-end
+if ARGV[4] ~= '' then redis.call('SADD', KEYS[5], string.sub(ARGV[2], 1, 32)) end
 return 1
 `)
 
@@ -234,46 +238,20 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
 `)
 
-// deleteUserScript (single-node deployments): KEYS = user index; ARGV =
-// key prefix, user id, digest to keep (32 raw bytes, or empty). Deletes
-// every session in the index but the one kept, with its expiry-shard
-// entry, and empties the index of them, all in one atomic step: no
-// renewal can move a session out of the index between reading and
-// deleting it. The session keys are derived from the members (they are
-// not KEYS, which a single node allows: this script never runs on
-// Cluster). Returns the number of sessions deleted.
-var deleteUserScript = redis.NewScript(`
-local hex = {}
-for i = 0, 255 do hex[i] = string.format('%02x', i) end
-local drop, n = {}, 0
-for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-	if m ~= ARGV[3] then
-		drop[#drop + 1] = m
-		if #m == 32 then
-			local h = {}
-			for i = 1, 32 do h[i] = hex[string.byte(m, i)] end
-			local tag = ARGV[1] .. '{' .. h[1] .. '}:'
-			local k = tag .. table.concat(h)
-			if redis.call('HGET', k, '_u') == ARGV[2] then
-				n = n + redis.call('DEL', k)
-				redis.call('ZREM', tag .. 'exp', m .. ARGV[2])
-			end
-		end
-	end
-end
-for i = 1, #drop, 1000 do redis.call('SREM', KEYS[1], unpack(drop, i, math.min(i + 999, #drop))) end
-return n
-`)
-
-// Revocation on Cluster, where a user's index and sessions live on
-// different nodes and no script can cover both. The index is the gate:
+// Revocation of a user's sessions. On Cluster a user's index and sessions
+// live on different nodes and no script can cover both; on one node a
+// single script could, but it would block Redis for as long as it takes to
+// delete every session of the user (seconds for a hundred thousand). So on
+// both the index is the gate:
 //
 //   - claimUserScript empties the index (but the kept session) and returns
 //     what it held, in one step on the index's node;
-//   - a renewal of a logged-in session moves its entry with moveIndexScript
-//     in the same pipeline as it takes the old session and creates the new
-//     one: if the old entry was no longer there, a revocation claimed it,
-//     and the renewal is undone instead of completed;
+//   - a renewal of a logged-in session moves its entry: on one node in its
+//     atomic renewScript, which changes nothing when the old entry is gone;
+//     on Cluster with moveIndexScript in the same pipeline as it takes the
+//     old session and creates the new one, undone when the old entry was
+//     gone. Either way, a renewal whose entry a revocation claimed does not
+//     happen;
 //   - the claimed sessions are then killed by killScript on their nodes. A
 //     digest without a session may be a creation still in flight (the new
 //     session of a renewal whose index entry the revocation claimed, or a
@@ -284,18 +262,19 @@ return n
 //     restoreIndexScript finds its entry (or its successor's) still in the
 //     index, i.e. not claimed by a revocation.
 
-// claimUserScript (Cluster): KEYS = user index; ARGV = digest to keep (32
-// raw bytes, or empty). Removes and returns every member but the kept one.
+// claimUserScript: KEYS = user index; ARGV = digest to keep (32
+// raw bytes, or empty). Removes and returns every member of the index but
+// the kept one and the lineage markers (see markLineageScript), which stay.
 var claimUserScript = redis.NewScript(`
 local out = {}
 for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-	if m ~= ARGV[1] then out[#out + 1] = m end
+	if m ~= ARGV[1] and (#m == 32 or string.sub(m, 1, 2) ~= 'L:') then out[#out + 1] = m end
 end
 for i = 1, #out, 1000 do redis.call('SREM', KEYS[1], unpack(out, i, math.min(i + 999, #out))) end
 return out
 `)
 
-// killScript (Cluster): KEYS = session, shard; ARGV = digest, user id,
+// killScript: KEYS = session, shard; ARGV = digest, user id,
 // tombstone TTL ms. Deletes the user's session and returns 1; leaves a
 // tombstone where there is no session (returns 0); leaves a tombstone or
 // another user's session alone (returns 0).
@@ -315,10 +294,12 @@ return 0
 `)
 
 // moveIndexScript (Cluster renewals): KEYS = user index; ARGV = old digest,
-// new digest. Replaces the old entry by the new one and returns 1 when the
-// old entry was there, 0 when it was not (claimed by a revocation, or not
-// this user's).
+// new digest, the session's creation time (ms). Replaces the old entry by
+// the new one and returns 1 when the old entry was there, 0 when it was not
+// (claimed by a revocation, or not this user's); returns 0 and changes
+// nothing when the session's lineage is being revoked (markLineageScript).
 var moveIndexScript = redis.NewScript(`
+if redis.call('SISMEMBER', KEYS[1], 'L:' .. ARGV[3]) == 1 then return 0 end
 local was = redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[1], ARGV[2])
 return was
@@ -335,4 +316,26 @@ if redis.call('SREM', KEYS[1], ARGV[2]) == 1 or redis.call('SISMEMBER', KEYS[1],
 	return 1
 end
 return 0
+`)
+
+// claimMembersScript: KEYS = user index; ARGV = members. Removes the given
+// members that are there and returns them (a member not there was moved by
+// a renewal, or removed with its session).
+var claimMembersScript = redis.NewScript(`
+local out = {}
+for i = 1, #ARGV do
+	if redis.call('SREM', KEYS[1], ARGV[i]) == 1 then out[#out + 1] = ARGV[i] end
+end
+return out
+`)
+
+// markLineageScript: KEYS = user index; ARGV = creation time (ms). Adds the
+// lineage marker "L:<ms>" to the index, which stops every renewal of a
+// session of that lineage (renewScript, moveIndexScript), and returns the
+// index's members, so that the revocation of the lineage cannot be outrun
+// by a client renewing in a loop. The marker (not a digest: listing and
+// revocation skip it) is removed when the revocation ends.
+var markLineageScript = redis.NewScript(`
+redis.call('SADD', KEYS[1], 'L:' .. ARGV[1])
+return redis.call('SMEMBERS', KEYS[1])
 `)

@@ -436,3 +436,113 @@ func TestDoubleLoginCluster(t *testing.T) {
 func TestConcurrentWritesHoldSizeLimitCluster(t *testing.T) {
 	sessiontest.ConcurrentSizeLimit(t, newStore(t, startCluster(t)), 200, 1000, 64<<10)
 }
+
+// Issue 17 (6): with WithWait (wait=1 in a store URL), a logout during
+// which the replica cannot acknowledge fails (503, the session is not
+// reported as ended), and logouts that succeeded survive a failover: the
+// master is killed right after the last one and none of the 30 logged-out
+// sessions answers again on the promoted replica, while a session that was
+// not logged out does.
+func TestSentinelWaitedLogout(t *testing.T) {
+	g := startSentinel(t)
+	st := newStore(t, g.client, redisstore.WithWait(1, 300*time.Millisecond))
+	m, err := session.New(st, session.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var err error
+		switch r.URL.Path {
+		case "/login":
+			err = m.Login(r.Context(), r.FormValue("u"))
+		case "/logout":
+			err = m.Destroy(r.Context())
+		default:
+			var u string
+			if u, err = session.FromContext(r.Context()).UserID(); err == nil {
+				io.WriteString(w, u)
+			}
+		}
+		if err != nil {
+			return // the middleware answers with the error handler
+		}
+	}))
+	do := func(path string, c *http.Cookie) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", path, nil)
+		if c != nil {
+			r.AddCookie(c)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	login := func(user string) *http.Cookie {
+		w := do("/login?u="+user, nil)
+		if w.Code != 200 || len(w.Result().Cookies()) == 0 {
+			t.Fatalf("login: %d", w.Code)
+		}
+		return w.Result().Cookies()[0]
+	}
+
+	// The replica cannot acknowledge: the logout fails loudly.
+	c := login("paused")
+	g.replica.pause(t)
+	w := do("/logout", c)
+	g.replica.resume(t)
+	if w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("logout with the replica unreachable: status %d, want 503", w.Code)
+	}
+	for _, sc := range w.Result().Cookies() {
+		if sc.MaxAge < 0 {
+			t.Fatal("a logout that may be undone cleared the cookie as if it had succeeded")
+		}
+	}
+
+	kept := login("kept")
+	var out []*http.Cookie
+	for i := range 30 {
+		out = append(out, login(fmt.Sprintf("gone%d", i)))
+	}
+	for i, c := range out {
+		if w := do("/logout", c); w.Code != 200 {
+			t.Fatalf("logout %d: status %d", i, w.Code)
+		}
+	}
+	g.master.stop() // SIGKILL, right after the last confirmed logout
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		w := do("/whoami", kept)
+		if w.Code == 200 && w.Body.String() == "kept" {
+			break
+		}
+		if w.Code == 200 {
+			t.Fatalf("a session that was not logged out reads as %q after the failover", w.Body.String())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no failover within 30 s (last status %d)", w.Code)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	resurrected := 0
+	for _, c := range out {
+		if w := do("/whoami", c); w.Code != 200 || w.Body.String() != "" {
+			resurrected++
+		}
+	}
+	if resurrected > 0 {
+		t.Fatalf("%d of %d confirmed logouts were undone by the failover", resurrected, len(out))
+	}
+}
+
+// WAIT cannot follow keyed commands to their node on Cluster: New refuses
+// WithWait there rather than ignoring it; a wait without a timeout (WAIT
+// would block forever) is refused everywhere.
+func TestWaitRefusedWhereItCannotHold(t *testing.T) {
+	ctx := context.Background()
+	if _, err := redisstore.New(ctx, startCluster(t), redisstore.WithWait(1, time.Second)); err == nil {
+		t.Error("WithWait accepted on Cluster")
+	}
+	if _, err := redisstore.New(ctx, testClient(t), redisstore.WithWait(1, 0)); err == nil {
+		t.Error("WithWait without a timeout accepted")
+	}
+}

@@ -58,8 +58,8 @@ type Store struct {
 	dialect Dialect
 	table   string
 
-	load, create, update, touch, del, list, delUser, count, delExpired string
-	selectLocked, renew                                                string
+	load, create, update, touch, del, list, delUser, delLineage, count, delExpired string
+	selectLocked, renew                                                            string
 }
 
 const columns = "digest, data, user_id, auth_at, created_at, last_seen_at, idle_timeout_ms, idle_expires_at, abs_expires_at, expires_at, expire_on_close, version, ip, user_agent"
@@ -137,6 +137,7 @@ func NewConn(ctx context.Context, conn Conn, dialect Dialect, cfg Config) (*Stor
 	s.renew = "UPDATE " + t + " SET " + strings.ReplaceAll(columns, ",", " = ?,") + " = ? WHERE digest = ?"
 	s.list = sel + " WHERE user_id = ? AND expires_at > ?"
 	s.delUser = "DELETE FROM " + t + " WHERE user_id = ? AND digest <> ?"
+	s.delLineage = "DELETE FROM " + t + " WHERE user_id = ? AND created_at = ?"
 	s.count = "SELECT COUNT(*) FROM " + t + " WHERE expires_at > ?"
 	s.delExpired = dialect.DeleteExpired(t)
 	if dialect.Numbered {
@@ -160,7 +161,7 @@ func NewConn(ctx context.Context, conn Conn, dialect Dialect, cfg Config) (*Stor
 // statementFields returns the fields holding the statements the store
 // sends.
 func (s *Store) statementFields() []*string {
-	return []*string{&s.load, &s.selectLocked, &s.create, &s.update, &s.touch, &s.del, &s.renew, &s.list, &s.delUser, &s.count, &s.delExpired}
+	return []*string{&s.load, &s.selectLocked, &s.create, &s.update, &s.touch, &s.del, &s.renew, &s.list, &s.delUser, &s.delLineage, &s.count, &s.delExpired}
 }
 
 // statements returns every statement the store sends.
@@ -521,6 +522,21 @@ func (s *Store) DeleteByUser(ctx context.Context, userID string, keep session.Di
 	})
 	if err != nil {
 		return 0, s.wrap("delete by user", err)
+	}
+	return int(n), nil
+}
+
+// DeleteLineage deletes the user's sessions created at created in one
+// statement, with the same atomicity as DeleteByUser.
+func (s *Store) DeleteLineage(ctx context.Context, userID string, created time.Time) (int, error) {
+	var n int64
+	err := s.retry(ctx, func() error {
+		var err error
+		n, err = s.conn.Exec(ctx, s.delLineage, userID, ms(created))
+		return err
+	})
+	if err != nil {
+		return 0, s.wrap("delete lineage", err)
 	}
 	return int(n), nil
 }

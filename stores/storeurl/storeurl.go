@@ -11,14 +11,20 @@
 //
 // SQL URLs accept a "table" query parameter (default "sessions") and Redis
 // URLs a "prefix" one (default "session:"); they are removed before the URL
-// reaches the driver.
+// reaches the driver. Redis URLs (one node or Sentinel) also accept
+// "wait=N" and "wait_timeout=DURATION" (default 1s): every logout,
+// revocation and renewal then waits until N replicas have it, and fails
+// when fewer acknowledge in time (redisstore.WithWait); Cluster refuses
+// them.
 package storeurl
 
 import (
 	"context"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/stores/mysqlstore"
@@ -46,12 +52,14 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	scheme, _, _ := strings.Cut(rawURL, ":")
 	rawURL, table := takeParam(rawURL, "table")
 	rawURL, prefix := takeParam(rawURL, "prefix")
+	rawURL, wait := takeParam(rawURL, "wait")
+	rawURL, waitTimeout := takeParam(rawURL, "wait_timeout")
 	if scheme == "redis" || scheme == "rediss" || scheme == "redis-sentinel" || scheme == "redis-cluster" {
 		if table != "" {
 			return nil, fmt.Errorf("storeurl: Redis URLs take prefix=, not table=")
 		}
-	} else if prefix != "" {
-		return nil, fmt.Errorf("storeurl: SQL URLs take table=, not prefix=")
+	} else if prefix != "" || wait != "" || waitTimeout != "" {
+		return nil, fmt.Errorf("storeurl: SQL URLs take table=, not prefix=, wait= or wait_timeout=")
 	}
 	switch scheme {
 	case "sqlite":
@@ -97,6 +105,14 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		var opts []redisstore.Option
 		if prefix != "" {
 			opts = append(opts, redisstore.WithPrefix(prefix))
+		}
+		if wait != "" || waitTimeout != "" {
+			o, err := waitOption(wait, waitTimeout)
+			if err != nil {
+				client.Close()
+				return nil, err
+			}
+			opts = append(opts, o)
 		}
 		st, err := redisstore.New(ctx, client, opts...)
 		if err != nil {
@@ -171,4 +187,23 @@ func takeParam(rawURL, name string) (string, string) {
 		return base, value
 	}
 	return base + "?" + strings.Join(kept, "&"), value
+}
+
+// DefaultWaitTimeout is how long a Redis deletion waits for its replicas
+// when a URL gives wait= without wait_timeout=.
+const DefaultWaitTimeout = time.Second
+
+// waitOption reads ?wait=N&wait_timeout=DURATION (redisstore.WithWait).
+func waitOption(wait, timeout string) (redisstore.Option, error) {
+	n, err := strconv.Atoi(wait)
+	if err != nil || n < 1 {
+		return nil, fmt.Errorf("storeurl: wait=%q: want the number of replicas that must acknowledge a logout (1 or more)", wait)
+	}
+	d := DefaultWaitTimeout
+	if timeout != "" {
+		if d, err = time.ParseDuration(timeout); err != nil || d <= 0 {
+			return nil, fmt.Errorf("storeurl: wait_timeout=%q: want a positive duration such as 500ms", timeout)
+		}
+	}
+	return redisstore.WithWait(n, d), nil
 }

@@ -2,14 +2,17 @@ package storeurl_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/stores/mysqlstore"
 	"github.com/sessionkit/session/stores/pgstore"
+	"github.com/sessionkit/session/stores/redisstore"
 	"github.com/sessionkit/session/stores/storeurl"
 )
 
@@ -70,3 +73,35 @@ func TestOpenEveryKind(t *testing.T) {
 }
 
 func is[T any](v any) bool { _, ok := v.(T); return ok }
+
+// Issue 17 (6): ?wait= turns on redisstore.WithWait, and a logout that
+// fewer replicas acknowledge than asked fails (the local Redis has none).
+func TestRedisWaitFromURL(t *testing.T) {
+	ctx := context.Background()
+	st, err := storeurl.Open(ctx, "redis://"+env("SESSION_TEST_REDIS_ADDR", "127.0.0.1:6379")+"/0?prefix=storeurlwait:&wait=1&wait_timeout=50ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	d := session.Digest{1, 2, 3}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	rec := &session.Record{Created: now, LastSeen: now, IdleExpiry: now.Add(time.Minute), AbsExpiry: now.Add(time.Minute), Version: 1}
+	if err := st.Create(ctx, d, rec); err != nil {
+		t.Fatal(err)
+	}
+	existed, err := st.Delete(ctx, d)
+	if !errors.Is(err, redisstore.ErrNotReplicated) || !existed {
+		t.Fatalf("Delete without replicas = %v, %v; want true and ErrNotReplicated", existed, err)
+	}
+	for _, bad := range []string{"wait=0", "wait=x", "wait=1&wait_timeout=-1s", "wait=1&wait_timeout=soon"} {
+		st, err := storeurl.Open(ctx, "redis://"+env("SESSION_TEST_REDIS_ADDR", "127.0.0.1:6379")+"/0?"+bad)
+		if err == nil {
+			st.Close()
+			t.Errorf("%s accepted", bad)
+		}
+	}
+	if st, err := storeurl.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db")+"?wait=1"); err == nil {
+		st.Close()
+		t.Error("wait= accepted on a SQL URL")
+	}
+}
