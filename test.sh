@@ -64,3 +64,4 @@ go test -run '^$' -fuzz '^FuzzJSONCodec$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzOpen$' -fuzztime "$fuzztime" ./cookiestore
 go test -run '^$' -fuzz '^FuzzDecodePayload$' -fuzztime "$fuzztime" ./cookiestore
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./stores/redisstore
+go test -run '^$' -fuzz '^FuzzRedact$' -fuzztime "$fuzztime" ./internal/urlredact

@@ -69,6 +69,9 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer cancel()
 	}
 	st, err := storeurl.Open(ctx, g.store)
+	if errors.Is(err, storeurl.ErrUnknownScheme) {
+		return usagef("--store: %v", err)
+	}
 	if err != nil {
 		return fmt.Errorf("cannot open the store: %w", err)
 	}

@@ -233,7 +233,16 @@ func TestUsageAndFailureExitCodes(t *testing.T) {
 		{[]string{"--bogus"}, 2, "flag provided but not defined"},
 		{[]string{"--store", db, "rebuild-index", "--batch", "0"}, 2, "positive"},
 		{[]string{"--store", db, "rebuild-index"}, 1, "no separate index"},
-		{[]string{"--store", "ftp://x", "count"}, 1, "unknown store URL scheme"},
+		{[]string{"--store", "ftp://x", "count"}, 2, "unknown store URL scheme"},
+		{[]string{"--store", "ftp://u:s3cret@x", "count"}, 2, "unknown store URL scheme"},
+		{[]string{"--store", "redis://u:s3cret@127.0.0.1:notaport/0", "count"}, 1, "cannot open the store"},
+		{[]string{"--store", "redis://:s3c/ret@127.0.0.1:6379", "count"}, 1, "cannot open the store"},
+		{[]string{"--store", "redis://:s3%zzcret@127.0.0.1:6379", "count"}, 1, "cannot open the store"},
+		{[]string{"--store", "redis-sentinel://127.0.0.1:1/m?sentinel_password=s3cret", "--timeout", "3s", "count"}, 1, "cannot open the store"},
+		{[]string{"--store", "mysql://root:s3c/ret@127.0.0.1:3306/test", "count"}, 1, "cannot open the store"},
+		{[]string{"--store", "mysql://root:s3cret@127.0.0.1:bad/test", "count"}, 1, "cannot open the store"},
+		{[]string{"--store", "postgres://postgres@127.0.0.1:1/test?connect_timeout=2&password=s3cret", "count"}, 1, "cannot open the store"},
+		{[]string{"--store", "postgres://postgres:s3c/ret@127.0.0.1:1/test?connect_timeout=2", "count"}, 1, "cannot open the store"},
 		{[]string{"--store", "postgres://postgres:s3cret@127.0.0.1:1/test?connect_timeout=2", "count"}, 1, "cannot open the store"},
 		{[]string{"--store", "redis://127.0.0.1:1", "--timeout", "3s", "count"}, 1, "cannot open the store"},
 		{[]string{"--help"}, 0, ""},
@@ -242,7 +251,7 @@ func TestUsageAndFailureExitCodes(t *testing.T) {
 		if code != tc.code || !strings.Contains(errOut+out, tc.msg) {
 			t.Errorf("%v: exit %d (want %d), stderr %q", tc.args, code, tc.code, errOut)
 		}
-		if strings.Contains(errOut, "s3cret") {
+		if strings.Contains(errOut+out, "s3cret") || strings.Contains(errOut+out, "ret@") {
 			t.Errorf("%v: password in the error output", tc.args)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -424,3 +425,39 @@ func TestRunServesAndShutsDown(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// Issue 18: the startup banner (and every log line of a run) names the
+// store without its password, also when it is a query parameter.
+func TestBannerHidesStorePassword(t *testing.T) {
+	pg := os.Getenv("SESSION_TEST_POSTGRES_URL")
+	if pg == "" {
+		pg = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	store := pg + "&password=hunter2-banner" // trust authentication: the password is not checked
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	var out strings.Builder
+	var mu sync.Mutex
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--bcrypt-cost", "4", "--store", store}, writerFunc(func(p []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return out.Write(p)
+		}), ready)
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(out.String(), "password=xxxxx") || strings.Contains(out.String(), "hunter2") {
+		t.Fatalf("banner: %q", out.String())
+	}
+}

@@ -1,12 +1,15 @@
 package redisstore
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/session/internal/urlredact"
 )
 
 // NewClient builds a client from a URL:
@@ -26,7 +29,7 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 	case "redis", "rediss":
 		opts, err := redis.ParseURL(rawURL)
 		if err != nil {
-			return nil, fmt.Errorf("redisstore: parsing URL %q: %w", redact(rawURL), err)
+			return nil, fmt.Errorf("redisstore: parsing URL %q: %s", redact(rawURL), redact(err.Error()))
 		}
 		return redis.NewClient(opts), nil
 	case "redis-sentinel", "redis-cluster":
@@ -53,16 +56,17 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 	if userinfo != "" {
 		u, p, _ := strings.Cut(userinfo, ":")
 		var err error
+		// The unescaping errors quote the bad sequence: part of a secret.
 		if user, err = url.PathUnescape(u); err != nil {
-			return nil, fmt.Errorf("redisstore: user in URL: %w", err)
+			return nil, errors.New("redisstore: the user name in the URL has an invalid %-escape")
 		}
 		if pass, err = url.PathUnescape(p); err != nil {
-			return nil, fmt.Errorf("redisstore: password in URL: %w", err)
+			return nil, errors.New("redisstore: the password in the URL has an invalid %-escape")
 		}
 	}
 	q, err := url.ParseQuery(query)
 	if err != nil {
-		return nil, fmt.Errorf("redisstore: query of %q: %w", redact(rawURL), err)
+		return nil, fmt.Errorf("redisstore: the query of %q has an invalid %%-escape", redact(rawURL))
 	}
 	db := 0
 	if v := q.Get("db"); v != "" {
@@ -85,16 +89,6 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 	}), nil
 }
 
-// redact hides the password of a URL for error messages.
-func redact(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return "(not a URL)"
-	}
-	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
-		if u, _, hasPass := strings.Cut(rest[:at], ":"); hasPass {
-			return scheme + "://" + u + ":xxxxx@" + rest[at+1:]
-		}
-	}
-	return raw
-}
+// redact hides the credentials of a URL, or of a parser's error quoting
+// one, for error messages.
+func redact(raw string) string { return urlredact.Redact(raw) }

@@ -20,6 +20,7 @@ package storeurl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -27,11 +28,16 @@ import (
 	"time"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/urlredact"
 	"github.com/sessionkit/session/stores/mysqlstore"
 	"github.com/sessionkit/session/stores/pgstore"
 	"github.com/sessionkit/session/stores/redisstore"
 	"github.com/sessionkit/session/stores/sqlitestore"
 )
+
+// ErrUnknownScheme reports a URL of no store this package opens: a mistake
+// in the configuration (tools report it as a usage error).
+var ErrUnknownScheme = errors.New("storeurl: unknown store URL scheme")
 
 // Store is an opened store and the function that releases it. Give the
 // embedded Store (not the wrapper) to session.New, so the manager finds the
@@ -49,6 +55,15 @@ func (s *Store) Close() error { return s.close() }
 // Open opens the store a URL describes, creating its schema if needed. Errors
 // never contain the URL's password.
 func Open(ctx context.Context, rawURL string) (*Store, error) {
+	st, err := open(ctx, rawURL)
+	if err != nil {
+		// Drivers and URL parsers may quote the URL, password included.
+		return nil, redactedError{err}
+	}
+	return st, nil
+}
+
+func open(ctx context.Context, rawURL string) (*Store, error) {
 	scheme, _, _ := strings.Cut(rawURL, ":")
 	rawURL, table := takeParam(rawURL, "table")
 	rawURL, prefix := takeParam(rawURL, "prefix")
@@ -121,7 +136,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		}
 		return &Store{Store: st, Kind: "redis", close: client.Close}, nil
 	}
-	return nil, fmt.Errorf("storeurl: unknown store URL scheme %q (want sqlite:, postgres://, mysql://, redis://, rediss://, redis-sentinel:// or redis-cluster://)", scheme)
+	return nil, fmt.Errorf("%w %q (want sqlite:, postgres://, mysql://, redis://, rediss://, redis-sentinel:// or redis-cluster://)", ErrUnknownScheme, scheme)
 }
 
 // mysqlDSN turns mysql://user:pass@host:port/db?params into the driver's
@@ -129,7 +144,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 func mysqlDSN(rawURL string) (string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return "", fmt.Errorf("storeurl: parsing %s: %v", Redact(rawURL), err)
+		return "", fmt.Errorf("storeurl: parsing %s: %s", Redact(rawURL), Redact(err.Error()))
 	}
 	host := u.Host
 	if u.Port() == "" {
@@ -150,19 +165,20 @@ func mysqlDSN(rawURL string) (string, error) {
 	return dsn, nil
 }
 
-// Redact replaces the password in a URL with "xxxxx".
-func Redact(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.User == nil {
-		if i := strings.Index(rawURL, "@"); i >= 0 {
-			if j := strings.Index(rawURL, "://"); j >= 0 && j < i {
-				return rawURL[:j+3] + "xxxxx" + rawURL[i:]
-			}
-		}
-		return rawURL
-	}
-	return u.Redacted()
-}
+// Redact replaces every credential in a store URL (or in any text quoting
+// one, such as an error message) with "xxxxx": the userinfo, even when the
+// password holds unescaped "/", "@" or "?", and the value of every
+// password-like query parameter (password, sentinel_password, sslpassword,
+// secret, token, ...). Every error, banner and command output of this
+// repository that mentions a store URL goes through it.
+func Redact(rawURL string) string { return urlredact.Redact(rawURL) }
+
+// redactedError is an error whose text is redacted (Redact); errors.Is and
+// errors.As still see the error it wraps.
+type redactedError struct{ err error }
+
+func (e redactedError) Error() string { return urlredact.Redact(e.err.Error()) }
+func (e redactedError) Unwrap() error { return e.err }
 
 // takeParam removes the query parameter name from rawURL and returns its
 // value.

@@ -1,0 +1,73 @@
+package urlredact
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestRedact(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"postgres://u:hunter2@db:5432/app?sslmode=disable", "postgres://xxxxx@db:5432/app?sslmode=disable"},
+		{"postgres://db:5432/app?user=u&password=hunter2&sslmode=disable", "postgres://db:5432/app?user=u&password=xxxxx&sslmode=disable"},
+		{"redis://:pa/ss@127.0.0.1:6379/0", "redis://xxxxx@127.0.0.1:6379/0"},
+		{"redis://u:p@ss@127.0.0.1:bad", "redis://xxxxx@127.0.0.1:bad"},
+		{"redis-sentinel://h:26379/m?sentinel_password=s3cret&db=1", "redis-sentinel://h:26379/m?sentinel_password=xxxxx&db=1"},
+		{"mysql://root:pw@127.0.0.1:3306/test?table=x", "mysql://xxxxx@127.0.0.1:3306/test?table=x"},
+		{"root:pw@tcp(127.0.0.1:3306)/test", "xxxxx@tcp(127.0.0.1:3306)/test"},
+		{"host=db user=u password=hunter2 dbname=app", "host=db user=u password=xxxxx dbname=app"},
+		{"host=db password='a b c' dbname=app", "host=db password=xxxxx dbname=app"},
+		{`parse "mysql://u:p/ss@h:x/db": invalid port ":x" after host`, `parse "mysql://xxxxx@h:x/db": invalid port ":x" after host`},
+		{"sqlite:/var/lib/app/sessions.db?table=s", "sqlite:/var/lib/app/sessions.db?table=s"},
+		{"redis://127.0.0.1:6379/0?PASSWORD=x&Token=y", "redis://127.0.0.1:6379/0?PASSWORD=xxxxx&Token=xxxxx"},
+	}
+	for _, c := range cases {
+		if got := Redact(c.in); got != c.want {
+			t.Errorf("Redact(%q)\n got %q\nwant %q", c.in, got, c.want)
+		}
+	}
+}
+
+// templates place a password (%[1]s raw, %[2]s query-escaped) where store
+// URLs and connection strings carry one.
+var templates = []string{
+	"redis://user:%[1]s@127.0.0.1:6379/0",
+	"redis://:%[1]s@127.0.0.1:6379",
+	"rediss://user:%[1]s@host:bad/0?prefix=p:",
+	"redis-sentinel://u:%[1]s@h1:26379,h2:26379/mymaster?sentinel_password=%[2]s",
+	"redis-cluster://u:%[1]s@h1:7000,h2:7001",
+	"postgres://u:%[1]s@db:5432/app?sslmode=disable",
+	"postgres://db:5432/app?user=u&password=%[2]s&sslmode=disable",
+	"postgresql:///app?host=/run/postgresql&sslpassword=%[2]s",
+	"mysql://root:%[1]s@127.0.0.1:3306/test?table=t",
+	"root:%[1]s@tcp(127.0.0.1:3306)/test",
+	"host=db user=u password=%[2]s dbname=app",
+	`opening "redis://u:%[1]s@h:1": dial tcp: refused`,
+}
+
+// No password placed in any of the templates survives Redact, whatever its
+// bytes: raw in userinfo (where "/", "@", "?" and ":" break URL parsers),
+// query-escaped in a parameter.
+func FuzzRedact(f *testing.F) {
+	for _, seed := range []string{"hunter2", "pa/ss", "p@ss", "a?b#c", "x:y", "%zz", "s3cr3t&more", "ünïcödé"} {
+		f.Add(seed, uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, pw string, which uint8) {
+		tpl := templates[int(which)%len(templates)]
+		if len(pw) < 4 || strings.ContainsAny(pw, " \t\n\r\x00") {
+			return // too short to tell apart from the rest of the URL; whitespace ends a DSN value
+		}
+		esc := url.QueryEscape(pw)
+		u := strings.ReplaceAll(strings.ReplaceAll(tpl, "%[1]s", pw), "%[2]s", esc)
+		bare := strings.ReplaceAll(strings.ReplaceAll(tpl, "%[1]s", ""), "%[2]s", "")
+		out := Redact(u)
+		for _, secret := range []string{pw, esc} {
+			if strings.Contains(bare, secret) || strings.Contains(Mask, secret) {
+				return // the template itself holds those bytes
+			}
+			if strings.Contains(out, secret) {
+				t.Fatalf("Redact(%q) = %q still holds the password %q", u, out, secret)
+			}
+		}
+	})
+}
