@@ -65,3 +65,4 @@ go test -run '^$' -fuzz '^FuzzOpen$' -fuzztime "$fuzztime" ./cookiestore
 go test -run '^$' -fuzz '^FuzzDecodePayload$' -fuzztime "$fuzztime" ./cookiestore
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./stores/redisstore
 go test -run '^$' -fuzz '^FuzzRedact$' -fuzztime "$fuzztime" ./internal/urlredact
+go test -run '^$' -fuzz '^FuzzPrintable$' -fuzztime "$fuzztime" ./cmd/sessionctl

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/stores/redisstore"
+	"github.com/sessionkit/session/stores/sqlitestore"
 	"github.com/sessionkit/session/stores/storeurl"
 )
 
@@ -68,7 +70,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		ctx, cancel = context.WithTimeout(ctx, g.timeout)
 		defer cancel()
 	}
-	st, err := storeurl.Open(ctx, g.store)
+	st, err := storeurl.OpenExisting(ctx, g.store)
 	if errors.Is(err, storeurl.ErrUnknownScheme) {
 		return usagef("--store: %v", err)
 	}
@@ -81,7 +83,31 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return usagef("%v", err)
 	}
-	return action(ctx, &env{m: m, st: st, stdout: stdout, stderr: stderr})
+	e := &env{m: m, st: st, stdout: stdout, stderr: stderr}
+	e.warnEviction(ctx)
+	return action(ctx, e)
+}
+
+// warnEviction tells the administrator, on stderr, when the store's
+// figures cannot be trusted: a Redis whose maxmemory-policy may evict the
+// user indexes and expiry shards of live sessions (counts then
+// over-report, and a force-logout misses sessions). Revoking a user's
+// sessions then needs --force.
+func (e *env) warnEviction(ctx context.Context) {
+	rs, ok := e.st.Store.(*redisstore.Store)
+	if !ok {
+		return
+	}
+	unsafe, err := rs.UnsafeEviction(ctx)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "sessionctl: warning: cannot check Redis's maxmemory-policy (%v); counts and revocations are right only if it never evicts indexes (noeviction or volatile-*)\n", err)
+		return
+	}
+	for node, policy := range unsafe {
+		e.unreliable = true
+		fmt.Fprintf(e.stderr, "sessionctl: warning: Redis %s evicts with maxmemory-policy %s: user indexes and expiry shards of live sessions may be gone, so counts can over-report and a force-logout can miss sessions (use noeviction or volatile-*, then rebuild-index)\n",
+			printable(node, 0), printable(policy, 0))
+	}
 }
 
 type env struct {
@@ -89,6 +115,9 @@ type env struct {
 	st     *storeurl.Store
 	stdout io.Writer
 	stderr io.Writer
+	// unreliable is set when the store may have lost index data (see
+	// warnEviction).
+	unreliable bool
 }
 
 // A command parses its flags and returns the action to run on the store.
@@ -101,6 +130,7 @@ var commands = map[string]command{
 	"revoke":        cmdRevoke,
 	"stats":         cmdStats,
 	"rebuild-index": cmdRebuildIndex,
+	"check":         cmdCheck,
 }
 
 func noArgs(name string, fs *flag.FlagSet, args []string) error {
@@ -199,12 +229,10 @@ func cmdList(args []string) (func(context.Context, *env) error, error) {
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "HANDLE\tCREATED\tLAST SEEN\tEXPIRES\tIP\tUSER AGENT")
 		for _, s := range list {
-			ua := s.UserAgent
-			if len(ua) > 40 {
-				ua = ua[:37] + "..."
-			}
+			// Client-supplied text: escaped (no terminal control
+			// sequences), cut at a character boundary.
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Handle, s.Created.Format(time.DateTime), s.LastSeen.Format(time.DateTime),
-				s.ExpiresAt.Format(time.DateTime), s.IP, strings.ReplaceAll(ua, "\t", " "))
+				s.ExpiresAt.Format(time.DateTime), printable(s.IP, 45), printable(s.UserAgent, 40))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -218,6 +246,7 @@ func cmdRevoke(args []string) (func(context.Context, *env) error, error) {
 	fs := newFlagSet("revoke")
 	user := fs.String("user", "", "user id: end all of the user's sessions")
 	handle := fs.String("session", "", "handle: end one session")
+	force := fs.Bool("force", false, "revoke --user even when the store's eviction policy makes it unreliable")
 	if err := noArgs("revoke", fs, args); err != nil {
 		return nil, err
 	}
@@ -231,11 +260,14 @@ func cmdRevoke(args []string) (func(context.Context, *env) error, error) {
 	}
 	return func(ctx context.Context, e *env) error {
 		if *user != "" {
+			if e.unreliable && !*force {
+				return fmt.Errorf("revoke --user: the store's eviction policy may have lost the index of %s's sessions, so a revocation could miss live ones; fix the policy and run rebuild-index, or pass --force", printable(*user, 0))
+			}
 			n, err := e.m.RevokeUser(ctx, *user)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "revoked %d sessions of %s\n", n, *user)
+			fmt.Fprintf(e.stdout, "revoked %d sessions of %s\n", n, printable(*user, 0))
 			return nil
 		}
 		existed, err := e.m.AdminRevokeSession(ctx, *handle)
@@ -308,6 +340,44 @@ func cmdRebuildIndex(args []string) (func(context.Context, *env) error, error) {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "added %d missing user-index entries\n", n)
+		return nil
+	}, nil
+}
+
+// cmdCheck verifies the integrity of a SQLite store file (PRAGMA
+// quick_check): a damaged file can otherwise answer with zero sessions.
+// The database servers check their own storage.
+func cmdCheck(args []string) (func(context.Context, *env) error, error) {
+	if err := noArgs("check", newFlagSet("check"), args); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, e *env) error {
+		st, ok := e.st.Store.(*sqlitestore.Store)
+		if !ok {
+			return fmt.Errorf("check: only SQLite files are checked here; the %s server checks its own storage", e.st.Kind)
+		}
+		rows, err := st.DB().QueryContext(ctx, "PRAGMA quick_check")
+		if err != nil {
+			return fmt.Errorf("check: %w", err)
+		}
+		defer rows.Close()
+		var problems []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				return fmt.Errorf("check: %w", err)
+			}
+			if line != "ok" {
+				problems = append(problems, printable(line, 200))
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("check: the database file is damaged: %w", err)
+		}
+		if len(problems) > 0 {
+			return fmt.Errorf("check: the database file is damaged: %s", strings.Join(problems, "; "))
+		}
+		fmt.Fprintln(e.stdout, "ok")
 		return nil
 	}, nil
 }

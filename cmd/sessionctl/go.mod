@@ -6,6 +6,7 @@ require (
 	github.com/sessionkit/session v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/session/stores/pgstore v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/session/stores/redisstore v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/session/stores/sqlitestore v0.0.0-00010101000000-000000000000
 	github.com/sessionkit/session/stores/storeurl v0.0.0-00010101000000-000000000000
 )
 
@@ -24,7 +25,6 @@ require (
 	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/sessionkit/session/stores/mysqlstore v0.0.0-00010101000000-000000000000 // indirect
-	github.com/sessionkit/session/stores/sqlitestore v0.0.0-00010101000000-000000000000 // indirect
 	github.com/sessionkit/session/stores/sqlstore v0.0.0-00010101000000-000000000000 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect

@@ -8,16 +8,25 @@
 //	count                      print the number of active sessions
 //	clear-expired [--batch N]  delete expired sessions (progress on a terminal)
 //	list --user ID [--json]    list a user's live sessions
-//	revoke --user ID           end every session of a user (force logout)
+//	revoke --user ID [--force] end every session of a user (force logout)
 //	revoke --session HANDLE    end one session (handles come from list)
 //	stats                      store kind, capabilities, active sessions
+//	rebuild-index [--batch N]  Redis: recreate lost user indexes
+//	check                      SQLite: verify the database file
 //
 // Store URLs: sqlite:PATH, postgres://..., mysql://..., redis://...,
 // redis-sentinel://host:port,.../master, redis-cluster://host:port,...
 // The URL can also come from the SESSIONCTL_STORE environment variable.
+// sessionctl opens existing stores only: a missing SQLite file or table is
+// an error naming it, never a new empty store. Passwords in the URL are
+// never printed. Text that came from clients (user agents, addresses) is
+// printed with control characters escaped. On a Redis whose
+// maxmemory-policy may evict indexes (allkeys-*), every command warns on
+// stderr, and revoke --user refuses without --force.
 //
 // Exit status: 0 success, 1 the operation failed (unreachable store,
-// missing capability, store error), 2 usage error.
+// missing file or table, damaged file, missing capability, store error), 2
+// usage error (including an unknown URL scheme).
 package main
 
 import (
@@ -51,12 +60,14 @@ commands:
   count                      print the number of active sessions
   clear-expired [--batch N]  delete expired sessions
   list --user ID [--json]    list a user's live sessions
-  revoke --user ID           end every session of a user
+  revoke --user ID [--force] end every session of a user (--force: even
+                             when Redis's eviction policy makes it unreliable)
   revoke --session HANDLE    end one session
   stats                      store kind, capabilities, active sessions
   rebuild-index [--batch N]  Redis: recreate lost user indexes from the
                              expiry shards (after an allkeys-* eviction,
                              a manual DEL or a partial restore)
+  check                      SQLite: verify the database file (quick_check)
 
 global flags:
   --store URL                sqlite:PATH, postgres://, mysql://, redis://,

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/stores/pgstore"
@@ -216,6 +218,11 @@ func TestRedis(t *testing.T) {
 
 func TestUsageAndFailureExitCodes(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "s.db")
+	st, err := storeurl.Open(context.Background(), db) // an existing store
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -255,4 +262,126 @@ func TestUsageAndFailureExitCodes(t *testing.T) {
 			t.Errorf("%v: password in the error output", tc.args)
 		}
 	}
+}
+
+// Issue 18: sessionctl opens existing stores only. A mistyped SQLite path
+// or table is an error naming it (it used to create an empty store and
+// print "revoked 0 sessions", exit 0), and creates nothing; a damaged file
+// is reported by check.
+func TestOpensExistingStoresOnly(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "typo.db")
+	out, errOut, code := sessionctl(t, "--store", "sqlite:"+missing, "revoke", "--user", "alice")
+	if code != 1 || !strings.Contains(errOut, "does not exist") || strings.Contains(out, "revoked") {
+		t.Fatalf("missing file: exit %d, %q %q", code, out, errOut)
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Fatalf("sessionctl created %s (%v)", missing, err)
+	}
+	good := filepath.Join(dir, "sessions.db")
+	populate(t, "sqlite:"+good)
+	if out, errOut, code := sessionctl(t, "--store", "sqlite:"+good+"?table=sesions", "count"); code != 1 || !strings.Contains(errOut, `"sesions"`) {
+		t.Fatalf("mistyped table: exit %d, %q %q", code, out, errOut)
+	}
+	pg := env("SESSION_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable") + "&table=sessionctl_missing_" + suffix()
+	if out, errOut, code := sessionctl(t, "--store", pg, "count"); code != 1 || !strings.Contains(errOut, "sessionctl_missing_") {
+		t.Fatalf("missing PostgreSQL table: exit %d, %q %q", code, out, errOut)
+	}
+	if out, errOut, code := sessionctl(t, "--store", "mysql://root@127.0.0.1:3306/test?table=sessionctl_missing", "count"); code != 1 || !strings.Contains(errOut, "sessionctl_missing") {
+		t.Fatalf("missing MariaDB table: exit %d, %q %q", code, out, errOut)
+	}
+	if out, _, code := sessionctl(t, "--store", "sqlite:"+good, "check"); code != 0 || strings.TrimSpace(out) != "ok" {
+		t.Fatalf("check of a sound file: exit %d, %q", code, out)
+	}
+	// Damage the file past its first page (the schema stays readable).
+	f, err := os.OpenFile(good, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := f.Stat()
+	junk := bytes.Repeat([]byte{0xa5}, int(info.Size())-4096)
+	if _, err := f.WriteAt(junk, 4096); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if out, errOut, code := sessionctl(t, "--store", "sqlite:"+good, "check"); code != 1 || !strings.Contains(errOut, "damaged") {
+		t.Fatalf("check of a damaged file: exit %d, %q %q", code, out, errOut)
+	}
+}
+
+// Issue 18: text that came from clients reaches the administrator's
+// terminal with control characters escaped and cut at a character
+// boundary.
+func TestListEscapesClientText(t *testing.T) {
+	url := "sqlite:" + filepath.Join(t.TempDir(), "s.db")
+	st, err := storeurl.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := session.New(st.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.Login(r.Context(), "mallory") }))
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("User-Agent", "\x1b]0;pwned\x07\u009b2J\u202eévil ünïcödé agent that is long")
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	st.Close()
+	out, _, code := sessionctl(t, "--store", url, "list", "--user", "mallory")
+	if code != 0 {
+		t.Fatalf("list: exit %d", code)
+	}
+	if strings.ContainsAny(out, "\x1b\x07\u009b\u202e") || !strings.Contains(out, `\x1b]0;pwned\x07\x9b2J\u202eévil`) || !utf8.ValidString(out) {
+		t.Fatalf("list printed %q", out)
+	}
+}
+
+// Issue 18: on a Redis whose eviction policy may drop indexes, every
+// command warns and revoke --user refuses without --force (a "revoked 0"
+// there may be wrong).
+func TestRedisEvictionPolicyWarns(t *testing.T) {
+	path, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server is required: %v", err)
+	}
+	port := freePort(t)
+	dir := t.TempDir()
+	srv := exec.Command(path, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", dir, "--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru")
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, _, code := sessionctl(t, "--store", url, "count"); code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("redis-server did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	populate(t, url)
+	out, errOut, code := sessionctl(t, "--store", url, "count")
+	if code != 0 || !strings.Contains(errOut, "allkeys-lru") || strings.TrimSpace(out) != "4" {
+		t.Fatalf("count: exit %d, %q %q", code, out, errOut)
+	}
+	if out, errOut, code := sessionctl(t, "--store", url, "revoke", "--user", "alice"); code != 1 || !strings.Contains(errOut, "--force") || strings.Contains(out, "revoked") {
+		t.Fatalf("revoke without --force: exit %d, %q %q", code, out, errOut)
+	}
+	if out, _, code := sessionctl(t, "--store", url, "revoke", "--user", "alice", "--force"); code != 0 || !strings.Contains(out, "revoked 3 sessions of alice") {
+		t.Fatalf("revoke --force: exit %d, %q", code, out)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

@@ -47,6 +47,11 @@ func WithTable(name string) Option { return func(c *sqlstore.Config) { c.Table =
 // migrations instead.
 func WithoutSchema() Option { return func(c *sqlstore.Config) { c.SkipSchema = true } }
 
+// WithExistingTable opens an existing table only: the store creates
+// nothing and fails, naming the table, when it is missing. Tools use it so
+// that a mistyped name is an error, not a new empty table.
+func WithExistingTable() Option { return sqlstore.ExistingOnly() }
+
 // DSN returns dsn (the driver's format, e.g. "user:pass@tcp(host:3306)/db")
 // with the parameters the store relies on: interpolateParams=true.
 func DSN(dsn string) (string, error) {

@@ -56,6 +56,11 @@ func WithTable(name string) Option { return func(c *sqlstore.Config) { c.Table =
 // schema.sql with your migrations instead.
 func WithoutSchema() Option { return func(c *sqlstore.Config) { c.SkipSchema = true } }
 
+// WithExistingTable opens an existing table only: the store creates
+// nothing and fails, naming the table, when it is missing. Tools use it so
+// that a mistyped name is an error, not a new empty table.
+func WithExistingTable() Option { return sqlstore.ExistingOnly() }
+
 // Open creates a pool for the connection string (a postgres:// URL or a
 // key=value DSN) and returns a store on it; Close closes the pool.
 func Open(ctx context.Context, connString string, opts ...Option) (*Store, error) {

@@ -73,6 +73,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -236,25 +237,45 @@ func (s *Store) checkMaster(ctx context.Context) error {
 
 // checkEviction warns when a node may evict keys without a TTL.
 func (s *Store) checkEviction(ctx context.Context) {
+	unsafe, err := s.UnsafeEviction(ctx)
+	if err != nil {
+		s.logger.DebugContext(ctx, "redisstore: cannot read maxmemory-policy (CONFIG disabled?)", "error", err)
+		return
+	}
+	for node, policy := range unsafe {
+		s.logger.WarnContext(ctx, "redisstore: unsafe maxmemory-policy: Redis may evict session indexes of live sessions; use noeviction or a volatile-* policy",
+			"policy", policy, "node", node)
+	}
+}
+
+// UnsafeEviction returns the masters (address to policy) whose
+// maxmemory-policy is allkeys-*: they may evict the user indexes and
+// expiry shards of live sessions, after which counts over-report and a
+// force-logout misses sessions until RebuildUserIndex runs. It returns an
+// error when a master's policy cannot be read (CONFIG disabled).
+func (s *Store) UnsafeEviction(ctx context.Context) (map[string]string, error) {
+	out := map[string]string{}
+	var mu sync.Mutex
 	check := func(ctx context.Context, c *redis.Client) error {
 		res, err := c.ConfigGet(ctx, "maxmemory-policy").Result()
 		if err != nil {
-			s.logger.DebugContext(ctx, "redisstore: cannot read maxmemory-policy (CONFIG disabled?)", "error", err)
-			return nil
+			return fmt.Errorf("redisstore: reading maxmemory-policy of %s: %w", c.Options().Addr, err)
 		}
-		policy := res["maxmemory-policy"]
-		if strings.HasPrefix(policy, "allkeys-") {
-			s.logger.WarnContext(ctx, "redisstore: unsafe maxmemory-policy: Redis may evict session indexes of live sessions; use noeviction or a volatile-* policy",
-				"policy", policy, "node", c.Options().Addr)
+		if policy := res["maxmemory-policy"]; strings.HasPrefix(policy, "allkeys-") {
+			mu.Lock()
+			out[c.Options().Addr] = policy
+			mu.Unlock()
 		}
 		return nil
 	}
+	var err error
 	switch c := s.client.(type) {
 	case *redis.ClusterClient:
-		_ = c.ForEachMaster(ctx, check)
+		err = c.ForEachMaster(ctx, check)
 	case *redis.Client:
-		_ = check(ctx, c)
+		err = check(ctx, c)
 	}
+	return out, err
 }
 
 // Client returns the Redis client.

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -44,6 +45,11 @@ func WithTable(name string) Option { return func(c *sqlstore.Config) { c.Table =
 // with your migrations instead.
 func WithoutSchema() Option { return func(c *sqlstore.Config) { c.SkipSchema = true } }
 
+// WithExistingTable opens an existing table only: the store creates
+// nothing and fails, naming the table, when it is missing. Tools use it so
+// that a mistyped name is an error, not a new empty table.
+func WithExistingTable() Option { return sqlstore.ExistingOnly() }
+
 // DSN returns the data source name Open uses for a database file: WAL
 // journal, synchronous=NORMAL (durable across application crashes; a power
 // loss can lose the last transactions, which for sessions means at worst a
@@ -58,13 +64,20 @@ func DSN(path string) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// Open opens (creating it if needed) the SQLite database file at path with
-// the settings of DSN and returns a store on it. Close releases the database.
+// Open opens (creating it if needed, unless WithExistingTable) the SQLite
+// database file at path with the settings of DSN and returns a store on it.
+// Close releases the database.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlitestore: invalid database path %q", path)
 	}
-	s, db, err := sqlstore.Open(ctx, "sqlite", DSN(path), Dialect, sqlstore.NewConfig(opts...))
+	cfg := sqlstore.NewConfig(opts...)
+	if cfg.ExistingOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("sqlitestore: database file %s does not exist (WithExistingTable creates nothing)", path)
+		}
+	}
+	s, db, err := sqlstore.Open(ctx, "sqlite", DSN(path), Dialect, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: opening %s: %w", path, err)
 	}

@@ -34,7 +34,15 @@ type Config struct {
 	// SkipSchema disables creating the table and indexes at New; use it when
 	// migrations manage the schema (the schema files ship with each store).
 	SkipSchema bool
+	// ExistingOnly opens an existing table only: New creates nothing and
+	// fails, naming the table, when it is missing (for tools, where a
+	// mistyped name must not silently create an empty table).
+	ExistingOnly bool
 }
+
+// ExistingOnly is the Option that sets Config.ExistingOnly; each store
+// offers it as WithExistingTable.
+func ExistingOnly() Option { return func(c *Config) { c.ExistingOnly = true } }
 
 // Option adjusts a Config; each store's WithTable and WithoutSchema are
 // Options.
@@ -145,7 +153,13 @@ func NewConn(ctx context.Context, conn Conn, dialect Dialect, cfg Config) (*Stor
 			*q = numbered(*q)
 		}
 	}
-	if !cfg.SkipSchema {
+	if cfg.ExistingOnly {
+		var one int
+		err := conn.QueryRow(ctx, "SELECT 1 FROM "+t+" WHERE 1 = 0").Scan(&one)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("%s store: table %q cannot be read (does it exist?): %w", dialect.Name, cfg.Table, err)
+		}
+	} else if !cfg.SkipSchema {
 		for _, stmt := range dialect.Schema(t, cfg.Table) {
 			if _, err := conn.Exec(ctx, stmt); err != nil {
 				if dialect.SchemaRace != nil && dialect.SchemaRace(err) {

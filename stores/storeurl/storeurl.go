@@ -55,7 +55,18 @@ func (s *Store) Close() error { return s.close() }
 // Open opens the store a URL describes, creating its schema if needed. Errors
 // never contain the URL's password.
 func Open(ctx context.Context, rawURL string) (*Store, error) {
-	st, err := open(ctx, rawURL)
+	return openURL(ctx, rawURL, false)
+}
+
+// OpenExisting is Open for tools: it opens an existing store only. A
+// missing SQLite file or SQL table is an error naming it, where Open would
+// create it (a mistyped path or table= must not look like an empty store).
+func OpenExisting(ctx context.Context, rawURL string) (*Store, error) {
+	return openURL(ctx, rawURL, true)
+}
+
+func openURL(ctx context.Context, rawURL string, existing bool) (*Store, error) {
+	st, err := open(ctx, rawURL, existing)
 	if err != nil {
 		// Drivers and URL parsers may quote the URL, password included.
 		return nil, redactedError{err}
@@ -63,7 +74,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	return st, nil
 }
 
-func open(ctx context.Context, rawURL string) (*Store, error) {
+func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 	scheme, _, _ := strings.Cut(rawURL, ":")
 	rawURL, table := takeParam(rawURL, "table")
 	rawURL, prefix := takeParam(rawURL, "prefix")
@@ -83,6 +94,9 @@ func open(ctx context.Context, rawURL string) (*Store, error) {
 		if table != "" {
 			opts = append(opts, sqlitestore.WithTable(table))
 		}
+		if existing {
+			opts = append(opts, sqlitestore.WithExistingTable())
+		}
 		st, err := sqlitestore.Open(ctx, path, opts...)
 		if err != nil {
 			return nil, err
@@ -92,6 +106,9 @@ func open(ctx context.Context, rawURL string) (*Store, error) {
 		var opts []pgstore.Option
 		if table != "" {
 			opts = append(opts, pgstore.WithTable(table))
+		}
+		if existing {
+			opts = append(opts, pgstore.WithExistingTable())
 		}
 		st, err := pgstore.Open(ctx, rawURL, opts...)
 		if err != nil {
@@ -106,6 +123,9 @@ func open(ctx context.Context, rawURL string) (*Store, error) {
 		var opts []mysqlstore.Option
 		if table != "" {
 			opts = append(opts, mysqlstore.WithTable(table))
+		}
+		if existing {
+			opts = append(opts, mysqlstore.WithExistingTable())
 		}
 		st, err := mysqlstore.Open(ctx, dsn, opts...)
 		if err != nil {

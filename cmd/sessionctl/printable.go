@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// printable makes text that came from clients (user agents, addresses,
+// user ids) safe to print to an administrator's terminal: control
+// characters (C0, DEL and C1, which terminals act on), bidirectional
+// overrides (which reorder what is shown) and invalid UTF-8 are written as
+// escapes (\x1b, \u202e), and text longer than max runes is cut at a
+// character boundary and ends with "..." (max <= 0: no limit).
+func printable(s string, max int) string {
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(s); {
+		if max > 0 && n == max {
+			return b.String() + "..."
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r):
+			if r < 0x100 {
+				fmt.Fprintf(&b, `\x%02x`, r)
+			} else {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			}
+		case r == '\\':
+			b.WriteString(`\\`)
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+		n++
+	}
+	return b.String()
+}

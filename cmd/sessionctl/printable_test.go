@@ -1,0 +1,47 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestPrintable(t *testing.T) {
+	cases := []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"Firefox/140", 40, "Firefox/140"},
+		{"evil\x1b[2J\x9b31m", 0, `evil\x1b[2J\x9b31m`},
+		{"c1 \u0085 next line", 0, `c1 \x85 next line`},
+		{"bidi \u202egnp.exe", 0, `bidi \u202egnp.exe`},
+		{"bad \xff\xfe utf8", 0, `bad \xff\xfe utf8`},
+		{`back\slash`, 0, `back\\slash`},
+		{"ünïcödé agent with many characters", 10, "ünïcödé ag..."},
+		{"日本語のユーザーエージェント", 5, "日本語のユ..."},
+	}
+	for _, c := range cases {
+		if got := printable(c.in, c.max); got != c.want {
+			t.Errorf("printable(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
+		}
+	}
+}
+
+// Whatever the input, the output is valid UTF-8 without control or bidi
+// characters.
+func FuzzPrintable(f *testing.F) {
+	f.Add("Mozilla/5.0 \x1b]0;title\x07", 40)
+	f.Add("\u202e\xc2\x85\xff", 3)
+	f.Fuzz(func(t *testing.T, s string, max int) {
+		out := printable(s, max%100)
+		if !utf8.ValidString(out) {
+			t.Fatalf("printable(%q) = %q: invalid UTF-8", s, out)
+		}
+		for _, r := range out {
+			if r < 0x20 || (r >= 0x7f && r < 0xa0) || strings.ContainsRune("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c", r) {
+				t.Fatalf("printable(%q) = %q holds %U", s, out, r)
+			}
+		}
+	})
+}
