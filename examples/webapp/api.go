@@ -68,6 +68,9 @@ func (a *App) apiPrefs(w http.ResponseWriter, r *http.Request) {
 // apiSetPref stores one preference; it works for anonymous visitors too and
 // creates their session on first use.
 func (a *App) apiSetPref(w http.ResponseWriter, r *http.Request) {
+	if !a.parseForm(w, r) {
+		return
+	}
 	key, value := r.PostFormValue("key"), r.PostFormValue("value")
 	if key == "" || len(key) > maxPrefKey || len(value) > maxPrefValue || !utf8.ValidString(key) || !utf8.ValidString(value) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "key must be 1-" + strconv.Itoa(maxPrefKey) + " bytes and value at most " + strconv.Itoa(maxPrefValue) + " bytes of UTF-8"})
@@ -139,7 +142,7 @@ func (a *App) apiSessions(w http.ResponseWriter, r *http.Request) {
 func wantsHTML(r *http.Request) bool { return strings.Contains(r.Header.Get("Accept"), "text/html") }
 
 func (a *App) apiRevoke(w http.ResponseWriter, r *http.Request) {
-	if !a.requireUser(w, r) {
+	if !a.parseForm(w, r) || !a.requireUser(w, r) {
 		return
 	}
 	err := a.sessions.RevokeSession(r.Context(), r.PostFormValue("id"))
@@ -149,7 +152,7 @@ func (a *App) apiRevoke(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		a.fail(w, err)
 	case wantsHTML(r):
-		http.Redirect(w, r, "/sessions?done=Session+ended.", http.StatusSeeOther)
+		http.Redirect(w, r, "/sessions?done=revoked", http.StatusSeeOther)
 	default:
 		writeJSON(w, http.StatusOK, map[string]bool{"revoked": true})
 	}
@@ -164,7 +167,7 @@ func (a *App) apiRevokeOthers(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		a.fail(w, err)
 	case wantsHTML(r):
-		http.Redirect(w, r, "/sessions?done=Logged+out+of+"+strconv.Itoa(n)+"+other+sessions.", http.StatusSeeOther)
+		http.Redirect(w, r, "/sessions?done=others&n="+strconv.Itoa(n), http.StatusSeeOther)
 	default:
 		writeJSON(w, http.StatusOK, map[string]int{"revoked": n})
 	}

@@ -7,8 +7,11 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sessionkit/session"
 )
@@ -22,7 +25,19 @@ type App struct {
 	users    *Users
 	tmpl     *template.Template
 	logger   *slog.Logger
+	logins   *Throttle
 }
+
+// maxBody bounds every request body (forms of a few fields): a larger one
+// is answered with 413 before it is read further.
+const maxBody = 64 << 10
+
+// Login throttling: failed attempts allowed per account and per client
+// address in the window.
+const (
+	maxLoginFailures = 5
+	loginWindow      = 15 * time.Minute
+)
 
 // NewApp builds the application around a session manager.
 func NewApp(sessions *session.Manager, users *Users, logger *slog.Logger) (*App, error) {
@@ -38,7 +53,7 @@ func NewApp(sessions *session.Manager, users *Users, logger *slog.Logger) (*App,
 	if err != nil {
 		return nil, err
 	}
-	return &App{sessions: sessions, users: users, tmpl: tmpl, logger: logger}, nil
+	return &App{sessions: sessions, users: users, tmpl: tmpl, logger: logger, logins: NewThrottle(maxLoginFailures, loginWindow)}, nil
 }
 
 // Handler returns the application with cross-origin protection on every
@@ -61,7 +76,39 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("POST /api/sessions/revoke", a.apiRevoke)
 	mux.HandleFunc("POST /api/sessions/revoke-others", a.apiRevokeOthers)
 	cop := http.NewCrossOriginProtection()
-	return cop.Handler(a.sessions.Handler(securityHeaders(mux)))
+	return limitBody(cop.Handler(a.sessions.Handler(securityHeaders(mux))))
+}
+
+// limitBody caps every request body at maxBody (http.MaxBytesReader):
+// reading past it fails, and parseForm answers 413.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// parseForm parses the request's form (URL-encoded or multipart) and
+// reports whether the handler may go on; otherwise it has answered: 413
+// for a body over maxBody, 400 for a malformed one. (r.PostFormValue
+// alone would hide both as empty fields.)
+func (a *App) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	var err error
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		err = r.ParseMultipartForm(maxBody)
+	} else {
+		err = r.ParseForm()
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &tooLarge):
+		http.Error(w, "request body too large: the limit is "+strconv.Itoa(maxBody>>10)+" KiB", http.StatusRequestEntityTooLarge)
+	default:
+		http.Error(w, "malformed form", http.StatusBadRequest)
+	}
+	return false
 }
 
 // securityHeaders sets headers every page of the demo wants.
@@ -135,8 +182,23 @@ func browserName(ua string) string {
 	case strings.HasPrefix(ua, "Go-http-client"):
 		return "Go client"
 	}
-	if len(ua) > 30 {
-		return ua[:30] + "…"
+	return truncate(ua, 30)
+}
+
+// truncate cuts s to at most n characters, at a character boundary, and
+// marks the cut; invalid UTF-8 and control characters become U+FFFD.
+func truncate(s string, n int) string {
+	var b strings.Builder
+	for _, r := range s {
+		if n == 0 {
+			b.WriteString("…")
+			break
+		}
+		if r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+		n--
 	}
-	return ua
+	return b.String()
 }

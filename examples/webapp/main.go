@@ -100,6 +100,9 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	opts := []session.Option{
 		session.WithIdleTimeout(c.idle), session.WithAbsoluteTimeout(c.absolute),
 		session.WithLogger(logger),
+		// A login loop cannot pile up sessions for one account: the least
+		// recently active ones beyond 10 are ended.
+		session.WithMaxSessionsPerUser(10),
 	}
 	if c.insecure {
 		opts = append(opts, session.WithCookieName("sid"), session.WithInsecureCookie())

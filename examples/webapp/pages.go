@@ -2,6 +2,8 @@ package main
 
 import (
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/sessionkit/session"
@@ -26,11 +28,25 @@ func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *App) login(w http.ResponseWriter, r *http.Request) {
+	if !a.parseForm(w, r) {
+		return
+	}
 	name, pass := r.PostFormValue("username"), r.PostFormValue("password")
+	keys := throttleKeys(r, name)
+	if wait := a.logins.Wait(keys...); wait > 0 {
+		// Checked before the password: a throttled guesser costs no
+		// bcrypt check.
+		w.Header().Set("Retry-After", retryAfter(wait))
+		a.render(w, http.StatusTooManyRequests, "login.html", loginData{
+			Message: "Too many failed logins. Try again in " + wait.Round(time.Second).String() + ".", Username: name})
+		return
+	}
 	if !a.users.Check(name, pass) {
+		a.logins.Fail(keys...)
 		a.render(w, http.StatusUnauthorized, "login.html", loginData{Message: "Wrong user name or password.", Username: name})
 		return
 	}
+	a.logins.Succeed(name)
 	// New token (no fixation), user bound, absolute deadline restarted.
 	if err := a.sessions.Login(r.Context(), name); err != nil {
 		a.fail(w, err)
@@ -107,5 +123,25 @@ func (a *App) sessionsPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a.render(w, http.StatusOK, "sessions.html", sessionsData{User: user, Sessions: list, Message: r.URL.Query().Get("done")})
+	a.render(w, http.StatusOK, "sessions.html", sessionsData{User: user, Sessions: list, Message: doneMessage(r.URL.Query())})
+}
+
+// doneMessage turns the code a redirect carries (?done=revoked,
+// ?done=others&n=3) into a fixed message. Free text in the URL would let
+// anyone craft a link that shows any words on the site's own page.
+func doneMessage(q url.Values) string {
+	switch q.Get("done") {
+	case "revoked":
+		return "Session ended."
+	case "others":
+		n, err := strconv.Atoi(q.Get("n"))
+		if err != nil || n < 0 {
+			return ""
+		}
+		if n == 1 {
+			return "Logged out of 1 other session."
+		}
+		return "Logged out of " + strconv.Itoa(n) + " other sessions."
+	}
+	return ""
 }

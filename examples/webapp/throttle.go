@@ -1,0 +1,108 @@
+package main
+
+import (
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Throttle limits failed logins per account and per client address: after
+// maxFailures failures within window, further attempts are refused with
+// 429 and Retry-After until the oldest failure leaves the window. It is
+// checked before the password, so a guessing client costs no bcrypt check
+// once throttled. It keeps at most maxKeys keys (the oldest go first), so
+// a flood of distinct names cannot grow it without bound. One process
+// only: behind several servers, keep the counters in a shared store.
+type Throttle struct {
+	mu          sync.Mutex
+	failures    map[string][]time.Time
+	order       []string // keys by first failure, for the bound
+	maxFailures int
+	window      time.Duration
+	maxKeys     int
+	now         func() time.Time
+}
+
+// NewThrottle returns a throttle allowing maxFailures failed logins per key
+// within window.
+func NewThrottle(maxFailures int, window time.Duration) *Throttle {
+	return &Throttle{failures: map[string][]time.Time{}, maxFailures: maxFailures, window: window, maxKeys: 100_000, now: time.Now}
+}
+
+// keys returns the throttle keys of a login attempt: the account and the
+// client address (the connection's; the demo trusts no proxy header).
+func throttleKeys(r *http.Request, user string) []string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return []string{"user\x00" + user, "addr\x00" + host}
+}
+
+// Wait returns how long the attempt must wait (0: it may go on).
+func (t *Throttle) Wait(keys ...string) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	var wait time.Duration
+	for _, k := range keys {
+		f := t.prune(k, now)
+		if len(f) >= t.maxFailures {
+			wait = max(wait, f[len(f)-t.maxFailures].Add(t.window).Sub(now))
+		}
+	}
+	return wait
+}
+
+// Fail records a failed attempt under every key.
+func (t *Throttle) Fail(keys ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	for _, k := range keys {
+		f := t.prune(k, now)
+		if f == nil {
+			t.order = append(t.order, k)
+			for len(t.order) > t.maxKeys {
+				delete(t.failures, t.order[0])
+				t.order = t.order[1:]
+			}
+		}
+		t.failures[k] = append(f, now)
+	}
+}
+
+// Succeed forgets the failures of an account after a correct password
+// (the address keeps its count: one client guessing many accounts).
+func (t *Throttle) Succeed(user string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.failures, "user\x00"+user)
+}
+
+// prune drops the failures of k that left the window and returns the rest.
+func (t *Throttle) prune(k string, now time.Time) []time.Time {
+	f := t.failures[k]
+	i := 0
+	for i < len(f) && !now.Before(f[i].Add(t.window)) {
+		i++
+	}
+	if i > 0 {
+		f = f[i:]
+		if len(f) == 0 {
+			delete(t.failures, k)
+			f = nil
+		} else {
+			t.failures[k] = f
+		}
+	}
+	return f
+}
+
+// retryAfter formats a wait for the Retry-After header (whole seconds,
+// rounded up).
+func retryAfter(d time.Duration) string {
+	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
+}
