@@ -45,12 +45,27 @@ func plausibleSealed(v string) bool {
 	return true
 }
 
+// sealer is the ClientStore of the manager's sealed sessions: every
+// session of a client-side manager, the anonymous ones with
+// WithAnonymousInCookie.
+func (m *Manager) sealer() ClientStore {
+	if m.client != nil {
+		return m.client
+	}
+	return m.anon
+}
+
 // loadClient opens the cookie. It must be called with s.mu held, after the
 // token checks of load.
 func (s *Session) loadClient() error {
 	m := s.m
 	now := m.now()
-	id, rec, reseal, err := m.client.Open(s.ctx, m.cookieName, s.token, now)
+	id, rec, reseal, err := m.sealer().Open(s.ctx, m.cookieName, s.token, now)
+	if err == nil && m.client == nil && rec.UserID != "" {
+		// An anonymous cookie (WithAnonymousInCookie) never carries a
+		// user: logged-in sessions are server-side.
+		err = ErrInvalidCookie
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrRevoked):
@@ -127,7 +142,7 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 		}
 		id = d
 	}
-	value, err := m.client.Seal(ctx, m.cookieName, id, rec)
+	value, err := m.sealer().Seal(ctx, m.cookieName, id, rec)
 	if err != nil {
 		return fmt.Errorf("session: sealing the cookie: %w", err)
 	}

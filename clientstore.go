@@ -76,6 +76,9 @@ func NewClientSide(cs ClientStore, opts ...Option) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m.anon != nil {
+		return nil, fmt.Errorf("%w: WithAnonymousInCookie is for server-side managers; a client-side one keeps every session in the cookie", ErrConfig)
+	}
 	m.client = cs
 	m.revoker, _ = cs.(ClientRevoker)
 	return m, nil

@@ -246,7 +246,7 @@ func (m *Manager) Destroy(ctx context.Context) error {
 		return ErrCommitted
 	}
 	s.accessed = true
-	if m.client != nil {
+	if s.sealed {
 		return m.destroyClient(ctx, s)
 	}
 	userID := ""
@@ -329,7 +329,16 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 	}
 	ctx := s.ctx
 	now := m.now()
-	if m.client != nil {
+	if m.anon != nil && !s.login && (s.sealed || s.rec == nil) {
+		// WithAnonymousInCookie: an anonymous session stays in the cookie.
+		return m.commitClient(ctx, s, h, now)
+	}
+	if m.anon != nil && s.sealed {
+		// Login moves the anonymous session server-side: a new record
+		// with its values, and the cookie carries its token.
+		s.rec, s.sealed, s.hasToken = nil, false, false
+	}
+	if s.sealed {
 		return m.commitClient(ctx, s, h, now)
 	}
 	switch {

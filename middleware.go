@@ -33,10 +33,19 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		// allocation for both.
 		st := &requestState{s: Session{m: m, req: r, remoteAddr: r.RemoteAddr, closeCookie: m.expireOnClose}}
 		s := &st.s
-		if m.client != nil {
+		switch {
+		case m.client != nil:
+			s.sealed = true
 			m.readClientCookie(r, s)
-		} else {
+		default:
 			m.readToken(r, s)
+			if m.anon != nil && s.tokenIssue == "malformed" {
+				// Not a token: an anonymous session sealed in the
+				// cookie (WithAnonymousInCookie), if it opens.
+				s.tokenIssue = ""
+				m.readClientCookie(r, s)
+				s.sealed = s.hasToken
+			}
 		}
 		st.ctx = requestContext{Context: r.Context(), s: s}
 		s.ctx = &st.ctx

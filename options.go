@@ -32,6 +32,23 @@ const (
 	maxCookieLifetime = 400 * 24 * time.Hour
 )
 
+// WithAnonymousInCookie keeps anonymous sessions on the client, sealed in
+// the session cookie by cs (package cookiestore's AEAD), and stores a
+// session server-side only when Login binds a user: the values of the
+// anonymous session (a cart, preferences) then move into the new
+// server-side record, and the cookie carries its token from then on.
+// Visitors who never log in cost the server nothing, so anonymous traffic
+// cannot fill the store or evict logged-in users' sessions.
+//
+// The anonymous cookie is bounded by what browsers keep (4096 bytes with
+// its name: a larger session is ErrCookieTooLarge at commit), is rejected
+// when tampered with, expires by the manager's deadlines, follows cs's key
+// rotation, and never carries a user: a replayed anonymous cookie shows
+// only the anonymous values it held. Concurrent requests of an anonymous
+// visitor each send back a whole cookie (the last response wins, no
+// per-key merge). It cannot be combined with NewClientSide.
+func WithAnonymousInCookie(cs ClientStore) Option { return func(c *config) { c.anon = cs } }
+
 // An Option configures a Manager.
 type Option func(*config)
 
@@ -58,6 +75,7 @@ type config struct {
 	captureUA       bool
 	trustedProxies  []netip.Prefix
 	maxPerUser      int
+	anon            ClientStore // anonymous sessions sealed in the cookie (WithAnonymousInCookie)
 }
 
 // WithoutClientIP stops recording the client's IP address with sessions

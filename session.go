@@ -56,6 +56,7 @@ type Session struct {
 	closeCookie bool // expire at browser close
 	clearCookie bool // the client's cookie must be deleted (destroyed, expired)
 	reseal      bool // client-side: the cookie was sealed with an old key
+	sealed      bool // the session lives in the cookie (client-side, or anonymous with WithAnonymousInCookie)
 	committed   bool
 }
 
@@ -88,7 +89,7 @@ func (s *Session) load() error {
 	if !s.hasToken {
 		return nil
 	}
-	if m.client != nil {
+	if s.sealed {
 		return s.loadClient()
 	}
 	start := m.startTimer()

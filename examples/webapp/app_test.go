@@ -43,7 +43,11 @@ func testServer(t *testing.T, opts ...session.Option) (*httptest.Server, *clock)
 	t.Cleanup(func() { st.Close() })
 	clk := &clock{t: time.Now()}
 	logger := slog.New(slog.DiscardHandler)
-	m, err := session.New(st.Store, append([]session.Option{session.WithClock(clk.Now), session.WithLogger(logger)}, opts...)...)
+	anon, err := anonymousStore("") // as the demo runs: anonymous sessions in the cookie
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := session.New(st.Store, append([]session.Option{session.WithClock(clk.Now), session.WithLogger(logger), session.WithAnonymousInCookie(anon)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,11 @@
 //	--absolute-timeout 12h            absolute lifetime of a session
 //	--users alice:wonderland,bob:builder  accounts (passwords hashed with bcrypt in memory)
 //	--insecure-cookie                 send the cookie without Secure (plain HTTP on a non-loopback address)
+//	--anon-key HEX                    key sealing anonymous sessions in the cookie ($WEBAPP_ANON_KEY; default random per start)
+//
+// Anonymous visitors' sessions (preferences set before logging in) live
+// sealed in the cookie (session.WithAnonymousInCookie): the store holds
+// logged-in sessions only, so anonymous traffic cannot fill it.
 //
 // The cookie is __Host-sid with Secure: browsers accept Secure cookies from
 // http://127.0.0.1 and http://localhost, so the demo works over plain HTTP on
@@ -21,6 +26,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,6 +41,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/cookiestore"
 	"github.com/sessionkit/session/stores/storeurl"
 )
 
@@ -56,6 +64,7 @@ type config struct {
 	idle, absolute     time.Duration
 	insecure           bool
 	bcryptCost         int
+	anonKey            string
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -69,6 +78,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.users, "users", "alice:wonderland,bob:builder", "name:password pairs, comma-separated")
 	fs.BoolVar(&c.insecure, "insecure-cookie", false, "drop the cookie's Secure attribute (plain HTTP beyond loopback)")
 	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 10, "bcrypt cost of the in-memory password hashes")
+	fs.StringVar(&c.anonKey, "anon-key", os.Getenv("WEBAPP_ANON_KEY"), "64 hex digits: the key sealing anonymous sessions in the cookie (default: a random key per start)")
 	if err := fs.Parse(args); err != nil {
 		return c, fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -97,9 +107,16 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		return err
 	}
 	defer st.Close()
+	anon, err := anonymousStore(c.anonKey)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
 	opts := []session.Option{
 		session.WithIdleTimeout(c.idle), session.WithAbsoluteTimeout(c.absolute),
 		session.WithLogger(logger),
+		// Visitors who never log in cost the store nothing: their session
+		// lives sealed in the cookie until Login moves it server-side.
+		session.WithAnonymousInCookie(anon),
 		// A login loop cannot pile up sessions for one account: the least
 		// recently active ones beyond 10 are ended.
 		session.WithMaxSessionsPerUser(10),
@@ -154,4 +171,23 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	<-errc
 	fmt.Fprintln(out, "session demo: stopped")
 	return err
+}
+
+// anonymousStore returns the cookie store sealing anonymous sessions, with
+// the key given in hex, or a random one (anonymous sessions then end when
+// the demo restarts; logged-in sessions are in the store and survive).
+func anonymousStore(hexKey string) (*cookiestore.Store, error) {
+	key := make([]byte, 32)
+	if hexKey == "" {
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+	} else {
+		k, err := hex.DecodeString(hexKey)
+		if err != nil || len(k) != 32 {
+			return nil, errors.New("--anon-key must be 64 hex digits (32 bytes)")
+		}
+		key = k
+	}
+	return cookiestore.New([][]byte{key})
 }
