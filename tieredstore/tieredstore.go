@@ -205,42 +205,39 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 // meanwhile is dropped under its new digest too). It needs both stores to
 // implement session.UserIndex.
 func (s *Store) DeleteByUser(ctx context.Context, userID string, keep session.Digest) (int, error) {
-	ui, ok := s.durable.(session.UserIndex)
-	if !ok {
-		return 0, s.capability("UserIndex")
-	}
-	ci, ok := s.cache.(session.UserIndex)
-	if !ok {
-		return 0, fmt.Errorf("%w: the cache store %T does not implement session.UserIndex", session.ErrUnsupported, s.cache)
-	}
-	n, err := ui.DeleteByUser(ctx, userID, keep)
-	if err != nil {
-		return n, err
-	}
-	if _, err := ci.DeleteByUser(ctx, userID, keep); err != nil {
-		return n, fmt.Errorf("tieredstore: delete by user succeeded in the durable store but the cached copies could not be removed: %w", err)
-	}
-	return n, nil
+	return inBothTiers(s, "UserIndex", "delete by user", func(ui session.UserIndex) (int, error) {
+		return ui.DeleteByUser(ctx, userID, keep)
+	})
 }
 
 // DeleteLineage deletes the lineage durably, then its cached copies through
 // the cache's own index. It needs both stores to implement
 // session.LineageDeleter.
 func (s *Store) DeleteLineage(ctx context.Context, userID string, created time.Time) (int, error) {
-	ld, ok := s.durable.(session.LineageDeleter)
+	return inBothTiers(s, "LineageDeleter", "delete lineage", func(ld session.LineageDeleter) (int, error) {
+		return ld.DeleteLineage(ctx, userID, created)
+	})
+}
+
+// inBothTiers runs a deletion through capability C in the durable store,
+// then in the cache (whose own index finds the cached copies), and returns
+// the durable store's count. A cache failure fails the call: a cached copy
+// must not outlive its deletion.
+func inBothTiers[C any](s *Store, capability, op string, del func(C) (int, error)) (int, error) {
+	d, ok := s.durable.(C)
 	if !ok {
-		return 0, s.capability("LineageDeleter")
+		return 0, s.capability(capability)
 	}
-	cl, ok := s.cache.(session.LineageDeleter)
+	c, ok := s.cache.(C)
 	if !ok {
-		return 0, fmt.Errorf("%w: the cache store %T does not implement session.LineageDeleter", session.ErrUnsupported, s.cache)
+		return 0, fmt.Errorf("%w: the cache store %T does not implement session.%s", session.ErrUnsupported, s.cache, capability)
 	}
-	n, err := ld.DeleteLineage(ctx, userID, created)
+	n, err := del(d)
 	if err != nil {
 		return n, err
 	}
-	if _, err := cl.DeleteLineage(ctx, userID, created); err != nil {
-		return n, fmt.Errorf("tieredstore: delete lineage succeeded in the durable store but the cached copies could not be removed: %w", err)
+	if _, err := del(c); err != nil {
+		return n, fmt.Errorf("tieredstore: %s succeeded in the durable store but the cached copies could not be removed: %w", op, err)
 	}
 	return n, nil
 }

@@ -386,25 +386,63 @@ func TestFlagsAndUsers(t *testing.T) {
 	}
 }
 
+// demo is the whole program (run) serving on a loopback port.
+type demo struct {
+	t      *testing.T
+	base   string // http://127.0.0.1:port
+	cancel context.CancelFunc
+	done   chan error
+	mu     sync.Mutex
+	out    strings.Builder
+}
+
+// startDemo runs the program with args (plus a free loopback address and
+// a cheap bcrypt cost) until stop.
+func startDemo(t *testing.T, args ...string) *demo {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &demo{t: t, cancel: cancel, done: make(chan error, 1)}
+	ready := make(chan string, 1)
+	args = append([]string{"--addr", "127.0.0.1:0", "--bcrypt-cost", "4"}, args...)
+	go func() {
+		d.done <- run(ctx, args, writerFunc(func(p []byte) (int, error) {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			return d.out.Write(p)
+		}), ready)
+	}()
+	select {
+	case addr := <-ready:
+		d.base = "http://" + addr
+	case err := <-d.done:
+		cancel()
+		t.Fatalf("run: %v", err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("the demo did not start")
+	}
+	return d
+}
+
+// stop shuts the program down and returns everything it printed.
+func (d *demo) stop() string {
+	d.t.Helper()
+	d.cancel()
+	if err := <-d.done; err != nil {
+		d.t.Fatalf("run: %v", err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.out.String()
+}
+
 // The whole program: flags, SQLite file in the working directory, graceful
 // shutdown when the context ends.
 func TestRunServesAndShutsDown(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	var out strings.Builder
-	var mu sync.Mutex
-	go func() {
-		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--bcrypt-cost", "4"}, writerFunc(func(p []byte) (int, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			return out.Write(p)
-		}), ready)
-	}()
-	addr := <-ready
-	res, err := http.Get("http://" + addr + "/login")
+	d := startDemo(t)
+	res, err := http.Get(d.base + "/login")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,17 +450,12 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("GET /login: %d", res.StatusCode)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v", err)
-	}
+	out := d.stop()
 	if _, err := filepath.Glob(filepath.Join(dir, "webapp-sessions.db")); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !strings.Contains(out.String(), "open http://127.0.0.1:") || !strings.Contains(out.String(), "stopped") {
-		t.Fatalf("output: %q", out.String())
+	if !strings.Contains(out, "open http://127.0.0.1:") || !strings.Contains(out, "stopped") {
+		t.Fatalf("output: %q", out)
 	}
 }
 
@@ -438,30 +471,8 @@ func TestBannerHidesStorePassword(t *testing.T) {
 		pg = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	}
 	store := pg + "&password=hunter2-banner" // trust authentication: the password is not checked
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	var out strings.Builder
-	var mu sync.Mutex
-	go func() {
-		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--bcrypt-cost", "4", "--store", store}, writerFunc(func(p []byte) (int, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			return out.Write(p)
-		}), ready)
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("run: %v", err)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !strings.Contains(out.String(), "password=xxxxx") || strings.Contains(out.String(), "hunter2") {
-		t.Fatalf("banner: %q", out.String())
+	out := startDemo(t, "--store", store).stop()
+	if !strings.Contains(out, "password=xxxxx") || strings.Contains(out, "hunter2") {
+		t.Fatalf("banner: %q", out)
 	}
 }

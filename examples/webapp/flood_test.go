@@ -58,27 +58,9 @@ func flood(t *testing.T, store string) {
 	for i := range users {
 		list = append(list, fmt.Sprintf("u%d:pw%d", i, i))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--bcrypt-cost", "4", "--store", store, "--users", strings.Join(list, ",")}, discard{}, ready)
-	}()
-	var base string
-	select {
-	case addr := <-ready:
-		base = "http://" + addr
-	case err := <-done:
-		t.Fatalf("run: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("the demo did not start")
-	}
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
+	d := startDemo(t, "--store", store, "--users", strings.Join(list, ","))
+	defer d.stop()
+	base := d.base
 	// 200 logged-in users; their cookies are sent by hand (Go's cookie jar
 	// does not keep Secure cookies for http://127.0.0.1 as browsers do).
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
