@@ -125,7 +125,7 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 	if s.newLineage {
 		rec.Created = now // another user's session: a new session, not a continuation
 	}
-	rec.IdleExpiry = minTime(now.Add(m.idleFor(rec.IdleTimeout)), rec.AbsExpiry)
+	rec.IdleExpiry = minTime(now.Add(m.idleFor(rec.IdleTimeout, rec.UserID)), rec.AbsExpiry)
 	rec.IP, rec.UserAgent = m.clientInfo(s.req)
 	if reason != "" {
 		// A new identity: fresh id; with a revocation hook, the old

@@ -522,3 +522,35 @@ func TestLoginAsAnotherUserDropsValues(t *testing.T) {
 			rec.IdleTimeout, aliceRec.IdleTimeout, rec.Created, aliceRec.Created)
 	}
 }
+
+// Issue 18: anonymous sessions can get a shorter idle timeout; logging in
+// moves the session to the logged-in one.
+func TestAnonymousIdleTimeout(t *testing.T) {
+	e := newEnv(t, session.WithIdleTimeout(30*time.Minute), session.WithAnonymousIdleTimeout(5*time.Minute))
+	w := e.do("/set?k=cart&v=1", "")
+	anon := mustToken(t, w)
+	if c := sessionCookie(w); c.MaxAge != 300 {
+		t.Fatalf("anonymous cookie Max-Age %d, want 300", c.MaxAge)
+	}
+	e.do("/set?k=cart&v=2", anon)
+	e.clock.Advance(5*time.Minute - time.Millisecond)
+	if got := body(e.do("/get?k=cart", anon)); got != "true:2" {
+		t.Fatalf("anonymous session 1ms before its idle timeout: %q", got)
+	}
+	other := mustToken(t, e.do("/set?k=cart&v=3", ""))
+	e.clock.Advance(5 * time.Minute)
+	if got := body(e.do("/get?k=cart", other)); got != "false:" {
+		t.Fatalf("anonymous session alive at its 5-minute idle timeout: %q", got)
+	}
+	user := mustToken(t, e.do("/login?u=alice", mustToken(t, e.do("/set?k=cart&v=4", ""))))
+	e.clock.Advance(20 * time.Minute)
+	if got := body(e.do("/whoami", user)); got != "alice" {
+		t.Fatalf("logged-in session after 20 idle minutes: %q", got)
+	}
+	if _, err := session.New(nil); err == nil {
+		t.Fatal("nil store accepted")
+	}
+	if _, err := session.New(e.store, session.WithIdleTimeout(time.Minute), session.WithAnonymousIdleTimeout(time.Hour)); err == nil {
+		t.Fatal("an anonymous idle timeout longer than the idle timeout accepted")
+	}
+}

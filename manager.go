@@ -90,10 +90,14 @@ func (m *Manager) hash(d Digest) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// idleFor returns the idle timeout of a session with the given override.
-func (m *Manager) idleFor(override time.Duration) time.Duration {
-	if override > 0 {
+// idleFor returns the idle timeout of a session of userID ("" when
+// anonymous) with the given override.
+func (m *Manager) idleFor(override time.Duration, userID string) time.Duration {
+	switch {
+	case override > 0:
 		return override
+	case userID == "" && m.anonIdle > 0:
+		return m.anonIdle
 	}
 	return m.idleTimeout
 }
@@ -119,7 +123,7 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 // once the configured share of the idle window has passed since it was last
 // recorded. Between touches neither reads nor writes move the expiry.
 func (m *Manager) touchDue(rec *Record, now time.Time) bool {
-	idle := m.idleFor(rec.IdleTimeout)
+	idle := m.idleFor(rec.IdleTimeout, rec.UserID)
 	return now.Sub(rec.LastSeen) >= time.Duration(float64(idle)*m.touchFraction)
 }
 
@@ -130,7 +134,7 @@ func (m *Manager) alive(rec *Record, now time.Time) bool {
 	if !rec.Alive(now) {
 		return false
 	}
-	if !now.Before(rec.LastSeen.Add(m.idleFor(rec.IdleTimeout))) {
+	if !now.Before(rec.LastSeen.Add(m.idleFor(rec.IdleTimeout, rec.UserID))) {
 		return false
 	}
 	start := rec.Created
@@ -367,7 +371,7 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 		if !m.touchDue(s.rec, now) {
 			return nil
 		}
-		idle := m.idleFor(s.rec.IdleTimeout)
+		idle := m.idleFor(s.rec.IdleTimeout, s.rec.UserID)
 		exp := minTime(now.Add(idle), s.rec.AbsExpiry)
 		var err error
 		start := m.startTimer()
@@ -420,7 +424,7 @@ func (m *Manager) commitCreate(ctx context.Context, s *Session, h http.Header, n
 		Version:       1,
 	}
 	rec.IP, rec.UserAgent = m.clientInfo(s.req)
-	rec.IdleExpiry = minTime(now.Add(m.idleFor(s.idleOverride)), rec.AbsExpiry)
+	rec.IdleExpiry = minTime(now.Add(m.idleFor(s.idleOverride, rec.UserID)), rec.AbsExpiry)
 	// A collision of 256-bit random tokens does not happen; the retry only
 	// guarantees that a record is never overwritten if one did.
 	for attempt := 0; ; attempt++ {
@@ -469,7 +473,7 @@ func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, no
 	if s.newLineage {
 		rec.Created = now // another user's session: a new session, not a continuation
 	}
-	rec.IdleExpiry = minTime(now.Add(m.idleFor(rec.IdleTimeout)), rec.AbsExpiry)
+	rec.IdleExpiry = minTime(now.Add(m.idleFor(rec.IdleTimeout, rec.UserID)), rec.AbsExpiry)
 	rec.IP, rec.UserAgent = m.clientInfo(s.req)
 	token, d, err := newToken(m.random)
 	if err != nil {

@@ -49,6 +49,15 @@ const (
 // per-key merge). It cannot be combined with NewClientSide.
 func WithAnonymousInCookie(cs ClientStore) Option { return func(c *config) { c.anon = cs } }
 
+// WithAnonymousIdleTimeout gives sessions without a user a shorter idle
+// timeout than logged-in ones (default: the same): a server-side anonymous
+// session left by a visitor, a crawler or a flood then goes sooner, and
+// with Redis's volatile-ttl policy anonymous sessions, which expire first,
+// are the ones evicted under memory pressure. A per-session override
+// (Session.SetIdleTimeout) still wins; Login moves a session to the
+// logged-in timeout. It must not exceed the idle timeout.
+func WithAnonymousIdleTimeout(d time.Duration) Option { return func(c *config) { c.anonIdle = d } }
+
 // An Option configures a Manager.
 type Option func(*config)
 
@@ -76,6 +85,7 @@ type config struct {
 	trustedProxies  []netip.Prefix
 	maxPerUser      int
 	anon            ClientStore // anonymous sessions sealed in the cookie (WithAnonymousInCookie)
+	anonIdle        time.Duration
 }
 
 // WithoutClientIP stops recording the client's IP address with sessions
@@ -248,6 +258,9 @@ func (c *config) validate() error {
 	}
 	if !(c.touchFraction > 0 && c.touchFraction <= 1) {
 		return bad("touch fraction must be in (0, 1], got %v", c.touchFraction)
+	}
+	if c.anonIdle < 0 || c.anonIdle > c.idleTimeout {
+		return bad("anonymous idle timeout must be between 0 and the idle timeout (%v), got %v", c.idleTimeout, c.anonIdle)
 	}
 	if c.maxSize <= 0 {
 		return bad("max size must be positive, got %d", c.maxSize)

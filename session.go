@@ -413,7 +413,7 @@ func (s *Session) change(now time.Time) *Change {
 	// read as "unchanged", so a write costs no metadata rewrite.
 	if s.expirySet || s.m.touchDue(s.rec, now) {
 		c.LastSeen = now
-		c.IdleExpiry = minTime(now.Add(s.m.idleFor(s.idleOverride)), s.rec.AbsExpiry)
+		c.IdleExpiry = minTime(now.Add(s.m.idleFor(s.idleOverride, s.rec.UserID)), s.rec.AbsExpiry)
 	}
 	if s.expirySet {
 		c.SetExpiry = true

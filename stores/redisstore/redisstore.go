@@ -62,7 +62,11 @@
 // An allkeys-* policy may evict the expiry shards and user indexes of live
 // sessions, after which force-logout misses sessions until
 // RebuildUserIndex runs: New checks the policy and logs a warning through
-// slog when it is unsafe.
+// slog when it is unsafe. Under a flood of anonymous sessions, a
+// volatile-lru, -lfu or -random policy evicts logged-in sessions too: keep
+// anonymous sessions in the cookie (session.WithAnonymousInCookie), or use
+// volatile-ttl with a shorter anonymous idle timeout
+// (session.WithAnonymousIdleTimeout), so that anonymous sessions go first.
 package redisstore
 
 import (
