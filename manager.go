@@ -238,7 +238,9 @@ func (s *Session) switchUser() {
 // the error handler, so a failed logout is never reported as a success. The
 // deletion ignores ctx's cancellation (a client that disconnects right after
 // asking to log out still ends its session) but not its deadline; without
-// one it is bounded by 10 seconds.
+// one it is bounded by 10 seconds. A session the handler has not read is
+// read first (one more store call), so that a renewal that moved it
+// meanwhile can be followed (see LineageDeleter).
 func (m *Manager) Destroy(ctx context.Context) error {
 	s, err := m.sessionFor(ctx)
 	if err != nil {
@@ -252,6 +254,14 @@ func (m *Manager) Destroy(ctx context.Context) error {
 	s.accessed = true
 	if s.sealed {
 		return m.destroyClient(ctx, s)
+	}
+	if s.hasToken && !s.loaded {
+		// The record's user and creation time are what a deletion that
+		// finds it already moved by a concurrent renewal follows (see
+		// endLineage): a logout that never read its session loads it.
+		if err := s.load(); err != nil {
+			return err
+		}
 	}
 	userID := ""
 	if s.rec != nil {

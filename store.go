@@ -128,21 +128,23 @@ type Change struct {
 	UserAgent string
 	// MaxSize, when positive, bounds the size (Record.Size) of the record
 	// as merged by the store: if applying the change to the stored record
-	// would make it larger, the store writes nothing and returns an error
-	// wrapping ErrTooLarge. Each request checks its own view of the session
+	// would make it larger than MaxSize (and larger than it was), the store
+	// writes nothing and returns an error wrapping ErrTooLarge. Each request checks its own view of the session
 	// when a value is set; only the store sees the sum of concurrent
 	// requests' changes, so only it can hold the limit.
 	MaxSize int
 }
 
-// TooLarge reports whether r, with c applied, would exceed c.MaxSize, and
-// returns the error to return then (wrapping ErrTooLarge). Stores that
-// merge in Go call it on the merged record before writing it.
-func (c *Change) TooLarge(merged *Record) error {
+// TooLarge reports whether merged, the stored record before with c
+// applied, exceeds c.MaxSize while growing, and returns the error to return
+// then (wrapping ErrTooLarge). A change that shrinks a record already over
+// the limit (the limit was lowered) is allowed. Stores that merge in Go
+// call it before writing the merged record.
+func (c *Change) TooLarge(before, merged *Record) error {
 	if c.MaxSize <= 0 {
 		return nil
 	}
-	if n := merged.Size(); n > c.MaxSize {
+	if n := merged.Size(); n > c.MaxSize && n > before.Size() {
 		return fmt.Errorf("%w: the merged session would be %d bytes, the limit is %d", ErrTooLarge, n, c.MaxSize)
 	}
 	return nil

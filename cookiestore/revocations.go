@@ -114,7 +114,9 @@ func (r *Revocations) revokeLineage(ctx context.Context, user string, created ti
 func (r *Revocations) record(ctx context.Context, user, key string, atMS int64) error {
 	now := r.now()
 	d := userKey(user)
-	rec := marker(now, now.Add(markerForever), map[string][]byte{key: []byte("1")})
+	// The value is when the key was recorded: a lineage key is kept until
+	// every cookie sealed up to then has expired (see extend).
+	rec := marker(now, now.Add(markerForever), map[string][]byte{key: []byte(strconv.FormatInt(now.UnixMilli(), 10))})
 	rec.IdleExpiry = now.Add(r.lifetime)
 	err := r.store.Create(ctx, d, rec)
 	if errors.Is(err, session.ErrExists) {
@@ -139,11 +141,13 @@ func (r *Revocations) extend(ctx context.Context, d session.Digest, rec *session
 	if err != nil {
 		return err
 	}
-	oldest := rec.LastSeen.Add(-r.lifetime).UnixMilli() // no cookie created before lives on
-	for k := range cur.Values {
-		if v, ok := notBefore(k); ok && v < atMS {
+	// A lineage key recorded before this is no longer needed: every cookie
+	// sealed by then (a renewal racing the logout included) has expired.
+	expired := rec.LastSeen.Add(-r.lifetime).UnixMilli()
+	for k, v := range cur.Values {
+		if t, ok := notBefore(k); ok && t < atMS {
 			c.Delete = append(c.Delete, k)
-		} else if v, err := strconv.ParseInt(strings.TrimPrefix(k, lnPrefix), 10, 64); err == nil && strings.HasPrefix(k, lnPrefix) && v < oldest {
+		} else if recorded, err := strconv.ParseInt(string(v), 10, 64); err == nil && strings.HasPrefix(k, lnPrefix) && recorded < expired {
 			c.Delete = append(c.Delete, k)
 		}
 	}

@@ -72,6 +72,7 @@ var cases = []testCase{
 	{"UpdateAppliesChange", testUpdate},
 	{"UpdateWithoutActivityKeepsExpiry", testUpdateWithoutActivity},
 	{"UpdateClear", testUpdateClear},
+	{"UpdateHoldsMaxSize", testUpdateMaxSize},
 	{"UpdateSetsClient", testUpdateSetsClient},
 	{"UpdateExpiryOnlyMovesForward", testUpdateExpiryForward},
 	{"UpdateMissingFails", testUpdateMissing},
@@ -373,6 +374,36 @@ func testUpdateWithoutActivity(t *testing.T, h *harness) {
 	}
 	if !got.Alive(h.now) {
 		t.Fatal("session not alive after an update without activity")
+	}
+}
+
+// Update refuses, whole, a change that makes the stored record grow past
+// Change.MaxSize, measured on the record as stored (not on the caller's
+// Base); a change that shrinks a record already over the limit goes
+// through.
+func testUpdateMaxSize(t *testing.T, h *harness) {
+	d := NewDigest()
+	r := h.record("")
+	h.create(d, r)
+	size := r.Size()
+	// Base is stale: another request added 10 bytes meanwhile.
+	if err := h.st.Update(h.ctx, d, &session.Change{Set: map[string][]byte{"other": []byte(`"12345"`)}}); err != nil {
+		t.Fatal(err)
+	}
+	grow := &session.Change{Base: r, Set: map[string][]byte{"big": []byte(`"xxxxxxxx"`)}, MaxSize: size + len("big") + 10 + 10}
+	if err := h.st.Update(h.ctx, d, grow); !errors.Is(err, session.ErrTooLarge) {
+		t.Fatalf("Update past MaxSize on the merged record = %v, want ErrTooLarge", err)
+	}
+	got := h.load(d)
+	if _, ok := got.Values["big"]; ok || got.Size() != size+len("other")+7 {
+		t.Fatalf("a refused change was applied: %d bytes, keys %v", got.Size(), keys(got.Values))
+	}
+	shrink := &session.Change{Base: got, Delete: []string{"other"}, MaxSize: 1}
+	if err := h.st.Update(h.ctx, d, shrink); err != nil {
+		t.Fatalf("a change shrinking a record over the limit = %v, want success", err)
+	}
+	if got := h.load(d); got.Size() != size {
+		t.Fatalf("after the shrinking change: %d bytes, want %d", got.Size(), size)
 	}
 }
 

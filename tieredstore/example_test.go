@@ -13,9 +13,9 @@ import (
 
 // A cache in front of a durable store (in production: redisstore in front
 // of pgstore, sqlitestore or mysqlstore; two memory stores here so that the
-// example runs anywhere). A new session is written to both; a change goes
-// to the durable store and invalidates the cached copy; the next read
-// fills the cache again.
+// example runs anywhere). A new session is written to the durable store; a
+// read fills the cache; a change goes to the durable store and invalidates
+// the cached copy; the next read fills the cache again.
 func Example() {
 	cache := memstore.New()
 	defer cache.Stop()
@@ -53,7 +53,7 @@ func Example() {
 	send("GET", "/")
 	fmt.Println("after a read: durable", durable.Len(), "cache", cache.Len())
 	// Output:
-	// new session: durable 1 cache 1
+	// new session: durable 1 cache 0
 	// after a change: durable 1 cache 0
 	// theme: dark
 	// after a read: durable 1 cache 1

@@ -3,8 +3,10 @@
 // authoritative.
 //
 //   - Reads come from the cache; a miss reads the durable store and refills
-//     the cache. A cache failure is logged and the read served by the
-//     durable store: an outage of the cache costs latency, never a session.
+//     the cache (new and renewed sessions are cached by their first read,
+//     never when written, so a revocation cannot miss a copy). A cache
+//     failure is logged and the read served by the durable store: an
+//     outage of the cache costs latency, never a session.
 //   - Writes go to the durable store first. The cached copy is then
 //     invalidated (deleted), not patched, so the cache never holds a
 //     version the durable store does not; the next read refills it.
@@ -117,15 +119,12 @@ func (s *Store) invalidate(ctx context.Context, op string, ds ...session.Digest)
 	return nil
 }
 
-// Create stores the record durably, then caches it.
+// Create stores the record durably. It is not cached here: a revocation
+// of its user running meanwhile could not see a copy cached after it,
+// which would then outlive the durable deletion. The first read fills the
+// cache through refill, which checks the durable store after filling.
 func (s *Store) Create(ctx context.Context, d session.Digest, rec *session.Record) error {
-	if err := s.durable.Create(ctx, d, rec); err != nil {
-		return err
-	}
-	if err := s.cache.Create(ctx, d, rec); err != nil && !errors.Is(err, session.ErrExists) {
-		s.cacheFailed(ctx, "create", err)
-	}
-	return nil
+	return s.durable.Create(ctx, d, rec)
 }
 
 // Update writes the change durably, then invalidates the cached copy.

@@ -92,8 +92,14 @@ func TestCacheDownDuringReadsAndLogout(t *testing.T) {
 	if err := s.Create(ctx, d, record("u")); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := cache.Store.Load(ctx, d); !errors.Is(err, session.ErrNotFound) {
+		t.Fatal("create filled the cache (a revocation racing it could miss the copy)")
+	}
+	if _, err := s.Load(ctx, d); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := cache.Store.Load(ctx, d); err != nil {
-		t.Fatal("create did not fill the cache")
+		t.Fatal("the first read did not fill the cache")
 	}
 	// Reads during an outage come from the durable store: no lost session.
 	cache.down.Store(true)
@@ -161,6 +167,7 @@ func TestReadsServedByCache(t *testing.T) {
 	ctx := context.Background()
 	d := sessiontest.NewDigest()
 	s.Create(ctx, d, record("u"))
+	s.Load(ctx, d) // fills the cache
 	// Change the durable copy behind the cache's back: reads still come
 	// from the cache, proving it serves them.
 	durable.Update(ctx, d, &session.Change{Set: map[string][]byte{"k": []byte(`"durable"`)}})

@@ -68,6 +68,19 @@ func (s *Store) renewAcrossSlots(ctx context.Context, old, new session.Digest, r
 			errs = append(errs, fmt.Errorf("deleting the new session: %w", err))
 		}
 	}
+	if takeErr != nil && !errors.Is(takeErr, redis.Nil) {
+		// The take's outcome is unknown (its node failed or timed out):
+		// the old session may still exist while moveIndexScript removed
+		// its index entry, which would hide it from every revocation.
+		// Fail closed: delete it; if that fails too, put its entry back
+		// so that it stays revocable.
+		if _, err := s.Delete(ctx, old); err != nil {
+			errs = append(errs, fmt.Errorf("deleting the old session after a failed take: %w", err))
+			if moved != nil && rec.UserID != "" {
+				s.warnUnindexed(ctx, restoreIndexScript.Eval(ctx, s.client, []string{s.userKey(rec.UserID)}, string(old[:]), string(new[:])).Err())
+			}
+		}
+	}
 	restoring := takeErr == nil && !claimed
 	if !createdNew && moved != nil && indexErr == nil && !(restoring && oldUser == rec.UserID) {
 		// The new entry moveIndexScript added has no session (restoring a

@@ -124,8 +124,9 @@ func (s *Store) DeleteLineage(ctx context.Context, userID string, created time.T
 	}
 	defer func() {
 		if err := s.client.SRem(context.WithoutCancel(ctx), idx, "L:"+c).Err(); err != nil {
-			// Left behind, it only keeps stopping renewals of a revoked
-			// lineage; the next revocation of the user removes it.
+			// Left behind, it only keeps stopping renewals of sessions of
+			// this user created in that millisecond: the revoked lineage.
+			// Revocations keep markers; nothing else removes it.
 			s.logger.WarnContext(ctx, "redisstore: removing a lineage marker", "error", err)
 		}
 	}()

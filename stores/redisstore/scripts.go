@@ -82,7 +82,9 @@ return 1
 // "_s" keeps the size of the session's values (Record.Size). A change of
 // values reads it with the old values of the fields it changes, in one
 // HMGET, and computes the merged size before writing anything: beyond the
-// maximum it writes nothing and returns -1; otherwise the new size is
+// maximum, and larger than before (a change that shrinks a session over a
+// lowered limit goes through), it writes nothing and returns -1; otherwise
+// the new size is
 // written in the HSET of the values. A session stored before sizes were
 // kept has its size counted once, from all its fields.
 //
@@ -105,7 +107,7 @@ end
 local ndel = tonumber(ARGV[9])
 local first, last = 10 + ndel, #ARGV - 2
 if ARGV[#ARGV - 1] == '_s' then
-	local size = 0
+	local size, before = 0, 0
 	if ARGV[2] ~= '1' then
 		local q = {'_s'}
 		for i = 10, 9 + ndel do q[#q + 1] = ARGV[i] end
@@ -123,6 +125,7 @@ if ARGV[#ARGV - 1] == '_s' then
 				if string.sub(h[i], 1, 2) == 'v:' then size = size + #h[i] - 2 + #h[i + 1] end
 			end
 		end
+		before = size
 		for j = 2, #q do
 			if old[j] and string.sub(q[j], 1, 2) == 'v:' then size = size - (#q[j] - 2 + #old[j]) end
 		end
@@ -131,7 +134,7 @@ if ARGV[#ARGV - 1] == '_s' then
 		if string.sub(ARGV[i], 1, 2) == 'v:' then size = size + #ARGV[i] - 2 + #ARGV[i + 1] end
 	end
 	local max = tonumber(ARGV[8])
-	if max > 0 and size > max then
+	if max > 0 and size > max and size > before then
 		redis.call('HINCRBY', k, '_v', -1)
 		return -1
 	end
@@ -214,7 +217,7 @@ if not old[1] then return 0 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 local olduser = old[2] or ''
 if ARGV[4] ~= '' and olduser == ARGV[4] then
-	local lineage = 'L:' .. string.match(old[1], '^(%-?%d+)')
+	local lineage = 'L:' .. (string.match(old[1], '^(%-?%d+)') or '')
 	if redis.call('SISMEMBER', KEYS[5], lineage) == 1 or redis.call('SREM', KEYS[5], ARGV[1]) == 0 then return 0 end
 end
 redis.call('DEL', KEYS[1])

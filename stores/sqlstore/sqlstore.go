@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -368,7 +369,7 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 		// When the merged view is too large, the row may still differ
 		// from Base (another request deleted keys meanwhile): the locked
 		// path below decides on the row itself.
-		if c.TooLarge(next) != nil {
+		if c.TooLarge(c.Base, next) != nil {
 			return s.updateLocked(ctx, d, c)
 		}
 		var ok bool
@@ -413,9 +414,9 @@ func (s *Store) lockedUpdate(ctx context.Context, d session.Digest, c *session.C
 	if err != nil {
 		return err
 	}
-	base := cur.Version
+	base, before := cur.Version, &session.Record{Values: maps.Clone(cur.Values)}
 	c.Apply(cur)
-	if err := c.TooLarge(cur); err != nil {
+	if err := c.TooLarge(before, cur); err != nil {
 		return err
 	}
 	ok, err := s.writeVersioned(ctx, tx, d, base, cur)
