@@ -1,7 +1,6 @@
 package cookiestore_test
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,51 +12,15 @@ import (
 	"github.com/sessionkit/session/memstore"
 )
 
-// hybrid is a server-side manager (memstore) whose anonymous sessions live
-// in the cookie (session.WithAnonymousInCookie).
-type hybrid struct {
-	m     *session.Manager
-	store *memstore.Store
-	h     http.Handler
-}
-
-func newHybrid(t *testing.T, cs *cookiestore.Store, store *memstore.Store) *hybrid {
+// newHybrid serves a server-side manager (memstore) whose anonymous
+// sessions live in the cookie (session.WithAnonymousInCookie).
+func newHybrid(t *testing.T, cs *cookiestore.Store, store *memstore.Store) *app {
 	t.Helper()
 	m, err := session.New(store, session.WithAnonymousInCookie(cs), session.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/set", func(w http.ResponseWriter, r *http.Request) {
-		if err := session.FromContext(r.Context()).Set(r.FormValue("k"), r.FormValue("v")); err != nil {
-			http.Error(w, err.Error(), 500)
-		}
-	})
-	mux.HandleFunc("/get", func(w http.ResponseWriter, r *http.Request) {
-		v, _, _ := session.Get[string](session.FromContext(r.Context()), r.FormValue("k"))
-		io.WriteString(w, v)
-	})
-	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
-		if err := m.Login(r.Context(), r.FormValue("u")); err != nil {
-			http.Error(w, err.Error(), 500)
-		}
-	})
-	mux.HandleFunc("/logout", func(w http.ResponseWriter, r *http.Request) { m.Destroy(r.Context()) })
-	mux.HandleFunc("/whoami", func(w http.ResponseWriter, r *http.Request) {
-		u, _ := session.FromContext(r.Context()).UserID()
-		io.WriteString(w, u)
-	})
-	return &hybrid{m: m, store: store, h: m.Handler(mux)}
-}
-
-func (a *hybrid) do(path, cookie string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest("GET", path, nil)
-	if cookie != "" {
-		r.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: cookie})
-	}
-	w := httptest.NewRecorder()
-	a.h.ServeHTTP(w, r)
-	return w
+	return appFor(m)
 }
 
 // Issue 18: with WithAnonymousInCookie, anonymous visitors cost the server

@@ -55,17 +55,23 @@ func TestKeysRefused(t *testing.T) {
 	}
 }
 
-// app is a client-side manager with handlers.
+// app is a manager with handlers: /set, /get, /login, /logout, /whoami.
 type app struct {
 	m *session.Manager
 	h http.Handler
 }
 
+// newApp serves a client-side manager on cs.
 func newApp(t testing.TB, cs *cookiestore.Store, opts ...session.Option) *app {
 	m, err := session.NewClientSide(cs, append([]session.Option{session.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return appFor(m)
+}
+
+// appFor serves m.
+func appFor(m *session.Manager) *app {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/set", func(w http.ResponseWriter, r *http.Request) {
 		session.FromContext(r.Context()).Set(r.FormValue("k"), r.FormValue("v"))

@@ -49,35 +49,7 @@ func TestConformanceSentinel(t *testing.T) {
 // store serves again within a bounded time.
 func TestSentinelFailover(t *testing.T) {
 	g := startSentinel(t)
-	st := newStore(t, g.client, redisstore.WithWait(1, 2*time.Second))
-	m, err := session.New(st, session.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := session.FromContext(r.Context())
-		if r.URL.Path == "/login" {
-			if err := m.Login(r.Context(), r.FormValue("u")); err != nil {
-				http.Error(w, err.Error(), 500)
-				return
-			}
-			return
-		}
-		u, err := s.UserID()
-		if err != nil {
-			return // the middleware answers with the error handler
-		}
-		io.WriteString(w, u)
-	}))
-	do := func(path string, c *http.Cookie) *httptest.ResponseRecorder {
-		r := httptest.NewRequest("GET", path, nil)
-		if c != nil {
-			r.AddCookie(c)
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
-	}
+	do := sentinelApp(t, newStore(t, g.client, redisstore.WithWait(1, 2*time.Second)))
 	var cookies []*http.Cookie
 	for i := range 20 {
 		w := do(fmt.Sprintf("/login?u=user%d", i), nil)
@@ -445,37 +417,7 @@ func TestConcurrentWritesHoldSizeLimitCluster(t *testing.T) {
 // not logged out does.
 func TestSentinelWaitedLogout(t *testing.T) {
 	g := startSentinel(t)
-	st := newStore(t, g.client, redisstore.WithWait(1, 300*time.Millisecond))
-	m, err := session.New(st, session.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var err error
-		switch r.URL.Path {
-		case "/login":
-			err = m.Login(r.Context(), r.FormValue("u"))
-		case "/logout":
-			err = m.Destroy(r.Context())
-		default:
-			var u string
-			if u, err = session.FromContext(r.Context()).UserID(); err == nil {
-				io.WriteString(w, u)
-			}
-		}
-		if err != nil {
-			return // the middleware answers with the error handler
-		}
-	}))
-	do := func(path string, c *http.Cookie) *httptest.ResponseRecorder {
-		r := httptest.NewRequest("GET", path, nil)
-		if c != nil {
-			r.AddCookie(c)
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
-	}
+	do := sentinelApp(t, newStore(t, g.client, redisstore.WithWait(1, 300*time.Millisecond)))
 	login := func(user string) *http.Cookie {
 		w := do("/login?u="+user, nil)
 		if w.Code != 200 || len(w.Result().Cookies()) == 0 {
@@ -544,5 +486,37 @@ func TestWaitRefusedWhereItCannotHold(t *testing.T) {
 	}
 	if _, err := redisstore.New(ctx, testClient(t), redisstore.WithWait(1, 0)); err == nil {
 		t.Error("WithWait without a timeout accepted")
+	}
+}
+
+// sentinelApp serves /login?u=, /logout and /whoami (the default) behind a
+// manager on st, and returns a function sending one request with a cookie
+// (nil: none). Errors are answered by the middleware's error handler.
+func sentinelApp(t *testing.T, st session.Store) func(path string, c *http.Cookie) *httptest.ResponseRecorder {
+	t.Helper()
+	m, err := session.New(st, session.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/login":
+			m.Login(r.Context(), r.FormValue("u"))
+		case "/logout":
+			m.Destroy(r.Context())
+		default:
+			if u, err := session.FromContext(r.Context()).UserID(); err == nil {
+				io.WriteString(w, u)
+			}
+		}
+	}))
+	return func(path string, c *http.Cookie) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", path, nil)
+		if c != nil {
+			r.AddCookie(c)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
 	}
 }
