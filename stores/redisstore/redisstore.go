@@ -526,9 +526,31 @@ func (s *Store) Create(ctx context.Context, d session.Digest, r *session.Record)
 // recreated.
 func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change) error {
 	key, shard := s.keys(d)
-	args := make([]any, 0, 13+len(c.Delete)+2*len(c.Set))
+	baseVersion, baseSize, viewSize := int64(-1), 0, 0
+	if c.Base != nil {
+		// The caller's view: the stored record if its version has not
+		// moved (the script checks), which spares reading the sizes.
+		baseVersion, baseSize = c.Base.Version, c.Base.Size()
+		viewSize = baseSize
+		if c.Clear {
+			viewSize = 0
+		}
+		for _, k := range c.Delete {
+			if v, ok := c.Base.Values[k]; ok && !c.Clear {
+				viewSize -= len(k) + len(v)
+			}
+		}
+		for k, v := range c.Set {
+			if old, ok := c.Base.Values[k]; ok && !c.Clear {
+				viewSize -= len(k) + len(old)
+			}
+			viewSize += len(k) + len(v)
+		}
+	}
+	args := make([]any, 0, 17+len(c.Delete)+2*len(c.Set))
 	args = append(args, string(d[:]), boolStr(c.Clear), msOrZero(c.LastSeen), msOrZero(c.IdleExpiry),
-		boolStr(c.SetExpiry), c.IdleTimeout.Milliseconds(), boolStr(c.ExpireOnClose), max(c.MaxSize, 0), len(c.Delete))
+		boolStr(c.SetExpiry), c.IdleTimeout.Milliseconds(), boolStr(c.ExpireOnClose), max(c.MaxSize, 0),
+		len(c.Delete), len(c.Set), baseVersion, baseSize, viewSize)
 	for _, k := range c.Delete {
 		args = append(args, "v:"+k)
 	}

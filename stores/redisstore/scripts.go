@@ -70,8 +70,11 @@ return 1
 
 // updateScript: KEYS = session, shard; ARGV = digest, clear, last seen,
 // idle expiry, set expiry, idle timeout ms, expire on close, maximum size
-// (0: none), number of deleted keys, deleted fields..., field/value pairs,
-// ending with the pair "_s", "" when the change touches values. Applies a
+// (0: none), number of deleted keys, number of set keys, the version the
+// caller read (-1: unknown), the size it read, the size it computed with
+// the change, deleted fields..., the set keys' field/value pairs, other
+// field/value pairs ("_ip", "_ua"), ending with the pair "_s", "" when the
+// change touches values. Applies a
 // change to an existing session only; returns 0 when the session is gone.
 // The version's increment is the existence check: when it yields 1 and the
 // hash holds nothing else, there was no session and the increment created
@@ -79,9 +82,12 @@ return 1
 // yields less than 1, the key is a tombstone (see killScript), which is
 // left as it was.
 //
-// "_s" keeps the size of the session's values (Record.Size). A change of
-// values reads it with the old values of the fields it changes, in one
-// HMGET, and computes the merged size before writing anything: beyond the
+// "_s" keeps the size of the session's values (Record.Size). When the
+// version shows that nothing was written since the caller read the
+// session, the caller's sizes are the stored ones. Otherwise a change of
+// values reads the size with the old values of the fields it changes, in
+// one HMGET, and computes the merged size. Either way, before writing
+// anything: beyond the
 // maximum, and larger than before (a change that shrinks a session over a
 // lowered limit goes through), it writes nothing and returns -1; otherwise
 // the new size is
@@ -104,18 +110,31 @@ if v < 2 then
 		return 0
 	end
 end
-local ndel = tonumber(ARGV[9])
-local first, last = 10 + ndel, #ARGV - 2
+local ndel, nset = tonumber(ARGV[9]), tonumber(ARGV[10])
+local first = 14 + ndel
+local last = first + 2 * nset - 2
 if ARGV[#ARGV - 1] == '_s' then
-	local size, before = 0, 0
-	if ARGV[2] ~= '1' then
+	local size, before
+	if v == tonumber(ARGV[11]) + 1 then
+		-- Nothing was written since the caller read the session: its view
+		-- of the sizes is the stored one.
+		size, before = tonumber(ARGV[13]), tonumber(ARGV[12])
+	elseif ARGV[2] == '1' then
+		size, before = 0, 0
+		for i = first, last, 2 do size = size + #ARGV[i] - 2 + #ARGV[i + 1] end
+	else
 		local q = {'_s'}
-		for i = 10, 9 + ndel do q[#q + 1] = ARGV[i] end
+		for i = 14, 13 + ndel do q[#q + 1] = ARGV[i] end
 		for i = first, last, 2 do q[#q + 1] = ARGV[i] end
-		local old = {}
-		for i = 1, #q, 200 do
-			local part = redis.call('HMGET', k, unpack(q, i, math.min(i + 199, #q)))
-			for j = 1, #part do old[#old + 1] = part[j] end
+		local old
+		if #q <= 200 then
+			old = redis.call('HMGET', k, unpack(q))
+		else
+			old = {}
+			for i = 1, #q, 200 do
+				local part = redis.call('HMGET', k, unpack(q, i, math.min(i + 199, #q)))
+				for j = 1, #part do old[#old + 1] = part[j] end
+			end
 		end
 		size = tonumber(old[1])
 		if not size then
@@ -127,18 +146,16 @@ if ARGV[#ARGV - 1] == '_s' then
 		end
 		before = size
 		for j = 2, #q do
-			if old[j] and string.sub(q[j], 1, 2) == 'v:' then size = size - (#q[j] - 2 + #old[j]) end
+			if old[j] then size = size - #q[j] + 2 - #old[j] end
 		end
-	end
-	for i = first, last, 2 do
-		if string.sub(ARGV[i], 1, 2) == 'v:' then size = size + #ARGV[i] - 2 + #ARGV[i + 1] end
+		for i = first, last, 2 do size = size + #ARGV[i] - 2 + #ARGV[i + 1] end
 	end
 	local max = tonumber(ARGV[8])
 	if max > 0 and size > max and size > before then
 		redis.call('HINCRBY', k, '_v', -1)
 		return -1
 	end
-	ARGV[#ARGV] = tostring(size)
+	ARGV[#ARGV] = size
 end
 if ARGV[2] == '1' then
 	local vs = {}
@@ -147,7 +164,7 @@ if ARGV[2] == '1' then
 	end
 	for i = 1, #vs, 200 do redis.call('HDEL', k, unpack(vs, i, math.min(i + 199, #vs))) end
 end
-` + chunkedLua("HDEL", "k", "10", "9 + ndel") + chunkedLua("HSET", "k", "first", "#ARGV") + `
+` + chunkedLua("HDEL", "k", "14", "13 + ndel") + chunkedLua("HSET", "k", "first", "#ARGV") + `
 if ARGV[3] == '0' and ARGV[5] == '0' then return 1 end
 local cur = redis.call('HMGET', k, '_m', '_u')
 local m = {string.match(cur[1] or '', ` + metaPattern + `)}
