@@ -135,16 +135,17 @@ type Change struct {
 	MaxSize int
 }
 
-// TooLarge reports whether merged, the stored record before with c
-// applied, exceeds c.MaxSize while growing, and returns the error to return
-// then (wrapping ErrTooLarge). A change that shrinks a record already over
-// the limit (the limit was lowered) is allowed. Stores that merge in Go
-// call it before writing the merged record.
-func (c *Change) TooLarge(before, merged *Record) error {
+// TooLarge reports whether merged, the stored record of beforeSize bytes
+// (Record.Size) with c applied, exceeds c.MaxSize while growing, and
+// returns the error to return then (wrapping ErrTooLarge). A change that
+// shrinks a record already over the limit (the limit was lowered) is
+// allowed. Stores that merge in Go call it before writing the merged
+// record.
+func (c *Change) TooLarge(beforeSize int, merged *Record) error {
 	if c.MaxSize <= 0 {
 		return nil
 	}
-	if n := merged.Size(); n > c.MaxSize && n > before.Size() {
+	if n := merged.Size(); n > c.MaxSize && n > beforeSize {
 		return fmt.Errorf("%w: the merged session would be %d bytes, the limit is %d", ErrTooLarge, n, c.MaxSize)
 	}
 	return nil

@@ -223,7 +223,7 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 	// Copy on write: records handed out by Load never change underneath.
 	next := rec.Clone()
 	c.Apply(next)
-	if err := c.TooLarge(rec, next); err != nil {
+	if err := c.TooLarge(rec.Size(), next); err != nil {
 		return err
 	}
 	sh.m[d] = next

@@ -13,7 +13,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -369,7 +368,7 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 		// When the merged view is too large, the row may still differ
 		// from Base (another request deleted keys meanwhile): the locked
 		// path below decides on the row itself.
-		if c.TooLarge(c.Base, next) != nil {
+		if c.TooLarge(c.Base.Size(), next) != nil {
 			return s.updateLocked(ctx, d, c)
 		}
 		var ok bool
@@ -414,7 +413,7 @@ func (s *Store) lockedUpdate(ctx context.Context, d session.Digest, c *session.C
 	if err != nil {
 		return err
 	}
-	base, before := cur.Version, &session.Record{Values: maps.Clone(cur.Values)}
+	base, before := cur.Version, cur.Size()
 	c.Apply(cur)
 	if err := c.TooLarge(before, cur); err != nil {
 		return err
