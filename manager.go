@@ -26,6 +26,7 @@ type Manager struct {
 	client  ClientStore   // set by NewClientSide: sessions live in the cookie
 	revoker ClientRevoker // the client store's revocation hook, if any
 	hashers sync.Pool     // of HMAC-SHA-256 keyed with logKey, for hash
+	anonCap *anonBucket   // WithAnonymousLimit, or nil
 }
 
 // New returns a Manager saving sessions in store. Options are validated here:
@@ -58,6 +59,9 @@ func New(store Store, opts ...Option) (*Manager, error) {
 	}
 	m := &Manager{config: c, store: store}
 	m.hashers.New = func() any { return hmac.New(sha256.New, c.logKey) }
+	if c.anonLimit > 0 {
+		m.anonCap = newAnonBucket(c.anonLimit, c.anonPeriod)
+	}
 	m.toucher, _ = store.(Toucher)
 	m.renewer, _ = store.(Renewer)
 	if _, ok := store.(UserIndex); c.maxPerUser > 0 && !ok {
@@ -435,11 +439,20 @@ func (m *Manager) commitCreate(ctx context.Context, s *Session, h http.Header, n
 	}
 	rec.IP, rec.UserAgent = m.clientInfo(s.req)
 	rec.IdleExpiry = minTime(now.Add(m.idleFor(s.idleOverride, rec.UserID)), rec.AbsExpiry)
+	if m.anonCap != nil && rec.UserID == "" {
+		ok, wait := m.anonCap.take(now)
+		if !ok {
+			return &AnonymousLimitError{RetryAfter: wait}
+		}
+	}
 	// A collision of 256-bit random tokens does not happen; the retry only
 	// guarantees that a record is never overwritten if one did.
 	for attempt := 0; ; attempt++ {
 		token, d, err := newToken(m.random)
 		if err != nil {
+			if m.anonCap != nil && rec.UserID == "" {
+				m.anonCap.giveBack()
+			}
 			return err
 		}
 		start := m.startTimer()
@@ -449,6 +462,9 @@ func (m *Manager) commitCreate(ctx context.Context, s *Session, h http.Header, n
 			continue
 		}
 		if err != nil {
+			if m.anonCap != nil && rec.UserID == "" {
+				m.anonCap.giveBack() // nothing was stored
+			}
 			return m.storeErr(ctx, "create", d, err)
 		}
 		s.digest, s.token = d, token

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -86,6 +87,8 @@ type config struct {
 	maxPerUser      int
 	anon            ClientStore // anonymous sessions sealed in the cookie (WithAnonymousInCookie)
 	anonIdle        time.Duration
+	anonLimit       int // WithAnonymousLimit: new anonymous sessions per anonPeriod
+	anonPeriod      time.Duration
 }
 
 // WithoutClientIP stops recording the client's IP address with sessions
@@ -172,7 +175,8 @@ func WithCodec(codec Codec) Option { return func(c *config) { c.codec = codec } 
 
 // WithErrorHandler sets the handler that answers a request whose session
 // could not be loaded or saved. The default answers 503 for store errors
-// (500 for others) with a short plain-text body.
+// and for ErrAnonymousLimit (with Retry-After), 500 for others, with a
+// short plain-text body.
 func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) Option {
 	return func(c *config) { c.errorHandler = h }
 }
@@ -259,6 +263,9 @@ func (c *config) validate() error {
 	if !(c.touchFraction > 0 && c.touchFraction <= 1) {
 		return bad("touch fraction must be in (0, 1], got %v", c.touchFraction)
 	}
+	if c.anonLimit < 0 || c.anonLimit > 0 && (c.anonPeriod <= 0 || c.anonPeriod/time.Duration(c.anonLimit) <= 0) {
+		return bad("anonymous limit must be a positive count per positive period, got %d per %v", c.anonLimit, c.anonPeriod)
+	}
 	if c.anonIdle < 0 || c.anonIdle > c.idleTimeout {
 		return bad("anonymous idle timeout must be between 0 and the idle timeout (%v), got %v", c.idleTimeout, c.anonIdle)
 	}
@@ -327,7 +334,12 @@ func validDomain(s string) bool {
 func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	code := http.StatusInternalServerError
 	var se *StoreError
-	if errors.As(err, &se) || errors.Is(err, context.DeadlineExceeded) {
+	var le *AnonymousLimitError
+	switch {
+	case errors.As(err, &le):
+		code = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", strconv.Itoa(int((le.RetryAfter+time.Second-1)/time.Second)))
+	case errors.As(err, &se) || errors.Is(err, context.DeadlineExceeded):
 		code = http.StatusServiceUnavailable
 	}
 	http.Error(w, http.StatusText(code), code)

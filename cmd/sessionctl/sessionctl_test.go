@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -347,7 +348,7 @@ func TestRedisEvictionPolicyWarns(t *testing.T) {
 	port := freePort(t)
 	dir := t.TempDir()
 	srv := exec.Command(path, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru")
+		"--dir", dir, "--maxmemory", "64mb")
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -364,6 +365,16 @@ func TestRedisEvictionPolicyWarns(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	populate(t, url)
+	if out, err := exec.Command("redis-cli", "-p", fmt.Sprint(port), "config", "set", "maxmemory-policy", "allkeys-lru").CombinedOutput(); err != nil {
+		t.Fatalf("redis-cli config set: %v %s", err, out)
+	}
+	// An application refuses to start on it; sessionctl opens it to report.
+	if st, err := storeurl.Open(context.Background(), url); !errors.Is(err, redisstore.ErrUnsafeEviction) {
+		if err == nil {
+			st.Close()
+		}
+		t.Fatalf("storeurl.Open on allkeys-lru: %v, want ErrUnsafeEviction", err)
+	}
 	out, errOut, code := sessionctl(t, "--store", url, "count")
 	if code != 0 || !strings.Contains(errOut, "allkeys-lru") || strings.TrimSpace(out) != "4" {
 		t.Fatalf("count: exit %d, %q %q", code, out, errOut)

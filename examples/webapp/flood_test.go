@@ -19,7 +19,7 @@ import (
 // Issue 18: 5,000 cookieless anonymous writes (POST /api/prefs, as a
 // flood of visitors) leave no server records with the demo's default
 // (anonymous sessions sealed in the cookie), on SQLite and on a Redis with
-// maxmemory and a volatile-* policy, and the 200 users logged in before
+// maxmemory and the recommended volatile-ttl policy, and the 200 users logged in before
 // the flood all stay logged in. Before, each write stored a session: 10,000
 // SQLite rows, and on Redis an eviction of every logged-in session.
 func TestAnonymousFloodStoresNothing(t *testing.T) {
@@ -33,7 +33,7 @@ func TestAnonymousFloodStoresNothing(t *testing.T) {
 		}
 		port := freePort(t)
 		srv := exec.Command(path, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			"--dir", t.TempDir(), "--maxmemory", "16mb", "--maxmemory-policy", "volatile-lru")
+			"--dir", t.TempDir(), "--maxmemory", "16mb", "--maxmemory-policy", "volatile-ttl")
 		if err := srv.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -61,12 +61,14 @@
 // has and no index has, are evicted, oldest expiry first with volatile-ttl).
 // An allkeys-* policy may evict the expiry shards and user indexes of live
 // sessions, after which force-logout misses sessions until
-// RebuildUserIndex runs: New checks the policy and logs a warning through
-// slog when it is unsafe. Under a flood of anonymous sessions, a
+// RebuildUserIndex runs: New checks the policy on every master and refuses
+// an allkeys-* one (ErrUnsafeEviction; WithUnsafeEviction overrides it for
+// tools). Under a flood of anonymous sessions, a
 // volatile-lru, -lfu or -random policy evicts logged-in sessions too: keep
 // anonymous sessions in the cookie (session.WithAnonymousInCookie), or use
 // volatile-ttl with a shorter anonymous idle timeout
-// (session.WithAnonymousIdleTimeout), so that anonymous sessions go first.
+// (session.WithAnonymousIdleTimeout), so that anonymous sessions go first;
+// New logs a warning on the other volatile-* policies.
 package redisstore
 
 import (
@@ -97,6 +99,8 @@ type Store struct {
 	wait    int
 	waitFor time.Duration
 	logger  *slog.Logger
+	// allowEviction: WithUnsafeEviction.
+	allowEviction bool
 }
 
 // Option configures a Store.
@@ -162,7 +166,9 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 	if err := s.checkMaster(ctx); err != nil {
 		return nil, err
 	}
-	s.checkEviction(ctx)
+	if err := s.checkEviction(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.loadScripts(ctx); err != nil {
 		return nil, err
 	}
@@ -239,17 +245,46 @@ func (s *Store) checkMaster(ctx context.Context) error {
 	return nil
 }
 
-// checkEviction warns when a node may evict keys without a TTL.
-func (s *Store) checkEviction(ctx context.Context) {
-	unsafe, err := s.UnsafeEviction(ctx)
+// ErrUnsafeEviction reports a Redis node whose maxmemory-policy is
+// allkeys-*: it may evict the user indexes and expiry shards of live
+// sessions, after which a force-logout misses sessions and counts are
+// wrong. New refuses such a node unless WithUnsafeEviction is given.
+var ErrUnsafeEviction = errors.New("redisstore: maxmemory-policy allkeys-* may evict the indexes of live sessions (force-logout would miss sessions); use noeviction or volatile-ttl")
+
+// WithUnsafeEviction lets New open a store on a node whose
+// maxmemory-policy is allkeys-*, which it refuses by default
+// (ErrUnsafeEviction). It is meant for tools that report the risk
+// themselves (sessionctl warns and asks for --force before a
+// force-logout), or for a deliberate choice followed by
+// RebuildUserIndex after evictions.
+func WithUnsafeEviction() Option { return func(s *Store) { s.allowEviction = true } }
+
+// checkEviction refuses a node whose policy may evict indexes, and warns
+// about one that may evict logged-in users' sessions in favour of
+// anonymous ones. A policy that cannot be read (CONFIG disabled, as on
+// some managed services) is logged at debug level and accepted.
+func (s *Store) checkEviction(ctx context.Context) error {
+	policies, err := s.evictionPolicies(ctx)
 	if err != nil {
 		s.logger.DebugContext(ctx, "redisstore: cannot read maxmemory-policy (CONFIG disabled?)", "error", err)
-		return
+		return nil
 	}
-	for node, policy := range unsafe {
+	for node, policy := range policies {
+		switch policy {
+		case "volatile-lru", "volatile-lfu", "volatile-random":
+			s.logger.WarnContext(ctx, "redisstore: under memory pressure this maxmemory-policy evicts logged-in users' sessions as readily as anonymous ones; use noeviction, or volatile-ttl with session.WithAnonymousIdleTimeout, or session.WithAnonymousInCookie",
+				"policy", policy, "node", node)
+		}
+		if !strings.HasPrefix(policy, "allkeys-") {
+			continue
+		}
+		if !s.allowEviction {
+			return fmt.Errorf("%w (node %s has %s)", ErrUnsafeEviction, node, policy)
+		}
 		s.logger.WarnContext(ctx, "redisstore: unsafe maxmemory-policy: Redis may evict session indexes of live sessions; use noeviction or a volatile-* policy",
 			"policy", policy, "node", node)
 	}
+	return nil
 }
 
 // UnsafeEviction returns the masters (address to policy) whose
@@ -258,6 +293,17 @@ func (s *Store) checkEviction(ctx context.Context) {
 // force-logout misses sessions until RebuildUserIndex runs. It returns an
 // error when a master's policy cannot be read (CONFIG disabled).
 func (s *Store) UnsafeEviction(ctx context.Context) (map[string]string, error) {
+	policies, err := s.evictionPolicies(ctx)
+	for node, policy := range policies {
+		if !strings.HasPrefix(policy, "allkeys-") {
+			delete(policies, node)
+		}
+	}
+	return policies, err
+}
+
+// evictionPolicies returns every master's maxmemory-policy by address.
+func (s *Store) evictionPolicies(ctx context.Context) (map[string]string, error) {
 	out := map[string]string{}
 	var mu sync.Mutex
 	check := func(ctx context.Context, c *redis.Client) error {
@@ -265,11 +311,9 @@ func (s *Store) UnsafeEviction(ctx context.Context) (map[string]string, error) {
 		if err != nil {
 			return fmt.Errorf("redisstore: reading maxmemory-policy of %s: %w", c.Options().Addr, err)
 		}
-		if policy := res["maxmemory-policy"]; strings.HasPrefix(policy, "allkeys-") {
-			mu.Lock()
-			out[c.Options().Addr] = policy
-			mu.Unlock()
-		}
+		mu.Lock()
+		out[c.Options().Addr] = res["maxmemory-policy"]
+		mu.Unlock()
 		return nil
 	}
 	var err error
@@ -278,6 +322,8 @@ func (s *Store) UnsafeEviction(ctx context.Context) (map[string]string, error) {
 		err = c.ForEachMaster(ctx, check)
 	case *redis.Client:
 		err = check(ctx, c)
+	default:
+		err = fmt.Errorf("redisstore: cannot check the eviction policy through a %T", s.client)
 	}
 	return out, err
 }

@@ -61,6 +61,8 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 // OpenExisting is Open for tools: it opens an existing store only. A
 // missing SQLite file or SQL table is an error naming it, where Open would
 // create it (a mistyped path or table= must not look like an empty store).
+// It opens a Redis whose eviction policy Open refuses
+// (redisstore.ErrUnsafeEviction), so that a tool can report the risk.
 func OpenExisting(ctx context.Context, rawURL string) (*Store, error) {
 	return openURL(ctx, rawURL, true)
 }
@@ -140,6 +142,11 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 		var opts []redisstore.Option
 		if prefix != "" {
 			opts = append(opts, redisstore.WithPrefix(prefix))
+		}
+		if existing {
+			// Tools report an allkeys-* policy themselves (sessionctl
+			// warns and asks for --force); applications are refused.
+			opts = append(opts, redisstore.WithUnsafeEviction())
 		}
 		if wait != "" || waitTimeout != "" {
 			o, err := waitOption(wait, waitTimeout)
