@@ -1,0 +1,201 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/session"
+)
+
+func wrap(op string, err error) error { return fmt.Errorf("redisstore: %s: %w", op, err) }
+
+// Load reads the session in one HGETALL.
+func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, error) {
+	h, err := s.client.HGetAll(ctx, s.key(d)).Result()
+	if err != nil {
+		return nil, wrap("load", err)
+	}
+	if len(h) == 0 {
+		return nil, session.ErrNotFound
+	}
+	rec, err := decode(h)
+	if errors.Is(err, errTombstone) {
+		return nil, session.ErrNotFound
+	}
+	if err != nil {
+		return nil, wrap("load", err)
+	}
+	return rec, nil
+}
+
+// Create stores the session if absent, in one script that also adds a
+// logged-in session to its user's index. On Cluster, where the index lives
+// in another slot, the index update goes beside the script in one
+// pipeline.
+func (s *Store) Create(ctx context.Context, d session.Digest, r *session.Record) error {
+	key, shard := s.keys(d)
+	args := append([]any{ms(r.ExpiresAt()), member(d, r.UserID)}, fields(r)...)
+	var created *redis.Cmd
+	if s.cluster && r.UserID != "" {
+		err := s.pipelined(ctx, func(p redis.Pipeliner) error {
+			created = createScript.Run(ctx, p, []string{key, shard}, args...)
+			s.addToIndex(p, ctx, d, r)
+			return nil
+		})
+		if err != nil {
+			return wrap("create", err)
+		}
+	} else {
+		keys := []string{key, shard}
+		if r.UserID != "" {
+			keys = append(keys, s.userKey(r.UserID))
+		}
+		created = createScript.Run(ctx, s.client, keys, args...)
+	}
+	if n, err := created.Int(); err != nil {
+		return wrap("create", err)
+	} else if n == 0 {
+		return session.ErrExists
+	}
+	return nil
+}
+
+// Update applies c in one script: only the changed fields are written, so
+// concurrent changes to different keys merge; a deleted session is never
+// recreated.
+func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change) error {
+	key, shard := s.keys(d)
+	baseVersion, baseSize, viewSize := int64(-1), 0, 0
+	if c.Base != nil {
+		// The caller's view: the stored record if its version has not
+		// moved (the script checks), which spares reading the sizes.
+		baseVersion, baseSize = c.Base.Version, c.Base.Size()
+		viewSize = baseSize
+		if c.Clear {
+			viewSize = 0
+		}
+		for _, k := range c.Delete {
+			if v, ok := c.Base.Values[k]; ok && !c.Clear {
+				viewSize -= len(k) + len(v)
+			}
+		}
+		for k, v := range c.Set {
+			if old, ok := c.Base.Values[k]; ok && !c.Clear {
+				viewSize -= len(k) + len(old)
+			}
+			viewSize += len(k) + len(v)
+		}
+	}
+	args := make([]any, 0, 17+len(c.Delete)+2*len(c.Set))
+	args = append(args, string(d[:]), boolStr(c.Clear), msOrZero(c.LastSeen), msOrZero(c.IdleExpiry),
+		boolStr(c.SetExpiry), c.IdleTimeout.Milliseconds(), boolStr(c.ExpireOnClose), max(c.MaxSize, 0),
+		len(c.Delete), len(c.Set), baseVersion, baseSize, viewSize)
+	for _, k := range c.Delete {
+		args = append(args, "v:"+k)
+	}
+	for k, v := range c.Set {
+		args = append(args, "v:"+k, v)
+	}
+	if c.SetClient {
+		args = append(args, "_ip", c.IP, "_ua", c.UserAgent)
+	}
+	if c.Clear || len(c.Set) > 0 || len(c.Delete) > 0 {
+		args = append(args, "_s", "") // the script fills in the size
+	}
+	n, err := updateScript.Run(ctx, s.client, []string{key, shard}, args...).Int()
+	if err != nil {
+		return wrap("update", err)
+	}
+	switch n {
+	case 0:
+		return session.ErrNotFound
+	case -1:
+		return fmt.Errorf("%w: the merged session would exceed %d bytes", session.ErrTooLarge, c.MaxSize)
+	}
+	return nil
+}
+
+// Touch moves the expiry forward in one script.
+func (s *Store) Touch(ctx context.Context, d session.Digest, lastSeen, idleExpiry time.Time) error {
+	key, shard := s.keys(d)
+	n, err := touchScript.Run(ctx, s.client, []string{key, shard}, string(d[:]), ms(lastSeen), ms(idleExpiry)).Int()
+	if err != nil {
+		return wrap("touch", err)
+	}
+	if n == 0 {
+		return session.ErrNotFound
+	}
+	return nil
+}
+
+// Delete removes the session and its expiry entry; with WithWait, it also
+// waits for replicas. The user index is pruned lazily.
+func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
+	key, shard := s.keys(d)
+	var del, wait *redis.Cmd
+	err := s.pipelined(ctx, func(p redis.Pipeliner) error {
+		del = deleteScript.Run(ctx, p, []string{key, shard}, string(d[:]), "")
+		wait = s.waitCmd(p, ctx)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return false, wrap("delete", err)
+	}
+	user, err := del.Text()
+	existed := err == nil
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return false, wrap("delete", err)
+	}
+	if user != "" {
+		s.unindexDeleted(ctx, user, d)
+	}
+	if err := s.waited(wait); err != nil {
+		return existed, wrap("delete", err)
+	}
+	return existed, nil
+}
+
+// Renew moves the session from old to new. On single-node deployments this
+// is one atomic script. On Cluster, where the two keys live in different
+// hash slots, it is one pipeline (one round trip, both nodes at once) that
+// takes the old session (reads and deletes it) and creates the new one
+// beside it; nobody knows the new token yet, so nothing can see the new
+// session before the old one is gone. If either half fails, the other is
+// undone: a new session whose old one was already gone is deleted, and an
+// old session whose new one could not be created is put back from what
+// was taken.
+func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session.Record) error {
+	if s.cluster {
+		return s.renewAcrossSlots(ctx, old, new, rec)
+	}
+	oldKey, oldShard := s.keys(old)
+	newKey, newShard := s.keys(new)
+	idx := newKey
+	if rec.UserID != "" {
+		idx = s.userKey(rec.UserID)
+	}
+	args := append([]any{string(old[:]), member(new, rec.UserID), ms(rec.ExpiresAt()), rec.UserID}, fields(rec)...)
+	var res, wait *redis.Cmd
+	err := s.pipelined(ctx, func(p redis.Pipeliner) error {
+		res = renewScript.Run(ctx, p, []string{oldKey, oldShard, newKey, newShard, idx}, args...)
+		wait = s.waitCmd(p, ctx)
+		return nil
+	})
+	if err != nil {
+		return wrap("renew", err)
+	}
+	switch n, _ := res.Int(); n {
+	case 0:
+		return session.ErrNotFound
+	case -1:
+		return session.ErrExists
+	}
+	if err := s.waited(wait); err != nil {
+		return wrap("renew", err)
+	}
+	return nil
+}
