@@ -11,10 +11,10 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/lib/pq v1.12.3
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/sessionkit/session v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/session/stores/pgstore v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/session/stores/redisstore v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/session/stores/sqlstore v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/session v0.1.0
+	github.com/sessionkit/session/stores/pgstore v0.1.0
+	github.com/sessionkit/session/stores/redisstore v0.1.0
+	github.com/sessionkit/session/stores/sqlstore v0.1.0
 )
 
 require (
@@ -28,11 +28,3 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 )
-
-replace (
-	github.com/sessionkit/session => ..
-	github.com/sessionkit/session/stores/pgstore => ../stores/pgstore
-	github.com/sessionkit/session/stores/redisstore => ../stores/redisstore
-)
-
-replace github.com/sessionkit/session/stores/sqlstore => ../stores/sqlstore

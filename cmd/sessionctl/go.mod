@@ -3,11 +3,11 @@ module github.com/sessionkit/session/cmd/sessionctl
 go 1.26.0
 
 require (
-	github.com/sessionkit/session v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/session/stores/pgstore v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/session/stores/redisstore v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/session/stores/sqlitestore v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/session/stores/storeurl v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/session v0.1.0
+	github.com/sessionkit/session/stores/pgstore v0.1.0
+	github.com/sessionkit/session/stores/redisstore v0.1.0
+	github.com/sessionkit/session/stores/sqlitestore v0.1.0
+	github.com/sessionkit/session/stores/storeurl v0.1.0
 )
 
 require (
@@ -24,8 +24,8 @@ require (
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
-	github.com/sessionkit/session/stores/mysqlstore v0.0.0-00010101000000-000000000000 // indirect
-	github.com/sessionkit/session/stores/sqlstore v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sessionkit/session/stores/mysqlstore v0.1.0 // indirect
+	github.com/sessionkit/session/stores/sqlstore v0.1.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
@@ -34,14 +34,4 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.62.0 // indirect
-)
-
-replace (
-	github.com/sessionkit/session => ../..
-	github.com/sessionkit/session/stores/mysqlstore => ../../stores/mysqlstore
-	github.com/sessionkit/session/stores/pgstore => ../../stores/pgstore
-	github.com/sessionkit/session/stores/redisstore => ../../stores/redisstore
-	github.com/sessionkit/session/stores/sqlitestore => ../../stores/sqlitestore
-	github.com/sessionkit/session/stores/sqlstore => ../../stores/sqlstore
-	github.com/sessionkit/session/stores/storeurl => ../../stores/storeurl
 )

@@ -7,7 +7,7 @@ require (
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/gorilla/mux v1.8.1
 	github.com/labstack/echo/v5 v5.4.4
-	github.com/sessionkit/session v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/session v0.1.0
 )
 
 require (
@@ -41,5 +41,3 @@ require (
 	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
-
-replace github.com/sessionkit/session => ../..

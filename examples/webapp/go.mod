@@ -3,8 +3,8 @@ module github.com/sessionkit/session/examples/webapp
 go 1.26.0
 
 require (
-	github.com/sessionkit/session v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/session/stores/storeurl v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/session v0.1.0
+	github.com/sessionkit/session/stores/storeurl v0.1.0
 )
 
 require (
@@ -29,11 +29,11 @@ require (
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
-	github.com/sessionkit/session/stores/mysqlstore v0.0.0-00010101000000-000000000000 // indirect
-	github.com/sessionkit/session/stores/pgstore v0.0.0-00010101000000-000000000000 // indirect
-	github.com/sessionkit/session/stores/redisstore v0.0.0-00010101000000-000000000000 // indirect
-	github.com/sessionkit/session/stores/sqlitestore v0.0.0-00010101000000-000000000000 // indirect
-	github.com/sessionkit/session/stores/sqlstore v0.0.0-00010101000000-000000000000 // indirect
+	github.com/sessionkit/session/stores/mysqlstore v0.1.0 // indirect
+	github.com/sessionkit/session/stores/pgstore v0.1.0 // indirect
+	github.com/sessionkit/session/stores/redisstore v0.1.0 // indirect
+	github.com/sessionkit/session/stores/sqlitestore v0.1.0 // indirect
+	github.com/sessionkit/session/stores/sqlstore v0.1.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/crypto v0.59.0
 	golang.org/x/sync v0.25.0 // indirect
@@ -43,14 +43,4 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.62.0 // indirect
-)
-
-replace (
-	github.com/sessionkit/session => ../..
-	github.com/sessionkit/session/stores/mysqlstore => ../../stores/mysqlstore
-	github.com/sessionkit/session/stores/pgstore => ../../stores/pgstore
-	github.com/sessionkit/session/stores/redisstore => ../../stores/redisstore
-	github.com/sessionkit/session/stores/sqlitestore => ../../stores/sqlitestore
-	github.com/sessionkit/session/stores/sqlstore => ../../stores/sqlstore
-	github.com/sessionkit/session/stores/storeurl => ../../stores/storeurl
 )

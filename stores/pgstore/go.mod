@@ -4,8 +4,8 @@ go 1.26
 
 require (
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/sessionkit/session v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/session/stores/sqlstore v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/session v0.1.0
+	github.com/sessionkit/session/stores/sqlstore v0.1.0
 	go.uber.org/goleak v1.3.0
 )
 
@@ -15,9 +15,4 @@ require (
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
-)
-
-replace (
-	github.com/sessionkit/session => ../..
-	github.com/sessionkit/session/stores/sqlstore => ../sqlstore
 )

@@ -3,8 +3,8 @@ module github.com/sessionkit/session/stores/sqlitestore
 go 1.26.0
 
 require (
-	github.com/sessionkit/session v0.0.0-00010101000000-000000000000
-	github.com/sessionkit/session/stores/sqlstore v0.0.0-00010101000000-000000000000
+	github.com/sessionkit/session v0.1.0
+	github.com/sessionkit/session/stores/sqlstore v0.1.0
 	go.uber.org/goleak v1.3.0
 	modernc.org/sqlite v1.62.0
 )
@@ -19,9 +19,4 @@ require (
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
-)
-
-replace (
-	github.com/sessionkit/session => ../..
-	github.com/sessionkit/session/stores/sqlstore => ../sqlstore
 )

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Makes sure what the test suite talks to is here, on a fresh machine of
+# this project's kind (Debian, root, services installed): starts
+# PostgreSQL, MariaDB and Redis when they are not running, and installs
+# Debian's Chromium (the demo's browser test) when it is missing. test.sh
+# runs it first; tests that need a server fail (never skip) when it is
+# missing.
+set -euo pipefail
+
+log() { printf '==> %s\n' "$*"; }
+
+wait_for() { # name, command...
+	local name=$1; shift
+	for _ in $(seq 1 60); do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 1
+	done
+	echo "service $name did not come up" >&2
+	return 1
+}
+
+# apt-get install as root, or through sudo.
+install_packages() {
+	local sudo=""
+	if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get update -q || true
+	$sudo apt-get install -y -q "$@"
+}
+
+# PostgreSQL on 127.0.0.1:5432 (trust auth, database test).
+if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+	log "starting PostgreSQL"
+	pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+	wait_for postgresql pg_isready -q -h 127.0.0.1 -p 5432
+fi
+
+# MariaDB on 127.0.0.1:3306 (root, empty password, database test).
+if command -v mariadb >/dev/null && ! mariadb -uroot -h127.0.0.1 -e 'select 1' >/dev/null 2>&1; then
+	log "starting MariaDB"
+	start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
+	wait_for mariadb mariadb -uroot -h127.0.0.1 -e 'select 1'
+fi
+
+# Redis on 127.0.0.1:6379.
+if command -v redis-cli >/dev/null && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+	log "starting Redis"
+	mkdir -p /var/lib/redis /var/log/redis
+	redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+		--dir /var/lib/redis --logfile /var/log/redis/ci.log
+	wait_for redis redis-cli -h 127.0.0.1 -p 6379 ping
+fi
+
+# Debian's Chromium for the demo's end-to-end browser test.
+if ! command -v chromium >/dev/null 2>&1; then
+	log "installing chromium (Debian package)"
+	install_packages chromium
+fi
