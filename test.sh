@@ -6,7 +6,17 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# Where the time goes: each phase's duration, summed up at the end.
+timings=""
+phase_start=$SECONDS
+phase() { # name of the phase that just ended
+	timings+=$(printf '  %-34s %4ds' "$1" $((SECONDS - phase_start)))$'\n'
+	phase_start=$SECONDS
+}
+trap 'printf "test.sh phases (seconds):\n%s  %-34s %4ds\n" "$timings" total "$SECONDS" >&2' EXIT
+
 scripts/test-deps.sh
+phase "services and Chromium"
 
 go vet work
 unformatted=$(gofmt -l .)
@@ -18,26 +28,38 @@ fi
 
 # staticcheck, pinned (fetched from the module proxy on first use).
 GOFLAGS= go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 work
+phase "vet, gofmt, staticcheck"
 
 # govulncheck over every module, offline (see the script).
 scripts/vulncheck.sh
+phase "govulncheck"
 
 # Every module's go.mod and go.sum are tidy on their own (without go.work),
 # as a user building one module sees them, its sibling modules at the
 # release version coming from the working tree (see tools/release).
 version=$(go -C tools/release run . version -root "$PWD")
 go -C tools/release run . tidy-check -root "$PWD" -version "$version"
+phase "tidy check"
 
 # The modules install as published: no replace, a fresh consumer with an
 # empty module cache go-gets them, builds a program on four stores and
 # installs sessionctl (see the script).
 scripts/release-check.sh "$version"
+phase "release check"
 
 # The root module (the core) imports only the standard library.
 nonstd=$(go list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' . ./memstore ./sessiontest | grep -v '^github.com/sessionkit/session' || true)
 if [ -n "$nonstd" ]; then
 	echo "the core module imports non-standard packages:" >&2
 	echo "$nonstd" >&2
+	exit 1
+fi
+
+# Every package has a package doc (its pkg.go.dev overview).
+undocumented=$(go list -f '{{if and .GoFiles (not .Doc)}}{{.ImportPath}}{{end}}' work)
+if [ -n "$undocumented" ]; then
+	echo "packages without a package doc comment:" >&2
+	echo "$undocumented" >&2
 	exit 1
 fi
 
@@ -54,6 +76,7 @@ fi
 scripts/check-security-doc.sh
 
 go test -race -count=1 work
+phase "go test -race work"
 
 # Short fuzzing of every parser of client input (longer runs: see README).
 # The budget is a count, not a duration: Go 1.26's fuzz coordinator can fail
@@ -71,3 +94,4 @@ go test -run '^$' -fuzz '^FuzzDecodePayload$' -fuzztime "$fuzztime" ./cookiestor
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./stores/redisstore
 go test -run '^$' -fuzz '^FuzzRedact$' -fuzztime "$fuzztime" ./internal/urlredact
 go test -run '^$' -fuzz '^FuzzPrintable$' -fuzztime "$fuzztime" ./cmd/sessionctl
+phase "fuzzing"

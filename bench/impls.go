@@ -47,6 +47,7 @@ type impl struct {
 	handler      http.Handler
 	trips        func() int64 // round trips to the store so far; nil for cookies
 	close        func()
+	floors       floors                 // the raw store operations per scenario (set on ours)
 	barrier      atomic.Pointer[func()] // runs after the session is loaded, before writing
 }
 
@@ -214,6 +215,7 @@ func memoryImpls() ([]*impl, error) {
 	if err != nil {
 		return nil, err
 	}
+	o.floors = bareFloors()
 	return []*impl{o, scsOn("memory", scsmem.New(), nil, func() {})}, nil
 }
 
@@ -233,10 +235,11 @@ func redisImpls(ctx context.Context, addr string) ([]*impl, error) {
 			client.Del(ctx, k)
 		}
 	}
-	o, err := ours("redis", st, ourTrips.Load, func() { drop("bench:ours:*"); drop("bench:scs:*"); client.Close() })
+	o, err := ours("redis", st, ourTrips.Load, func() { drop("bench:ours:*"); drop("bench:scs:*"); drop("bench:floor:*"); client.Close() })
 	if err != nil {
 		return nil, err
 	}
+	o.floors = redisFloors(ctx, client)
 	var scsTrips atomic.Int64
 	pool := &redigo.Pool{MaxIdle: 16, Dial: func() (redigo.Conn, error) {
 		c, err := redigo.Dial("tcp", addr)
@@ -298,8 +301,16 @@ func postgresImpls(ctx context.Context, url string) ([]*impl, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	o, err := ours("postgres", st, ourTrips.Load, func() { st.Close(); pool.Exec(ctx, `DROP TABLE IF EXISTS bench_ours`); pool.Close() })
+	o, err := ours("postgres", st, ourTrips.Load, func() {
+		st.Close()
+		pool.Exec(ctx, `DROP TABLE IF EXISTS bench_ours`)
+		pool.Exec(ctx, `DROP TABLE IF EXISTS bench_floor`)
+		pool.Close()
+	})
 	if err != nil {
+		return nil, err
+	}
+	if o.floors, err = postgresFloors(ctx, pool); err != nil {
 		return nil, err
 	}
 	db, counter := sqlcount.Open(&pq.Driver{}, url)

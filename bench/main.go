@@ -1,7 +1,8 @@
 // Command bench compares this library with alexedwards/scs and
 // gorilla/sessions in one run: the same handlers and the same three-value
 // session on memory, Redis (127.0.0.1:6379) and PostgreSQL (127.0.0.1:5432),
-// plus the cookie stores; round trips per request; lost-update experiments;
+// plus the cookie stores, each beside the raw store operations it cannot
+// avoid (the floor); round trips per request; lost-update experiments;
 // force-logout at 1,000,000 sessions. It prints tables of ratios (peer time
 // divided by ours: above 1 means we are faster).
 //
@@ -52,6 +53,9 @@ func main() {
 		{"postgres", func() ([]*impl, error) { return postgresImpls(ctx, *pgURL) }},
 		{"cookie", func() ([]*impl, error) {
 			oc, err := oursCookie()
+			if oc != nil {
+				oc.floors = bareFloors()
+			}
 			return []*impl{oc, gorillaCookie()}, err
 		}},
 	}
@@ -75,8 +79,9 @@ func main() {
 		}
 		runtime.GC()
 	}
-	fmt.Println("Requests (time and allocations per request through each library's middleware; round trips to the store per request)")
-	table("backend\tscenario\tours\tpeer\tpeer/ours\tallocs ours\tallocs peer\ttrips ours\ttrips peer\t", reqRows)
+	fmt.Println("Requests (time and allocations per request through each library's middleware; round trips to the store per request;")
+	fmt.Println("the floor: the same store operations sent raw, without any session library, or the bare handler)")
+	table("backend\tscenario\tours\tpeer\tpeer/ours\tfloor\tours-floor\tours/floor\tallocs ours\tallocs peer\ttrips ours\ttrips peer\t", reqRows)
 	fmt.Printf("\nLost updates (%d trials each; both requests load the session before either commits)\n", *trials)
 	table("library\tbackend\ttwo writes, different keys\twrite beside a read-only request\t", lostRows)
 	if *sessions > 0 {
@@ -223,10 +228,24 @@ func requests(g []*impl) []string {
 	var rows []string
 	for _, sc := range scenarios {
 		ro, rp := measure(o, sc), measure(p, sc)
-		rows = append(rows, fmt.Sprintf("%s\t%s\t%s\t%s (%s)\t%.1fx\t%.0f\t%.0f\t%s\t%s\t", o.backend, sc.name, dur(ro.ns), dur(rp.ns), p.lib,
-			rp.ns/ro.ns, ro.allocs, rp.allocs, trips(ro.trips), trips(rp.trips)))
+		f := o.floors[sc.name]
+		fl, err := measureFloor(f)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %s floor of %s: %v\n", o.backend, sc.name, err)
+			os.Exit(1)
+		}
+		rows = append(rows, fmt.Sprintf("%s\t%s\t%s\t%s (%s)\t%.1fx\t%s (%s)\t%s\t%.2fx\t%.0f\t%.0f\t%s\t%s\t", o.backend, sc.name, dur(ro.ns), dur(rp.ns), p.lib,
+			rp.ns/ro.ns, dur(fl), f.what, signed(ro.ns-fl), ro.ns/fl, ro.allocs, rp.allocs, trips(ro.trips), trips(rp.trips)))
 	}
 	return rows
+}
+
+// signed prints a difference of times with its sign.
+func signed(ns float64) string {
+	if ns >= 0 {
+		return "+" + dur(ns)
+	}
+	return dur(ns)
 }
 
 func dur(ns float64) string { return time.Duration(ns).Round(100 * time.Nanosecond).String() }
