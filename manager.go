@@ -42,6 +42,7 @@ func New(store Store, opts ...Option) (*Manager, error) {
 	for _, o := range opts {
 		o(&c)
 	}
+	c.defaultName()
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
@@ -68,7 +69,8 @@ func New(store Store, opts ...Option) (*Manager, error) {
 		return nil, fmt.Errorf("%w: WithMaxSessionsPerUser needs a store implementing session.UserIndex; %T does not", ErrConfig, store)
 	}
 	if c.insecure {
-		c.logger.Warn("session: cookies are sent without the Secure attribute (WithInsecureCookie); use this only for local development over plain HTTP")
+		c.logger.Warn("session: cookies are sent without the Secure attribute (WithInsecureCookie); use this only for local development over plain HTTP",
+			"cookie", c.cookieName)
 	}
 	return m, nil
 }
@@ -156,8 +158,8 @@ func (m *Manager) storeErr(ctx context.Context, op string, d Digest, err error) 
 
 // sessionFor returns the request's session if it belongs to m.
 func (m *Manager) sessionFor(ctx context.Context) (*Session, error) {
-	s := FromContext(ctx)
-	if s == nil || s.m != m {
+	s := m.FromContext(ctx)
+	if s == nil {
 		return nil, ErrNoSession
 	}
 	return s, nil
@@ -329,6 +331,13 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 	}
 	addVary(h)
 	if s.loadErr != nil {
+		if s.errShown {
+			// The handler was given the error and answered anyway (for
+			// example a page rendered without the session through GetOr):
+			// its response stands, and nothing is saved over the store
+			// error.
+			return nil
+		}
 		return s.loadErr
 	}
 	// Django's rule: nothing is persisted for a failed response. Deletions

@@ -25,7 +25,7 @@ import (
 // Handler has the signature of chi's and gorilla/mux's middleware.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s := FromContext(r.Context()); s != nil && s.m == m {
+		if m.FromContext(r.Context()) != nil {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -67,7 +67,7 @@ type requestState struct {
 }
 
 // requestContext is the request's context with its session attached, as
-// context.WithValue(parent, contextKey{}, s) would make it, but living in
+// context.WithValue(parent, contextKey{s.m}, s) would make it, but living in
 // requestState instead of an allocation of its own. Cancellation,
 // deadlines and every other value come from the parent.
 type requestContext struct {
@@ -75,9 +75,10 @@ type requestContext struct {
 	s *Session
 }
 
-// Value returns the session for contextKey and asks the parent otherwise.
+// Value returns the session for a contextKey of any manager or of this
+// session's, and asks the parent otherwise (an outer manager's session).
 func (c *requestContext) Value(key any) any {
-	if _, ok := key.(contextKey); ok {
+	if k, ok := key.(contextKey); ok && (k.m == nil || k.m == c.s.m) {
 		return c.s
 	}
 	return c.Context.Value(key)

@@ -19,6 +19,13 @@ const (
 	// with Secure, Path=/ and no Domain, so a sibling subdomain or a
 	// plain-HTTP page cannot plant or overwrite it.
 	DefaultCookieName = "__Host-sid"
+	// SecureCookieName is the default name when a Domain or a Path other
+	// than "/" is set (which __Host- forbids): the __Secure- prefix still
+	// makes browsers refuse it without Secure.
+	SecureCookieName = "__Secure-sid"
+	// InsecureCookieName is the default name with WithInsecureCookie, which
+	// the prefixed names forbid.
+	InsecureCookieName = "sid"
 	// DefaultIdleTimeout ends a session after 30 minutes without activity.
 	DefaultIdleTimeout = 30 * time.Minute
 	// DefaultAbsoluteTimeout ends every session 12 hours after it was created
@@ -64,6 +71,7 @@ type Option func(*config)
 
 type config struct {
 	cookieName      string
+	cookieNameSet   bool // WithCookieName was given: no default name switching
 	domain          string
 	path            string
 	sameSite        http.SameSite
@@ -113,18 +121,22 @@ func WithTrustedProxies(prefixes ...netip.Prefix) Option {
 // (the default) means no limit. It needs a store implementing UserIndex.
 func WithMaxSessionsPerUser(n int) Option { return func(c *config) { c.maxPerUser = n } }
 
-// WithCookieName sets the cookie name (default "__Host-sid"). Names with the
-// __Host- prefix require Path=/ and no Domain; names with __Host- or
-// __Secure- require the Secure attribute.
-func WithCookieName(name string) Option { return func(c *config) { c.cookieName = name } }
+// WithCookieName sets the cookie name (default "__Host-sid"; "__Secure-sid"
+// with WithDomain or a WithPath other than "/"; "sid" with
+// WithInsecureCookie). Names with the __Host- prefix require Path=/ and no
+// Domain; names with __Host- or __Secure- require the Secure attribute.
+func WithCookieName(name string) Option {
+	return func(c *config) { c.cookieName, c.cookieNameSet = name, true }
+}
 
 // WithDomain sets the cookie's Domain attribute (default none: the cookie is
 // sent only to the host that set it). It cannot be combined with a __Host-
-// name.
+// name: without WithCookieName the name becomes SecureCookieName.
 func WithDomain(domain string) Option { return func(c *config) { c.domain = domain } }
 
 // WithPath sets the cookie's Path attribute (default "/"). A __Host- name
-// requires "/".
+// requires "/": without WithCookieName, another path makes the name
+// SecureCookieName.
 func WithPath(path string) Option { return func(c *config) { c.path = path } }
 
 // WithSameSite sets the SameSite attribute (default http.SameSiteLaxMode).
@@ -133,9 +145,12 @@ func WithPath(path string) Option { return func(c *config) { c.path = path } }
 func WithSameSite(s http.SameSite) Option { return func(c *config) { c.sameSite = s } }
 
 // WithInsecureCookie drops the Secure attribute so the cookie works over
-// plain HTTP during local development. The manager logs a warning when it is
-// built this way, and the cookie name must not carry a __Host- or __Secure-
-// prefix. Secure is never inferred from the request.
+// plain HTTP during local development: Safari, and every browser on a host
+// other than localhost, drop a Secure cookie sent over plain HTTP. Without
+// WithCookieName the name becomes InsecureCookieName ("sid"), since the
+// prefixed names require Secure. The manager logs a warning naming the
+// cookie when it is built this way. Secure is never inferred from the
+// request.
 func WithInsecureCookie() Option { return func(c *config) { c.insecure = true } }
 
 // WithPartitioned sets the Partitioned attribute (CHIPS) for embedded,
@@ -218,6 +233,19 @@ func defaultConfig() config {
 // ErrConfig is wrapped by every error New returns for invalid options.
 var ErrConfig = errors.New("session: invalid configuration")
 
+// defaultName picks the default cookie name the other options allow.
+func (c *config) defaultName() {
+	if c.cookieNameSet {
+		return
+	}
+	switch {
+	case c.insecure:
+		c.cookieName = InsecureCookieName
+	case c.domain != "" || c.path != "/":
+		c.cookieName = SecureCookieName
+	}
+}
+
 func (c *config) validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
@@ -228,13 +256,13 @@ func (c *config) validate() error {
 	host := strings.HasPrefix(strings.ToLower(c.cookieName), "__host-")
 	secure := strings.HasPrefix(strings.ToLower(c.cookieName), "__secure-")
 	if (host || secure) && c.insecure {
-		return bad("cookie name %q requires the Secure attribute; do not use WithInsecureCookie with it", c.cookieName)
+		return bad("cookie name %q requires the Secure attribute, which WithInsecureCookie drops; use an unprefixed name (WithCookieName(%q)) or leave the name to the default", c.cookieName, InsecureCookieName)
 	}
 	if host && c.domain != "" {
-		return bad("cookie name %q forbids a Domain attribute", c.cookieName)
+		return bad("cookie name %q forbids a Domain attribute; use a __Secure- name (WithCookieName(%q)) or leave the name to the default", c.cookieName, SecureCookieName)
 	}
 	if host && c.path != "/" {
-		return bad("cookie name %q requires Path=/", c.cookieName)
+		return bad("cookie name %q requires Path=/; use a __Secure- name (WithCookieName(%q)) or leave the name to the default", c.cookieName, SecureCookieName)
 	}
 	if c.path == "" || c.path[0] != '/' || !validAttrValue(c.path) {
 		return bad("cookie path %q must start with / and contain no control characters or ';'", c.path)

@@ -18,9 +18,9 @@ func TestNewRejectsInvalidCombinations(t *testing.T) {
 		name string
 		opts []session.Option
 	}{
-		{"__Host- with Domain", []session.Option{session.WithDomain("example.com")}},
-		{"__Host- with non-root Path", []session.Option{session.WithPath("/app")}},
-		{"__Host- insecure", []session.Option{session.WithInsecureCookie()}},
+		{"__Host- with Domain", []session.Option{session.WithCookieName("__Host-sid"), session.WithDomain("example.com")}},
+		{"__Host- with non-root Path", []session.Option{session.WithCookieName("__Host-sid"), session.WithPath("/app")}},
+		{"__Host- insecure", []session.Option{session.WithCookieName("__Host-sid"), session.WithInsecureCookie()}},
 		{"__Secure- insecure", []session.Option{session.WithCookieName("__Secure-sid"), session.WithInsecureCookie()}},
 		{"SameSite=None insecure", []session.Option{session.WithCookieName("sid"), session.WithInsecureCookie(), session.WithSameSite(http.SameSiteNoneMode)}},
 		{"Partitioned insecure", []session.Option{session.WithCookieName("sid"), session.WithInsecureCookie(), session.WithPartitioned()}},

@@ -58,14 +58,29 @@ type Session struct {
 	reseal      bool // client-side: the cookie was sealed with an old key
 	sealed      bool // the session lives in the cookie (client-side, or anonymous with WithAnonymousInCookie)
 	committed   bool
+	errShown    bool // the load error was returned to the handler (see loadShown)
 }
 
-type contextKey struct{}
+// contextKey finds a session in a request context: the innermost one of
+// any manager (m nil), or the one of manager m.
+type contextKey struct{ m *Manager }
 
 // FromContext returns the session that Manager.Handler attached to the
-// request context, or nil.
+// request context, or nil. When several managers serve one request (two
+// cookies, nested handlers), it returns the innermost one's: use
+// Manager.FromContext to choose.
 func FromContext(ctx context.Context) *Session {
 	s, _ := ctx.Value(contextKey{}).(*Session)
+	return s
+}
+
+// FromContext returns the session that m's Handler attached to the request
+// context, or nil. Several managers can serve one request, each with its
+// own cookie and store (for example a long-lived preferences session
+// beside the login session); each finds its own session here, and its
+// Login, Renew and Destroy act on that one.
+func (m *Manager) FromContext(ctx context.Context) *Session {
+	s, _ := ctx.Value(contextKey{m}).(*Session)
 	return s
 }
 
@@ -83,6 +98,9 @@ func (s *Session) load() error {
 	}()
 	m := s.m
 	if s.tokenIssue != "" {
+		// A cookie of ours that is no token: delete it, so that the
+		// client does not send it (and get logged) again.
+		s.clearCookie = true
 		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: s.tokenIssue, RemoteAddr: s.remoteAddr})
 		return nil
 	}
@@ -98,7 +116,11 @@ func (s *Session) load() error {
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrNotFound):
+		// Revoked, expired and removed, or never issued: delete the
+		// cookie once (Django does), instead of paying a store read and a
+		// log line on every request until its Max-Age runs out.
 		s.hasToken = false
+		s.clearCookie = true
 		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: "unknown", token: ref(s.digest), RemoteAddr: s.remoteAddr})
 		return nil
 	case errors.Is(err, ErrCorrupt):
@@ -134,6 +156,18 @@ func (s *Session) load() error {
 	return nil
 }
 
+// loadShown is load for the methods a handler calls: a load error it
+// returns is the handler's to handle (it may render without the session),
+// so the commit does not replace the handler's response; it still saves
+// nothing. It must be called with s.mu held.
+func (s *Session) loadShown() error {
+	err := s.load()
+	if err != nil {
+		s.errShown = true
+	}
+	return err
+}
+
 // adopt makes rec the session's loaded record, loaded at now (the
 // request's activity time, which decides whether a refresh is due). With
 // owned false its values map stays untouched (the first change works on a
@@ -156,7 +190,7 @@ func (s *Session) writable() error {
 	if s.committed {
 		return ErrCommitted
 	}
-	return s.load()
+	return s.loadShown()
 }
 
 // modify runs f with the session locked, once it is known that the session
@@ -196,13 +230,21 @@ func (s *Session) markChanged(key string, set bool) {
 // was present. A value keeps its Go type across requests when read with the
 // type it was stored with: Get[int] returns the int that Set stored. Reading
 // with an incompatible type returns a decoding error.
+//
+// When the store cannot be read, Get (like every Session method) returns
+// the error, wrapped in a *StoreError; never an empty session. An error a
+// handler was given is the handler's to handle: if it answers anyway, its
+// response is sent and nothing is saved. Only errors the handler never saw
+// (a failed save at commit, a failed Login, Renew or Destroy, a load
+// failure behind a call that does not return it) replace its response with
+// the error handler's.
 func Get[T any](s *Session, key string) (T, bool, error) {
 	var v T
 	if s == nil {
 		return v, false, ErrNoSession
 	}
 	s.mu.Lock()
-	err := s.load()
+	err := s.loadShown()
 	raw, ok := s.values[key]
 	s.mu.Unlock()
 	if err != nil || !ok {
@@ -222,7 +264,9 @@ func Get[T any](s *Session, key string) (T, bool, error) {
 }
 
 // GetOr returns the value under key decoded into T, or def when the key is
-// absent or the session cannot be read.
+// absent or the session cannot be read. Using it is tolerating a store
+// outage: the page renders with def, its response is sent, and nothing is
+// saved (see Get).
 func GetOr[T any](s *Session, key string, def T) T {
 	v, ok, err := Get[T](s, key)
 	if err != nil || !ok {
@@ -301,7 +345,7 @@ func (s *Session) Has(key string) (bool, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.load(); err != nil {
+	if err := s.loadShown(); err != nil {
 		return false, err
 	}
 	_, ok := s.values[key]
@@ -315,7 +359,7 @@ func (s *Session) Keys() ([]string, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.load(); err != nil {
+	if err := s.loadShown(); err != nil {
 		return nil, err
 	}
 	keys := make([]string, 0, len(s.values))
@@ -333,7 +377,7 @@ func (s *Session) UserID() (string, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.load(); err != nil {
+	if err := s.loadShown(); err != nil {
 		return "", err
 	}
 	if s.login {
@@ -352,7 +396,7 @@ func (s *Session) AuthTime() (time.Time, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.load(); err != nil {
+	if err := s.loadShown(); err != nil {
 		return time.Time{}, err
 	}
 	if s.login {

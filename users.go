@@ -39,8 +39,8 @@ func (m *Manager) userIndex() (UserIndex, error) {
 
 // currentDigest returns the digest of the request's stored session, if any.
 func currentDigest(ctx context.Context, m *Manager) (Digest, bool) {
-	s := FromContext(ctx)
-	if s == nil || s.m != m {
+	s := m.FromContext(ctx)
+	if s == nil {
 		return Digest{}, false
 	}
 	s.mu.Lock()

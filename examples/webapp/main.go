@@ -122,7 +122,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		session.WithMaxSessionsPerUser(10),
 	}
 	if c.insecure {
-		opts = append(opts, session.WithCookieName("sid"), session.WithInsecureCookie())
+		opts = append(opts, session.WithInsecureCookie()) // the cookie is then "sid" (session.InsecureCookieName)
 	}
 	sessions, err := session.New(st.Store, opts...)
 	if err != nil {

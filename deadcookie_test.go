@@ -1,0 +1,55 @@
+package session_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Issue 20, gap 4: a dead cookie (its session revoked, expired or never
+// issued, or no token at all) is deleted on the first request that
+// presents it, with the attributes it was set with, and costs nothing
+// afterwards. Before, it cost a store read, a log line and an
+// invalid-token count on every request until its Max-Age ran out.
+func TestDeadCookieClearedOnce(t *testing.T) {
+	e := newEnv(t)
+	revoked := mustToken(t, e.do("/login?u=alice", ""))
+	if _, err := e.m.RevokeUser(context.Background(), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	expired := mustToken(t, e.do("/set?k=a&v=1", ""))
+	e.clock.Advance(31 * time.Minute)
+	for name, cookie := range map[string]string{
+		"revoked":   revoked,
+		"expired":   expired,
+		"unknown":   randomToken(),
+		"malformed": "not-a-token",
+	} {
+		e.store.reset()
+		e.logs.Reset()
+		r := httptest.NewRequest("GET", "http://example.test/get?k=a", nil)
+		r.Header.Set("Cookie", "__Host-sid="+cookie)
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK || body(w) != "false:" {
+			t.Fatalf("%s: %d %q", name, w.Code, body(w))
+		}
+		set := w.Header().Values("Set-Cookie")
+		if len(set) != 1 || !strings.HasPrefix(set[0], "__Host-sid=; ") || !strings.Contains(set[0], "Max-Age=0") ||
+			!strings.Contains(set[0], "Path=/") || !strings.Contains(set[0], "Secure") || !strings.Contains(set[0], "HttpOnly") ||
+			!strings.Contains(set[0], "SameSite=Lax") {
+			t.Fatalf("%s: the dead cookie is not deleted with its attributes: %q", name, set)
+		}
+		if n := strings.Count(e.logs.String(), "event=invalid_token") + strings.Count(e.logs.String(), "event=expired"); n != 1 {
+			t.Fatalf("%s: %d log lines for the dead cookie, want 1:\n%s", name, n, e.logs.String())
+		}
+		// The browser drops the cookie: the next request costs no store call.
+		e.store.reset()
+		if w := e.do("/get?k=a", ""); body(w) != "false:" || sessionCookie(w) != nil || e.store.total() != 0 {
+			t.Fatalf("%s: the request after the deletion: %q, cookie %v, %d store calls", name, body(w), sessionCookie(w), e.store.total())
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package session_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/memstore"
+)
+
+// Issue 20, gap 7: development cookies take one option. WithInsecureCookie
+// alone used to fail ("do not use WithInsecureCookie") because of the
+// default __Host- name; WithDomain and WithPath failed the same way. The
+// default name now follows the options, the switch is logged, and errors
+// that involve a prefix name the fix.
+func TestCookieNameFollowsOptions(t *testing.T) {
+	st := memstore.New(memstore.WithCleanupInterval(0))
+	defer st.Stop()
+	cases := []struct {
+		opts       []session.Option
+		name, attr string // the cookie's name, and an attribute it must carry
+		secure     bool
+	}{
+		{nil, "__Host-sid", "Path=/", true},
+		{[]session.Option{session.WithInsecureCookie()}, "sid", "Path=/", false},
+		{[]session.Option{session.WithDomain("example.com")}, "__Secure-sid", "Domain=example.com", true},
+		{[]session.Option{session.WithPath("/app")}, "__Secure-sid", "Path=/app", true},
+		{[]session.Option{session.WithPath("/app"), session.WithInsecureCookie()}, "sid", "Path=/app", false},
+		{[]session.Option{session.WithCookieName("app"), session.WithDomain("example.com")}, "app", "Domain=example.com", true},
+	}
+	for _, tc := range cases {
+		var logs bytes.Buffer
+		opts := append([]session.Option{session.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))}, tc.opts...)
+		m, err := session.New(st, opts...)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if m.CookieName() != tc.name {
+			t.Fatalf("cookie name %q, want %q", m.CookieName(), tc.name)
+		}
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			session.FromContext(r.Context()).Set("k", 1)
+		}))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "http://example.com/app/", nil))
+		set := w.Header().Get("Set-Cookie")
+		if !strings.HasPrefix(set, tc.name+"=") || !strings.Contains(set, tc.attr) || strings.Contains(set, "Secure") != tc.secure {
+			t.Fatalf("%s: Set-Cookie %q", tc.name, set)
+		}
+		if !tc.secure && !strings.Contains(logs.String(), "cookie="+tc.name) {
+			t.Fatalf("%s: the insecure cookie is not logged with its name: %q", tc.name, logs.String())
+		}
+	}
+	for _, tc := range []struct {
+		opts []session.Option
+		fix  string
+	}{
+		{[]session.Option{session.WithCookieName("__Host-sid"), session.WithInsecureCookie()}, `WithCookieName("sid")`},
+		{[]session.Option{session.WithCookieName("__Secure-x"), session.WithInsecureCookie()}, `WithCookieName("sid")`},
+		{[]session.Option{session.WithCookieName("__Host-sid"), session.WithDomain("example.com")}, `WithCookieName("__Secure-sid")`},
+		{[]session.Option{session.WithCookieName("__Host-sid"), session.WithPath("/app")}, `WithCookieName("__Secure-sid")`},
+	} {
+		if _, err := session.New(st, tc.opts...); !errors.Is(err, session.ErrConfig) || !strings.Contains(err.Error(), tc.fix) {
+			t.Fatalf("error %v does not name the fix %s", err, tc.fix)
+		}
+	}
+}
+
+// Local development over plain HTTP (Safari, a LAN address, a container
+// name): one option. The cookie is then "sid" without Secure, and the
+// manager logs a warning naming it. Never in production.
+func ExampleWithInsecureCookie() {
+	store := memstore.New()
+	defer store.Stop()
+	m, err := session.New(store, session.WithInsecureCookie(), session.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(m.CookieName())
+	// Output: sid
+}

@@ -1,0 +1,73 @@
+package session_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/sessionkit/session"
+)
+
+// Issue 20, gap 6: an error the handler was given is the handler's to
+// handle. A page that tolerates a store outage (GetOr, or Get and Set
+// whose error it checks) is sent as it answered, and nothing is saved over
+// the error; errors the handler never saw (a failed save at commit, a
+// failed logout) still replace its response with the error handler's.
+func TestHandlerToleratesStoreOutage(t *testing.T) {
+	e := newEnv(t)
+	tok := mustToken(t, e.do("/login?u=alice", ""))
+	m := e.m
+	tolerant := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		switch r.URL.Path {
+		case "/page": // read path: render with defaults
+			io.WriteString(w, "theme="+session.GetOr(s, "theme", "light"))
+		case "/save": // write path: the handler checks the error
+			if err := s.Set("theme", "dark"); err != nil {
+				w.WriteHeader(http.StatusAccepted)
+				io.WriteString(w, "preferences are not available right now")
+				return
+			}
+			io.WriteString(w, "saved")
+		case "/logout": // a failed logout must never look done
+			m.Destroy(r.Context())
+			io.WriteString(w, "logged out")
+		}
+	}))
+	do := func(path string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "http://example.test"+path, nil)
+		r.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: tok})
+		w := httptest.NewRecorder()
+		tolerant.ServeHTTP(w, r)
+		return w
+	}
+	e.store.setFail("load", errBoom)
+	e.store.reset()
+	if w := do("/page"); w.Code != http.StatusOK || body(w) != "theme=light" || len(w.Result().Cookies()) != 0 {
+		t.Fatalf("a page rendered without the session: %d %q %v", w.Code, body(w), w.Result().Cookies())
+	}
+	if w := do("/save"); w.Code != http.StatusAccepted || body(w) != "preferences are not available right now" || len(w.Result().Cookies()) != 0 {
+		t.Fatalf("a write whose error the handler answered: %d %q %v", w.Code, body(w), w.Result().Cookies())
+	}
+	if w := do("/logout"); w.Code != http.StatusServiceUnavailable || body(w) == "logged out" {
+		t.Fatalf("a logout that could not happen: %d %q", w.Code, body(w))
+	}
+	if n := e.store.writes(); n != 0 {
+		t.Fatalf("%d store writes over a load error", n)
+	}
+	// The store reads again but cannot write: the handler never sees that
+	// error (it happens at commit), so the error handler answers.
+	e.store.setFail("load", nil)
+	e.store.setFail("update", errBoom)
+	if w := do("/save"); w.Code != http.StatusServiceUnavailable || body(w) == "saved" {
+		t.Fatalf("a failed save at commit: %d %q", w.Code, body(w))
+	}
+	e.store.setFail("update", nil)
+	if w := do("/page"); body(w) != "theme=light" {
+		t.Fatalf("after the outage: %q", body(w))
+	}
+	if got := body(e.do("/whoami", tok)); got != "alice" {
+		t.Fatalf("the session after the outage: %q", got)
+	}
+}
