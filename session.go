@@ -290,40 +290,52 @@ func (s *Session) Set(key string, value any) error {
 	if err != nil {
 		return fmt.Errorf("session: encoding key %q: %w", key, err)
 	}
-	return s.modify(func() error {
-		if s.size < 0 {
-			s.size = valuesSize(s.values)
-		}
-		size := s.size + len(enc)
-		if old, ok := s.values[key]; ok {
-			size -= len(old)
-		} else {
-			size += len(key)
-		}
-		if size > s.m.maxSize {
-			return fmt.Errorf("%w: setting key %q would make it %d bytes, the limit is %d", ErrTooLarge, key, size, s.m.maxSize)
-		}
-		s.mutable()
-		s.values[key] = enc
-		s.size = size
-		s.markChanged(key, true)
-		return nil
-	})
+	return s.modify(func() error { return s.setEncoded(key, enc) })
+}
+
+// setEncoded stores an encoded value under key, within the size limit. It
+// must be called with s.mu held, on a writable session.
+func (s *Session) setEncoded(key string, enc []byte) error {
+	if s.size < 0 {
+		s.size = valuesSize(s.values)
+	}
+	size := s.size + len(enc)
+	if old, ok := s.values[key]; ok {
+		size -= len(old)
+	} else {
+		size += len(key)
+	}
+	if size > s.m.maxSize {
+		return fmt.Errorf("%w: setting key %q would make it %d bytes, the limit is %d", ErrTooLarge, key, size, s.m.maxSize)
+	}
+	s.mutable()
+	s.values[key] = enc
+	s.size = size
+	s.markChanged(key, true)
+	return nil
 }
 
 // Delete removes key. Deleting an absent key is not an error.
 func (s *Session) Delete(key string) error {
 	return s.modify(func() error {
-		if old, ok := s.values[key]; ok {
-			if s.size >= 0 {
-				s.size -= len(key) + len(old)
-			}
-			s.mutable()
-			delete(s.values, key)
-			s.markChanged(key, false)
-		}
+		s.take(key)
 		return nil
 	})
+}
+
+// take removes key and returns its encoded value, if it was present. It
+// must be called with s.mu held, on a writable session.
+func (s *Session) take(key string) ([]byte, bool) {
+	old, ok := s.values[key]
+	if ok {
+		if s.size >= 0 {
+			s.size -= len(key) + len(old)
+		}
+		s.mutable()
+		delete(s.values, key)
+		s.markChanged(key, false)
+	}
+	return old, ok
 }
 
 // Clear removes every key; the session itself, its token and its user stay.

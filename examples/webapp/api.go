@@ -137,6 +137,16 @@ func (a *App) apiSessions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// flashAndReturn queues a message for the devices page and sends the
+// browser back to it.
+func (a *App) flashAndReturn(w http.ResponseWriter, r *http.Request, msg string) {
+	if err := a.sessions.FromContext(r.Context()).AddFlash("ok", msg); err != nil {
+		a.fail(w, err)
+		return
+	}
+	http.Redirect(w, r, "/sessions", http.StatusSeeOther)
+}
+
 // wantsHTML reports a form submitted by a browser page (the "your devices"
 // buttons): such requests are answered with a redirect back to the page.
 func wantsHTML(r *http.Request) bool { return strings.Contains(r.Header.Get("Accept"), "text/html") }
@@ -152,7 +162,7 @@ func (a *App) apiRevoke(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		a.fail(w, err)
 	case wantsHTML(r):
-		http.Redirect(w, r, "/sessions?done=revoked", http.StatusSeeOther)
+		a.flashAndReturn(w, r, "Session ended.")
 	default:
 		writeJSON(w, http.StatusOK, map[string]bool{"revoked": true})
 	}
@@ -167,7 +177,11 @@ func (a *App) apiRevokeOthers(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		a.fail(w, err)
 	case wantsHTML(r):
-		http.Redirect(w, r, "/sessions?done=others&n="+strconv.Itoa(n), http.StatusSeeOther)
+		msg := "Logged out of " + strconv.Itoa(n) + " other sessions."
+		if n == 1 {
+			msg = "Logged out of 1 other session."
+		}
+		a.flashAndReturn(w, r, msg)
 	default:
 		writeJSON(w, http.StatusOK, map[string]int{"revoked": n})
 	}

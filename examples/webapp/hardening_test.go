@@ -168,17 +168,27 @@ func TestThrottleWindow(t *testing.T) {
 	}
 }
 
-// Issue 18: the devices page shows fixed messages for the codes its
-// redirects carry; free text in ?done= is not shown.
-func TestDoneMessagesAreCodes(t *testing.T) {
+// Issue 18, then issue 20: the devices page shows the messages of the
+// action that redirected to it from the session (flash messages), once;
+// nothing in the URL is shown.
+func TestDoneMessagesAreFlashes(t *testing.T) {
 	srv, _ := testServer(t)
+	other := newBrowser(t, srv)
+	other.post("/login", "username", "alice", "password", "wonderland")
 	b := newBrowser(t, srv)
 	b.post("/login", "username", "alice", "password", "wonderland")
 	if r := b.get("/sessions?done=" + url.QueryEscape("Your account is locked, call +1 555 0100")); strings.Contains(r.body, "locked") {
 		t.Fatal("free text from the URL shown on the page")
 	}
-	if r := b.get("/sessions?done=others&n=3"); !strings.Contains(r.body, "Logged out of 3 other sessions.") {
-		t.Fatalf("message code not shown: %q", r.body)
+	r := b.do("POST", "/api/sessions/revoke-others", url.Values{}, "Accept", "text/html")
+	if r.code != http.StatusSeeOther || r.header.Get("Location") != "/sessions" {
+		t.Fatalf("revoke-others from the page: %d %q", r.code, r.header.Get("Location"))
+	}
+	if r := b.get("/sessions"); !strings.Contains(r.body, "Logged out of 1 other session.") {
+		t.Fatalf("the message of the action is not shown after its redirect: %d %q", r.code, r.body)
+	}
+	if r := b.get("/sessions"); strings.Contains(r.body, "Logged out of") {
+		t.Fatal("the message is shown twice")
 	}
 }
 

@@ -2,8 +2,6 @@ package main
 
 import (
 	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/sessionkit/session"
@@ -115,7 +113,7 @@ func (a *App) dashboard(w http.ResponseWriter, r *http.Request) {
 type sessionsData struct {
 	User     string
 	Sessions []session.SessionInfo
-	Message  string
+	Flashes  []session.Flash // messages of the action that redirected here
 }
 
 func (a *App) sessionsPage(w http.ResponseWriter, r *http.Request) {
@@ -123,25 +121,13 @@ func (a *App) sessionsPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	a.render(w, http.StatusOK, "sessions.html", sessionsData{User: user, Sessions: list, Message: doneMessage(r.URL.Query())})
-}
-
-// doneMessage turns the code a redirect carries (?done=revoked,
-// ?done=others&n=3) into a fixed message. Free text in the URL would let
-// anyone craft a link that shows any words on the site's own page.
-func doneMessage(q url.Values) string {
-	switch q.Get("done") {
-	case "revoked":
-		return "Session ended."
-	case "others":
-		n, err := strconv.Atoi(q.Get("n"))
-		if err != nil || n < 0 {
-			return ""
-		}
-		if n == 1 {
-			return "Logged out of 1 other session."
-		}
-		return "Logged out of " + strconv.Itoa(n) + " other sessions."
+	// The messages of the action that redirected here, shown once. They
+	// travel in the session, never in the URL, where anyone could craft a
+	// link that shows any words on this site's page.
+	flashes, err := a.sessions.FromContext(r.Context()).Flashes()
+	if err != nil {
+		a.fail(w, err)
+		return
 	}
-	return ""
+	a.render(w, http.StatusOK, "sessions.html", sessionsData{User: user, Sessions: list, Flashes: flashes})
 }
