@@ -78,7 +78,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("cannot open the store: %w", err)
 	}
 	defer st.Close()
-	m, err := session.New(st.Store, session.WithIdleTimeout(g.idle), session.WithAbsoluteTimeout(g.absolute),
+	m, err := session.New(st, session.WithIdleTimeout(g.idle), session.WithAbsoluteTimeout(g.absolute),
 		session.WithLogger(discardLogger()))
 	if err != nil {
 		return usagef("%v", err)
@@ -94,7 +94,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // over-report, and a force-logout misses sessions). Revoking a user's
 // sessions then needs --force.
 func (e *env) warnEviction(ctx context.Context) {
-	rs, ok := e.st.Store.(*redisstore.Store)
+	rs, ok := e.st.FullStore.(*redisstore.Store)
 	if !ok {
 		return
 	}
@@ -287,17 +287,17 @@ func cmdStats(args []string) (func(context.Context, *env) error, error) {
 		return nil, err
 	}
 	return func(ctx context.Context, e *env) error {
-		fmt.Fprintf(e.stdout, "store:        %s (%T)\n", e.st.Kind, e.st.Store)
+		fmt.Fprintf(e.stdout, "store:        %s (%T)\n", e.st.Kind, e.st.FullStore)
 		var caps []string
 		for _, c := range []struct {
 			name string
 			ok   bool
 		}{
-			{"touch", is[session.Toucher](e.st.Store)},
-			{"renew", is[session.Renewer](e.st.Store)},
-			{"user-index", is[session.UserIndex](e.st.Store)},
-			{"count", is[session.Counter](e.st.Store)},
-			{"cleanup", is[session.ExpiredDeleter](e.st.Store)},
+			{"touch", is[session.Toucher](e.st.FullStore)},
+			{"renew", is[session.Renewer](e.st.FullStore)},
+			{"user-index", is[session.UserIndex](e.st.FullStore)},
+			{"count", is[session.Counter](e.st.FullStore)},
+			{"cleanup", is[session.ExpiredDeleter](e.st.FullStore)},
 		} {
 			if c.ok {
 				caps = append(caps, c.name)
@@ -331,7 +331,7 @@ func cmdRebuildIndex(args []string) (func(context.Context, *env) error, error) {
 		return nil, usagef("rebuild-index: --batch must be positive")
 	}
 	return func(ctx context.Context, e *env) error {
-		r, ok := e.st.Store.(indexRebuilder)
+		r, ok := e.st.FullStore.(indexRebuilder)
 		if !ok {
 			return fmt.Errorf("rebuild-index: the %s store keeps the user id in each session's own row; there is no separate index to rebuild", e.st.Kind)
 		}
@@ -352,7 +352,7 @@ func cmdCheck(args []string) (func(context.Context, *env) error, error) {
 		return nil, err
 	}
 	return func(ctx context.Context, e *env) error {
-		st, ok := e.st.Store.(*sqlitestore.Store)
+		st, ok := e.st.FullStore.(*sqlitestore.Store)
 		if !ok {
 			return fmt.Errorf("check: only SQLite files are checked here; the %s server checks its own storage", e.st.Kind)
 		}

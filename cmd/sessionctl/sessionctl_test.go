@@ -82,7 +82,7 @@ func populate(t *testing.T, url string) {
 	}
 	defer st.Close()
 	clock := time.Now()
-	m, err := session.New(st.Store, session.WithClock(func() time.Time { return clock }))
+	m, err := session.New(st, session.WithClock(func() time.Time { return clock }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestPostgreSQL(t *testing.T) {
 	t.Cleanup(func() {
 		st, err := storeurl.Open(context.Background(), url)
 		if err == nil {
-			st.Store.(*pgstore.Store).Pool().Exec(context.Background(), `DROP TABLE "`+table+`"`)
+			st.FullStore.(*pgstore.Store).Pool().Exec(context.Background(), `DROP TABLE "`+table+`"`)
 			st.Close()
 		}
 	})
@@ -185,7 +185,7 @@ func TestRedis(t *testing.T) {
 			return
 		}
 		defer st.Close()
-		c := st.Store.(*redisstore.Store).Client()
+		c := st.FullStore.(*redisstore.Store).Client()
 		keys, _ := c.Keys(context.Background(), prefix+"*").Result()
 		if len(keys) > 0 {
 			for _, k := range keys {
@@ -203,7 +203,7 @@ func TestRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.Store.(*redisstore.Store).Client().Del(context.Background(), prefix+"u:alice").Err(); err != nil {
+	if err := st.FullStore.(*redisstore.Store).Client().Del(context.Background(), prefix+"u:alice").Err(); err != nil {
 		t.Fatal(err)
 	}
 	if out, _, code := sessionctl(t, "--store", url, "revoke", "--user", "alice"); code != 0 || !strings.Contains(out, "revoked 0 sessions") {
@@ -319,7 +319,7 @@ func TestListEscapesClientText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := session.New(st.Store)
+	m, err := session.New(st)
 	if err != nil {
 		t.Fatal(err)
 	}

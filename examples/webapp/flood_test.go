@@ -132,7 +132,7 @@ func countAll(st *storeurl.Store) (int64, error) {
 	type counter interface {
 		CountActive(context.Context, time.Time) (int64, error)
 	}
-	return st.Store.(counter).CountActive(context.Background(), time.Time{})
+	return st.FullStore.(counter).CountActive(context.Background(), time.Time{})
 }
 
 func freePort(t *testing.T) int {

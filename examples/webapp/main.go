@@ -124,7 +124,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	if c.insecure {
 		opts = append(opts, session.WithInsecureCookie()) // the cookie is then "sid" (session.InsecureCookieName)
 	}
-	sessions, err := session.New(st.Store, opts...)
+	sessions, err := session.New(st, opts...)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}

@@ -22,7 +22,7 @@ func ExampleOpen() {
 		log.Fatal(err) // the error never contains the URL's password
 	}
 	defer store.Close()
-	sessions, err := session.New(store.Store) // the embedded Store, with its capabilities
+	sessions, err := session.New(store) // every capability of the store it opened
 	if err != nil {
 		log.Fatal(err)
 	}

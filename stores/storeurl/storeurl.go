@@ -39,11 +39,13 @@ import (
 // in the configuration (tools report it as a usage error).
 var ErrUnknownScheme = errors.New("storeurl: unknown store URL scheme")
 
-// Store is an opened store and the function that releases it. Give the
-// embedded Store (not the wrapper) to session.New, so the manager finds the
-// store's optional capabilities.
+// Store is an opened store and the function that releases it. It embeds
+// the store as a session.FullStore, so every capability (atomic renewal,
+// touch, the user index, counting, cleanup) stays visible: session.New(st)
+// builds the same manager as session.New on the store itself. The concrete
+// store (*sqlitestore.Store, *pgstore.Store, ...) is st.FullStore.
 type Store struct {
-	session.Store
+	session.FullStore
 	// Kind names the backend: sqlite, postgres, mysql, redis.
 	Kind  string
 	close func() error
@@ -103,7 +105,7 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Store{Store: st, Kind: "sqlite", close: st.Close}, nil
+		return &Store{FullStore: st, Kind: "sqlite", close: st.Close}, nil
 	case "postgres", "postgresql":
 		var opts []pgstore.Option
 		if table != "" {
@@ -116,7 +118,7 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), err)
 		}
-		return &Store{Store: st, Kind: "postgres", close: st.Close}, nil
+		return &Store{FullStore: st, Kind: "postgres", close: st.Close}, nil
 	case "mysql":
 		dsn, err := mysqlDSN(rawURL)
 		if err != nil {
@@ -133,7 +135,7 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), err)
 		}
-		return &Store{Store: st, Kind: "mysql", close: st.Close}, nil
+		return &Store{FullStore: st, Kind: "mysql", close: st.Close}, nil
 	case "redis", "rediss", "redis-sentinel", "redis-cluster":
 		client, err := redisstore.NewClient(rawURL)
 		if err != nil {
@@ -161,7 +163,7 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 			client.Close()
 			return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), err)
 		}
-		return &Store{Store: st, Kind: "redis", close: client.Close}, nil
+		return &Store{FullStore: st, Kind: "redis", close: client.Close}, nil
 	}
 	return nil, fmt.Errorf("%w %q (want sqlite:, postgres://, mysql://, redis://, rediss://, redis-sentinel:// or redis-cluster://)", ErrUnknownScheme, scheme)
 }

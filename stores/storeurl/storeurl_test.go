@@ -39,15 +39,35 @@ func TestOpenEveryKind(t *testing.T) {
 		if st.Kind != tc.kind {
 			t.Errorf("%s: kind %q", tc.url, st.Kind)
 		}
-		for _, ok := range []bool{is[session.Toucher](st.Store), is[session.Renewer](st.Store), is[session.UserIndex](st.Store), is[session.Counter](st.Store), is[session.ExpiredDeleter](st.Store)} {
+		for _, ok := range []bool{is[session.Toucher](st.FullStore), is[session.Renewer](st.FullStore), is[session.UserIndex](st.FullStore), is[session.Counter](st.FullStore), is[session.ExpiredDeleter](st.FullStore)} {
 			if !ok {
 				t.Errorf("%s: a capability is hidden by the wrapper", tc.kind)
 			}
 		}
+		// Issue 20, gap 8: a manager over the wrapper itself keeps every
+		// capability (before, session.New(st) compiled and silently lost
+		// atomic renewal and the user index).
+		var wrapped session.Store = st
+		for _, ok := range []bool{is[session.Toucher](wrapped), is[session.Renewer](wrapped), is[session.UserIndex](wrapped),
+			is[session.LineageDeleter](wrapped), is[session.Counter](wrapped), is[session.ExpiredDeleter](wrapped)} {
+			if !ok {
+				t.Errorf("%s: session.New(st) would lose a capability", tc.kind)
+			}
+		}
+		m, err := session.New(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.UserSessions(ctx, "nobody"); err != nil {
+			t.Errorf("%s: the user index through the wrapper: %v", tc.kind, err)
+		}
+		if _, err := m.CountActive(ctx); err != nil {
+			t.Errorf("%s: counting through the wrapper: %v", tc.kind, err)
+		}
 		if _, err := st.Load(ctx, session.Digest{}); err == nil {
 			t.Errorf("%s: loading a missing session succeeded", tc.kind)
 		}
-		switch s := st.Store.(type) {
+		switch s := st.FullStore.(type) {
 		case *pgstore.Store:
 			if _, err := s.Pool().Exec(ctx, `DROP TABLE "storeurl_test"`); err != nil {
 				t.Errorf("table=storeurl_test not used: %v", err)
