@@ -462,12 +462,20 @@ func TestRememberMeAndExpireOnClose(t *testing.T) {
 
 // R12: a persistent cookie never outlives the absolute deadline nor 400 days.
 func TestCookieLifetimeCapped(t *testing.T) {
-	e := newEnv(t, session.WithIdleTimeout(2*time.Hour), session.WithAbsoluteTimeout(time.Hour))
-	c := sessionCookie(e.do("/set?k=a&v=1", ""))
+	e := newEnv(t, session.WithIdleTimeout(time.Hour), session.WithAbsoluteTimeout(time.Hour))
+	e.mux.HandleFunc("/long", func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		s.SetIdleTimeout(2 * time.Hour)
+		s.Set("a", 1)
+	})
+	c := sessionCookie(e.do("/long", ""))
 	if c.MaxAge != 3600 {
 		t.Fatalf("Max-Age %d, want the absolute 3600", c.MaxAge)
 	}
 	e = newEnv(t, session.WithIdleTimeout(1000*24*time.Hour), session.WithAbsoluteTimeout(2000*24*time.Hour))
+	if _, err := session.New(e.store, session.WithIdleTimeout(2*time.Hour), session.WithAbsoluteTimeout(time.Hour)); !errors.Is(err, session.ErrConfig) {
+		t.Fatalf("an idle timeout longer than the absolute one accepted: %v", err)
+	}
 	c = sessionCookie(e.do("/set?k=a&v=1", ""))
 	if c.MaxAge != 400*24*3600 {
 		t.Fatalf("Max-Age %d, want the 400-day cap", c.MaxAge)

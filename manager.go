@@ -134,8 +134,10 @@ func (m *Manager) touchDue(rec *Record, now time.Time) bool {
 }
 
 // alive enforces both deadlines whatever the store returned: the stored
-// ones, and the ones implied by the current configuration, so shortening a
-// timeout takes effect on existing sessions.
+// ones, and the ones implied by the current configuration (the idle
+// timeout, and the maximum lifetime: the absolute timeout unless
+// WithMaxLifetime raises it), so shortening them takes effect on existing
+// sessions.
 func (m *Manager) alive(rec *Record, now time.Time) bool {
 	if !rec.Alive(now) {
 		return false
@@ -143,11 +145,13 @@ func (m *Manager) alive(rec *Record, now time.Time) bool {
 	if !now.Before(rec.LastSeen.Add(m.idleFor(rec.IdleTimeout, rec.UserID))) {
 		return false
 	}
+	// The stored absolute deadline is the session's own (SetLifetime);
+	// none outlives the manager's maximum, counted from the login.
 	start := rec.Created
 	if !rec.AuthTime.IsZero() {
 		start = rec.AuthTime
 	}
-	return now.Before(start.Add(m.absoluteTimeout))
+	return now.Before(start.Add(m.maxLifetime))
 }
 
 func (m *Manager) storeErr(ctx context.Context, op string, d Digest, err error) error {
@@ -310,7 +314,7 @@ func (s *Session) reset() {
 	s.changed = nil
 	s.cleared = false
 	s.renew, s.login, s.newLineage, s.userID, s.authTime = false, false, false, "", time.Time{}
-	s.expirySet, s.idleOverride, s.closeCookie = false, 0, m.expireOnClose
+	s.expirySet, s.idleOverride, s.absOverride, s.closeCookie = false, 0, 0, m.expireOnClose
 }
 
 // commit saves the session before the response header is written. It
@@ -443,7 +447,7 @@ func (m *Manager) commitCreate(ctx context.Context, s *Session, h http.Header, n
 		LastSeen:      now,
 		IdleTimeout:   s.idleOverride,
 		ExpireOnClose: s.closeCookie,
-		AbsExpiry:     now.Add(m.absoluteTimeout),
+		AbsExpiry:     now.Add(m.absoluteFor(s)),
 		Version:       1,
 	}
 	rec.IP, rec.UserAgent = m.clientInfo(s.req)
@@ -503,7 +507,9 @@ func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, no
 		reason = "login"
 		rec.UserID = s.userID
 		rec.AuthTime = s.authTime
-		rec.AbsExpiry = now.Add(m.absoluteTimeout)
+	}
+	if s.login || s.absOverride > 0 {
+		rec.AbsExpiry = now.Add(m.absoluteFor(s))
 	}
 	if s.newLineage {
 		rec.Created = now // another user's session: a new session, not a continuation

@@ -95,7 +95,8 @@ type config struct {
 	maxPerUser      int
 	anon            ClientStore // anonymous sessions sealed in the cookie (WithAnonymousInCookie)
 	anonIdle        time.Duration
-	anonLimit       int // WithAnonymousLimit: new anonymous sessions per anonPeriod
+	maxLifetime     time.Duration // WithMaxLifetime; 0: the absolute timeout
+	anonLimit       int           // WithAnonymousLimit: new anonymous sessions per anonPeriod
 	anonPeriod      time.Duration
 }
 
@@ -287,6 +288,15 @@ func (c *config) validate() error {
 	}
 	if c.absoluteTimeout <= 0 {
 		return bad("absolute timeout must be positive, got %v", c.absoluteTimeout)
+	}
+	if c.idleTimeout > c.absoluteTimeout {
+		return bad("idle timeout %v exceeds the absolute timeout %v, which would end every session first; for \"remember me\" use WithMaxLifetime and Session.SetLifetime", c.idleTimeout, c.absoluteTimeout)
+	}
+	if c.maxLifetime == 0 {
+		c.maxLifetime = c.absoluteTimeout
+	}
+	if c.maxLifetime < c.absoluteTimeout {
+		return bad("max lifetime %v is shorter than the absolute timeout %v", c.maxLifetime, c.absoluteTimeout)
 	}
 	if !(c.touchFraction > 0 && c.touchFraction <= 1) {
 		return bad("touch fraction must be in (0, 1], got %v", c.touchFraction)

@@ -42,6 +42,7 @@ type Session struct {
 	userID       string
 	authTime     time.Time
 	idleOverride time.Duration
+	absOverride  time.Duration // SetLifetime: the absolute lifetime of this session
 
 	// Flags, together so that the struct has no padding between them.
 	hasToken    bool // the client presented a well-formed token
@@ -424,6 +425,9 @@ func (s *Session) AuthTime() (time.Time, error) {
 // example a long one for "remember me" (Django's set_expiry). Zero restores
 // the manager's default. The absolute deadline still applies, and cookies
 // never live longer than 400 days.
+//
+// The absolute deadline still applies: for "remember me", which must
+// outlive it, use SetLifetime.
 func (s *Session) SetIdleTimeout(d time.Duration) error {
 	if d < 0 {
 		return fmt.Errorf("session: negative idle timeout %v", d)

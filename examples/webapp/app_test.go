@@ -47,7 +47,8 @@ func testServer(t *testing.T, opts ...session.Option) (*httptest.Server, *clock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := session.New(st, append([]session.Option{session.WithClock(clk.Now), session.WithLogger(logger), session.WithAnonymousInCookie(anon)}, opts...)...)
+	m, err := session.New(st, append([]session.Option{session.WithClock(clk.Now), session.WithLogger(logger), session.WithAnonymousInCookie(anon),
+		session.WithMaxLifetime(rememberFor)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

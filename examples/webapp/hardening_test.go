@@ -213,3 +213,28 @@ func TestTruncateIsRuneSafe(t *testing.T) {
 		t.Fatalf("browserName of a long unknown agent = %q", got)
 	}
 }
+
+// Issue 20: the login form's "remember me" keeps that session for 30 days,
+// beyond the 12-hour absolute timeout that ends the others.
+func TestRememberMeCheckbox(t *testing.T) {
+	srv, clk := testServer(t)
+	remembered, ordinary := newBrowser(t, srv), newBrowser(t, srv)
+	r := remembered.post("/login", "username", "alice", "password", "wonderland", "remember", "on")
+	if r.code != http.StatusSeeOther || !strings.Contains(r.header.Get("Set-Cookie"), "Max-Age=2592000") {
+		t.Fatalf("remember-me login: %d %q", r.code, r.header.Get("Set-Cookie"))
+	}
+	ordinary.login("alice", "wonderland")
+	for i := range 39 { // 13 hours of activity, 20 minutes apart
+		clk.Add(20 * time.Minute)
+		remembered.get("/api/me")
+		if r := ordinary.get("/api/me"); i < 35 && r.code != http.StatusOK {
+			t.Fatalf("ordinary session after %v: %d", time.Duration(i+1)*20*time.Minute, r.code)
+		}
+	}
+	if r := remembered.get("/api/me"); r.code != http.StatusOK || !strings.Contains(r.body, "alice") {
+		t.Fatalf("remembered session after 13 hours: %d %q", r.code, r.body)
+	}
+	if r := ordinary.get("/api/me"); r.code == http.StatusOK {
+		t.Fatalf("ordinary session after 13 hours: %d %q", r.code, r.body)
+	}
+}

@@ -120,6 +120,8 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		// A login loop cannot pile up sessions for one account: the least
 		// recently active ones beyond 10 are ended.
 		session.WithMaxSessionsPerUser(10),
+		// "Remember me" may keep a session for 30 days (Session.SetLifetime).
+		session.WithMaxLifetime(max(rememberFor, c.absolute)),
 	}
 	if c.insecure {
 		opts = append(opts, session.WithInsecureCookie()) // the cookie is then "sid" (session.InsecureCookieName)

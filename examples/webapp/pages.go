@@ -25,6 +25,10 @@ func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
 	a.render(w, http.StatusOK, "login.html", loginData{})
 }
 
+// rememberFor is how long "remember me" keeps a user logged in
+// (session.WithMaxLifetime allows it).
+const rememberFor = 30 * 24 * time.Hour
+
 func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	if !a.parseForm(w, r) {
 		return
@@ -49,6 +53,14 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	if err := a.sessions.Login(r.Context(), name); err != nil {
 		a.fail(w, err)
 		return
+	}
+	if r.PostFormValue("remember") == "on" {
+		// "Remember me": this session alone lasts 30 days (idle and in
+		// all), beyond the 12-hour absolute timeout of the others.
+		if err := a.sessions.FromContext(r.Context()).SetLifetime(rememberFor, rememberFor); err != nil {
+			a.fail(w, err)
+			return
+		}
 	}
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 }

@@ -1,0 +1,128 @@
+package session
+
+import (
+	"fmt"
+	"time"
+)
+
+// WithMaxLifetime sets the longest absolute lifetime Session.SetLifetime
+// may give a session (default: the absolute timeout, so that no session
+// outlives it unless this option allows it). "Remember me for 30 days"
+// needs WithMaxLifetime(30 * 24 * time.Hour) or more; every other session
+// keeps the manager's absolute timeout.
+func WithMaxLifetime(d time.Duration) Option { return func(c *config) { c.maxLifetime = d } }
+
+// SetLifetime gives this session its own idle timeout and absolute
+// lifetime, counted from this request ("remember me for 30 days":
+// SetLifetime(30*24*time.Hour, 30*24*time.Hour) with Login). The session
+// then ends after idle without activity or absolute in all, whichever
+// comes first, and the cookie lasts as long. absolute may exceed the
+// manager's absolute timeout up to WithMaxLifetime (which also bounds the
+// session counted from its login); idle must not exceed absolute.
+//
+// A stored session gets a new token when the request commits, as for any
+// change of privilege (the new lifetime is written with it); a new one is
+// created with it. Session.SetIdleTimeout alone never lets a session
+// outlive its absolute deadline.
+func (s *Session) SetLifetime(idle, absolute time.Duration) error {
+	if s == nil {
+		return ErrNoSession
+	}
+	if idle <= 0 || absolute <= 0 || idle > absolute {
+		return fmt.Errorf("session: lifetime needs 0 < idle (%v) <= absolute (%v)", idle, absolute)
+	}
+	if absolute > s.m.maxLifetime {
+		return fmt.Errorf("session: lifetime %v exceeds the manager's maximum %v (WithMaxLifetime)", absolute, s.m.maxLifetime)
+	}
+	return s.modify(func() error {
+		s.idleOverride, s.expirySet = idle, true
+		s.absOverride = absolute
+		if s.rec != nil {
+			s.renew = true
+		}
+		return nil
+	})
+}
+
+// absoluteFor returns the absolute lifetime of a session created or logged
+// in by this request.
+func (m *Manager) absoluteFor(s *Session) time.Duration {
+	if s.absOverride > 0 {
+		return s.absOverride
+	}
+	return m.absoluteTimeout
+}
+
+// stored returns the session's stored record, loading it first; nil for a
+// session not stored yet. It must be called with s.mu held.
+func (s *Session) stored() (*Record, error) {
+	if err := s.loadShown(); err != nil {
+		return nil, err
+	}
+	return s.rec, nil
+}
+
+// CreatedAt returns when the session was created (restarted at a Login as
+// another user), or the zero time for a session not stored yet.
+func (s *Session) CreatedAt() (time.Time, error) {
+	if s == nil {
+		return time.Time{}, ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, err := s.stored()
+	if err != nil || rec == nil {
+		return time.Time{}, err
+	}
+	return rec.Created, nil
+}
+
+// LastSeen returns the last activity recorded for the session before this
+// request (recording is throttled, see WithTouchFraction), or the zero
+// time for a session not stored yet.
+func (s *Session) LastSeen() (time.Time, error) {
+	if s == nil {
+		return time.Time{}, ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, err := s.stored()
+	if err != nil || rec == nil {
+		return time.Time{}, err
+	}
+	return rec.LastSeen, nil
+}
+
+// ExpiresAt returns when the session ends if it stays idle (idle, moved
+// forward by activity) and at the latest (absolute), as stored before this
+// request; zero times for a session not stored yet. "Your session expires
+// in 5 minutes" is time.Until(min(idle, absolute)).
+func (s *Session) ExpiresAt() (idle, absolute time.Time, err error) {
+	if s == nil {
+		return time.Time{}, time.Time{}, ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, err := s.stored()
+	if err != nil || rec == nil {
+		return time.Time{}, time.Time{}, err
+	}
+	return rec.IdleExpiry, rec.AbsExpiry, nil
+}
+
+// Handle returns the session's opaque handle: the id "your devices" pages
+// show (SessionInfo.Handle) and RevokeSession takes. It is derived from
+// the token's digest and cannot be turned back into the token. It is empty
+// for a session not stored yet and for sessions kept in the cookie.
+func (s *Session) Handle() (string, error) {
+	if s == nil {
+		return "", ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, err := s.stored()
+	if err != nil || rec == nil || s.sealed || !s.hasToken {
+		return "", err
+	}
+	return s.digest.Handle(), nil
+}
