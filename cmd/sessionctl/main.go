@@ -71,7 +71,7 @@ commands:
 
 global flags:
   --store URL                sqlite:PATH, postgres://, mysql://, redis://,
-                             redis-sentinel://, redis-cluster:// (or $SESSIONCTL_STORE)
+                             redis-sentinel://, redis-cluster:// (rediss* for TLS; or $SESSIONCTL_STORE)
   --idle-timeout D           the application's idle timeout (default 30m)
   --absolute-timeout D       the application's absolute timeout (default 12h)
   --timeout D                give up after D (default 1m; 0 = none)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -60,4 +61,49 @@ func sentinelAddrs(g *sentinelGroup) string {
 		a = append(a, s.addr)
 	}
 	return strings.Join(a, ",")
+}
+
+// Issue 20, gap 9: the Sentinel and Cluster URLs are parsed by go-redis
+// (after our multi-host form is turned into its form), so TLS and the
+// client options work from the URL, and an unknown option is an error
+// naming it. Before, the hand-written parser ignored TLS, timeouts, pool
+// size and unknown options silently.
+func TestURLOptionsDelegatedToGoRedis(t *testing.T) {
+	c, err := redisstore.NewClient("rediss-cluster://u:p%2Fw@10.0.0.1:7000,10.0.0.2:7000?dial_timeout=2s&pool_size=7&max_retries=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := c.(*redis.ClusterClient)
+	o := cc.Options()
+	if o.TLSConfig == nil || o.DialTimeout != 2*time.Second || o.PoolSize != 7 || o.MaxRetries != 5 ||
+		strings.Join(o.Addrs, ",") != "10.0.0.1:7000,10.0.0.2:7000" || o.Username != "u" || o.Password != "p/w" {
+		t.Fatalf("cluster options: TLS %v, %v %d %d %v %q %q", o.TLSConfig != nil, o.DialTimeout, o.PoolSize, o.MaxRetries, o.Addrs, o.Username, o.Password)
+	}
+	cc.Close()
+	c, err = redisstore.NewClient("rediss-sentinel://mu:mp@10.0.0.1:26379,10.0.0.2:26379/mymaster?db=3&sentinel_user=su&sentinel_password=s%26p&read_timeout=4s&pool_size=9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fo := c.(*redis.Client).Options()
+	if fo.TLSConfig == nil || fo.DB != 3 || fo.ReadTimeout != 4*time.Second || fo.PoolSize != 9 || fo.Username != "mu" || fo.Password != "mp" {
+		t.Fatalf("sentinel options: TLS %v, db %d, %v %d %q %q", fo.TLSConfig != nil, fo.DB, fo.ReadTimeout, fo.PoolSize, fo.Username, fo.Password)
+	}
+	c.Close()
+	for _, bad := range []string{
+		"redis-cluster://127.0.0.1:7000?pool_sise=3",
+		"redis-sentinel://127.0.0.1:26379/m?dial_timout=1s",
+		"redis://127.0.0.1:6379/0?frobnicate=1",
+		"redis-sentinel://:secret@127.0.0.1:26379/m?bogus=1",
+	} {
+		c, err := redisstore.NewClient(bad)
+		if err == nil {
+			c.Close()
+			t.Errorf("%q accepted", bad)
+			continue
+		}
+		name := bad[strings.LastIndexByte(bad, '?')+1 : strings.LastIndexByte(bad, '=')]
+		if !strings.Contains(err.Error(), name) || strings.Contains(err.Error(), "secret") {
+			t.Errorf("%q: error %v does not name %q (or shows the password)", bad, err, name)
+		}
+	}
 }

@@ -6,12 +6,15 @@
 //	postgres://user:pass@host:5432/db?sslmode=...    (also postgresql://)
 //	mysql://user:pass@host:3306/db?param=value       (MySQL 8, MariaDB)
 //	redis://[user:pass@]host:6379/0                  (also rediss://)
-//	redis-sentinel://[user:pass@]host:26379,host:26380/mastername
-//	redis-cluster://[user:pass@]host:7000,host:7001
+//	redis-sentinel://[user:pass@]host:26379,host:26380/mastername   (rediss-sentinel:// for TLS)
+//	redis-cluster://[user:pass@]host:7000,host:7001                  (rediss-cluster:// for TLS)
 //
 // SQL URLs accept a "table" query parameter (default "sessions") and Redis
 // URLs a "prefix" one (default "session:"); they are removed before the URL
-// reaches the driver. Redis URLs (one node or Sentinel) also accept
+// reaches the driver. The other parameters are the drivers' own, parsed by
+// the drivers: pgx's for postgres://, go-sql-driver/mysql's for mysql://
+// (timeout, tls, ...), go-redis's for the Redis URLs (dial_timeout,
+// pool_size, skip_verify, ...); an unknown one is an error naming it. Redis URLs (one node or Sentinel) also accept
 // "wait=N" and "wait_timeout=DURATION" (default 1s): every logout,
 // revocation and renewal then waits until N replicas have it, and fails
 // when fewer acknowledge in time (redisstore.WithWait); Cluster refuses
@@ -26,6 +29,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/urlredact"
@@ -84,7 +89,12 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 	rawURL, prefix := takeParam(rawURL, "prefix")
 	rawURL, wait := takeParam(rawURL, "wait")
 	rawURL, waitTimeout := takeParam(rawURL, "wait_timeout")
-	if scheme == "redis" || scheme == "rediss" || scheme == "redis-sentinel" || scheme == "redis-cluster" {
+	isRedis := false
+	switch scheme {
+	case "redis", "rediss", "redis-sentinel", "rediss-sentinel", "redis-cluster", "rediss-cluster":
+		isRedis = true
+	}
+	if isRedis {
 		if table != "" {
 			return nil, fmt.Errorf("storeurl: Redis URLs take prefix=, not table=")
 		}
@@ -136,7 +146,7 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 			return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), err)
 		}
 		return &Store{FullStore: st, Kind: "mysql", close: st.Close}, nil
-	case "redis", "rediss", "redis-sentinel", "redis-cluster":
+	case "redis", "rediss", "redis-sentinel", "rediss-sentinel", "redis-cluster", "rediss-cluster":
 		client, err := redisstore.NewClient(rawURL)
 		if err != nil {
 			return nil, err
@@ -165,11 +175,15 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 		}
 		return &Store{FullStore: st, Kind: "redis", close: client.Close}, nil
 	}
-	return nil, fmt.Errorf("%w %q (want sqlite:, postgres://, mysql://, redis://, rediss://, redis-sentinel:// or redis-cluster://)", ErrUnknownScheme, scheme)
+	return nil, fmt.Errorf("%w %q (want sqlite:, postgres://, mysql://, redis://, rediss://, redis-sentinel://, rediss-sentinel://, redis-cluster:// or rediss-cluster://)", ErrUnknownScheme, scheme)
 }
 
 // mysqlDSN turns mysql://user:pass@host:port/db?params into the driver's
-// user:pass@tcp(host:port)/db?params.
+// DSN. The parameters are the driver's (parsed by its ParseDSN: timeout,
+// readTimeout, tls, parseTime, ...); any other one the driver sends as a
+// server variable, which the server refuses by name when it does not know
+// it. The user and password go into the driver's Config as they are, so
+// no character of theirs can change the DSN's meaning.
 func mysqlDSN(rawURL string) (string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -179,19 +193,22 @@ func mysqlDSN(rawURL string) (string, error) {
 	if u.Port() == "" {
 		host += ":3306"
 	}
-	var auth string
-	if u.User != nil {
-		auth = u.User.Username()
-		if p, ok := u.User.Password(); ok {
-			auth += ":" + p
-		}
-		auth += "@"
+	dsn := "tcp(" + host + ")" + u.EscapedPath()
+	if dsn == "tcp("+host+")" {
+		dsn += "/"
 	}
-	dsn := auth + "tcp(" + host + ")" + u.EscapedPath()
 	if u.RawQuery != "" {
 		dsn += "?" + u.RawQuery
 	}
-	return dsn, nil
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return "", fmt.Errorf("storeurl: %s: %s", Redact(rawURL), Redact(err.Error()))
+	}
+	if u.User != nil {
+		cfg.User = u.User.Username()
+		cfg.Passwd, _ = u.User.Password()
+	}
+	return cfg.FormatDSN(), nil
 }
 
 // Redact replaces every credential in a store URL (or in any text quoting

@@ -79,6 +79,18 @@ func TestOpenEveryKind(t *testing.T) {
 		}
 		st.Close()
 	}
+	// Unknown parameters are errors naming them: go-redis refuses its
+	// unknown options, the MySQL server its unknown variables (issue 20).
+	for _, bad := range []string{"mysql://root@127.0.0.1:3306/test?frobnicate=1", "redis://" + env("SESSION_TEST_REDIS_ADDR", "127.0.0.1:6379") + "/0?frobnicate=1",
+		"redis-cluster://127.0.0.1:7000?frobnicate=1"} {
+		st, err := storeurl.Open(ctx, bad)
+		if err == nil {
+			st.Close()
+			t.Errorf("%s accepted", bad)
+		} else if !strings.Contains(err.Error(), "frobnicate") {
+			t.Errorf("%s: the error does not name the parameter: %v", bad, err)
+		}
+	}
 	for _, bad := range []string{"ftp://x", "postgres://u:hunter2@127.0.0.1:1/x?connect_timeout=1", "redis://127.0.0.1:6379?table=x", "sqlite:/tmp/x.db?prefix=p"} {
 		st, err := storeurl.Open(ctx, bad)
 		if err == nil {
