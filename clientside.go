@@ -98,7 +98,7 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 	reason := ""
 	switch {
 	case s.rec == nil && (len(s.values) > 0 || s.login):
-		rec = &Record{Created: now, AbsExpiry: now.Add(m.absoluteTimeout), Version: 1}
+		rec = &Record{Created: now, AbsExpiry: now.Add(m.absoluteFor(s)), Version: 1}
 		reason = "create"
 	case s.rec != nil && (s.dirty() || s.reseal || m.touchDue(s.rec, now)):
 		c := *s.rec // its values are replaced by the session's below
@@ -120,10 +120,12 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 	}
 	if s.login {
 		rec.UserID, rec.AuthTime = s.userID, s.authTime
-		rec.AbsExpiry = now.Add(m.absoluteTimeout)
 	}
 	if s.newLineage {
 		rec.Created = now // another user's session: a new session, not a continuation
+	}
+	if s.login || s.absOverride > 0 {
+		rec.AbsExpiry = m.capLifetime(rec, now.Add(m.absoluteFor(s)))
 	}
 	rec.IdleExpiry = minTime(now.Add(m.idleFor(rec.IdleTimeout, rec.UserID)), rec.AbsExpiry)
 	rec.IP, rec.UserAgent = m.clientInfo(s.req)
@@ -163,7 +165,7 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 // destroyClient ends a client-side session: the cookie is cleared and, with
 // a revocation hook, copies of it stop working.
 func (m *Manager) destroyClient(ctx context.Context, s *Session) error {
-	if err := s.load(); err != nil {
+	if err := s.loadLifecycle(); err != nil {
 		return err
 	}
 	if s.rec != nil {

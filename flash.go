@@ -6,7 +6,8 @@ import "fmt"
 // step (scs's Pop*, Django's pop): for values read once, such as a
 // redirect target or a one-time code. It reports whether the key was
 // present; like Delete, it returns ErrCommitted after the response header
-// was written.
+// was written. A value that cannot be decoded into T is removed all the
+// same (the error says so): read-once values are read once.
 func Pop[T any](s *Session, key string) (T, bool, error) {
 	var v T
 	if s == nil {

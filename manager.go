@@ -133,6 +133,17 @@ func (m *Manager) touchDue(rec *Record, now time.Time) bool {
 	return now.Sub(rec.LastSeen) >= time.Duration(float64(idle)*m.touchFraction)
 }
 
+// capLifetime bounds an absolute deadline by the manager's maximum
+// lifetime counted from the session's login (or creation), the bound
+// alive enforces, so that the cookie never outlasts the session.
+func (m *Manager) capLifetime(rec *Record, abs time.Time) time.Time {
+	start := rec.Created
+	if !rec.AuthTime.IsZero() {
+		start = rec.AuthTime
+	}
+	return minTime(abs, start.Add(m.maxLifetime))
+}
+
 // alive enforces both deadlines whatever the store returned: the stored
 // ones, and the ones implied by the current configuration (the idle
 // timeout, and the maximum lifetime: the absolute timeout unless
@@ -178,7 +189,7 @@ func (m *Manager) Renew(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.modify(func() error {
+	return s.modifyLifecycle(func() error {
 		s.renew = true
 		return nil
 	})
@@ -207,7 +218,7 @@ func (m *Manager) Login(ctx context.Context, userID string) error {
 	if err != nil {
 		return err
 	}
-	return s.modify(func() error {
+	return s.modifyLifecycle(func() error {
 		cur := ""
 		if s.login {
 			cur = s.userID
@@ -269,7 +280,7 @@ func (m *Manager) Destroy(ctx context.Context) error {
 		// The record's user and creation time are what a deletion that
 		// finds it already moved by a concurrent renewal follows (see
 		// endLineage): a logout that never read its session loads it.
-		if err := s.load(); err != nil {
+		if err := s.loadLifecycle(); err != nil {
 			return err
 		}
 	}
@@ -508,11 +519,11 @@ func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, no
 		rec.UserID = s.userID
 		rec.AuthTime = s.authTime
 	}
-	if s.login || s.absOverride > 0 {
-		rec.AbsExpiry = now.Add(m.absoluteFor(s))
-	}
 	if s.newLineage {
 		rec.Created = now // another user's session: a new session, not a continuation
+	}
+	if s.login || s.absOverride > 0 {
+		rec.AbsExpiry = m.capLifetime(rec, now.Add(m.absoluteFor(s)))
 	}
 	rec.IdleExpiry = minTime(now.Add(m.idleFor(rec.IdleTimeout, rec.UserID)), rec.AbsExpiry)
 	rec.IP, rec.UserAgent = m.clientInfo(s.req)

@@ -3,6 +3,7 @@ package session
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -27,6 +28,13 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m.FromContext(r.Context()) != nil {
 			next.ServeHTTP(w, r)
+			return
+		}
+		if outer := FromContext(r.Context()); outer != nil && outer.m.sameCookie(m) {
+			// Two managers on one cookie would each take the other's
+			// token for a dead one and delete it: a configuration error.
+			m.errorHandler(w, r, fmt.Errorf("%w: two managers serve this request with the same cookie %q (path %q, domain %q); give each its own name (WithCookieName)",
+				ErrConfig, m.cookieName, m.path, m.domain))
 			return
 		}
 		// The session and the writer live and die with the request: one
@@ -57,6 +65,12 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 			sw.commit(http.StatusOK)
 		}
 	})
+}
+
+// sameCookie reports whether m and o use the same cookie (name, path and
+// domain).
+func (m *Manager) sameCookie(o *Manager) bool {
+	return m.cookieName == o.cookieName && m.path == o.path && m.domain == o.domain
 }
 
 // requestState holds what the middleware allocates for one request.

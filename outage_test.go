@@ -33,6 +33,20 @@ func TestHandlerToleratesStoreOutage(t *testing.T) {
 		case "/logout": // a failed logout must never look done
 			m.Destroy(r.Context())
 			io.WriteString(w, "logged out")
+		case "/logout-page": // not even when the page then reads the session
+			m.Destroy(r.Context())
+			io.WriteString(w, "logged out; theme="+session.GetOr(s, "theme", "light"))
+		case "/revoke-others":
+			m.RevokeOtherSessions(r.Context())
+			session.GetOr(s, "theme", "light")
+			io.WriteString(w, "other devices logged out")
+		case "/login":
+			m.Login(r.Context(), "alice")
+			session.GetOr(s, "theme", "light")
+			io.WriteString(w, "welcome")
+		case "/renew":
+			m.Renew(r.Context())
+			io.WriteString(w, "renewed")
 		}
 	}))
 	do := func(path string) *httptest.ResponseRecorder {
@@ -50,8 +64,10 @@ func TestHandlerToleratesStoreOutage(t *testing.T) {
 	if w := do("/save"); w.Code != http.StatusAccepted || body(w) != "preferences are not available right now" || len(w.Result().Cookies()) != 0 {
 		t.Fatalf("a write whose error the handler answered: %d %q %v", w.Code, body(w), w.Result().Cookies())
 	}
-	if w := do("/logout"); w.Code != http.StatusServiceUnavailable || body(w) == "logged out" {
-		t.Fatalf("a logout that could not happen: %d %q", w.Code, body(w))
+	for _, path := range []string{"/logout", "/logout-page", "/revoke-others", "/login", "/renew"} {
+		if w := do(path); w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("%s could not happen but answered %d %q", path, w.Code, body(w))
+		}
 	}
 	if n := e.store.writes(); n != 0 {
 		t.Fatalf("%d store writes over a load error", n)

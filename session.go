@@ -169,6 +169,51 @@ func (s *Session) loadShown() error {
 	return err
 }
 
+// loadLifecycle is load for the manager's lifecycle calls (Login, Renew,
+// Destroy, the revocations): a failure of theirs must never look done, so
+// a load error fails the request at commit, whatever the handler does
+// next. It must be called with s.mu held.
+func (s *Session) loadLifecycle() error {
+	err := s.load()
+	if err != nil && s.failErr == nil {
+		s.failErr = err
+	}
+	return err
+}
+
+// modifyLifecycle is modify for the lifecycle calls (see loadLifecycle).
+func (s *Session) modifyLifecycle(f func() error) error {
+	if s == nil {
+		return ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		return ErrCommitted
+	}
+	if err := s.loadLifecycle(); err != nil {
+		return err
+	}
+	return f()
+}
+
+// lifecycleUser returns the session's user for the revocation calls,
+// loading it as loadLifecycle does.
+func (s *Session) lifecycleUser() (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.loadLifecycle(); err != nil {
+		return "", err
+	}
+	if s.login {
+		return s.userID, nil
+	}
+	if s.rec != nil {
+		return s.rec.UserID, nil
+	}
+	return "", nil
+}
+
 // adopt makes rec the session's loaded record, loaded at now (the
 // request's activity time, which decides whether a refresh is due). With
 // owned false its values map stays untouched (the first change works on a
@@ -235,10 +280,12 @@ func (s *Session) markChanged(key string, set bool) {
 // When the store cannot be read, Get (like every Session method) returns
 // the error, wrapped in a *StoreError; never an empty session. An error a
 // handler was given is the handler's to handle: if it answers anyway, its
-// response is sent and nothing is saved. Only errors the handler never saw
-// (a failed save at commit, a failed Login, Renew or Destroy, a load
-// failure behind a call that does not return it) replace its response with
-// the error handler's.
+// response is sent and nothing is saved. Errors the handler never saw (a
+// failed save at commit, a load failure behind a call that does not return
+// it) replace its response with the error handler's, and so does a failed
+// Login, Renew, Destroy, RevokeSession or RevokeOtherSessions, even when
+// the handler was given the error: a login or logout that did not happen
+// must never look done.
 func Get[T any](s *Session, key string) (T, bool, error) {
 	var v T
 	if s == nil {

@@ -96,6 +96,23 @@ func TestTwoManagersOneRequest(t *testing.T) {
 	}
 }
 
+// Two managers with the same cookie would each delete the other's token as
+// a dead cookie: the request fails with a configuration error instead.
+func TestTwoManagersSameCookieRefused(t *testing.T) {
+	st := memstore.New()
+	defer st.Stop()
+	a, _ := session.New(st)
+	b, _ := session.New(st)
+	h := a.Handler(b.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Error("the handler ran under two managers of one cookie")
+	})))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "https://example.com/", nil))
+	if w.Code != http.StatusInternalServerError {
+		t.Fatalf("two managers on one cookie: %d %q", w.Code, w.Body.String())
+	}
+}
+
 // Two sessions on one request: the login session, short-lived, and a
 // preferences session kept for a year in a cookie of its own.
 func ExampleManager_FromContext() {

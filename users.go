@@ -87,19 +87,27 @@ func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInf
 // MySessions lists the sessions of the request's logged-in user (see
 // UserSessions). It returns ErrNotLoggedIn for an anonymous session.
 func (m *Manager) MySessions(ctx context.Context) ([]SessionInfo, error) {
-	user, err := m.currentUser(ctx)
+	user, err := m.currentUser(ctx, false)
 	if err != nil {
 		return nil, err
 	}
 	return m.UserSessions(ctx, user)
 }
 
-func (m *Manager) currentUser(ctx context.Context) (string, error) {
+// currentUser returns the request session's user. For a revocation
+// (lifecycle true), a load error fails the request whatever the handler
+// does with it (see Session.loadLifecycle); for a read it is the handler's.
+func (m *Manager) currentUser(ctx context.Context, lifecycle bool) (string, error) {
 	s, err := m.sessionFor(ctx)
 	if err != nil {
 		return "", err
 	}
-	user, err := s.UserID()
+	var user string
+	if lifecycle {
+		user, err = s.lifecycleUser()
+	} else {
+		user, err = s.UserID()
+	}
 	if err != nil {
 		return "", err
 	}
@@ -121,7 +129,7 @@ func ParseHandle(handle string) (Digest, error) { return ParseDigest(handle) }
 func (m *Manager) RevokeSession(ctx context.Context, handle string) error {
 	ctx, cancel := detached(ctx)
 	defer cancel()
-	user, err := m.currentUser(ctx)
+	user, err := m.currentUser(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -214,7 +222,7 @@ func (m *Manager) endLineage(ctx context.Context, rec *Record) error {
 func (m *Manager) RevokeOtherSessions(ctx context.Context) (int, error) {
 	ctx, cancel := detached(ctx)
 	defer cancel()
-	user, err := m.currentUser(ctx)
+	user, err := m.currentUser(ctx, true)
 	if err != nil {
 		return 0, err
 	}

@@ -415,3 +415,37 @@ func TestSecondRevocationOutlivesTheFirst(t *testing.T) {
 		t.Fatalf("login after the second revocation: %q", got)
 	}
 }
+
+// Issue 20: "remember me" works for sessions sealed in the cookie too (the
+// review of the change found SetLifetime ignored there).
+func TestRememberMeClientSide(t *testing.T) {
+	const month = 30 * 24 * time.Hour
+	now := time.Now()
+	clock := func() time.Time { return now }
+	a := newApp(t, mustNew(t, [][]byte{key1}), session.WithClock(clock), session.WithMaxLifetime(month))
+	mux := http.NewServeMux()
+	mux.HandleFunc("/remember", func(w http.ResponseWriter, r *http.Request) {
+		a.m.Login(r.Context(), "alice")
+		if err := session.FromContext(r.Context()).SetLifetime(month, month); err != nil {
+			http.Error(w, err.Error(), 500)
+		}
+	})
+	mux.Handle("/", a.h)
+	h := a.m.Handler(mux)
+	r := httptest.NewRequest("GET", "/remember", nil)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	var c *http.Cookie
+	for _, ck := range w.Result().Cookies() {
+		if ck.Name == session.DefaultCookieName {
+			c = ck
+		}
+	}
+	if c == nil || c.MaxAge != int(month/time.Second) {
+		t.Fatalf("remember-me cookie: %v (%d %q)", c, w.Code, w.Body.String())
+	}
+	now = now.Add(13 * time.Hour)
+	if got := strings.TrimSpace(a.do("/whoami", c.Value).Body.String()); got != "alice" {
+		t.Fatalf("remembered client-side session after 13 hours: %q", got)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/sessiontest"
 	"github.com/sessionkit/session/stores/storeurl"
 )
 
@@ -35,6 +36,14 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 // testServer runs the app over TLS (so a standard cookie jar keeps the
 // Secure cookie) on a fresh SQLite file, with a controllable clock.
 func testServer(t *testing.T, opts ...session.Option) (*httptest.Server, *clock) {
+	t.Helper()
+	srv, clk, _ := testServerManager(t, opts...)
+	return srv, clk
+}
+
+// testServerManager is testServer that also returns the app's manager, for
+// logging browsers in with sessiontest.LoginCookie.
+func testServerManager(t *testing.T, opts ...session.Option) (*httptest.Server, *clock, *session.Manager) {
 	t.Helper()
 	st, err := storeurl.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
@@ -62,7 +71,19 @@ func testServer(t *testing.T, opts ...session.Option) (*httptest.Server, *clock)
 	}
 	srv := httptest.NewTLSServer(app.Handler())
 	t.Cleanup(srv.Close)
-	return srv, clk
+	return srv, clk, m
+}
+
+// loginAs logs the browser in as user without the login form: the
+// session is made by the manager itself (sessiontest.LoginCookie, issue
+// 21), as a test of an application would.
+func (b *browser) loginAs(m *session.Manager, user string) {
+	b.t.Helper()
+	u, err := url.Parse(b.srv.URL)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.c.Jar.SetCookies(u, []*http.Cookie{sessiontest.LoginCookie(b.t, m, user, nil)})
 }
 
 // browser is a client with its own cookie jar that does not follow
@@ -211,7 +232,7 @@ func (b *browser) setToken(tok string) {
 }
 
 func TestAPI(t *testing.T) {
-	srv, _ := testServer(t)
+	srv, _, m := testServerManager(t)
 	a := newBrowser(t, srv)
 	if r := a.get("/api/me"); r.code != 401 || !strings.Contains(r.body, `"error"`) || r.header.Get("Content-Type") != "application/json" {
 		t.Fatalf("anonymous /api/me: %d %s", r.code, r.body)
@@ -249,12 +270,13 @@ func TestAPI(t *testing.T) {
 	if r := a.get("/api/me"); r.code != 200 || json.Unmarshal([]byte(r.body), &me) != nil || me["user"] != "alice" {
 		t.Fatalf("/api/me: %d %s", r.code, r.body)
 	}
+	// The other devices are logged in without the form (issue 21).
 	b := newBrowser(t, srv)
-	b.login("alice", "wonderland")
+	b.loginAs(m, "alice")
 	c := newBrowser(t, srv)
-	c.login("alice", "wonderland")
+	c.loginAs(m, "alice")
 	bob := newBrowser(t, srv)
-	bob.login("bob", "builder")
+	bob.loginAs(m, "bob")
 
 	var list []map[string]any
 	r := a.get("/api/sessions")
@@ -323,9 +345,9 @@ func TestAPI(t *testing.T) {
 }
 
 func TestCrossOriginPostsRejected(t *testing.T) {
-	srv, _ := testServer(t)
+	srv, _, m := testServerManager(t)
 	b := newBrowser(t, srv)
-	b.login("alice", "wonderland")
+	b.loginAs(m, "alice")
 	for _, h := range [][]string{
 		{"Sec-Fetch-Site", "cross-site"},
 		{"Origin", "https://evil.example"},

@@ -48,20 +48,32 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
 		userinfo, hostsAndPath = rest[:at], rest[at+1:]
 	}
+	hostsAndPath, query, _ := strings.Cut(hostsAndPath, "?")
 	hosts, path, _ := strings.Cut(hostsAndPath, "/")
-	path, query, _ := strings.Cut(path, "?")
-	if i := strings.IndexByte(hosts, '?'); i >= 0 {
-		hosts, query = hosts[:i], hosts[i+1:]
-	}
 	addrs := strings.Split(hosts, ",")
 	for _, a := range addrs {
 		if a == "" || !strings.Contains(a, ":") {
-			return nil, fmt.Errorf("redisstore: address %q in %q needs host:port", a, redact(rawURL))
+			return nil, fmt.Errorf("redisstore: an address in %q is not host:port", redact(rawURL))
+		}
+	}
+	// The URL's own user and password, set on the options after go-redis
+	// has parsed the rest (never part of a URL handed on, whose parse
+	// errors could quote them).
+	var user, pass string
+	var err error
+	if userinfo != "" {
+		u, p, _ := strings.Cut(userinfo, ":")
+		// The unescaping errors quote the bad sequence: part of a secret.
+		if user, err = url.PathUnescape(u); err != nil {
+			return nil, errors.New("redisstore: the user name in the URL has an invalid %-escape")
+		}
+		if pass, err = url.PathUnescape(p); err != nil {
+			return nil, errors.New("redisstore: the password in the URL has an invalid %-escape")
 		}
 	}
 	q, err := url.ParseQuery(query)
 	if err != nil {
-		return nil, fmt.Errorf("redisstore: the query of %q has an invalid %%-escape", redact(rawURL))
+		return nil, fmt.Errorf("redisstore: the query of %q is not valid (an invalid %%-escape or a ';')", redact(rawURL))
 	}
 	for _, a := range addrs[1:] {
 		q.Add("addr", a)
@@ -70,10 +82,14 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 		if path != "" || q.Has("db") {
 			return nil, fmt.Errorf("redisstore: Redis Cluster has no databases; remove the path or db from %q", redact(rawURL))
 		}
-		u := base + "://" + withAt(userinfo) + addrs[0] + "?" + q.Encode()
+		u := base + "://" + addrs[0] + "?" + q.Encode()
 		opts, err := redis.ParseClusterURL(u)
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: parsing URL %q: %s", redact(rawURL), redact(err.Error()))
+		}
+		opts.Username, opts.Password = user, pass
+		if opts.TLSConfig != nil {
+			opts.TLSConfig.ServerName = "" // each node is checked against its own name
 		}
 		return redis.NewClusterClient(opts), nil
 	}
@@ -87,6 +103,12 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 		sentinelInfo = url.UserPassword(su, sp).String()
 	}
 	db := q.Get("db")
+	if strings.Trim(db, "0123456789") != "" {
+		return nil, fmt.Errorf("redisstore: db=%q is not a database number", db)
+	}
+	if q.Has("master_name") {
+		return nil, errors.New("redisstore: the master name is the path of a Sentinel URL, not master_name=")
+	}
 	q.Del("sentinel_user")
 	q.Del("sentinel_password")
 	q.Del("db")
@@ -96,21 +118,20 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: parsing URL %q: %s", redact(rawURL), redact(err.Error()))
 	}
-	if userinfo != "" {
-		// The URL's own user and password are the master's.
-		u, p, _ := strings.Cut(userinfo, ":")
-		// The unescaping errors quote the bad sequence: part of a secret.
-		if opts.Username, err = url.PathUnescape(u); err != nil {
-			return nil, errors.New("redisstore: the user name in the URL has an invalid %-escape")
-		}
-		if opts.Password, err = url.PathUnescape(p); err != nil {
-			return nil, errors.New("redisstore: the password in the URL has an invalid %-escape")
-		}
+	if opts.RouteByLatency || opts.RouteRandomly || opts.ReplicaOnly {
+		// Reads from replicas could serve a session already logged out
+		// (and a failover client cannot route them anyway).
+		return nil, errors.New("redisstore: route_by_latency, route_randomly and replica_only read from replicas; sessions are read from the master")
+	}
+	opts.Username, opts.Password = user, pass // the URL's own user and password are the master's
+	if opts.TLSConfig != nil {
+		opts.TLSConfig.ServerName = "" // the master is checked against its own name
 	}
 	return redis.NewFailoverClient(opts), nil
 }
 
-// withAt returns userinfo followed by "@", or nothing.
+// withAt returns userinfo followed by "@", or nothing (the Sentinels'
+// credentials, escaped by url.UserPassword).
 func withAt(userinfo string) string {
 	if userinfo == "" {
 		return ""

@@ -89,6 +89,46 @@ func TestURLOptionsDelegatedToGoRedis(t *testing.T) {
 		t.Fatalf("sentinel options: TLS %v, db %d, %v %d %q %q", fo.TLSConfig != nil, fo.DB, fo.ReadTimeout, fo.PoolSize, fo.Username, fo.Password)
 	}
 	c.Close()
+	// Passwords with characters that URLs reserve reach the client as they
+	// are, and never an error (the review of issue 20's change found them
+	// quoted by go-redis's URL errors).
+	for _, pw := range []string{"hunt#er2", "hunt/er2", "hunt?er2"} {
+		c, err := redisstore.NewClient("redis-cluster://u:" + pw + "@10.0.0.1:7000,10.0.0.2:7000")
+		if err != nil {
+			if strings.Contains(err.Error(), "hunt") {
+				t.Fatalf("password in error: %v", err)
+			}
+			t.Fatalf("password %q: %v", pw, err)
+		}
+		if got := c.(*redis.ClusterClient).Options().Password; got != pw {
+			t.Fatalf("password %q reached the client as %q", pw, got)
+		}
+		c.Close()
+	}
+	c, err = redisstore.NewClient("redis-sentinel://10.0.0.1:26379?sentinel_password=a/b&db=2")
+	if err == nil {
+		c.Close()
+		t.Fatal("a Sentinel URL without a master name accepted")
+	}
+	c, err = redisstore.NewClient("redis-sentinel://10.0.0.1:26379/m?sentinel_password=a/b&db=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := c.(*redis.Client).Options(); o.DB != 2 {
+		t.Fatalf("db %d", o.DB)
+	}
+	c.Close()
+	for _, bad := range []string{
+		"redis-sentinel://10.0.0.1:26379/m?route_by_latency=true",
+		"redis-sentinel://10.0.0.1:26379/m?route_randomly=true",
+		"redis-sentinel://10.0.0.1:26379/m?db=x",
+	} {
+		c, err := redisstore.NewClient(bad) // an error, never a panic
+		if err == nil {
+			c.Close()
+			t.Errorf("%q accepted", bad)
+		}
+	}
 	for _, bad := range []string{
 		"redis-cluster://127.0.0.1:7000?pool_sise=3",
 		"redis-sentinel://127.0.0.1:26379/m?dial_timout=1s",

@@ -187,7 +187,8 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 func mysqlDSN(rawURL string) (string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return "", fmt.Errorf("storeurl: parsing %s: %s", Redact(rawURL), Redact(err.Error()))
+		// url.Parse's errors quote the bad part, which may be a secret.
+		return "", fmt.Errorf("storeurl: %s is not a valid URL", Redact(rawURL))
 	}
 	host := u.Host
 	if u.Port() == "" {
@@ -198,7 +199,14 @@ func mysqlDSN(rawURL string) (string, error) {
 		dsn += "/"
 	}
 	if u.RawQuery != "" {
-		dsn += "?" + u.RawQuery
+		// Re-encoded: the driver's DSN takes its database name after the
+		// last "/", so a raw "/" in a value (loc=Europe/Paris) must be
+		// escaped; the driver unescapes the values.
+		q, err := url.ParseQuery(u.RawQuery)
+		if err != nil {
+			return "", fmt.Errorf("storeurl: the query of %s is not valid", Redact(rawURL))
+		}
+		dsn += "?" + q.Encode()
 	}
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
@@ -207,6 +215,9 @@ func mysqlDSN(rawURL string) (string, error) {
 	if u.User != nil {
 		cfg.User = u.User.Username()
 		cfg.Passwd, _ = u.User.Password()
+		if strings.Contains(cfg.User, ":") {
+			return "", fmt.Errorf("storeurl: a MySQL user name cannot contain ':' (%s)", Redact(rawURL))
+		}
 	}
 	return cfg.FormatDSN(), nil
 }
