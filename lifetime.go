@@ -62,9 +62,9 @@ func (s *Session) stored() (*Record, error) {
 	return s.rec, nil
 }
 
-// CreatedAt returns when the session was created (restarted at a Login as
-// another user), or the zero time for a session not stored yet.
-func (s *Session) CreatedAt() (time.Time, error) {
+// recordTime returns a time of the stored record, or the zero time for a
+// session not stored yet.
+func (s *Session) recordTime(field func(*Record) time.Time) (time.Time, error) {
 	if s == nil {
 		return time.Time{}, ErrNoSession
 	}
@@ -74,23 +74,20 @@ func (s *Session) CreatedAt() (time.Time, error) {
 	if err != nil || rec == nil {
 		return time.Time{}, err
 	}
-	return rec.Created, nil
+	return field(rec), nil
+}
+
+// CreatedAt returns when the session was created (restarted at a Login as
+// another user), or the zero time for a session not stored yet.
+func (s *Session) CreatedAt() (time.Time, error) {
+	return s.recordTime(func(r *Record) time.Time { return r.Created })
 }
 
 // LastSeen returns the last activity recorded for the session before this
 // request (recording is throttled, see WithTouchFraction), or the zero
 // time for a session not stored yet.
 func (s *Session) LastSeen() (time.Time, error) {
-	if s == nil {
-		return time.Time{}, ErrNoSession
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rec, err := s.stored()
-	if err != nil || rec == nil {
-		return time.Time{}, err
-	}
-	return rec.LastSeen, nil
+	return s.recordTime(func(r *Record) time.Time { return r.LastSeen })
 }
 
 // ExpiresAt returns when the session ends if it stays idle (idle, moved
@@ -98,16 +95,11 @@ func (s *Session) LastSeen() (time.Time, error) {
 // request; zero times for a session not stored yet. "Your session expires
 // in 5 minutes" is time.Until(min(idle, absolute)).
 func (s *Session) ExpiresAt() (idle, absolute time.Time, err error) {
-	if s == nil {
-		return time.Time{}, time.Time{}, ErrNoSession
+	if idle, err = s.recordTime(func(r *Record) time.Time { return r.IdleExpiry }); err != nil {
+		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rec, err := s.stored()
-	if err != nil || rec == nil {
-		return time.Time{}, time.Time{}, err
-	}
-	return rec.IdleExpiry, rec.AbsExpiry, nil
+	absolute, err = s.recordTime(func(r *Record) time.Time { return r.AbsExpiry })
+	return
 }
 
 // Handle returns the session's opaque handle: the id "your devices" pages

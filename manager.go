@@ -219,13 +219,7 @@ func (m *Manager) Login(ctx context.Context, userID string) error {
 		return err
 	}
 	return s.modifyLifecycle(func() error {
-		cur := ""
-		if s.login {
-			cur = s.userID
-		} else if s.rec != nil {
-			cur = s.rec.UserID
-		}
-		if cur != "" && cur != userID {
+		if cur := s.currentUser(); cur != "" && cur != userID {
 			s.switchUser()
 		}
 		s.renew = true

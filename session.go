@@ -101,7 +101,7 @@ func (s *Session) load() error {
 	if s.tokenIssue != "" {
 		// A cookie of ours that is no token: delete it, so that the
 		// client does not send it (and get logged) again.
-		s.clearCookie = true
+		s.clearCookie = s.deadCookieDeletable()
 		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: s.tokenIssue, RemoteAddr: s.remoteAddr})
 		return nil
 	}
@@ -121,7 +121,7 @@ func (s *Session) load() error {
 		// cookie once (Django does), instead of paying a store read and a
 		// log line on every request until its Max-Age runs out.
 		s.hasToken = false
-		s.clearCookie = true
+		s.clearCookie = s.deadCookieDeletable()
 		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: "unknown", token: ref(s.digest), RemoteAddr: s.remoteAddr})
 		return nil
 	case errors.Is(err, ErrCorrupt):
@@ -155,6 +155,19 @@ func (s *Session) load() error {
 	}
 	s.adopt(rec, false, now)
 	return nil
+}
+
+// deadCookieDeletable reports whether the response may delete a dead
+// cookie: for page navigations and non-browser clients, not for a
+// browser's background requests (fetch, XHR, images: Sec-Fetch-Mode other
+// than navigate), whose responses can arrive after a concurrent login's
+// and would delete its new cookie.
+func (s *Session) deadCookieDeletable() bool {
+	if s.req == nil {
+		return true
+	}
+	mode := s.req.Header.Get("Sec-Fetch-Mode")
+	return mode == "" || mode == "navigate"
 }
 
 // loadShown is load for the methods a handler calls: a load error it
@@ -205,13 +218,19 @@ func (s *Session) lifecycleUser() (string, error) {
 	if err := s.loadLifecycle(); err != nil {
 		return "", err
 	}
+	return s.currentUser(), nil
+}
+
+// currentUser returns the user of the loaded session, or the one this
+// request's Login binds. It must be called with s.mu held.
+func (s *Session) currentUser() string {
 	if s.login {
-		return s.userID, nil
+		return s.userID
 	}
 	if s.rec != nil {
-		return s.rec.UserID, nil
+		return s.rec.UserID
 	}
-	return "", nil
+	return ""
 }
 
 // adopt makes rec the session's loaded record, loaded at now (the
@@ -440,13 +459,7 @@ func (s *Session) UserID() (string, error) {
 	if err := s.loadShown(); err != nil {
 		return "", err
 	}
-	if s.login {
-		return s.userID, nil
-	}
-	if s.rec != nil {
-		return s.rec.UserID, nil
-	}
-	return "", nil
+	return s.currentUser(), nil
 }
 
 // AuthTime returns when the user logged in, or the zero time.

@@ -40,7 +40,7 @@ func CheckCorruptRecords(t *testing.T, st session.Store, corrupt func(d session.
 		s := session.FromContext(r.Context())
 		if r.URL.Path == "/set" {
 			if err := s.Set("a", "1"); err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
+				writeError(w, err)
 			}
 			return
 		}

@@ -37,7 +37,7 @@ func WritesUnderFault(t *testing.T, st session.Store, users int, fault func()) (
 	}
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := session.FromContext(r.Context()).Set(r.FormValue("k"), "v"); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			writeError(w, err)
 		}
 	}))
 	type client struct {

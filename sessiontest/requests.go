@@ -49,7 +49,7 @@ func Handler(m *session.Manager) http.Handler {
 			http.NotFound(w, r)
 		}
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			writeError(w, err)
 		}
 	}))
 }

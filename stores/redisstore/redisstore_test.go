@@ -259,6 +259,7 @@ func TestUnreachableRedisFailsRequests(t *testing.T) {
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := session.FromContext(r.Context())
 		if _, _, err := session.Get[string](s, "a"); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		s.Set("a", "1")

@@ -505,9 +505,12 @@ func sentinelApp(t *testing.T, st session.Store) func(path string, c *http.Cooki
 		case "/logout":
 			m.Destroy(r.Context())
 		default:
-			if u, err := session.FromContext(r.Context()).UserID(); err == nil {
-				io.WriteString(w, u)
+			u, err := session.FromContext(r.Context()).UserID()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
 			}
+			io.WriteString(w, u)
 		}
 	}))
 	return func(path string, c *http.Cookie) *httptest.ResponseRecorder {
