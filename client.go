@@ -25,6 +25,19 @@ func (m *Manager) clientInfo(r *http.Request) (ip, ua string) {
 	return ip, ua
 }
 
+// clientOf returns the client to record for s: its request's, or, for a
+// session used outside an HTTP request (Manager.Lookup), the one on
+// record.
+func (m *Manager) clientOf(s *Session) (ip, ua string) {
+	if s.req == nil {
+		if s.rec != nil {
+			return s.rec.IP, s.rec.UserAgent
+		}
+		return "", ""
+	}
+	return m.clientInfo(s.req)
+}
+
 func (m *Manager) clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -128,7 +128,7 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 		rec.AbsExpiry = m.capLifetime(rec, now.Add(m.absoluteFor(s)))
 	}
 	rec.IdleExpiry = minTime(now.Add(m.idleFor(rec.IdleTimeout, rec.UserID)), rec.AbsExpiry)
-	rec.IP, rec.UserAgent = m.clientInfo(s.req)
+	rec.IP, rec.UserAgent = m.clientOf(s)
 	if reason != "" {
 		// A new identity: fresh id; with a revocation hook, the old
 		// cookie's copies stop working (no fixation through a copied

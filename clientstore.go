@@ -79,6 +79,9 @@ func NewClientSide(cs ClientStore, opts ...Option) (*Manager, error) {
 	if m.anon != nil {
 		return nil, fmt.Errorf("%w: WithAnonymousInCookie is for server-side managers; a client-side one keeps every session in the cookie", ErrConfig)
 	}
+	if m.headerToken {
+		return nil, fmt.Errorf("%w: WithHeaderToken is for server-side managers; a client-side one keeps every session in the cookie", ErrConfig)
+	}
 	m.client = cs
 	m.revoker, _ = cs.(ClientRevoker)
 	return m, nil

@@ -37,7 +37,7 @@ func (m *Manager) readToken(r *http.Request, s *Session) {
 		s.tokenIssue = "malformed"
 		return
 	}
-	s.hasToken = true
+	s.hasToken, s.presented = true, s.token
 }
 
 // namedCookies yields the value of every cookie called name (a valid
@@ -115,6 +115,10 @@ func validCookieValue(v string) bool {
 // expiry (the earlier of the idle expiry and the absolute deadline, capped at
 // 400 days) unless it expires at browser close.
 func (m *Manager) writeCookie(h http.Header, token string, now, idleExpiry, absExpiry time.Time, onClose bool) {
+	if m.headerToken {
+		writeHeaderToken(h, token)
+		return
+	}
 	var b strings.Builder
 	b.Grow(len(m.cookieName) + len(token) + 96)
 	b.WriteString(m.cookieName)
@@ -137,6 +141,10 @@ func (m *Manager) writeCookie(h http.Header, token string, now, idleExpiry, absE
 // writeDeletion expires the cookie, repeating the attributes it was set with
 // so browsers match and remove it.
 func (m *Manager) writeDeletion(h http.Header) {
+	if m.headerToken {
+		writeHeaderToken(h, "")
+		return
+	}
 	var b strings.Builder
 	b.WriteString(m.cookieName)
 	b.WriteString("=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
@@ -185,14 +193,15 @@ func setCookie(h http.Header, name, line string) {
 	}
 }
 
-// addVary adds "Cookie" to the Vary header unless it is there already.
-func addVary(h http.Header) {
+// addVary adds field ("Cookie", or a header-token manager's header) to the
+// Vary header unless it is there already.
+func addVary(h http.Header, field string) {
 	for _, v := range h["Vary"] {
 		for f := range strings.SplitSeq(v, ",") {
-			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, "Cookie") {
+			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, field) {
 				return
 			}
 		}
 	}
-	h["Vary"] = append(h["Vary"], "Cookie") // h.Add, minus canonicalizing a canonical key
+	h["Vary"] = append(h["Vary"], field) // h.Add, minus canonicalizing a canonical key
 }

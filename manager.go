@@ -338,7 +338,11 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 	if !s.accessed {
 		return nil
 	}
-	addVary(h)
+	if m.headerToken {
+		addVary(h, m.tokenHeader)
+	} else {
+		addVary(h, "Cookie")
+	}
 	if s.loadErr != nil {
 		if s.errShown {
 			// The handler was given the error and answered anyway (for
@@ -382,7 +386,7 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 		return m.commitRenew(ctx, s, h, now)
 	case s.rec != nil && s.dirty():
 		c := s.change(now)
-		if ip, ua := m.clientInfo(s.req); ip != s.rec.IP || ua != s.rec.UserAgent {
+		if ip, ua := m.clientOf(s); ip != s.rec.IP || ua != s.rec.UserAgent {
 			c.SetClient, c.IP, c.UserAgent = true, ip, ua
 		}
 		start := m.startTimer()
@@ -407,7 +411,7 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 		exp := minTime(now.Add(idle), s.rec.AbsExpiry)
 		var err error
 		start := m.startTimer()
-		ip, ua := m.clientInfo(s.req)
+		ip, ua := m.clientOf(s)
 		switch {
 		case ip != s.rec.IP || ua != s.rec.UserAgent:
 			// The client moved or changed browser: record it with the
@@ -455,7 +459,7 @@ func (m *Manager) commitCreate(ctx context.Context, s *Session, h http.Header, n
 		AbsExpiry:     now.Add(m.absoluteFor(s)),
 		Version:       1,
 	}
-	rec.IP, rec.UserAgent = m.clientInfo(s.req)
+	rec.IP, rec.UserAgent = m.clientOf(s)
 	rec.IdleExpiry = minTime(now.Add(m.idleFor(s.idleOverride, rec.UserID)), rec.AbsExpiry)
 	if m.anonCap != nil && rec.UserID == "" {
 		ok, wait := m.anonCap.take(now)
@@ -520,7 +524,7 @@ func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, no
 		rec.AbsExpiry = m.capLifetime(rec, now.Add(m.absoluteFor(s)))
 	}
 	rec.IdleExpiry = minTime(now.Add(m.idleFor(rec.IdleTimeout, rec.UserID)), rec.AbsExpiry)
-	rec.IP, rec.UserAgent = m.clientInfo(s.req)
+	rec.IP, rec.UserAgent = m.clientOf(s)
 	token, d, err := newToken(m.random)
 	if err != nil {
 		return err

@@ -45,6 +45,8 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		case m.client != nil:
 			s.sealed = true
 			m.readClientCookie(r, s)
+		case m.headerToken:
+			m.readHeaderToken(r, s)
 		default:
 			m.readToken(r, s)
 			if m.anon != nil && s.tokenIssue == "malformed" {
@@ -67,9 +69,12 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 	})
 }
 
-// sameCookie reports whether m and o use the same cookie (name, path and
-// domain).
+// sameCookie reports whether m and o carry their tokens the same way: the
+// same cookie (name, path and domain), or the same request header.
 func (m *Manager) sameCookie(o *Manager) bool {
+	if m.headerToken || o.headerToken { // the same header, then
+		return m.headerToken && o.headerToken && m.tokenHeader == o.tokenHeader
+	}
 	return m.cookieName == o.cookieName && m.path == o.path && m.domain == o.domain
 }
 

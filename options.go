@@ -96,6 +96,8 @@ type config struct {
 	anon            ClientStore // anonymous sessions sealed in the cookie (WithAnonymousInCookie)
 	anonIdle        time.Duration
 	maxLifetime     time.Duration // WithMaxLifetime; 0: the absolute timeout
+	headerToken     bool          // WithHeaderToken: the token travels in a request header
+	tokenHeader     string        // its header ("Authorization": Bearer)
 	anonLimit       int           // WithAnonymousLimit: new anonymous sessions per anonPeriod
 	anonPeriod      time.Duration
 }
@@ -288,6 +290,9 @@ func (c *config) validate() error {
 	}
 	if c.absoluteTimeout <= 0 {
 		return bad("absolute timeout must be positive, got %v", c.absoluteTimeout)
+	}
+	if err := c.validateHeaderToken(); err != nil {
+		return err
 	}
 	if c.idleTimeout > c.absoluteTimeout {
 		return bad("idle timeout %v exceeds the absolute timeout %v, which would end every session first; for \"remember me\" use WithMaxLifetime and Session.SetLifetime", c.idleTimeout, c.absoluteTimeout)

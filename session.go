@@ -27,6 +27,7 @@ type Session struct {
 
 	// What the client presented.
 	token      string // the client's token (or the new one after commit); never logged
+	presented  string // the token the request presented (header tokens: see IssuedToken)
 	digest     Digest // digest of token, valid when hasToken
 	tokenIssue string // "malformed" or "duplicate" when the cookie was rejected
 

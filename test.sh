@@ -89,6 +89,7 @@ go test -run '^$' -fuzz '^FuzzNamedCookies$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzDecodeValues$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzValidJSON$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzJSONCodec$' -fuzztime "$fuzztime" .
+go test -run '^$' -fuzz '^FuzzBearerHeader$' -fuzztime "$fuzztime" .
 go test -run '^$' -fuzz '^FuzzOpen$' -fuzztime "$fuzztime" ./cookiestore
 go test -run '^$' -fuzz '^FuzzDecodePayload$' -fuzztime "$fuzztime" ./cookiestore
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./stores/redisstore

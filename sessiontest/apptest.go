@@ -17,6 +17,38 @@ import (
 // devices" lists and revocations see it like any other. values may be nil.
 func LoginCookie(tb testing.TB, m *session.Manager, userID string, values map[string]any) *http.Cookie {
 	tb.Helper()
+	w := login(tb, m, userID, values)
+	for _, c := range w.Result().Cookies() {
+		if c.Name == m.CookieName() && c.MaxAge >= 0 && c.Value != "" {
+			return c
+		}
+	}
+	tb.Fatalf("sessiontest.LoginCookie(%q): no session cookie was set (a header-token manager? use LoginToken)", userID)
+	return nil
+}
+
+// LoginToken is LoginCookie for any manager: it returns the session's
+// token, the cookie's value or, for a header-token manager
+// (session.WithHeaderToken), the bearer token.
+func LoginToken(tb testing.TB, m *session.Manager, userID string, values map[string]any) string {
+	tb.Helper()
+	w := login(tb, m, userID, values)
+	if tok := w.Header().Get(session.SessionTokenHeader); tok != "" {
+		return tok
+	}
+	for _, c := range w.Result().Cookies() {
+		if c.Name == m.CookieName() && c.MaxAge >= 0 && c.Value != "" {
+			return c.Value
+		}
+	}
+	tb.Fatalf("sessiontest.LoginToken(%q): no token was issued (no user and no values?)", userID)
+	return ""
+}
+
+// login makes the session of LoginCookie and LoginToken and returns the
+// response that carried its token.
+func login(tb testing.TB, m *session.Manager, userID string, values map[string]any) *httptest.ResponseRecorder {
+	tb.Helper()
 	var failed error
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if userID != "" {
@@ -41,21 +73,24 @@ func LoginCookie(tb testing.TB, m *session.Manager, userID string, values map[st
 	if w.Code != http.StatusOK {
 		tb.Fatalf("sessiontest.LoginCookie(%q): the manager answered %d: %s", userID, w.Code, w.Body.String())
 	}
-	for _, c := range w.Result().Cookies() {
-		if c.Name == m.CookieName() && c.MaxAge >= 0 && c.Value != "" {
-			return c
-		}
-	}
-	tb.Fatalf("sessiontest.LoginCookie(%q): no session cookie was set (no user and no values?)", userID)
-	return nil
+	return w
 }
 
 // LoggedInRequest returns a request (as httptest.NewRequest makes it)
-// carrying the cookie of a new session of m logged in as userID and
+// carrying the token (cookie, or header for a header-token manager) of a
+// new session of m logged in as userID and
 // holding values (see LoginCookie), ready for the application's handler.
 func LoggedInRequest(tb testing.TB, m *session.Manager, method, target, userID string, values map[string]any) *http.Request {
 	tb.Helper()
 	r := httptest.NewRequest(method, target, nil)
-	r.AddCookie(LoginCookie(tb, m, userID, values))
+	tok := LoginToken(tb, m, userID, values)
+	switch h := m.TokenHeader(); h {
+	case "":
+		r.AddCookie(&http.Cookie{Name: m.CookieName(), Value: tok})
+	case "Authorization":
+		r.Header.Set(h, "Bearer "+tok)
+	default:
+		r.Header.Set(h, tok)
+	}
 	return r
 }

@@ -397,3 +397,8 @@ func TestDoubleLoginStandalone(t *testing.T) {
 func TestConcurrentWritesHoldSizeLimitStandalone(t *testing.T) {
 	sessiontest.ConcurrentSizeLimit(t, newStore(t, testClient(t)), 200, 1000, 64<<10)
 }
+
+// Issue 21: header tokens (login, use, renew, logout, revoke) on Redis.
+func TestHeaderTokens(t *testing.T) {
+	sessiontest.HeaderTokens(t, newStore(t, testClient(t)))
+}

@@ -149,3 +149,8 @@ func TestDoubleLogin(t *testing.T) {
 func TestConcurrentWritesHoldSizeLimit(t *testing.T) {
 	sessiontest.ConcurrentSizeLimit(t, newStore(t), 200, 1000, 64<<10)
 }
+
+// Issue 21: header tokens (login, use, renew, logout, revoke) on SQLite.
+func TestHeaderTokens(t *testing.T) {
+	sessiontest.HeaderTokens(t, newStore(t))
+}

@@ -8,7 +8,7 @@
 //	release check -version V                  fail if a module replaces a sibling or requires one at another version
 //	release set-version -version V            make every module require its siblings at V, without replace
 //	release proxy -version V -out DIR [-tidy] write every module at V into a file-based module proxy
-//	release tidy -version V                   go mod tidy every module without go.work (siblings at V from the tree)
+//	release tidy -version V                   go mod tidy every module without go.work (siblings at V from the tree; their checksums left out)
 //	release tidy-check -version V             fail if a module's go.mod/go.sum is not tidy without go.work
 //
 // With -tidy, proxy first runs `go mod tidy` in each module against the
@@ -90,7 +90,23 @@ func run(args []string, stdout io.Writer) error {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		return proxy(mods, *version, dir, true)
+		if err := proxy(mods, *version, dir, true); err != nil {
+			return err
+		}
+		// Between releases the go.sum files carry no checksums of sibling
+		// modules: they would change with every commit (release.sh adds
+		// them for the release commit).
+		for _, m := range mods {
+			sum := filepath.Join(m.Dir, "go.sum")
+			data, err := os.ReadFile(sum)
+			if err != nil {
+				continue
+			}
+			if err := os.WriteFile(sum, withoutOwnSums(data), 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
 	case "tidy-check":
 		return tidyCheck(mods, *version)
 	case "set-version":

@@ -1,0 +1,86 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// ErrInvalidToken reports a token that names no live session: malformed,
+// never issued, expired, logged out or revoked. Lookup returns it; a store
+// failure is a *StoreError instead, never this.
+var ErrInvalidToken = errors.New("session: invalid or unknown session token")
+
+// Lookup loads the session a token names outside an HTTP request, with
+// every check the middleware makes (the strict token format, both
+// deadlines, revocation): for a WebSocket connection that re-checks its
+// session, a gRPC call, a background job. A token that names no live
+// session gives ErrInvalidToken; a store failure gives its *StoreError,
+// never ErrInvalidToken.
+//
+// The session is used like the request's (Get, Set, UserID, Login, Renew,
+// Destroy through the manager with a context from Session.Context) and
+// saved once with Manager.Save, under the same conditional writes and
+// per-key merge as a request's. Lookup alone writes nothing.
+func (m *Manager) Lookup(ctx context.Context, token string) (*Session, error) {
+	if m.client != nil {
+		return nil, fmt.Errorf("%w: Lookup needs a server-side store; client-side sessions live in their cookies", ErrUnsupported)
+	}
+	s := &Session{m: m, closeCookie: m.expireOnClose}
+	s.ctx = &requestContext{Context: ctx, s: s} // FromContext finds it, as in a request
+	d, ok := parseToken(token)
+	if !ok {
+		return nil, ErrInvalidToken
+	}
+	s.digest, s.token, s.presented, s.hasToken = d, token, token, true
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	if !s.hasToken || s.rec == nil {
+		return nil, ErrInvalidToken
+	}
+	return s, nil
+}
+
+// Context returns the context of a session from Lookup, which carries the
+// session for the manager's calls (Login, Renew, Destroy, FromContext).
+func (s *Session) Context() context.Context {
+	if s == nil {
+		return context.Background()
+	}
+	return s.ctx
+}
+
+// Save commits a session from Lookup: its changes, a due refresh of its
+// expiry, a Login or Renew (a new token), a Destroy. It returns the token
+// the session has afterwards (the new one after a renewal, "" after
+// Destroy or when the session was ended meanwhile by a logout elsewhere).
+// A session is saved once; look it up again for later changes.
+func (m *Manager) Save(s *Session) (string, error) {
+	if s == nil || s.m != m || s.req != nil {
+		return "", ErrNoSession
+	}
+	h := http.Header{}
+	if err := m.commit(s, h, http.StatusOK); err != nil {
+		return "", err
+	}
+	// What the commit would have told a client: a new token, a deletion,
+	// or nothing (the token stands).
+	if m.headerToken {
+		if v := h.Values(SessionTokenHeader); len(v) > 0 {
+			return v[0], nil
+		}
+	} else {
+		for _, line := range h.Values("Set-Cookie") {
+			if rest, ok := strings.CutPrefix(line, m.cookieName+"="); ok {
+				value, _, _ := strings.Cut(rest, ";")
+				return value, nil
+			}
+		}
+	}
+	return s.presented, nil
+}

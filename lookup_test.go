@@ -1,0 +1,108 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/sessiontest"
+)
+
+// Issue 21: sessions outside HTTP handlers (WebSocket re-checks, gRPC,
+// jobs) with the middleware's checks and conditional writes.
+func TestLookupAndSave(t *testing.T) {
+	e := newEnv(t)
+	tok := mustToken(t, e.do("/login?u=alice", ""))
+	ctx := context.Background()
+	s, err := e.m.Lookup(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.UserID(); err != nil || u != "alice" {
+		t.Fatalf("UserID = %q, %v", u, err)
+	}
+	if err := s.Set("k", "from a job"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.m.Save(s); err != nil || got != tok {
+		t.Fatalf("Save = %q, %v; want the same token", got, err)
+	}
+	if got := body(e.do("/get?k=k", tok)); got != "true:from a job" {
+		t.Fatalf("the job's write seen by a request: %q", got)
+	}
+	// Renewal outside a request: a new token, the old one ends.
+	s, _ = e.m.Lookup(ctx, tok)
+	if err := e.m.Renew(s.Context()); err != nil {
+		t.Fatal(err)
+	}
+	renewed, err := e.m.Save(s)
+	if err != nil || renewed == "" || renewed == tok {
+		t.Fatalf("Save after Renew = %q, %v", renewed, err)
+	}
+	if _, err := e.m.Lookup(ctx, tok); !errors.Is(err, session.ErrInvalidToken) {
+		t.Fatalf("the renewed-away token: %v", err)
+	}
+	// A session revoked meanwhile: the write is not applied, and Save
+	// reports the session gone.
+	s, _ = e.m.Lookup(ctx, renewed)
+	s.Set("late", "x")
+	if _, err := e.m.RevokeUser(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.m.Save(s); err != nil || got != "" {
+		t.Fatalf("Save of a revoked session = %q, %v; want \"\"", got, err)
+	}
+	if _, err := e.m.Lookup(ctx, renewed); !errors.Is(err, session.ErrInvalidToken) {
+		t.Fatalf("a revoked token: %v", err)
+	}
+	for _, bad := range []string{"", "nope", randomToken()} {
+		if _, err := e.m.Lookup(ctx, bad); !errors.Is(err, session.ErrInvalidToken) {
+			t.Fatalf("Lookup(%q) = %v", bad, err)
+		}
+	}
+	// A store failure is its error, never "invalid token".
+	tok = mustToken(t, e.do("/login?u=bob", ""))
+	e.store.setFail("load", errBoom)
+	var se *session.StoreError
+	if _, err := e.m.Lookup(ctx, tok); !errors.As(err, &se) {
+		t.Fatalf("Lookup with a failing store = %v, want a *StoreError", err)
+	}
+	e.store.setFail("load", nil)
+	// Destroy outside a request.
+	s, _ = e.m.Lookup(ctx, tok)
+	if err := e.m.Destroy(s.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.m.Save(s); err != nil || got != "" {
+		t.Fatalf("Save after Destroy = %q, %v", got, err)
+	}
+	if _, err := e.m.Lookup(ctx, tok); !errors.Is(err, session.ErrInvalidToken) {
+		t.Fatalf("a destroyed token: %v", err)
+	}
+}
+
+// A background job that reads and writes a user's session by its token,
+// with the checks and conditional writes of a request.
+func ExampleManager_Lookup() {
+	store := memstore.New()
+	defer store.Stop()
+	m, _ := session.New(store)
+	token := sessiontest.LoginCookie(&testing.T{}, m, "alice", nil).Value // in an app: the token a client presented
+
+	s, err := m.Lookup(context.Background(), token)
+	if err != nil { // session.ErrInvalidToken: logged out, revoked, expired
+		fmt.Println(err)
+		return
+	}
+	user, _ := s.UserID()
+	s.Set("export", "ready")
+	if _, err := m.Save(s); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(user)
+	// Output: alice
+}
