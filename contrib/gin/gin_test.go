@@ -1,0 +1,124 @@
+package gin_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sessionkit/session"
+	sessiongin "github.com/sessionkit/session/contrib/gin"
+	"github.com/sessionkit/session/memstore"
+)
+
+func router(m *session.Manager) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.GET("/public", func(c *gin.Context) { c.String(http.StatusOK, "no session here") })
+	api := r.Group("/app", sessiongin.Middleware(m))
+	api.POST("/login/:user", func(c *gin.Context) {
+		if err := m.Login(c.Request.Context(), c.Param("user")); err != nil {
+			c.String(http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"user": c.Param("user")})
+	})
+	api.POST("/theme/:theme", func(c *gin.Context) {
+		if err := sessiongin.Session(c).Set("theme", c.Param("theme")); err != nil {
+			c.String(http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		c.Status(http.StatusNoContent)
+	})
+	api.POST("/broken", func(c *gin.Context) {
+		sessiongin.Session(c).Set("theme", "lost")
+		c.AbortWithStatus(http.StatusInternalServerError)
+	})
+	api.GET("/me", func(c *gin.Context) {
+		s := sessiongin.Session(c)
+		user, err := s.UserID()
+		if err != nil {
+			c.String(http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		c.String(http.StatusOK, "%s %s", user, session.GetOr(s, "theme", "light"))
+	})
+	api.POST("/logout", func(c *gin.Context) {
+		if err := m.Destroy(c.Request.Context()); err != nil {
+			c.String(http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		c.Redirect(http.StatusSeeOther, "/")
+	})
+	return r
+}
+
+// Issue 21: the gin middleware on a router group, with gin's own writers
+// (JSON, String, Status, AbortWithStatus, Redirect).
+func TestGinMiddleware(t *testing.T) {
+	st := memstore.New()
+	defer st.Stop()
+	m, _ := session.New(st)
+	r := router(m)
+	var cookie *http.Cookie
+	do := func(method, path string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, "https://example.com"+path, nil)
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		for _, c := range w.Result().Cookies() {
+			if c.Name == m.CookieName() {
+				if c.MaxAge < 0 {
+					cookie = nil
+				} else {
+					cookie = c
+				}
+			}
+		}
+		return w
+	}
+	if w := do("GET", "/public"); len(w.Result().Cookies()) != 0 || w.Body.String() != "no session here" {
+		t.Fatalf("outside the group: %q %v", w.Body.String(), w.Result().Cookies())
+	}
+	if w := do("POST", "/app/login/alice"); w.Code != 200 || cookie == nil || w.Body.String() != `{"user":"alice"}` {
+		t.Fatalf("login: %d %q", w.Code, w.Body.String())
+	}
+	if w := do("POST", "/app/theme/dark"); w.Code != http.StatusNoContent {
+		t.Fatalf("theme: %d", w.Code)
+	}
+	if w := do("POST", "/app/broken"); w.Code != 500 {
+		t.Fatalf("broken: %d", w.Code)
+	}
+	if w := do("GET", "/app/me"); w.Body.String() != "alice dark" {
+		t.Fatalf("me: %q (a 500 must save nothing)", w.Body.String())
+	}
+	if w := do("POST", "/app/logout"); w.Code != http.StatusSeeOther || cookie != nil {
+		t.Fatalf("logout: %d, cookie %v", w.Code, cookie)
+	}
+	if w := do("GET", "/app/me"); w.Body.String() != " light" {
+		t.Fatalf("after logout: %q", w.Body.String())
+	}
+}
+
+func ExampleMiddleware() {
+	store := memstore.New()
+	defer store.Stop()
+	m, _ := session.New(store)
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	app := r.Group("/app", sessiongin.Middleware(m))
+	app.GET("/visits", func(c *gin.Context) {
+		s := sessiongin.Session(c)
+		n := session.GetOr(s, "visits", 0) + 1
+		s.Set("visits", n)
+		c.String(http.StatusOK, "visit %d", n)
+	})
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, httptest.NewRequest("GET", "https://example.com/app/visits", nil))
+	fmt.Println(w.Body.String(), len(w.Result().Cookies()))
+	// Output: visit 1 1
+}
