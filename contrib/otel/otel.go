@@ -1,0 +1,129 @@
+// Package otel reports a session.Manager to OpenTelemetry: a span for
+// every store call (session.store.load, .create, .update, .touch, .renew,
+// .delete, ...) as a child of the request's span, span events for the
+// lifecycle and security events (created, renewed, destroyed, expired,
+// revoked, invalid_token, store_error) on the request's span, and two
+// metrics: the store calls' duration (session.store.duration, seconds, by
+// operation and outcome) and the events (session.events, by kind and
+// reason).
+//
+// Nothing it records contains a token or a digest: a session appears as
+// the manager's keyed hash of its digest (session.ref), which cannot be
+// replayed or turned back into the token; the user id is recorded as
+// enduser.id only with WithUserID.
+//
+//	sessions, err := session.New(store, session.WithObserver(otel.New(otel.WithUserID())))
+package otel
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sessionkit/session"
+)
+
+// instrumentation names the tracer and meter.
+const instrumentation = "github.com/sessionkit/session/contrib/otel"
+
+// Observer is a session.Observer recording to OpenTelemetry.
+type Observer struct {
+	tracer   trace.Tracer
+	duration metric.Float64Histogram
+	events   metric.Int64Counter
+	userID   bool
+}
+
+// An Option configures an Observer.
+type Option func(*options)
+
+type options struct {
+	tp     trace.TracerProvider
+	mp     metric.MeterProvider
+	userID bool
+}
+
+// WithTracerProvider sets the tracer provider (default: otel's global one).
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(o *options) { o.tp = tp } }
+
+// WithMeterProvider sets the meter provider (default: otel's global one).
+func WithMeterProvider(mp metric.MeterProvider) Option { return func(o *options) { o.mp = mp } }
+
+// WithUserID records the session's user id on span events (enduser.id).
+// It is off by default: a user id is personal data.
+func WithUserID() Option { return func(o *options) { o.userID = true } }
+
+// New returns an Observer; give it to session.WithObserver.
+func New(opts ...Option) (*Observer, error) {
+	o := options{tp: otel.GetTracerProvider(), mp: otel.GetMeterProvider()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	meter := o.mp.Meter(instrumentation)
+	duration, err := meter.Float64Histogram("session.store.duration", metric.WithUnit("s"),
+		metric.WithDescription("Duration of the session store's calls"))
+	if err != nil {
+		return nil, err
+	}
+	events, err := meter.Int64Counter("session.events", metric.WithDescription("Session lifecycle and security events"))
+	if err != nil {
+		return nil, err
+	}
+	return &Observer{tracer: o.tp.Tracer(instrumentation), duration: duration, events: events, userID: o.userID}, nil
+}
+
+// Observe records e.
+func (o *Observer) Observe(ctx context.Context, e session.Event) {
+	if e.Kind == session.EventStoreCall {
+		o.storeCall(ctx, e)
+		return
+	}
+	attrs := []attribute.KeyValue{attribute.String("session.event", e.Kind.String())}
+	if e.Reason != "" {
+		attrs = append(attrs, attribute.String("session.reason", e.Reason))
+	}
+	o.events.Add(ctx, 1, metric.WithAttributes(attrs...))
+	if e.TokenHash != "" {
+		attrs = append(attrs, attribute.String("session.ref", e.TokenHash))
+	}
+	if e.NewTokenHash != "" {
+		attrs = append(attrs, attribute.String("session.new_ref", e.NewTokenHash))
+	}
+	if e.Op != "" {
+		attrs = append(attrs, attribute.String("session.op", e.Op))
+	}
+	if o.userID && e.UserID != "" {
+		attrs = append(attrs, attribute.String("enduser.id", e.UserID))
+	}
+	span := trace.SpanFromContext(ctx)
+	span.AddEvent("session."+e.Kind.String(), trace.WithAttributes(attrs...))
+	if e.Kind == session.EventStoreError && e.Err != nil {
+		span.SetStatus(codes.Error, "session store error")
+	}
+}
+
+// storeCall records a finished store call as a span (started when the
+// call started) and in the duration histogram.
+func (o *Observer) storeCall(ctx context.Context, e session.Event) {
+	end := time.Now()
+	outcome := "ok"
+	if e.Err != nil {
+		outcome = "error"
+	}
+	_, span := o.tracer.Start(ctx, "session.store."+e.Op, trace.WithTimestamp(end.Add(-e.Duration)),
+		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attribute.String("session.op", e.Op)))
+	if e.Err != nil {
+		// The error's text comes from the store driver: it never holds a
+		// token (stores see digests only) but may name hosts; record the
+		// outcome, not the text.
+		span.SetStatus(codes.Error, "session store call failed")
+	}
+	span.End(trace.WithTimestamp(end))
+	o.duration.Record(ctx, e.Duration.Seconds(), metric.WithAttributes(
+		attribute.String("session.op", e.Op), attribute.String("session.outcome", outcome)))
+}
