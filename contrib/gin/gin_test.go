@@ -11,6 +11,7 @@ import (
 	"github.com/sessionkit/session"
 	sessiongin "github.com/sessionkit/session/contrib/gin"
 	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/sessiontest"
 )
 
 func router(m *session.Manager) *gin.Engine {
@@ -62,46 +63,7 @@ func TestGinMiddleware(t *testing.T) {
 	defer st.Stop()
 	m, _ := session.New(st)
 	r := router(m)
-	var cookie *http.Cookie
-	do := func(method, path string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(method, "https://example.com"+path, nil)
-		if cookie != nil {
-			req.AddCookie(cookie)
-		}
-		w := httptest.NewRecorder()
-		r.ServeHTTP(w, req)
-		for _, c := range w.Result().Cookies() {
-			if c.Name == m.CookieName() {
-				if c.MaxAge < 0 {
-					cookie = nil
-				} else {
-					cookie = c
-				}
-			}
-		}
-		return w
-	}
-	if w := do("GET", "/public"); len(w.Result().Cookies()) != 0 || w.Body.String() != "no session here" {
-		t.Fatalf("outside the group: %q %v", w.Body.String(), w.Result().Cookies())
-	}
-	if w := do("POST", "/app/login/alice"); w.Code != 200 || cookie == nil || w.Body.String() != `{"user":"alice"}` {
-		t.Fatalf("login: %d %q", w.Code, w.Body.String())
-	}
-	if w := do("POST", "/app/theme/dark"); w.Code != http.StatusNoContent {
-		t.Fatalf("theme: %d", w.Code)
-	}
-	if w := do("POST", "/app/broken"); w.Code != 500 {
-		t.Fatalf("broken: %d", w.Code)
-	}
-	if w := do("GET", "/app/me"); w.Body.String() != "alice dark" {
-		t.Fatalf("me: %q (a 500 must save nothing)", w.Body.String())
-	}
-	if w := do("POST", "/app/logout"); w.Code != http.StatusSeeOther || cookie != nil {
-		t.Fatalf("logout: %d, cookie %v", w.Code, cookie)
-	}
-	if w := do("GET", "/app/me"); w.Body.String() != " light" {
-		t.Fatalf("after logout: %q", w.Body.String())
-	}
+	sessiontest.FrameworkFlow(t, r, m.CookieName())
 }
 
 func ExampleMiddleware() {
