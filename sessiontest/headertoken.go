@@ -3,6 +3,7 @@ package sessiontest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,7 +18,8 @@ import (
 // works as "Authorization: Bearer"; a renewal issues a new token and ends
 // the old one; a logout and a revocation end it, and the response tells
 // the client to drop it (an empty Session-Token); a cookie carrying the
-// token is ignored.
+// token is ignored; and outside HTTP, Manager.Lookup and Save read and
+// write the session and refuse it once revoked.
 func HeaderTokens(t *testing.T, st session.Store) {
 	t.Helper()
 	m, err := session.New(st, session.WithHeaderToken(""))
@@ -110,5 +112,36 @@ func HeaderTokens(t *testing.T, st session.Store) {
 	}
 	if _, body := do("/whoami", tok); body["user"] != "" {
 		t.Fatalf("a revoked header token: %v", body)
+	}
+
+	// Outside HTTP (Manager.Lookup and Save) on the same store.
+	ctx := context.Background()
+	w, _ = do("/login?u="+url.QueryEscape(user), "")
+	tok = w.Header().Get(session.SessionTokenHeader)
+	s, err := m.Lookup(ctx, tok)
+	if err != nil {
+		t.Fatalf("Lookup of a live token: %v", err)
+	}
+	if u, err := s.UserID(); err != nil || u != user {
+		t.Fatalf("Lookup: user %q, %v", u, err)
+	}
+	if err := s.Set("job", "done"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := m.Save(s); err != nil || got != tok {
+		t.Fatalf("Save = %q, %v", got, err)
+	}
+	s, err = m.Lookup(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, err := session.Get[string](s, "job"); err != nil || !ok || v != "done" {
+		t.Fatalf("the value Save wrote: %q %v %v", v, ok, err)
+	}
+	if _, err := m.RevokeUser(ctx, user); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Lookup(ctx, tok); !errors.Is(err, session.ErrInvalidToken) {
+		t.Fatalf("Lookup of a revoked token: %v", err)
 	}
 }
