@@ -23,7 +23,8 @@ var ErrInvalidToken = errors.New("session: invalid or unknown session token")
 // The session is used like the request's (Get, Set, UserID, Login, Renew,
 // Destroy through the manager with a context from Session.Context) and
 // saved once with Manager.Save, under the same conditional writes and
-// per-key merge as a request's. Lookup alone writes nothing.
+// per-key merge as a request's. Lookup alone writes nothing, except the
+// deletion of a session it finds past a deadline (as a request does).
 func (m *Manager) Lookup(ctx context.Context, token string) (*Session, error) {
 	if m.client != nil {
 		return nil, fmt.Errorf("%w: Lookup needs a server-side store; client-side sessions live in their cookies", ErrUnsupported)
