@@ -62,32 +62,37 @@ func (s *Session) stored() (*Record, error) {
 	return s.rec, nil
 }
 
-// recordTime returns a time of the stored record, or the zero time for a
-// session not stored yet.
-func (s *Session) recordTime(field func(*Record) time.Time) (time.Time, error) {
+// storedRecord is stored for the getters: it takes the lock, and gives
+// nil for a session not stored yet. The record is never changed in place
+// (a commit replaces it), so its fields can be read after the unlock.
+func (s *Session) storedRecord() (*Record, error) {
 	if s == nil {
-		return time.Time{}, ErrNoSession
+		return nil, ErrNoSession
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, err := s.stored()
-	if err != nil || rec == nil {
-		return time.Time{}, err
-	}
-	return field(rec), nil
+	return s.stored()
 }
 
 // CreatedAt returns when the session was created (restarted at a Login as
 // another user), or the zero time for a session not stored yet.
 func (s *Session) CreatedAt() (time.Time, error) {
-	return s.recordTime(func(r *Record) time.Time { return r.Created })
+	rec, err := s.storedRecord()
+	if err != nil || rec == nil {
+		return time.Time{}, err
+	}
+	return rec.Created, nil
 }
 
 // LastSeen returns the last activity recorded for the session before this
 // request (recording is throttled, see WithTouchFraction), or the zero
 // time for a session not stored yet.
 func (s *Session) LastSeen() (time.Time, error) {
-	return s.recordTime(func(r *Record) time.Time { return r.LastSeen })
+	rec, err := s.storedRecord()
+	if err != nil || rec == nil {
+		return time.Time{}, err
+	}
+	return rec.LastSeen, nil
 }
 
 // ExpiresAt returns when the session ends if it stays idle (idle, moved
@@ -95,11 +100,11 @@ func (s *Session) LastSeen() (time.Time, error) {
 // request; zero times for a session not stored yet. "Your session expires
 // in 5 minutes" is time.Until(min(idle, absolute)).
 func (s *Session) ExpiresAt() (idle, absolute time.Time, err error) {
-	if idle, err = s.recordTime(func(r *Record) time.Time { return r.IdleExpiry }); err != nil {
-		return
+	rec, err := s.storedRecord()
+	if err != nil || rec == nil {
+		return time.Time{}, time.Time{}, err
 	}
-	absolute, err = s.recordTime(func(r *Record) time.Time { return r.AbsExpiry })
-	return
+	return rec.IdleExpiry, rec.AbsExpiry, nil
 }
 
 // Handle returns the session's opaque handle: the id "your devices" pages

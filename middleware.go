@@ -26,16 +26,21 @@ import (
 // Handler has the signature of chi's and gorilla/mux's middleware.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if m.FromContext(r.Context()) != nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if outer := FromContext(r.Context()); outer != nil && outer.m.sameCookie(m) {
-			// Two managers on one cookie would each take the other's
-			// token for a dead one and delete it: a configuration error.
-			m.errorHandler(w, r, fmt.Errorf("%w: two managers serve this request with the same cookie %q (path %q, domain %q); give each its own name (WithCookieName)",
-				ErrConfig, m.cookieName, m.path, m.domain))
-			return
+		// Under another manager's middleware (rare): pass through when it
+		// is this manager's, refuse when it shares this manager's cookie.
+		// Without one, a single context lookup.
+		if outer := FromContext(r.Context()); outer != nil {
+			if outer.m == m || m.FromContext(r.Context()) != nil {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if outer.m.sameCookie(m) {
+				// Two managers on one cookie would each take the other's
+				// token for a dead one and delete it: a configuration error.
+				m.errorHandler(w, r, fmt.Errorf("%w: two managers serve this request with the same cookie %q (path %q, domain %q); give each its own name (WithCookieName)",
+					ErrConfig, m.cookieName, m.path, m.domain))
+				return
+			}
 		}
 		// The session and the writer live and die with the request: one
 		// allocation for both.

@@ -97,12 +97,7 @@ func run(args []string, stdout io.Writer) error {
 		// modules: they would change with every commit (release.sh adds
 		// them for the release commit).
 		for _, m := range mods {
-			sum := filepath.Join(m.Dir, "go.sum")
-			data, err := os.ReadFile(sum)
-			if err != nil {
-				continue
-			}
-			if err := os.WriteFile(sum, withoutOwnSums(data), 0o644); err != nil {
+			if err := stripOwnSums(m.Dir); err != nil {
 				return err
 			}
 		}
@@ -277,17 +272,8 @@ func proxy(mods []workspaceModule, version, out string, tidy bool) error {
 // tidyAgainst runs go mod tidy in m without the workspace, fetching the
 // sibling modules from the proxy at dir and everything else as usual.
 func tidyAgainst(m workspaceModule, dir string) error {
-	sum := filepath.Join(m.Dir, "go.sum")
-	if data, err := os.ReadFile(sum); err == nil {
-		var kept []string
-		for _, line := range strings.SplitAfter(string(data), "\n") {
-			if !strings.HasPrefix(line, ownPrefix+" ") && !strings.HasPrefix(line, ownPrefix+"/") {
-				kept = append(kept, line)
-			}
-		}
-		if err := os.WriteFile(sum, []byte(strings.Join(kept, "")), 0o644); err != nil {
-			return err
-		}
+	if err := stripOwnSums(m.Dir); err != nil {
+		return err
 	}
 	cmd := exec.Command("go", "mod", "tidy")
 	cmd.Dir, cmd.Env = m.Dir, goEnvAgainst(dir)

@@ -34,33 +34,42 @@ func purgeOwnModules() error {
 	if cache == "" {
 		return nil
 	}
-	for _, d := range []string{filepath.Join(cache, ownPrefix), filepath.Join(cache, "cache", "download", ownPrefix)} {
-		// The module cache is read-only, as Go makes it.
-		_ = filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
-			if err == nil && e.IsDir() {
-				_ = os.Chmod(p, 0o755)
-			}
-			return nil
-		})
-		if err := os.RemoveAll(d); err != nil {
-			return err
-		}
-	}
-	// The repository's module path is also the prefix of the core's own
-	// cache directory ("github.com/sessionkit/session@v0.1.0").
-	matches, _ := filepath.Glob(filepath.Join(cache, ownPrefix+"@*"))
-	for _, m := range matches {
-		_ = filepath.WalkDir(m, func(p string, e fs.DirEntry, err error) error {
-			if err == nil && e.IsDir() {
-				_ = os.Chmod(p, 0o755)
-			}
-			return nil
-		})
-		if err := os.RemoveAll(m); err != nil {
+	// The core's own cache directory is "github.com/sessionkit/session@v0.1.0",
+	// beside the directory of the other modules.
+	dirs, _ := filepath.Glob(filepath.Join(cache, ownPrefix+"@*"))
+	dirs = append(dirs, filepath.Join(cache, ownPrefix), filepath.Join(cache, "cache", "download", ownPrefix))
+	for _, d := range dirs {
+		if err := removeReadOnly(d); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// removeReadOnly removes a tree of the module cache, which Go makes
+// read-only.
+func removeReadOnly(dir string) error {
+	_ = filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err == nil && e.IsDir() {
+			_ = os.Chmod(p, 0o755)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}
+
+// stripOwnSums drops the lines of this repository's modules from dir's
+// go.sum, if it has one (see withoutOwnSums).
+func stripOwnSums(dir string) error {
+	sum := filepath.Join(dir, "go.sum")
+	data, err := os.ReadFile(sum)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(sum, withoutOwnSums(data), 0o644)
 }
 
 // withoutOwnSums drops the go.sum lines of this repository's modules: they
