@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -33,12 +34,21 @@ func (c poolConn) Query(ctx context.Context, query string, args ...any) (sqlstor
 	return poolRows{rows}, nil
 }
 
-func (c poolConn) Begin(ctx context.Context) (sqlstore.Tx, error) {
+func (c poolConn) InTx(ctx context.Context, f func(sqlstore.Querier) error) error {
 	tx, err := c.pool.Begin(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return poolTx{tx}, nil
+	if err := f(poolTx{tx}); err != nil {
+		// Rollback after a failed statement or a lost connection is
+		// best effort: pgx closes a broken connection, which ends the
+		// transaction on the server.
+		if rerr := tx.Rollback(ctx); rerr != nil && !errors.Is(rerr, pgx.ErrTxClosed) {
+			return errors.Join(err, fmt.Errorf("rolling back: %w", rerr))
+		}
+		return err
+	}
+	return tx.Commit(ctx)
 }
 
 // poolRows adapts pgx.Rows, whose Close reports nothing (its error comes
@@ -60,15 +70,4 @@ func (t poolTx) Exec(ctx context.Context, query string, args ...any) (int64, err
 
 func (t poolTx) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
 	return t.tx.QueryRow(ctx, query, args...)
-}
-
-func (t poolTx) Commit(ctx context.Context) error { return t.tx.Commit(ctx) }
-
-// Rollback after Commit is a no-op for pgx (it returns ErrTxClosed, which
-// is not a failure here).
-func (t poolTx) Rollback(ctx context.Context) error {
-	if err := t.tx.Rollback(ctx); err != nil && !errors.Is(err, pgx.ErrTxClosed) {
-		return err
-	}
-	return nil
 }

@@ -2,12 +2,16 @@
 // pure-Go driver (no cgo): the embedded default for the demo and for small
 // applications that want sessions to survive restarts without a server.
 //
-// The database runs in WAL mode (readers never block the writer) with a
-// busy timeout, and every transaction starts with BEGIN IMMEDIATE, so
-// concurrent writers queue instead of failing with SQLITE_BUSY; what busy
-// errors remain are retried a bounded number of times. A read-only request
-// costs one SELECT by primary key; a write one more UPDATE; a new session one
-// INSERT; a login one UPDATE of the key. See schema.sql for the table.
+// The database runs in WAL mode, so reads never wait for writes, and the
+// store reads through a pool of connections while every write goes
+// through one writer connection, queued in arrival order in Go rather than
+// in SQLite's busy handler (which polls with sleeps and lets late arrivals
+// overtake: the source of the second-long stalls this store had under
+// load). Writes that queue while one runs share the next transaction, each
+// with its own outcome. A read-only request costs one SELECT by primary
+// key; a write one more UPDATE; a new session one INSERT; a login one
+// UPDATE of the key. See schema.sql for the table, and the README for the
+// load one file serves.
 //
 // SQLite does not expire rows by itself: run Manager.StartCleaner (or
 // sessionctl clear-expired) to delete expired sessions in batches.
@@ -20,6 +24,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -32,7 +37,9 @@ import (
 // optional capability (Toucher, Renewer, UserIndex, Counter, ExpiredDeleter).
 type Store struct {
 	*sqlstore.Store
-	db *sql.DB
+	db    *sql.DB
+	conn  *conn
+	owned bool // Open opened db: Close closes it
 }
 
 // Option configures a Store.
@@ -53,8 +60,10 @@ func WithExistingTable() Option { return sqlstore.ExistingOnly() }
 // DSN returns the data source name Open uses for a database file: WAL
 // journal, synchronous=NORMAL (durable across application crashes; a power
 // loss can lose the last transactions, which for sessions means at worst a
-// recent login or change), a 10-second busy timeout and BEGIN IMMEDIATE
-// transactions. Use it when building your own *sql.DB for New.
+// recent login or change), a 10-second busy timeout (the store's own writes
+// never wait in it; another process writing the file, such as sessionctl,
+// may make them) and BEGIN IMMEDIATE transactions. Use it when building
+// your own *sql.DB for New.
 func DSN(path string) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
@@ -65,7 +74,8 @@ func DSN(path string) string {
 }
 
 // Open opens (creating it if needed, unless WithExistingTable) the SQLite
-// database file at path with the settings of DSN and returns a store on it.
+// database file at path with the settings of DSN and returns a store on it:
+// one writer connection and a pool of reader connections (see Readers).
 // Close releases the database.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
@@ -77,22 +87,66 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("sqlitestore: database file %s does not exist (WithExistingTable creates nothing)", path)
 		}
 	}
-	s, db, err := sqlstore.Open(ctx, "sqlite", DSN(path), Dialect, cfg)
+	db, err := sql.Open("sqlite", DSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: opening %s: %w", path, err)
 	}
-	return &Store{Store: s, db: db}, nil
+	db.SetMaxOpenConns(Readers() + 1)
+	db.SetMaxIdleConns(Readers() + 1)
+	s, err := newStore(ctx, db, cfg)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlitestore: opening %s: %w", path, err)
+	}
+	s.owned = true
+	return s, nil
 }
 
+// Readers returns the number of reader connections Open allows: twice the
+// number of CPUs Go uses, at least 4. Reads are CPU-bound in the pure-Go
+// driver, so more would only queue on the CPUs and cost memory.
+func Readers() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+
 // New returns a store on an existing database handle. The handle should use
-// the settings of DSN (WAL, busy timeout, BEGIN IMMEDIATE); without them
-// concurrent writers may see SQLITE_BUSY. Close leaves the handle open.
+// the settings of DSN (WAL, busy timeout); the store keeps one of its
+// connections as its writer for as long as it is open, so the handle must
+// allow at least two (SetMaxOpenConns 0 or at least 2), and it should keep
+// its readers open (SetMaxIdleConns, as Open does with Readers()+1; the
+// database/sql default of 2 idle connections reopens them under load).
+// Close leaves the handle open.
 func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
-	s, err := sqlstore.New(ctx, db, Dialect, sqlstore.NewConfig(opts...))
+	if db == nil {
+		return nil, errors.New("sqlitestore: db is nil")
+	}
+	if db.Stats().MaxOpenConnections == 1 {
+		return nil, errors.New("sqlitestore: the handle allows one connection; the store needs one for its writer and more for reads (SetMaxOpenConns 0 or at least 2)")
+	}
+	return newStore(ctx, db, sqlstore.NewConfig(opts...))
+}
+
+func newStore(ctx context.Context, db *sql.DB, cfg sqlstore.Config) (*Store, error) {
+	wc, err := db.Conn(ctx)
 	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: connecting: %w", err)
+	}
+	c := &conn{db: db, w: newWriter(wc, Dialect.IsDuplicate)}
+	s, err := sqlstore.NewConn(ctx, c, Dialect, cfg)
+	if err != nil {
+		c.close()
 		return nil, err
 	}
-	return &Store{Store: s, db: db}, nil
+	return &Store{Store: s, db: db, conn: c}, nil
+}
+
+// Close stops the writer, releases the prepared statements and closes the
+// database if Open opened it (a handle given to New stays open: it belongs
+// to the caller). The store must not be used afterwards.
+func (s *Store) Close() error {
+	err := s.conn.close()
+	if s.owned {
+		err = errors.Join(err, s.db.Close())
+	}
+	return err
 }
 
 // DB returns the database handle.

@@ -55,6 +55,7 @@ func TestPublishedSchema(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { s.Close() })
 		return s
 	})
 }
@@ -88,6 +89,7 @@ func TestStatementsPerRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer st.Close()
 	sessiontest.CheckRequestCosts(t, st, func() int64 { return counter.Statements() + counter.Transactions() }, sessiontest.StandardCosts)
 }
 

@@ -10,13 +10,17 @@ import (
 // Conn is what the engine needs of a database: statements with
 // placeholders, single-row and multi-row queries, and transactions. New
 // wraps a database/sql handle; a driver with a faster native interface (pgx
-// for PostgreSQL) implements Conn itself and uses NewConn.
+// for PostgreSQL) or its own scheduling of writes (sqlitestore's single
+// writer) implements Conn itself and uses NewConn.
 type Conn interface {
 	Querier
 	// Query runs a query returning rows.
 	Query(ctx context.Context, query string, args ...any) (Rows, error)
-	// Begin starts a transaction with the database's default isolation.
-	Begin(ctx context.Context) (Tx, error)
+	// InTx runs f in a transaction with the database's default isolation
+	// (SQLite: one holding the write lock from its start) and commits it
+	// when f returns nil; an error from f or from the commit rolls every
+	// statement f ran back and is returned as it is.
+	InTx(ctx context.Context, f func(Querier) error) error
 }
 
 // Querier runs statements, on a pool or inside a transaction.
@@ -26,16 +30,6 @@ type Querier interface {
 	// QueryRow runs a query returning at most one row. Scanning a result
 	// without rows must give an error wrapping sql.ErrNoRows.
 	QueryRow(ctx context.Context, query string, args ...any) Row
-}
-
-// Tx is a transaction started by Conn.Begin.
-type Tx interface {
-	Querier
-	// Commit makes the transaction's changes durable.
-	Commit(ctx context.Context) error
-	// Rollback ends the transaction without its changes; after Commit it
-	// does nothing.
-	Rollback(ctx context.Context) error
 }
 
 // Row is one row of a result, read into Go values by Scan.
@@ -113,12 +107,18 @@ func (c *sqlConn) Query(ctx context.Context, query string, args ...any) (Rows, e
 	return c.db.QueryContext(ctx, query, args...)
 }
 
-func (c *sqlConn) Begin(ctx context.Context) (Tx, error) {
+func (c *sqlConn) InTx(ctx context.Context, f func(Querier) error) error {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &sqlTx{tx: tx, prepared: c.prepared}, nil
+	if err := f(&sqlTx{tx: tx, prepared: c.prepared}); err != nil {
+		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
+			return errors.Join(err, fmt.Errorf("rolling back: %w", rerr))
+		}
+		return err
+	}
+	return tx.Commit()
 }
 
 // sqlTx is Tx over database/sql, binding the prepared statements to the
@@ -140,13 +140,4 @@ func (t *sqlTx) QueryRow(ctx context.Context, query string, args ...any) Row {
 		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
 	return t.tx.QueryRowContext(ctx, query, args...)
-}
-
-func (t *sqlTx) Commit(context.Context) error { return t.tx.Commit() }
-
-func (t *sqlTx) Rollback(context.Context) error {
-	if err := t.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
-		return err
-	}
-	return nil
 }

@@ -401,31 +401,28 @@ func (s *Store) updateLocked(ctx context.Context, d session.Digest, c *session.C
 }
 
 func (s *Store) lockedUpdate(ctx context.Context, d session.Digest, c *session.Change) error {
-	tx, err := s.conn.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx)
-	_, cur, err := scanRecord(tx.QueryRow(ctx, s.selectLocked, d[:]))
-	if errors.Is(err, sql.ErrNoRows) {
-		return session.ErrNotFound
-	}
-	if err != nil {
-		return err
-	}
-	base, before := cur.Version, cur.Size()
-	c.Apply(cur)
-	if err := c.TooLarge(before, cur); err != nil {
-		return err
-	}
-	ok, err := s.writeVersioned(ctx, tx, d, base, cur)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("row changed while locked")
-	}
-	return tx.Commit(ctx)
+	return s.conn.InTx(ctx, func(tx Querier) error {
+		_, cur, err := scanRecord(tx.QueryRow(ctx, s.selectLocked, d[:]))
+		if errors.Is(err, sql.ErrNoRows) {
+			return session.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		base, before := cur.Version, cur.Size()
+		c.Apply(cur)
+		if err := c.TooLarge(before, cur); err != nil {
+			return err
+		}
+		ok, err := s.writeVersioned(ctx, tx, d, base, cur)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("row changed while locked")
+		}
+		return nil
+	})
 }
 
 // Touch moves the expiry forward in one UPDATE of the expiry columns.
