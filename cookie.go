@@ -17,7 +17,7 @@ func (m *Manager) readToken(r *http.Request, s *Session) {
 	found, seen := false, false
 	for v := range namedCookies(r.Header, m.cookieName) {
 		seen = true
-		d, ok := parseToken(v)
+		d, ok := m.parseToken(v)
 		if !ok {
 			continue
 		}

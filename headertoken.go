@@ -74,7 +74,7 @@ func (m *Manager) readHeaderToken(r *http.Request, s *Session) {
 		}
 		v = strings.TrimSpace(rest)
 	}
-	d, ok := parseToken(v)
+	d, ok := m.parseToken(v)
 	if !ok {
 		s.tokenIssue = "malformed"
 		return

@@ -115,6 +115,11 @@ func (s *Session) Handle() (string, error) {
 	if s == nil {
 		return "", ErrNoSession
 	}
+	if s.m.tokens != nil {
+		// A scheme's store key may be the token itself (Django's keys):
+		// its hexadecimal form would hand the token out.
+		return "", fmt.Errorf("%w: handles under a custom token scheme", ErrUnsupported)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec, err := s.stored()

@@ -31,7 +31,7 @@ func (m *Manager) Lookup(ctx context.Context, token string) (*Session, error) {
 	}
 	s := &Session{m: m, closeCookie: m.expireOnClose}
 	s.ctx = &requestContext{Context: ctx, s: s} // FromContext finds it, as in a request
-	d, ok := parseToken(token)
+	d, ok := m.parseToken(token)
 	if !ok {
 		return nil, ErrInvalidToken
 	}

@@ -470,7 +470,7 @@ func (m *Manager) commitCreate(ctx context.Context, s *Session, h http.Header, n
 	// A collision of 256-bit random tokens does not happen; the retry only
 	// guarantees that a record is never overwritten if one did.
 	for attempt := 0; ; attempt++ {
-		token, d, err := newToken(m.random)
+		token, d, err := m.newToken()
 		if err != nil {
 			if m.anonCap != nil && rec.UserID == "" {
 				m.anonCap.giveBack()
@@ -525,7 +525,7 @@ func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, no
 	}
 	rec.IdleExpiry = minTime(now.Add(m.idleFor(rec.IdleTimeout, rec.UserID)), rec.AbsExpiry)
 	rec.IP, rec.UserAgent = m.clientOf(s)
-	token, d, err := newToken(m.random)
+	token, d, err := m.newToken()
 	if err != nil {
 		return err
 	}

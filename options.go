@@ -89,6 +89,7 @@ type config struct {
 	clock           func() time.Time
 	logKey          []byte
 	random          io.Reader
+	tokens          TokenScheme // nil: the default tokens
 	captureIP       bool
 	captureUA       bool
 	trustedProxies  []netip.Prefix

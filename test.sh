@@ -95,4 +95,6 @@ go test -run '^$' -fuzz '^FuzzDecodePayload$' -fuzztime "$fuzztime" ./cookiestor
 go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$fuzztime" ./stores/redisstore
 go test -run '^$' -fuzz '^FuzzRedact$' -fuzztime "$fuzztime" ./internal/urlredact
 go test -run '^$' -fuzz '^FuzzPrintable$' -fuzztime "$fuzztime" ./cmd/sessionctl
+go test -run '^$' -fuzz '^FuzzUnsign$' -fuzztime "$fuzztime" ./interop/django
+go test -run '^$' -fuzz '^FuzzDecodeSession$' -fuzztime "$fuzztime" ./interop/django
 phase "fuzzing"

@@ -2,7 +2,8 @@
 # Makes sure what the test suite talks to is here, on a fresh machine of
 # this project's kind (Debian, root, services installed): starts
 # PostgreSQL, MariaDB and Redis when they are not running, and installs
-# Debian's Chromium (the demo's browser test) when it is missing. test.sh
+# Debian's Chromium (the demo's browser test) and Django (the interop
+# tests) when they are missing. test.sh
 # runs it first; tests that need a server fail (never skip) when it is
 # missing.
 set -euo pipefail
@@ -49,6 +50,13 @@ if command -v redis-cli >/dev/null && ! redis-cli -h 127.0.0.1 -p 6379 ping >/de
 	redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
 		--dir /var/lib/redis --logfile /var/log/redis/ci.log
 	wait_for redis redis-cli -h 127.0.0.1 -p 6379 ping
+fi
+
+# Django, with its PostgreSQL and MariaDB drivers, for the interop tests:
+# Debian's packages, which install into Debian's own interpreter.
+if ! /usr/bin/python3 -c 'import django, psycopg2, MySQLdb' >/dev/null 2>&1; then
+	log "installing Django (Debian packages)"
+	install_packages python3-django python3-psycopg2 python3-mysqldb
 fi
 
 # Debian's Chromium for the demo's end-to-end browser test.

@@ -1,0 +1,32 @@
+package django
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+)
+
+// Keys of the session dictionary that django.contrib.auth.login writes.
+const (
+	KeyUserID      = "_auth_user_id"
+	KeyUserBackend = "_auth_user_backend"
+	KeyUserHash    = "_auth_user_hash"
+)
+
+// ModelBackend is Django's default authentication backend.
+const ModelBackend = "django.contrib.auth.backends.ModelBackend"
+
+// SessionAuthHash returns what Django stores as _auth_user_hash for a user
+// whose auth_user.password is password (AbstractBaseUser.
+// get_session_auth_hash: HMAC-SHA256 keyed with the SHA-256 of its salt and
+// SECRET_KEY, hexadecimal). A password change changes it, which logs out
+// every session holding the old one.
+func SessionAuthHash(secret, password string) string {
+	k := sha256.Sum256([]byte("django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash" + secret))
+	mac := hmac.New(sha256.New, k[:])
+	mac.Write([]byte(password))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// hmacEqual compares two hashes in constant time.
+func hmacEqual(a, b string) bool { return hmac.Equal([]byte(a), []byte(b)) }

@@ -1,0 +1,226 @@
+package django
+
+import (
+	"bytes"
+	"compress/zlib"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+const fixtureSecret = "django-insecure-interop-fixture-secret-0123456789abcdef"
+
+var fixtureTime = time.Unix(1767225600, 0)
+
+func sessionSigner() *Signer {
+	return &Signer{Secret: fixtureSecret, Salt: SessionSalt("SessionStore")}
+}
+
+// SPEC 2.2 worked example: the exact session_data Django writes.
+func TestSignMatchesDjango(t *testing.T) {
+	d := newDict()
+	d.set("cart", []byte("[3,1,4]"))
+	d.set("name", []byte(`"Zoë"`)) // raw UTF-8, as encoding/json writes it
+	data := encodeSession(d)
+	if string(data) != `{"cart":[3,1,4],"name":"Zo\u00eb"}` {
+		t.Fatalf("JSON %s", data)
+	}
+	got := sessionSigner().Sign(data, true, fixtureTime) // 34 bytes: compression does not pay
+	want := "eyJjYXJ0IjpbMywxLDRdLCJuYW1lIjoiWm9cdTAwZWIifQ:1vb66i:-1omULnpbfocZB3icCnuoc7ymECGe9C-Etc-o5N2-7M"
+	if got != want {
+		t.Fatalf("signed\n got %s\nwant %s", got, want)
+	}
+	// Django's signed_cookies backend: the same payload under its own salt.
+	cookie := (&Signer{Secret: fixtureSecret, Salt: "django.contrib.sessions.backends.signed_cookies"}).Sign(data, false, fixtureTime)
+	if cookie != "eyJjYXJ0IjpbMywxLDRdLCJuYW1lIjoiWm9cdTAwZWIifQ:1vb66i:HRVMWlA4_k1dj-ruTYDYhd_LqhNDRi_GZdrWzvO472Y" {
+		t.Fatalf("signed cookie %s", cookie)
+	}
+}
+
+// SPEC 2.2: a compressed login session written by Django reads back, with
+// its astral character and its login keys.
+func TestUnsignCompressedDjangoLogin(t *testing.T) {
+	v := ".eJxVjM0KgzAQhF-l5CwhMdEkHnvvC7QW2c2uP21R0HgqffcqePEyAzPfzFdEmJOoHibTmX1mopuZ0zB2ohL3qV6VYrzUa14qsxl5Q5uyUiITDaypb9aF52agDdfnDCG-edwLesHYTTJOY5oHlDsij3aRt4n4cz3Y00EPS7-vOSgPBJiz1iYv0IYCY-AWXfTkQizJg4vWQVloiqhU21LY1OZkPaH4_QFEBUnN:1vb66i:FrctkVHGHVXbXhOcpuHMfjFGkXQ-DnURvLuGHtbxN1E"
+	data, err := sessionSigner().Unsign(v, 0, fixtureTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := decodeSession(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var greeting, hash string
+	if !jsonString(d.vals["greeting"], &greeting) || greeting != "Zoë ☃ 😀" {
+		t.Fatalf("greeting %q", greeting)
+	}
+	if !jsonString(d.vals[KeyUserHash], &hash) || hash != SessionAuthHash(fixtureSecret, "pbkdf2_sha256$260000$interopFixtureSalt0123456789$cvRA6kkz87oCnv/meNlcWjJfnErcVSmZiYta4DrGUBM=") {
+		t.Fatalf("auth hash %q", hash)
+	}
+	if hash != "de908adab2e11325b495bc9efb7c8d79c6d8a7c47a651dcb00ffd900f42d48db" {
+		t.Fatalf("auth hash %s", hash)
+	}
+	// Written back by Go, the same text Django wrote (order kept, ASCII escapes).
+	if got := string(encodeSession(d)); got != `{"cart":[3,1,4],"greeting":"Zo\u00eb \u2603 \ud83d\ude00","_auth_user_id":"1","_auth_user_backend":"django.contrib.auth.backends.ModelBackend","_auth_user_hash":"de908adab2e11325b495bc9efb7c8d79c6d8a7c47a651dcb00ffd900f42d48db"}` {
+		t.Fatalf("re-encoded %s", got)
+	}
+}
+
+// SPEC 2.4 pitfall: raw UTF-8 in Django's JSON is read by Django as
+// latin-1 mojibake. The writer escapes; the reader refuses such bytes.
+func TestDjangoJSONIsASCII(t *testing.T) {
+	d := newDict()
+	d.set("name", []byte(`"Zoë ☃ 😀 <&>"`))
+	got := string(encodeSession(d))
+	if got != `{"name":"Zo\u00eb \u2603 \ud83d\ude00 <&>"}` {
+		t.Fatalf("encoded %s", got)
+	}
+	if _, err := decodeSession([]byte(`{"name":"Zoë"}`)); !errors.Is(err, ErrNotASCII) {
+		t.Fatalf("raw UTF-8 accepted: %v", err)
+	}
+}
+
+// SPEC 3.2 pitfall: the salt comes from the store's class name; data of
+// one store class does not verify under another.
+func TestSaltFromStoreClass(t *testing.T) {
+	v := sessionSigner().Sign([]byte(`{}`), false, fixtureTime)
+	other := &Signer{Secret: fixtureSecret, Salt: SessionSalt("MySessionStore")}
+	if _, err := other.Unsign(v, 0, fixtureTime); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("another store class verified: %v", err)
+	}
+}
+
+func TestUnsignRefuses(t *testing.T) {
+	s := sessionSigner()
+	good := s.Sign([]byte(`{"a":1}`), false, fixtureTime)
+	for name, v := range map[string]string{
+		"wrong secret":    (&Signer{Secret: "x", Salt: s.Salt}).Sign([]byte(`{"a":1}`), false, fixtureTime),
+		"tampered":        strings.Replace(good, "eyJ", "eyK", 1),
+		"no separator":    "abc",
+		"empty signature": good[:strings.LastIndexByte(good, ':')+1],
+		"sha1 signature":  sha1Signed(s, []byte(`{"a":1}`)),
+	} {
+		if _, err := s.Unsign(v, 0, fixtureTime); !errors.Is(err, ErrBadSignature) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// SHA-1 only when asked for (Django 3.1/3.2 legacy data).
+	legacy := *s
+	legacy.AcceptSHA1 = true
+	if _, err := legacy.Unsign(sha1Signed(s, []byte(`{"a":1}`)), 0, fixtureTime); err != nil {
+		t.Errorf("SHA-1 with AcceptSHA1: %v", err)
+	}
+	// A fallback secret verifies (SECRET_KEY_FALLBACKS).
+	rotated := &Signer{Secret: "new-secret", Fallbacks: []string{fixtureSecret}, Salt: s.Salt}
+	if _, err := rotated.Unsign(good, 0, fixtureTime); err != nil {
+		t.Errorf("fallback secret: %v", err)
+	}
+	// Expiry by timestamp (signed_cookies' max age).
+	if _, err := s.Unsign(good, time.Hour, fixtureTime.Add(time.Hour+time.Second)); !errors.Is(err, ErrExpired) {
+		t.Errorf("expired: %v", err)
+	}
+	if _, err := s.Unsign(good, time.Hour, fixtureTime.Add(time.Hour)); err != nil {
+		t.Errorf("at max age: %v", err)
+	}
+}
+
+func sha1Signed(s *Signer, data []byte) string {
+	value := base64.RawURLEncoding.EncodeToString(data) + ":" + encodeBase62(fixtureTime.Unix())
+	return value + ":" + s.signature(sha1.New, s.Secret, value)
+}
+
+// A compressed payload cannot inflate beyond the bound.
+func TestDecompressionBomb(t *testing.T) {
+	var b bytes.Buffer
+	w := zlib.NewWriter(&b)
+	w.Write([]byte(`{"a":"`))
+	w.Write(bytes.Repeat([]byte("A"), 50<<20))
+	w.Write([]byte(`"}`))
+	w.Close()
+	s := sessionSigner()
+	value := "." + base64.RawURLEncoding.EncodeToString(b.Bytes()) + ":" + encodeBase62(fixtureTime.Unix())
+	signed := value + ":" + s.signature(sha256.New, s.Secret, value)
+	if _, err := s.Unsign(signed, 0, fixtureTime); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("bomb: %v", err)
+	}
+}
+
+// SPEC 7.3: pickle and Python's float specials are refused with typed errors.
+func TestRefusals(t *testing.T) {
+	var pe *PickleError
+	if _, err := decodeSession([]byte("\x80\x04\x95\x10\x00")); !errors.As(err, &pe) || !strings.Contains(err.Error(), "SESSION_SERIALIZER") {
+		t.Fatalf("pickle: %v", err)
+	}
+	for _, v := range []string{`{"a":NaN}`, `{"a":Infinity}`, `{"a":-Infinity}`} {
+		if _, err := decodeSession([]byte(v)); !errors.Is(err, ErrNonStandardJSON) {
+			t.Errorf("%s: %v", v, err)
+		}
+	}
+	d, err := decodeSession([]byte(`{"n":9007199254740993,"a":1,"a":2}`))
+	if err != nil || string(d.vals["n"]) != "9007199254740993" || string(d.vals["a"]) != "2" || len(d.keys) != 2 {
+		t.Fatalf("numbers and repeated keys: %v %v", d, err)
+	}
+}
+
+func TestBase62(t *testing.T) {
+	if got := encodeBase62(1767225600); got != "1vb66i" {
+		t.Fatal(got)
+	}
+	for _, n := range []int64{0, 1, 61, 62, 1767225600, 1 << 40} {
+		if got, ok := decodeBase62(encodeBase62(n)); !ok || got != n {
+			t.Errorf("%d: %d %v", n, got, ok)
+		}
+	}
+	for _, s := range []string{"", "-1", "zzzzzzzzzzz", "1vb6 i"} {
+		if _, ok := decodeBase62(s); ok {
+			t.Errorf("%q accepted", s)
+		}
+	}
+}
+
+func FuzzUnsign(f *testing.F) {
+	s := sessionSigner()
+	f.Add(s.Sign([]byte(`{"a":1}`), false, fixtureTime))
+	f.Add(s.Sign(bytes.Repeat([]byte(`{"a":1}`), 20), true, fixtureTime))
+	f.Add("a:b:c")
+	f.Fuzz(func(t *testing.T, v string) {
+		data, err := s.Unsign(v, 0, fixtureTime)
+		if err != nil {
+			return
+		}
+		if len(data) > DefaultMaxPayload {
+			t.Fatalf("%d bytes", len(data))
+		}
+		decodeSession(data)
+	})
+}
+
+// FuzzDecodeSession: any payload decodes or fails cleanly; what decodes
+// re-encodes to ASCII that decodes to the same dictionary.
+func FuzzDecodeSession(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":[1,{"b":"\u00eb"}]}`, `{"a":NaN}`, "\x80\x04", `{"a":1,"a":2}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := decodeSession(data)
+		if err != nil {
+			return
+		}
+		out := encodeSession(d)
+		d2, err := decodeSession(out)
+		if err != nil {
+			t.Fatalf("re-encoded %s: %v", out, err)
+		}
+		if len(d2.keys) != len(d.keys) {
+			t.Fatalf("keys %v vs %v", d.keys, d2.keys)
+		}
+		for _, k := range d.keys {
+			if !bytes.Equal(d.vals[k], d2.vals[k]) {
+				t.Fatalf("%q: %s vs %s", k, d.vals[k], d2.vals[k])
+			}
+		}
+	})
+}

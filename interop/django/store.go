@@ -1,0 +1,545 @@
+package django
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sessionkit/session"
+)
+
+// Vendor is the database holding Django's tables.
+type Vendor int
+
+// The databases the store supports, with Django's column types for
+// expire_date: SQLite text, PostgreSQL timestamptz, MariaDB/MySQL
+// datetime(6), all in UTC (USE_TZ = True, Django's project default).
+const (
+	SQLite Vendor = iota + 1
+	PostgreSQL
+	MySQL
+)
+
+func (v Vendor) String() string {
+	switch v {
+	case SQLite:
+		return "sqlite"
+	case PostgreSQL:
+		return "postgres"
+	case MySQL:
+		return "mysql"
+	}
+	return "vendor(" + strconv.Itoa(int(v)) + ")"
+}
+
+// Config describes the Django project whose sessions the store shares.
+type Config struct {
+	// Vendor is the database (required).
+	Vendor Vendor
+	// Secret is the project's SECRET_KEY (required); Fallbacks its
+	// SECRET_KEY_FALLBACKS (Django 4.1 and later), accepted when reading.
+	Secret    string
+	Fallbacks []string
+	// StoreClass is the class name of the project's session store, which
+	// Django puts in the signing salt; "SessionStore" (every store Django
+	// ships) unless the project subclasses it under another name.
+	StoreClass string
+	// AcceptSHA1 accepts data signed with SHA-1 (Django 3.1/3.2 still read
+	// it; 4.0 and later do not).
+	AcceptSHA1 bool
+	// Table is the session table (default "django_session"); UserTable the
+	// user model's table (default "auth_user", with Django's columns id,
+	// password and is_active).
+	Table, UserTable string
+	// Backends lists the authentication backends whose logins are honoured
+	// (AUTHENTICATION_BACKENDS; default ModelBackend only). A Go login
+	// writes the first one.
+	Backends []string
+	// CookieAge is SESSION_COOKIE_AGE (default two weeks); it dates the
+	// session's last activity (expire_date minus it).
+	CookieAge time.Duration
+	// MaxPayload bounds a decoded session (default DefaultMaxPayload).
+	MaxPayload int
+	// Compress compresses written data as Django does when that saves
+	// space (default off: every Django version reads both forms).
+	Compress bool
+}
+
+// Store keeps sessions in the django_session table of a Django project,
+// readable and writable by Django at the same time. Tokens are Django's
+// session keys: use it with a manager configured with
+// session.WithTokenScheme(django.Keys{}) and the cookie name "sessionid".
+//
+// It implements session.Store, session.Toucher, session.Renewer and
+// session.Counter. It keeps no per-user index (Django's table has none),
+// so listing or revoking a user's sessions is unsupported.
+type Store struct {
+	db     *sql.DB
+	cfg    Config
+	signer Signer
+
+	load, insert, update, touch, del, renew, count, user string
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// NewStore returns a store on db, a handle to the Django project's
+// database (its own driver: modernc.org/sqlite, pgx's stdlib, or
+// go-sql-driver/mysql). The store creates and alters nothing: Django's
+// migrations own the tables.
+func NewStore(db *sql.DB, cfg Config) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("django: db is nil")
+	}
+	if cfg.Vendor < SQLite || cfg.Vendor > MySQL {
+		return nil, fmt.Errorf("django: unknown vendor %v", cfg.Vendor)
+	}
+	if cfg.Secret == "" {
+		return nil, errors.New("django: Config.Secret (SECRET_KEY) is required")
+	}
+	if cfg.StoreClass == "" {
+		cfg.StoreClass = "SessionStore"
+	}
+	if cfg.Table == "" {
+		cfg.Table = "django_session"
+	}
+	if cfg.UserTable == "" {
+		cfg.UserTable = "auth_user"
+	}
+	for _, t := range []string{cfg.Table, cfg.UserTable} {
+		if !identRE.MatchString(t) {
+			return nil, fmt.Errorf("django: invalid table name %q", t)
+		}
+	}
+	if len(cfg.Backends) == 0 {
+		cfg.Backends = []string{ModelBackend}
+	}
+	if cfg.CookieAge <= 0 {
+		cfg.CookieAge = 14 * 24 * time.Hour
+	}
+	s := &Store{db: db, cfg: cfg, signer: Signer{
+		Secret: cfg.Secret, Fallbacks: cfg.Fallbacks, Salt: SessionSalt(cfg.StoreClass),
+		AcceptSHA1: cfg.AcceptSHA1, MaxPayload: cfg.MaxPayload,
+	}}
+	q := func(ident string) string {
+		if cfg.Vendor == MySQL {
+			return "`" + ident + "`"
+		}
+		return `"` + ident + `"`
+	}
+	t, u := q(cfg.Table), q(cfg.UserTable)
+	s.load = "SELECT session_data, expire_date FROM " + t + " WHERE session_key = ? AND expire_date > ?"
+	s.insert = "INSERT INTO " + t + " (session_key, session_data, expire_date) VALUES (?, ?, ?)"
+	s.update = "UPDATE " + t + " SET session_data = ?, expire_date = ? WHERE session_key = ? AND session_data = ?"
+	s.touch = "UPDATE " + t + " SET expire_date = ? WHERE session_key = ? AND expire_date > ? AND expire_date < ?"
+	s.del = "DELETE FROM " + t + " WHERE session_key = ?"
+	s.renew = "UPDATE " + t + " SET session_key = ?, session_data = ?, expire_date = ? WHERE session_key = ? AND expire_date > ?"
+	s.count = "SELECT COUNT(*) FROM " + t + " WHERE expire_date > ?"
+	s.user = "SELECT password, is_active FROM " + u + " WHERE id = ?"
+	if cfg.Vendor == PostgreSQL {
+		for _, p := range []*string{&s.load, &s.insert, &s.update, &s.touch, &s.del, &s.renew, &s.count, &s.user} {
+			*p = numbered(*p)
+		}
+	}
+	return s, nil
+}
+
+func numbered(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// sqliteTime is how Django stores a UTC datetime in SQLite (and how MySQL
+// takes a datetime(6)): SQLite compares expire_date as text, so any other
+// spelling (an ISO "T", an offset) breaks Django's expiry check.
+const sqliteTime = "2006-01-02 15:04:05.000000"
+
+// timeArg is a time as a parameter for expire_date.
+func (s *Store) timeArg(t time.Time) any {
+	if s.cfg.Vendor == PostgreSQL {
+		return t.UTC()
+	}
+	return t.UTC().Format(sqliteTime)
+}
+
+// parseTime reads expire_date as the driver returns it.
+func parseTime(v any) (time.Time, error) {
+	switch x := v.(type) {
+	case time.Time:
+		return x.UTC(), nil
+	case []byte:
+		return parseTimeText(string(x))
+	case string:
+		return parseTimeText(x)
+	}
+	return time.Time{}, fmt.Errorf("django: expire_date of type %T", v)
+}
+
+func parseTimeText(s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", time.RFC3339Nano} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("django: expire_date %q is not a datetime", s)
+}
+
+// version identifies a row's data for conditional writes: Django's table
+// has no version column, so the data itself is compared.
+func version(data string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(data))
+	return int64(h.Sum64() >> 1)
+}
+
+// row is a loaded session row with its decoded dictionary.
+type row struct {
+	data   string
+	expire time.Time
+	dict   *dict
+}
+
+// read loads the live row under key; ok is false when there is none.
+func (s *Store) read(ctx context.Context, key string, now time.Time) (*row, bool, error) {
+	var r row
+	var exp any
+	err := s.db.QueryRowContext(ctx, s.load, key, s.timeArg(now)).Scan(&r.data, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("django store: load: %w", err)
+	}
+	if r.expire, err = parseTime(exp); err != nil {
+		return nil, false, err
+	}
+	payload, err := s.signer.Unsign(r.data, 0, now)
+	if err != nil {
+		// A row this store cannot verify is not deleted: a wrong
+		// SECRET_KEY must not destroy every session it meets.
+		return nil, false, fmt.Errorf("django store: session data: %w", err)
+	}
+	if r.dict, err = decodeSession(payload); err != nil {
+		return nil, false, err
+	}
+	return &r, true, nil
+}
+
+// record turns a row into the record the manager works with. Django keeps
+// no creation or activity time: both read as expire_date minus the cookie
+// age, and the session has no absolute deadline of its own.
+func (s *Store) record(r *row, userID string) *session.Record {
+	seen := r.expire.Add(-s.cfg.CookieAge)
+	rec := &session.Record{
+		Values:     make(map[string][]byte, len(r.dict.keys)),
+		UserID:     userID,
+		Created:    seen,
+		LastSeen:   seen,
+		IdleExpiry: r.expire,
+		AbsExpiry:  noDeadline,
+		Version:    version(r.data),
+	}
+	if userID != "" {
+		rec.AuthTime = seen
+	}
+	for _, k := range r.dict.keys {
+		if !authKey(k) {
+			rec.Values[k] = r.dict.vals[k]
+		}
+	}
+	return rec
+}
+
+// noDeadline is the absolute deadline of a Django session: none (the
+// manager's own absolute timeout still applies from its login time).
+var noDeadline = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func authKey(k string) bool { return k == KeyUserID || k == KeyUserBackend || k == KeyUserHash }
+
+// Load reads the session under d (a Django session key), verifying its
+// login as django.contrib.auth does: a session whose user is gone,
+// inactive, logged in through a backend not in Config.Backends, or whose
+// _auth_user_hash no longer matches the user's password is deleted, as
+// Django flushes it, and reported as not found.
+func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, error) {
+	key := string(d[:])
+	now := time.Now()
+	r, ok, err := s.read(ctx, key, now)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, session.ErrNotFound
+	}
+	user, valid, err := s.verifyLogin(ctx, r.dict)
+	if err != nil {
+		return nil, err
+	}
+	if !valid {
+		if _, err := s.db.ExecContext(ctx, s.del, key); err != nil {
+			return nil, fmt.Errorf("django store: deleting a session whose login no longer holds: %w", err)
+		}
+		return nil, session.ErrNotFound
+	}
+	return s.record(r, user), nil
+}
+
+// verifyLogin checks the login keys of dict; an anonymous session is valid
+// with an empty user.
+func (s *Store) verifyLogin(ctx context.Context, d *dict) (string, bool, error) {
+	rawID, ok := d.get(KeyUserID)
+	if !ok {
+		return "", true, nil
+	}
+	var id, backend, hash string
+	if !jsonString(rawID, &id) || !jsonString(d.vals[KeyUserBackend], &backend) || !jsonString(d.vals[KeyUserHash], &hash) {
+		return "", false, nil
+	}
+	if !slices.Contains(s.cfg.Backends, backend) {
+		return "", false, nil
+	}
+	want, found, err := s.userHash(ctx, id)
+	if err != nil || !found {
+		return "", false, err
+	}
+	return id, hmacEqual(hash, want), nil
+}
+
+// userHash returns the session auth hash of an active user.
+func (s *Store) userHash(ctx context.Context, id string) (string, bool, error) {
+	var password string
+	var active bool
+	err := s.db.QueryRowContext(ctx, s.user, id).Scan(&password, &active)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("django store: reading user: %w", err)
+	}
+	if !active {
+		return "", false, nil
+	}
+	return SessionAuthHash(s.cfg.Secret, password), true, nil
+}
+
+// encodeRecord builds the dictionary of rec, keeping base's key order and
+// login keys when rec's user is the one base was logged in as, and writing
+// fresh login keys (with the hash of the user's current password) when the
+// user changed.
+func (s *Store) encodeRecord(ctx context.Context, base *dict, rec *session.Record) (string, error) {
+	out := newDict()
+	if base != nil {
+		for _, k := range base.keys {
+			if authKey(k) {
+				continue
+			}
+			if v, ok := rec.Values[k]; ok {
+				out.set(k, v)
+			}
+		}
+	}
+	var fresh []string
+	for k := range rec.Values {
+		if _, ok := out.vals[k]; !ok {
+			fresh = append(fresh, k)
+		}
+	}
+	slices.Sort(fresh)
+	for _, k := range fresh {
+		out.set(k, rec.Values[k])
+	}
+	if rec.UserID != "" {
+		var prevID string
+		if base != nil {
+			jsonString(base.vals[KeyUserID], &prevID)
+		}
+		if base != nil && prevID == rec.UserID && base.vals[KeyUserHash] != nil {
+			out.set(KeyUserID, base.vals[KeyUserID])
+			out.set(KeyUserBackend, base.vals[KeyUserBackend])
+			out.set(KeyUserHash, base.vals[KeyUserHash])
+		} else {
+			hash, found, err := s.userHash(ctx, rec.UserID)
+			if err != nil {
+				return "", err
+			}
+			if !found {
+				return "", fmt.Errorf("django store: no active user %q in %s", rec.UserID, s.cfg.UserTable)
+			}
+			out.set(KeyUserID, quote(rec.UserID))
+			out.set(KeyUserBackend, quote(s.cfg.Backends[0]))
+			out.set(KeyUserHash, quote(hash))
+		}
+	}
+	return s.signer.Sign(encodeSession(out), s.cfg.Compress, time.Now()), nil
+}
+
+// Create inserts a new session row; an existing key gives ErrExists.
+func (s *Store) Create(ctx context.Context, d session.Digest, rec *session.Record) error {
+	data, err := s.encodeRecord(ctx, nil, rec)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, s.insert, string(d[:]), data, s.timeArg(rec.ExpiresAt())); err != nil {
+		if s.isDuplicate(err) {
+			return session.ErrExists
+		}
+		return fmt.Errorf("django store: create: %w", err)
+	}
+	return nil
+}
+
+// maxAttempts bounds the retries of a conditional write that keeps
+// meeting concurrent writes.
+const maxAttempts = 16
+
+// Update applies c to the row: read, apply, then one UPDATE conditional on
+// the data being what was read, retried when another writer (Go or Django)
+// changed it meanwhile, so that Go writes to different keys all survive.
+// (Django's own save rewrites the whole row unconditionally: a Django
+// request that loaded the row before a Go write and saves after it loses
+// that write, as it would lose another Django request's.)
+func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change) error {
+	key := string(d[:])
+	for range maxAttempts {
+		now := time.Now()
+		r, ok, err := s.read(ctx, key, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return session.ErrNotFound
+		}
+		user, _, err := s.verifyLogin(ctx, r.dict)
+		if err != nil {
+			return err
+		}
+		rec := s.record(r, user)
+		before := rec.Size()
+		c.Apply(rec)
+		if err := c.TooLarge(before, rec); err != nil {
+			return err
+		}
+		data, err := s.encodeRecord(ctx, r.dict, rec)
+		if err != nil {
+			return err
+		}
+		res, err := s.db.ExecContext(ctx, s.update, data, s.timeArg(rec.IdleExpiry), key, r.data)
+		if err != nil {
+			return fmt.Errorf("django store: update: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("django store: update: %w", err)
+		} else if n == 1 {
+			return nil
+		}
+	}
+	return fmt.Errorf("django store: update: the row kept changing over %d attempts", maxAttempts)
+}
+
+// Touch moves expire_date forward (never back) in one UPDATE.
+func (s *Store) Touch(ctx context.Context, d session.Digest, lastSeen, idleExpiry time.Time) error {
+	now := time.Now()
+	res, err := s.db.ExecContext(ctx, s.touch, s.timeArg(idleExpiry), string(d[:]), s.timeArg(now), s.timeArg(idleExpiry))
+	if err != nil {
+		return fmt.Errorf("django store: touch: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("django store: touch: %w", err)
+	} else if n == 0 {
+		// Already later, or gone: tell the two apart.
+		if _, ok, err := s.read(ctx, string(d[:]), now); err != nil {
+			return err
+		} else if !ok {
+			return session.ErrNotFound
+		}
+	}
+	return nil
+}
+
+// Delete removes the row, as Django's flush does.
+func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
+	res, err := s.db.ExecContext(ctx, s.del, string(d[:]))
+	if err != nil {
+		return false, fmt.Errorf("django store: delete: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("django store: delete: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Renew moves the session to a new key in one UPDATE of the row's key and
+// data, as Django's cycle_key does at login (the old key stops working).
+// A login as another user writes that user's login keys.
+func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session.Record) error {
+	now := time.Now()
+	r, ok, err := s.read(ctx, string(old[:]), now)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return session.ErrNotFound
+	}
+	data, err := s.encodeRecord(ctx, r.dict, rec)
+	if err != nil {
+		return err
+	}
+	res, err := s.db.ExecContext(ctx, s.renew, string(new[:]), data, s.timeArg(rec.ExpiresAt()), string(old[:]), s.timeArg(now))
+	if err != nil {
+		if s.isDuplicate(err) {
+			return session.ErrExists
+		}
+		return fmt.Errorf("django store: renew: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("django store: renew: %w", err)
+	} else if n == 0 {
+		return session.ErrNotFound
+	}
+	return nil
+}
+
+// CountActive counts unexpired rows (through Django's expire_date index).
+func (s *Store) CountActive(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	if err := s.db.QueryRowContext(ctx, s.count, s.timeArg(now)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("django store: count: %w", err)
+	}
+	return n, nil
+}
+
+func (s *Store) isDuplicate(err error) bool {
+	msg := err.Error()
+	switch s.cfg.Vendor {
+	case SQLite:
+		return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "PRIMARY KEY")
+	case PostgreSQL:
+		return strings.Contains(msg, "SQLSTATE 23505")
+	default:
+		return strings.Contains(msg, "Error 1062")
+	}
+}
+
+var (
+	_ session.Store   = (*Store)(nil)
+	_ session.Toucher = (*Store)(nil)
+	_ session.Renewer = (*Store)(nil)
+	_ session.Counter = (*Store)(nil)
+)

@@ -1,0 +1,355 @@
+package django_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/interop/django"
+)
+
+const secret = "django-insecure-interop-fixture-secret-0123456789abcdef"
+
+// pythonDjango is a running djangoside.py: a real Django on the same
+// database, answering one command per line.
+type pythonDjango struct {
+	t   *testing.T
+	in  io.WriteCloser
+	out *bufio.Scanner
+	cmd *exec.Cmd
+}
+
+func startDjango(t *testing.T, vendor, name string) *pythonDjango {
+	t.Helper()
+	cfg, _ := json.Marshal(map[string]string{"vendor": vendor, "name": name})
+	// Debian's interpreter, which python3-django installs into.
+	cmd := exec.Command("/usr/bin/python3", "testdata/djangoside.py", string(cfg))
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting Django (the test command installs python3-django): %v", err)
+	}
+	p := &pythonDjango{t: t, in: in, out: bufio.NewScanner(out), cmd: cmd}
+	p.out.Buffer(make([]byte, 1<<20), 1<<20)
+	t.Cleanup(func() { in.Close(); cmd.Wait() })
+	if !p.out.Scan() {
+		t.Fatalf("Django did not start: %s", stderr.String())
+	}
+	return p
+}
+
+// call sends one command and returns its answer; an error answer fails the test.
+func (p *pythonDjango) call(cmd map[string]any) map[string]any {
+	p.t.Helper()
+	line, _ := json.Marshal(cmd)
+	if _, err := fmt.Fprintf(p.in, "%s\n", line); err != nil {
+		p.t.Fatal(err)
+	}
+	if !p.out.Scan() {
+		p.t.Fatalf("Django stopped: %v", p.out.Err())
+	}
+	var res map[string]any
+	if err := json.Unmarshal(p.out.Bytes(), &res); err != nil {
+		p.t.Fatal(err)
+	}
+	if e, ok := res["error"]; ok {
+		p.t.Fatalf("Django: %v (command %s)", e, line)
+	}
+	return res
+}
+
+type vendorSetup struct {
+	name   string
+	vendor django.Vendor
+	open   func(t *testing.T) (*sql.DB, string) // the Go handle and the database name for Django
+}
+
+func vendors() []vendorSetup {
+	return []vendorSetup{
+		{"sqlite", django.SQLite, func(t *testing.T) (*sql.DB, string) {
+			path := filepath.Join(t.TempDir(), "django.db")
+			db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db, path
+		}},
+		{"postgres", django.PostgreSQL, func(t *testing.T) (*sql.DB, string) {
+			admin, err := sql.Open("pgx", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer admin.Close()
+			if _, err := admin.Exec("CREATE DATABASE django_interop"); err != nil && !strings.Contains(err.Error(), "42P04") {
+				t.Fatalf("PostgreSQL on 127.0.0.1:5432: %v", err)
+			}
+			db, err := sql.Open("pgx", "postgres://postgres@127.0.0.1:5432/django_interop?sslmode=disable")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db, "django_interop"
+		}},
+		{"mysql", django.MySQL, func(t *testing.T) (*sql.DB, string) {
+			admin, err := sql.Open("mysql", "root@tcp(127.0.0.1:3306)/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer admin.Close()
+			if _, err := admin.Exec("CREATE DATABASE IF NOT EXISTS django_interop"); err != nil {
+				t.Fatalf("MariaDB on 127.0.0.1:3306: %v", err)
+			}
+			db, err := sql.Open("mysql", "root@tcp(127.0.0.1:3306)/django_interop")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db, "django_interop"
+		}},
+	}
+}
+
+func newManager(t *testing.T, st session.Store) *session.Manager {
+	t.Helper()
+	m, err := session.New(st, session.WithTokenScheme(django.Keys{}), session.WithCookieName("sessionid"),
+		session.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// The whole round trip with a real Django on SQLite, PostgreSQL and
+// MariaDB: Django logs in, Go sees the user and writes, Django reads it; a
+// logout on either side ends the session for both; a password change in
+// Django logs the Go side out; a Go login is a Django login.
+func TestDjangoRoundTrip(t *testing.T) {
+	for _, v := range vendors() {
+		t.Run(v.name, func(t *testing.T) {
+			db, name := v.open(t)
+			defer db.Close()
+			py := startDjango(t, v.name, name)
+			users := py.call(map[string]any{"op": "setup", "users": []string{"alice", "bob"}})["users"].(map[string]any)
+			alice := users["alice"].(string)
+			st, err := django.NewStore(db, django.Config{Vendor: v.vendor, Secret: secret})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := newManager(t, st)
+			ctx := context.Background()
+
+			// Django logs alice in; Go sees her and writes a key.
+			key := py.call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+			s, err := m.Lookup(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if uid, _ := s.UserID(); uid != alice {
+				t.Fatalf("Go sees user %q, want %q", uid, alice)
+			}
+			if err := s.Set("from_go", "héllo ☃"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Save(s); err != nil {
+				t.Fatal(err)
+			}
+			got := py.call(map[string]any{"op": "get", "key": key})
+			if got["user"] != alice || got["data"].(map[string]any)["from_go"] != "héllo ☃" {
+				t.Fatalf("Django reads %v", got)
+			}
+
+			// Django writes; Go reads.
+			py.call(map[string]any{"op": "set", "key": key, "name": "from_django", "value": []any{1, "Zoë"}})
+			s, err = m.Lookup(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, _, err := session.Get[[]any](s, "from_django"); err != nil || fmt.Sprint(v) != "[1 Zoë]" {
+				t.Fatalf("Go reads %v, %v", v, err)
+			}
+
+			// Concurrent Go writes to different keys all survive.
+			var wg sync.WaitGroup
+			for i := range 20 {
+				wg.Go(func() {
+					s, err := m.Lookup(ctx, key)
+					if err == nil {
+						err = s.Set(fmt.Sprintf("k%d", i), i)
+					}
+					if err == nil {
+						_, err = m.Save(s)
+					}
+					if err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			data := py.call(map[string]any{"op": "get", "key": key})["data"].(map[string]any)
+			for i := range 20 {
+				if data[fmt.Sprintf("k%d", i)] != float64(i) {
+					t.Errorf("key k%d lost: %v", i, data)
+				}
+			}
+
+			// A Go logout ends the session for Django.
+			s, err = m.Lookup(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Destroy(s.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Save(s); err != nil {
+				t.Fatal(err)
+			}
+			if got := py.call(map[string]any{"op": "get", "key": key}); got["exists"] != false || got["user"] != nil {
+				t.Fatalf("after a Go logout Django sees %v", got)
+			}
+
+			// A Django logout ends the session for Go.
+			key = py.call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+			if _, err := m.Lookup(ctx, key); err != nil {
+				t.Fatal(err)
+			}
+			py.call(map[string]any{"op": "logout", "key": key})
+			if _, err := m.Lookup(ctx, key); !errors.Is(err, session.ErrInvalidToken) {
+				t.Fatalf("after a Django logout Go finds %v", err)
+			}
+
+			// A password change in Django logs the Go side out (and the row
+			// goes, as Django's flush does).
+			key = py.call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+			if _, err := m.Lookup(ctx, key); err != nil {
+				t.Fatal(err)
+			}
+			py.call(map[string]any{"op": "passwd", "user": "alice", "password": "changed"})
+			if _, err := m.Lookup(ctx, key); !errors.Is(err, session.ErrInvalidToken) {
+				t.Fatalf("after a password change Go finds %v", err)
+			}
+			if row := py.call(map[string]any{"op": "raw", "key": key})["row"]; row != nil {
+				t.Fatalf("row kept: %v", row)
+			}
+
+			// A Go login is a Django login, with the user's current password hash.
+			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if err := m.Login(r.Context(), alice); err != nil {
+					t.Error(err)
+				}
+				if err := session.FromContext(r.Context()).Set("cart", []int{3, 1, 4}); err != nil {
+					t.Error(err)
+				}
+			}))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("POST", "https://example.test/login", nil))
+			var token string
+			for _, c := range rec.Result().Cookies() {
+				if c.Name == "sessionid" {
+					token = c.Value
+				}
+			}
+			if !regexp.MustCompile(`^[a-z0-9]{32}$`).MatchString(token) {
+				t.Fatalf("Go login cookie %q", token)
+			}
+			got = py.call(map[string]any{"op": "get", "key": token})
+			if got["user"] != alice || fmt.Sprint(got["data"].(map[string]any)["cart"]) != "[3 1 4]" {
+				t.Fatalf("Django sees the Go login as %v", got)
+			}
+		})
+	}
+}
+
+// SPEC 3.4 pitfall: SQLite compares Django's expire_date as text, so the
+// store writes exactly "YYYY-MM-DD HH:MM:SS.ffffff" in UTC: a session that
+// expired a second ago is expired for Django too (written with an ISO "T",
+// Django would still load it).
+func TestSQLiteExpireDateIsDjangoText(t *testing.T) {
+	v := vendors()[0]
+	db, name := v.open(t)
+	defer db.Close()
+	py := startDjango(t, v.name, name)
+	py.call(map[string]any{"op": "setup", "users": []string{"alice"}})
+	st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := time.Now()
+	for _, c := range []struct {
+		expires time.Time
+		live    bool
+	}{{now.Add(-time.Second), false}, {now.Add(time.Hour), true}} {
+		token, d, err := django.Keys{}.NewToken(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := &session.Record{Values: map[string][]byte{"a": []byte("1")}, Created: now, LastSeen: now, IdleExpiry: c.expires, AbsExpiry: now.Add(24 * time.Hour)}
+		if err := st.Create(ctx, d, rec); err != nil {
+			t.Fatal(err)
+		}
+		var text string
+		if err := db.QueryRow("SELECT expire_date || '' FROM django_session WHERE session_key = ?", token).Scan(&text); err != nil {
+			t.Fatal(err)
+		}
+		if want := c.expires.UTC().Format("2006-01-02 15:04:05.000000"); text != want {
+			t.Fatalf("expire_date stored as %q, want %q", text, want)
+		}
+		if got := py.call(map[string]any{"op": "get", "key": token}); got["exists"] != c.live {
+			t.Fatalf("session expiring at %v: Django says exists=%v", c.expires, got["exists"])
+		}
+	}
+}
+
+// Pickle is never decoded: a row Django wrote with PickleSerializer is
+// refused with a *PickleError naming the setting, and deleting it (a
+// logout) still works.
+func TestPickledSessionRefused(t *testing.T) {
+	v := vendors()[0]
+	db, name := v.open(t)
+	defer db.Close()
+	py := startDjango(t, v.name, name)
+	py.call(map[string]any{"op": "setup", "users": []string{"alice"}})
+	st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, d, _ := django.Keys{}.NewToken(rand.Reader)
+	signer := django.Signer{Secret: secret, Salt: django.SessionSalt("SessionStore")}
+	data := signer.Sign([]byte("\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x01a\x94K\x01s."), false, time.Now())
+	if _, err := db.Exec("INSERT INTO django_session VALUES (?, ?, ?)", token, data, time.Now().Add(time.Hour).UTC().Format("2006-01-02 15:04:05.000000")); err != nil {
+		t.Fatal(err)
+	}
+	var pe *django.PickleError
+	if _, err := st.Load(context.Background(), d); !errors.As(err, &pe) || !strings.Contains(err.Error(), "SESSION_SERIALIZER") {
+		t.Fatalf("pickled session: %v", err)
+	}
+	if ok, err := st.Delete(context.Background(), d); !ok || err != nil {
+		t.Fatalf("deleting it: %v, %v", ok, err)
+	}
+}
