@@ -33,16 +33,27 @@ func (m *Manager) readClientCookie(r *http.Request, s *Session) {
 	}
 }
 
+// plausibleSealed is the check before a cookie reaches the ClientStore's
+// Open: not empty, not over the size browsers keep, and only RFC 6265
+// cookie-octets (sealed formats differ: this package's is base64url,
+// Python frameworks' add ".", "+", "/", "=", ":"); each Open then checks
+// its own format strictly.
 func plausibleSealed(v string) bool {
 	if v == "" || len(v) > MaxCookieSize {
 		return false
 	}
 	for i := 0; i < len(v); i++ {
-		if !base64url[v[i]] {
+		if !cookieOctet(v[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// cookieOctet reports a byte RFC 6265 allows in a cookie value: visible
+// ASCII except the double quote, comma, semicolon and backslash.
+func cookieOctet(c byte) bool {
+	return c > 0x20 && c < 0x7f && c != '"' && c != ',' && c != ';' && c != '\\'
 }
 
 // sealer is the ClientStore of the manager's sealed sessions: every

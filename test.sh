@@ -97,4 +97,6 @@ go test -run '^$' -fuzz '^FuzzRedact$' -fuzztime "$fuzztime" ./internal/urlredac
 go test -run '^$' -fuzz '^FuzzPrintable$' -fuzztime "$fuzztime" ./cmd/sessionctl
 go test -run '^$' -fuzz '^FuzzUnsign$' -fuzztime "$fuzztime" ./interop/django
 go test -run '^$' -fuzz '^FuzzDecodeSession$' -fuzztime "$fuzztime" ./interop/django
+go test -run '^$' -fuzz '^FuzzOpen$' -fuzztime "$fuzztime" ./interop/flask
+go test -run '^$' -fuzz '^FuzzOpen$' -fuzztime "$fuzztime" ./interop/starlette
 phase "fuzzing"

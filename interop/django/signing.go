@@ -100,25 +100,36 @@ func (s *Signer) Sign(data []byte, compress bool, now time.Time) string {
 // signed longer ago than that (Django has no check for a timestamp in the
 // future, and neither has this).
 func (s *Signer) Unsign(signed string, maxAge time.Duration, now time.Time) ([]byte, error) {
+	data, _, err := s.UnsignTime(signed, maxAge, now)
+	return data, err
+}
+
+// UnsignTime is Unsign that also returns when the value was signed.
+func (s *Signer) UnsignTime(signed string, maxAge time.Duration, now time.Time) ([]byte, time.Time, error) {
+	data, ts, err := s.unsign(signed, maxAge, now)
+	return data, time.Unix(ts, 0).UTC(), err
+}
+
+func (s *Signer) unsign(signed string, maxAge time.Duration, now time.Time) ([]byte, int64, error) {
 	i := strings.LastIndexByte(signed, ':')
 	if i < 0 {
-		return nil, fmt.Errorf("%w: no separator", ErrBadSignature)
+		return nil, 0, fmt.Errorf("%w: no separator", ErrBadSignature)
 	}
 	value, sig := signed[:i], signed[i+1:]
 	if !s.verify(value, sig) {
-		return nil, ErrBadSignature
+		return nil, 0, ErrBadSignature
 	}
 	j := strings.LastIndexByte(value, ':')
 	if j < 0 {
-		return nil, fmt.Errorf("%w: no timestamp", ErrBadSignature)
+		return nil, 0, fmt.Errorf("%w: no timestamp", ErrBadSignature)
 	}
 	payload, stamp := value[:j], value[j+1:]
 	ts, ok := decodeBase62(stamp)
 	if !ok {
-		return nil, fmt.Errorf("%w: invalid timestamp", ErrBadSignature)
+		return nil, 0, fmt.Errorf("%w: invalid timestamp", ErrBadSignature)
 	}
 	if maxAge > 0 && now.Unix()-ts > int64(maxAge/time.Second) {
-		return nil, ErrExpired
+		return nil, ts, ErrExpired
 	}
 	compressed := strings.HasPrefix(payload, ".")
 	if compressed {
@@ -126,15 +137,16 @@ func (s *Signer) Unsign(signed string, maxAge time.Duration, now time.Time) ([]b
 	}
 	data, err := base64.RawURLEncoding.Strict().DecodeString(payload)
 	if err != nil {
-		return nil, fmt.Errorf("%w: payload is not base64url", ErrBadSignature)
+		return nil, ts, fmt.Errorf("%w: payload is not base64url", ErrBadSignature)
 	}
 	if !compressed {
 		if len(data) > s.maxPayload() {
-			return nil, ErrTooLarge
+			return nil, ts, ErrTooLarge
 		}
-		return data, nil
+		return data, ts, nil
 	}
-	return inflate(data, s.maxPayload())
+	data, err = inflate(data, s.maxPayload())
+	return data, ts, err
 }
 
 // verify compares sig with the signature of value under each secret.

@@ -84,8 +84,9 @@ type Store struct {
 	db     *sql.DB
 	cfg    Config
 	signer Signer
+	users  users
 
-	load, insert, update, touch, del, renew, count, user string
+	load, insert, update, touch, del, renew, count string
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
@@ -128,13 +129,8 @@ func NewStore(db *sql.DB, cfg Config) (*Store, error) {
 		Secret: cfg.Secret, Fallbacks: cfg.Fallbacks, Salt: SessionSalt(cfg.StoreClass),
 		AcceptSHA1: cfg.AcceptSHA1, MaxPayload: cfg.MaxPayload,
 	}}
-	q := func(ident string) string {
-		if cfg.Vendor == MySQL {
-			return "`" + ident + "`"
-		}
-		return `"` + ident + `"`
-	}
-	t, u := q(cfg.Table), q(cfg.UserTable)
+	s.users = users{db: db, query: userQuery(cfg.Vendor, cfg.UserTable), table: cfg.UserTable, secret: cfg.Secret, backends: cfg.Backends}
+	t := quoteIdent(cfg.Vendor, cfg.Table)
 	s.load = "SELECT session_data, expire_date FROM " + t + " WHERE session_key = ? AND expire_date > ?"
 	s.insert = "INSERT INTO " + t + " (session_key, session_data, expire_date) VALUES (?, ?, ?)"
 	s.update = "UPDATE " + t + " SET session_data = ?, expire_date = ? WHERE session_key = ? AND session_data = ?"
@@ -142,9 +138,8 @@ func NewStore(db *sql.DB, cfg Config) (*Store, error) {
 	s.del = "DELETE FROM " + t + " WHERE session_key = ?"
 	s.renew = "UPDATE " + t + " SET session_key = ?, session_data = ?, expire_date = ? WHERE session_key = ? AND expire_date > ?"
 	s.count = "SELECT COUNT(*) FROM " + t + " WHERE expire_date > ?"
-	s.user = "SELECT password, is_active FROM " + u + " WHERE id = ?"
 	if cfg.Vendor == PostgreSQL {
-		for _, p := range []*string{&s.load, &s.insert, &s.update, &s.touch, &s.del, &s.renew, &s.count, &s.user} {
+		for _, p := range []*string{&s.load, &s.insert, &s.update, &s.touch, &s.del, &s.renew, &s.count} {
 			*p = numbered(*p)
 		}
 	}
@@ -287,7 +282,7 @@ func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, er
 	if !ok {
 		return nil, session.ErrNotFound
 	}
-	user, valid, err := s.verifyLogin(ctx, r.dict)
+	user, valid, err := s.users.verify(ctx, r.dict)
 	if err != nil {
 		return nil, err
 	}
@@ -298,44 +293,6 @@ func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, er
 		return nil, session.ErrNotFound
 	}
 	return s.record(r, user), nil
-}
-
-// verifyLogin checks the login keys of dict; an anonymous session is valid
-// with an empty user.
-func (s *Store) verifyLogin(ctx context.Context, d *dict) (string, bool, error) {
-	rawID, ok := d.get(KeyUserID)
-	if !ok {
-		return "", true, nil
-	}
-	var id, backend, hash string
-	if !jsonString(rawID, &id) || !jsonString(d.vals[KeyUserBackend], &backend) || !jsonString(d.vals[KeyUserHash], &hash) {
-		return "", false, nil
-	}
-	if !slices.Contains(s.cfg.Backends, backend) {
-		return "", false, nil
-	}
-	want, found, err := s.userHash(ctx, id)
-	if err != nil || !found {
-		return "", false, err
-	}
-	return id, hmacEqual(hash, want), nil
-}
-
-// userHash returns the session auth hash of an active user.
-func (s *Store) userHash(ctx context.Context, id string) (string, bool, error) {
-	var password string
-	var active bool
-	err := s.db.QueryRowContext(ctx, s.user, id).Scan(&password, &active)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("django store: reading user: %w", err)
-	}
-	if !active {
-		return "", false, nil
-	}
-	return SessionAuthHash(s.cfg.Secret, password), true, nil
 }
 
 // encodeRecord builds the dictionary of rec, keeping base's key order and
@@ -365,25 +322,8 @@ func (s *Store) encodeRecord(ctx context.Context, base *dict, rec *session.Recor
 		out.set(k, rec.Values[k])
 	}
 	if rec.UserID != "" {
-		var prevID string
-		if base != nil {
-			jsonString(base.vals[KeyUserID], &prevID)
-		}
-		if base != nil && prevID == rec.UserID && base.vals[KeyUserHash] != nil {
-			out.set(KeyUserID, base.vals[KeyUserID])
-			out.set(KeyUserBackend, base.vals[KeyUserBackend])
-			out.set(KeyUserHash, base.vals[KeyUserHash])
-		} else {
-			hash, found, err := s.userHash(ctx, rec.UserID)
-			if err != nil {
-				return "", err
-			}
-			if !found {
-				return "", fmt.Errorf("django store: no active user %q in %s", rec.UserID, s.cfg.UserTable)
-			}
-			out.set(KeyUserID, quote(rec.UserID))
-			out.set(KeyUserBackend, quote(s.cfg.Backends[0]))
-			out.set(KeyUserHash, quote(hash))
+		if err := s.users.loginKeys(ctx, out, base, rec.UserID); err != nil {
+			return "", err
 		}
 	}
 	return s.signer.Sign(encodeSession(out), s.cfg.Compress, time.Now()), nil
@@ -425,7 +365,7 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 		if !ok {
 			return session.ErrNotFound
 		}
-		user, _, err := s.verifyLogin(ctx, r.dict)
+		user, _, err := s.users.verify(ctx, r.dict)
 		if err != nil {
 			return err
 		}

@@ -1,18 +1,15 @@
 package django_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -25,65 +22,18 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/pyproc"
 	"github.com/sessionkit/session/interop/django"
 )
 
 const secret = "django-insecure-interop-fixture-secret-0123456789abcdef"
 
-// pythonDjango is a running djangoside.py: a real Django on the same
-// database, answering one command per line.
-type pythonDjango struct {
-	t   *testing.T
-	in  io.WriteCloser
-	out *bufio.Scanner
-	cmd *exec.Cmd
-}
-
-func startDjango(t *testing.T, vendor, name string) *pythonDjango {
+// startDjango runs djangoside.py: a real Django on the same database,
+// answering one command per line.
+func startDjango(t *testing.T, vendor, name string) *pyproc.Proc {
 	t.Helper()
 	cfg, _ := json.Marshal(map[string]string{"vendor": vendor, "name": name})
-	// Debian's interpreter, which python3-django installs into.
-	cmd := exec.Command("/usr/bin/python3", "testdata/djangoside.py", string(cfg))
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting Django (the test command installs python3-django): %v", err)
-	}
-	p := &pythonDjango{t: t, in: in, out: bufio.NewScanner(out), cmd: cmd}
-	p.out.Buffer(make([]byte, 1<<20), 1<<20)
-	t.Cleanup(func() { in.Close(); cmd.Wait() })
-	if !p.out.Scan() {
-		t.Fatalf("Django did not start: %s", stderr.String())
-	}
-	return p
-}
-
-// call sends one command and returns its answer; an error answer fails the test.
-func (p *pythonDjango) call(cmd map[string]any) map[string]any {
-	p.t.Helper()
-	line, _ := json.Marshal(cmd)
-	if _, err := fmt.Fprintf(p.in, "%s\n", line); err != nil {
-		p.t.Fatal(err)
-	}
-	if !p.out.Scan() {
-		p.t.Fatalf("Django stopped: %v", p.out.Err())
-	}
-	var res map[string]any
-	if err := json.Unmarshal(p.out.Bytes(), &res); err != nil {
-		p.t.Fatal(err)
-	}
-	if e, ok := res["error"]; ok {
-		p.t.Fatalf("Django: %v (command %s)", e, line)
-	}
-	return res
+	return pyproc.Start(t, "testdata/djangoside.py", string(cfg))
 }
 
 type vendorSetup struct {
@@ -155,7 +105,7 @@ func TestDjangoRoundTrip(t *testing.T) {
 			db, name := v.open(t)
 			defer db.Close()
 			py := startDjango(t, v.name, name)
-			users := py.call(map[string]any{"op": "setup", "users": []string{"alice", "bob"}})["users"].(map[string]any)
+			users := py.Call(map[string]any{"op": "setup", "users": []string{"alice", "bob"}})["users"].(map[string]any)
 			alice := users["alice"].(string)
 			st, err := django.NewStore(db, django.Config{Vendor: v.vendor, Secret: secret})
 			if err != nil {
@@ -165,7 +115,7 @@ func TestDjangoRoundTrip(t *testing.T) {
 			ctx := context.Background()
 
 			// Django logs alice in; Go sees her and writes a key.
-			key := py.call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+			key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
 			s, err := m.Lookup(ctx, key)
 			if err != nil {
 				t.Fatal(err)
@@ -179,13 +129,13 @@ func TestDjangoRoundTrip(t *testing.T) {
 			if _, err := m.Save(s); err != nil {
 				t.Fatal(err)
 			}
-			got := py.call(map[string]any{"op": "get", "key": key})
+			got := py.Call(map[string]any{"op": "get", "key": key})
 			if got["user"] != alice || got["data"].(map[string]any)["from_go"] != "héllo ☃" {
 				t.Fatalf("Django reads %v", got)
 			}
 
 			// Django writes; Go reads.
-			py.call(map[string]any{"op": "set", "key": key, "name": "from_django", "value": []any{1, "Zoë"}})
+			py.Call(map[string]any{"op": "set", "key": key, "name": "from_django", "value": []any{1, "Zoë"}})
 			s, err = m.Lookup(ctx, key)
 			if err != nil {
 				t.Fatal(err)
@@ -211,7 +161,7 @@ func TestDjangoRoundTrip(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			data := py.call(map[string]any{"op": "get", "key": key})["data"].(map[string]any)
+			data := py.Call(map[string]any{"op": "get", "key": key})["data"].(map[string]any)
 			for i := range 20 {
 				if data[fmt.Sprintf("k%d", i)] != float64(i) {
 					t.Errorf("key k%d lost: %v", i, data)
@@ -229,31 +179,31 @@ func TestDjangoRoundTrip(t *testing.T) {
 			if _, err := m.Save(s); err != nil {
 				t.Fatal(err)
 			}
-			if got := py.call(map[string]any{"op": "get", "key": key}); got["exists"] != false || got["user"] != nil {
+			if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false || got["user"] != nil {
 				t.Fatalf("after a Go logout Django sees %v", got)
 			}
 
 			// A Django logout ends the session for Go.
-			key = py.call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+			key = py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
 			if _, err := m.Lookup(ctx, key); err != nil {
 				t.Fatal(err)
 			}
-			py.call(map[string]any{"op": "logout", "key": key})
+			py.Call(map[string]any{"op": "logout", "key": key})
 			if _, err := m.Lookup(ctx, key); !errors.Is(err, session.ErrInvalidToken) {
 				t.Fatalf("after a Django logout Go finds %v", err)
 			}
 
 			// A password change in Django logs the Go side out (and the row
 			// goes, as Django's flush does).
-			key = py.call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+			key = py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
 			if _, err := m.Lookup(ctx, key); err != nil {
 				t.Fatal(err)
 			}
-			py.call(map[string]any{"op": "passwd", "user": "alice", "password": "changed"})
+			py.Call(map[string]any{"op": "passwd", "user": "alice", "password": "changed"})
 			if _, err := m.Lookup(ctx, key); !errors.Is(err, session.ErrInvalidToken) {
 				t.Fatalf("after a password change Go finds %v", err)
 			}
-			if row := py.call(map[string]any{"op": "raw", "key": key})["row"]; row != nil {
+			if row := py.Call(map[string]any{"op": "raw", "key": key})["row"]; row != nil {
 				t.Fatalf("row kept: %v", row)
 			}
 
@@ -277,7 +227,7 @@ func TestDjangoRoundTrip(t *testing.T) {
 			if !regexp.MustCompile(`^[a-z0-9]{32}$`).MatchString(token) {
 				t.Fatalf("Go login cookie %q", token)
 			}
-			got = py.call(map[string]any{"op": "get", "key": token})
+			got = py.Call(map[string]any{"op": "get", "key": token})
 			if got["user"] != alice || fmt.Sprint(got["data"].(map[string]any)["cart"]) != "[3 1 4]" {
 				t.Fatalf("Django sees the Go login as %v", got)
 			}
@@ -294,7 +244,7 @@ func TestSQLiteExpireDateIsDjangoText(t *testing.T) {
 	db, name := v.open(t)
 	defer db.Close()
 	py := startDjango(t, v.name, name)
-	py.call(map[string]any{"op": "setup", "users": []string{"alice"}})
+	py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})
 	st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
 	if err != nil {
 		t.Fatal(err)
@@ -320,7 +270,7 @@ func TestSQLiteExpireDateIsDjangoText(t *testing.T) {
 		if want := c.expires.UTC().Format("2006-01-02 15:04:05.000000"); text != want {
 			t.Fatalf("expire_date stored as %q, want %q", text, want)
 		}
-		if got := py.call(map[string]any{"op": "get", "key": token}); got["exists"] != c.live {
+		if got := py.Call(map[string]any{"op": "get", "key": token}); got["exists"] != c.live {
 			t.Fatalf("session expiring at %v: Django says exists=%v", c.expires, got["exists"])
 		}
 	}
@@ -334,7 +284,7 @@ func TestPickledSessionRefused(t *testing.T) {
 	db, name := v.open(t)
 	defer db.Close()
 	py := startDjango(t, v.name, name)
-	py.call(map[string]any{"op": "setup", "users": []string{"alice"}})
+	py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})
 	st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
 	if err != nil {
 		t.Fatal(err)

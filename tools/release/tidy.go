@@ -12,13 +12,17 @@ import (
 
 // goEnvAgainst is the environment of a go command that resolves the
 // repository's modules from the file-based proxy at dir, without the
-// workspace, and everything else as usual.
+// workspace, and everything else as usual. The module index is off: it
+// caches the packages of a module cache directory by its path, as if its
+// contents could never change, and a copy of the working tree replaced in
+// the cache under the same version would be read with an earlier copy's
+// packages.
 func goEnvAgainst(dir string) []string {
 	upstream := os.Getenv("GOPROXY")
 	if upstream == "" {
 		upstream = "https://proxy.golang.org,direct"
 	}
-	return append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod",
+	return append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod", "GODEBUG=goindex=0",
 		"GOPROXY=file://"+filepath.ToSlash(dir)+","+upstream, "GONOSUMDB="+ownPrefix)
 }
 

@@ -34,6 +34,10 @@ def configure(db):
     django.setup()
 
 
+def db_engine():
+    return settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+
+
 def request_with(key):
     from django.test import RequestFactory
     from importlib import import_module
@@ -67,19 +71,22 @@ def handle(cmd):
         # "exists": Django loads it (db backend: the row is there and not
         # expired; SessionStore.exists ignores expiry).
         request = request_with(cmd["key"])
-        exists = request.session._get_session_from_db() is not None
+        if db_engine():
+            exists = request.session._get_session_from_db() is not None
+        else:  # signed_cookies: the cookie verifies and is not too old
+            exists = bool(request.session.load())
         data = dict(request.session.items()) if exists else None
         user = auth.get_user(request)
-        return {"exists": exists and request.session.exists(cmd["key"]), "data": data,
-                "user": None if user.is_anonymous else str(user.pk)}
+        if db_engine():  # get_user flushes a session whose login no longer holds
+            exists = exists and request.session.exists(cmd["key"])
+        return {"exists": exists, "data": data, "user": None if user.is_anonymous else str(user.pk)}
     if op == "set":
         request = request_with(cmd["key"])
-        if not request.session.exists(cmd["key"]):
+        if db_engine() and not request.session.exists(cmd["key"]):
             return {"error": "no such session"}
-        request.session.load()
         request.session[cmd["name"]] = cmd["value"]
         request.session.save()
-        return {}
+        return {"key": request.session.session_key}
     if op == "logout":
         request = request_with(cmd["key"])
         request.user = auth.get_user(request)

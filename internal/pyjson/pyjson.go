@@ -1,0 +1,129 @@
+// Package pyjson reads and writes the JSON objects Python's json module
+// exchanges with the session formats of package interop/flask and
+// interop/starlette: values kept as compact JSON, integers exact, Python's
+// NaN and Infinity refused, output in ASCII with \u escapes
+// (ensure_ascii), keys sorted.
+package pyjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// ErrNonStandardJSON reports Python's float specials (NaN, Infinity,
+// -Infinity), which Python writes but JSON does not have.
+var ErrNonStandardJSON = errors.New("pyjson: NaN or Infinity, which is not JSON")
+
+// DecodeObject parses a JSON object into its keys' compact JSON values; a
+// repeated key keeps its last value, as Python's json does.
+func DecodeObject(data []byte) (map[string][]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, jsonError(data, err)
+	}
+	if tok != json.Delim('{') {
+		return nil, errors.New("pyjson: not a JSON object")
+	}
+	out := map[string][]byte{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, jsonError(data, err)
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, errors.New("pyjson: non-string key")
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, jsonError(data, err)
+		}
+		var b bytes.Buffer
+		if err := json.Compact(&b, raw); err != nil {
+			return nil, jsonError(data, err)
+		}
+		out[key] = b.Bytes()
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, jsonError(data, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("pyjson: data after the object")
+	}
+	return out, nil
+}
+
+func jsonError(data []byte, err error) error {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) && (bytes.Contains(data, []byte("NaN")) || bytes.Contains(data, []byte("Infinity"))) {
+		return ErrNonStandardJSON
+	}
+	return fmt.Errorf("pyjson: invalid JSON: %w", err)
+}
+
+// EncodeObject writes values as one JSON object with sorted keys, in ASCII.
+// spaced uses Python's default separators (", " and ": ") between the
+// object's members; values are written as they are held (compact).
+func EncodeObject(values map[string][]byte, spaced bool) []byte {
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	comma, colon := ",", ":"
+	if spaced {
+		comma, colon = ", ", ": "
+	}
+	b := []byte{'{'}
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, comma...)
+		}
+		key, _ := json.Marshal(k) // a string always encodes
+		b = AppendASCII(b, key)
+		b = append(b, colon...)
+		b = AppendASCII(b, values[k])
+	}
+	return append(b, '}')
+}
+
+// AppendASCII appends JSON text with every non-ASCII character written as
+// a \u escape (astral characters as surrogate pairs), as Python's
+// ensure_ascii does; in valid JSON such characters occur only in strings.
+func AppendASCII(dst, src []byte) []byte {
+	for len(src) > 0 {
+		c := src[0]
+		if c < utf8.RuneSelf {
+			dst = append(dst, c)
+			src = src[1:]
+			continue
+		}
+		r, n := utf8.DecodeRune(src)
+		src = src[n:]
+		if r > 0xffff {
+			r1, r2 := utf16.EncodeRune(r)
+			dst = appendEscape(appendEscape(dst, r1), r2)
+			continue
+		}
+		dst = appendEscape(dst, r)
+	}
+	return dst
+}
+
+func appendEscape(dst []byte, r rune) []byte {
+	dst = append(dst, '\\', 'u')
+	h := strconv.FormatInt(int64(r), 16)
+	for range 4 - len(h) {
+		dst = append(dst, '0')
+	}
+	return append(dst, h...)
+}

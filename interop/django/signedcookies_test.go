@@ -1,0 +1,105 @@
+package django_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/pyproc"
+	"github.com/sessionkit/session/interop/django"
+)
+
+// Django's signed_cookies backend with a real Django: Django's login cookie
+// is a login in Go and the reverse, values written on either side are read
+// on the other, and a password change in Django ends the Go side's login.
+func TestDjangoSignedCookies(t *testing.T) {
+	v := vendors()[0]
+	db, name := v.open(t)
+	defer db.Close()
+	cfg, _ := json.Marshal(map[string]string{"vendor": v.name, "name": name, "engine": "django.contrib.sessions.backends.signed_cookies"})
+	py := pyproc.Start(t, "testdata/djangoside.py", string(cfg))
+	ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice", "bob"}})["users"].(map[string]any)
+	st, err := django.NewSignedCookies(django.CookieConfig{Secret: secret, DB: db, Vendor: django.SQLite})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := session.NewClientSide(st, session.WithCookieName("sessionid"), session.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		switch r.URL.Path {
+		case "/write":
+			if err := s.Set("from_go", "Zoë"); err != nil {
+				t.Error(err)
+			}
+		case "/login":
+			if err := m.Login(r.Context(), ids["bob"].(string)); err != nil {
+				t.Error(err)
+			}
+		}
+		uid, _ := s.UserID()
+		io.WriteString(w, uid)
+	}))
+	serve := func(path, cookie string) (string, string) {
+		req := httptest.NewRequest("POST", "https://example.test"+path, nil)
+		if cookie != "" {
+			req.AddCookie(&http.Cookie{Name: "sessionid", Value: cookie})
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		for _, c := range rec.Result().Cookies() {
+			if c.Name == "sessionid" && c.MaxAge >= 0 {
+				return rec.Body.String(), c.Value
+			}
+		}
+		return rec.Body.String(), ""
+	}
+
+	cookie := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+	cookie = py.Call(map[string]any{"op": "set", "key": cookie, "name": "cart", "value": []int{3, 1, 4}})["key"].(string)
+	user, goCookie := serve("/write", cookie)
+	if user != ids["alice"] || goCookie == "" {
+		t.Fatalf("Go sees user %q, writes %q", user, goCookie)
+	}
+	got := py.Call(map[string]any{"op": "get", "key": goCookie})
+	data, _ := got["data"].(map[string]any)
+	if got["user"] != ids["alice"] || data["from_go"] != "Zoë" || len(data["cart"].([]any)) != 3 {
+		t.Fatalf("Django reads the Go cookie as %v", got)
+	}
+	// A Go login is a Django login.
+	_, bobCookie := serve("/login", "")
+	if got := py.Call(map[string]any{"op": "get", "key": bobCookie}); got["user"] != ids["bob"] {
+		t.Fatalf("Django sees the Go login as %v", got)
+	}
+	// A password change in Django ends the login on the Go side.
+	py.Call(map[string]any{"op": "passwd", "user": "alice", "password": "changed"})
+	if user, _ := serve("/read", goCookie); user != "" {
+		t.Fatalf("after a password change Go still sees user %q", user)
+	}
+}
+
+// SPEC 3.5 worked example: Django's signed cookie opens in Go (no login,
+// so no user table is needed), and not past SESSION_COOKIE_AGE.
+func TestDjangoSignedCookieWorkedExample(t *testing.T) {
+	const cookie = "eyJjYXJ0IjpbMywxLDRdLCJuYW1lIjoiWm9cdTAwZWIifQ:1vb66i:HRVMWlA4_k1dj-ruTYDYhd_LqhNDRi_GZdrWzvO472Y"
+	st, err := django.NewSignedCookies(django.CookieConfig{Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1767225600, 0)
+	_, rec, _, err := st.Open(context.Background(), "sessionid", cookie, at)
+	if err != nil || string(rec.Values["name"]) != `"Zo\u00eb"` {
+		t.Fatalf("%v %v", rec, err)
+	}
+	if _, _, _, err := st.Open(context.Background(), "sessionid", cookie, at.Add(14*24*time.Hour+time.Second)); err == nil {
+		t.Fatal("opened past SESSION_COOKIE_AGE")
+	}
+}

@@ -1,0 +1,163 @@
+package starlette_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/pyproc"
+	"github.com/sessionkit/session/interop/starlette"
+)
+
+const secret = "starlette-interop-fixture-secret"
+
+func goApp(t *testing.T, m *session.Manager) http.Handler {
+	return m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		switch r.URL.Path {
+		case "/read-and-write":
+			uid, _ := s.UserID()
+			name, _, err := session.Get[string](s, "name")
+			if err != nil {
+				t.Error(err)
+			}
+			// JSON whose standard base64 holds "+" and "/", which a
+			// URL-safe writer would turn into "-" and "_".
+			if err := s.Set("from_go", "~~~???>>> Zoë"); err != nil {
+				t.Error(err)
+			}
+			io.WriteString(w, uid+" "+name)
+		case "/login":
+			if err := m.Login(r.Context(), "42"); err != nil {
+				t.Error(err)
+			}
+		case "/logout":
+			if err := m.Destroy(r.Context()); err != nil {
+				t.Error(err)
+			}
+		}
+	}))
+}
+
+func serve(t *testing.T, h http.Handler, path, cookie string) (value string, deleted bool, body string) {
+	t.Helper()
+	req := httptest.NewRequest("POST", "https://example.test"+path, nil)
+	if cookie != "" {
+		req.AddCookie(&http.Cookie{Name: "session", Value: cookie})
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == "session" {
+			if c.MaxAge < 0 {
+				return "", true, rec.Body.String()
+			}
+			return c.Value, false, rec.Body.String()
+		}
+	}
+	return "", false, rec.Body.String()
+}
+
+// A real Starlette (Debian's python3-starlette 0.26, FastAPI's session
+// middleware) and the Go side share one session cookie both ways.
+func TestStarletteRoundTrip(t *testing.T) {
+	py := pyproc.Start(t, "../testdata/pyside.py", "starlette", secret)
+	st, err := starlette.New(starlette.Config{Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := session.NewClientSide(st, session.WithCookieName("session"), session.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := goApp(t, m)
+	c := py.Call(map[string]any{"method": "POST", "path": "/login/7"})["cookie"].(string)
+	c = py.Call(map[string]any{"method": "POST", "path": "/set", "cookie": c, "json": map[string]any{"name": "Zoë ☃"}})["cookie"].(string)
+	goCookie, _, body := serve(t, h, "/read-and-write", c)
+	if body != "7 Zoë ☃" || goCookie == "" {
+		t.Fatalf("Go read %q, wrote %q", body, goCookie)
+	}
+	payload := goCookie[:strings.IndexByte(goCookie, '.')]
+	if !strings.ContainsAny(payload, "+/") {
+		t.Fatalf("test data should make standard base64 use + or /: %s", payload)
+	}
+	res := py.Call(map[string]any{"method": "GET", "path": "/get", "cookie": goCookie})
+	got, _ := res["body"].(map[string]any)
+	if res["status"] != float64(200) || got == nil || got["from_go"].([]any)[1] != "~~~???>>> Zoë" || got["_user_id"].([]any)[1] != "7" {
+		t.Fatalf("Starlette reads %v", res)
+	}
+	goCookie, _, _ = serve(t, h, "/login", "")
+	got = py.Call(map[string]any{"method": "GET", "path": "/get", "cookie": goCookie})["body"].(map[string]any)
+	if got["_user_id"].([]any)[1] != "42" {
+		t.Fatalf("Starlette sees the Go login as %v", got)
+	}
+	if _, deleted, _ := serve(t, h, "/logout", goCookie); !deleted {
+		t.Fatal("Go logout did not delete the cookie")
+	}
+	if res := py.Call(map[string]any{"method": "POST", "path": "/logout", "cookie": goCookie}); res["deleted"] != true {
+		t.Fatalf("Starlette logout: %v", res)
+	}
+}
+
+// SPEC 6 pitfall: a correctly signed cookie whose payload is URL-safe
+// base64 makes Starlette fail with a 500 on every request; the store
+// writes padded standard base64, which it reads.
+func TestStarletteStandardBase64(t *testing.T) {
+	py := pyproc.Start(t, "../testdata/pyside.py", "starlette", secret)
+	data := []byte(`{"from_go": "~~~???>>>"}`)
+	now := time.Now().Add(-time.Second)
+	for _, c := range []struct {
+		enc    *base64.Encoding
+		status float64
+	}{{base64.StdEncoding, 200}, {base64.URLEncoding, 500}} {
+		res := py.Call(map[string]any{"method": "GET", "path": "/get", "cookie": signStarlette(c.enc.EncodeToString(data), now)})
+		if res["status"] != c.status {
+			t.Errorf("payload in %v: status %v", c.enc == base64.StdEncoding, res["status"])
+		}
+	}
+}
+
+// signStarlette signs as itsdangerous' TimestampSigner does for Starlette,
+// independently of the package's signer.
+func signStarlette(payload string, at time.Time) string {
+	n := at.Unix()
+	value := payload + "." + base64.RawURLEncoding.EncodeToString([]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+	k := sha1.Sum([]byte("itsdangerous.Signer" + "signer" + secret))
+	m := hmac.New(sha1.New, k[:])
+	m.Write([]byte(value))
+	return value + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// SPEC 6 worked example: the cookie Starlette wrote opens in Go.
+func TestStarletteWorkedExample(t *testing.T) {
+	const cookie = "eyJ1c2VyIjogNywgIm5hbWUiOiAiWm9cdTAwZWIifQ==.aVW5AA.j0TYkWVjX799FXX-BNZ3zS4WgBY"
+	st, _ := starlette.New(starlette.Config{Secret: secret})
+	_, rec, _, err := st.Open(context.Background(), "session", cookie, time.Unix(1767225600, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(rec.Values["user"]) != "7" || string(rec.Values["name"]) != `"Zo\u00eb"` {
+		t.Fatalf("values %q", rec.Values)
+	}
+}
+
+func FuzzOpen(f *testing.F) {
+	st, _ := starlette.New(starlette.Config{Secret: secret})
+	f.Add("eyJ1c2VyIjogNywgIm5hbWUiOiAiWm9cdTAwZWIifQ==.aVW5AA.j0TYkWVjX799FXX-BNZ3zS4WgBY")
+	f.Add(signStarlette("e30=", time.Unix(1767225600, 0)))
+	f.Fuzz(func(t *testing.T, v string) {
+		_, rec, _, err := st.Open(context.Background(), "session", v, time.Unix(1767225600, 0))
+		if err == nil && rec == nil {
+			t.Fatal("no record and no error")
+		}
+	})
+}
