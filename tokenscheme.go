@@ -10,7 +10,8 @@ import "io"
 // framework whose tokens have another form (Django's 32-character session
 // keys, stored as they are: see the interop/django module). Since such a
 // store key can be the token itself, a manager with another scheme gives
-// no session handles (Session.Handle returns ErrUnsupported).
+// no session handles: Session.Handle and UserSessions return
+// ErrUnsupported.
 type TokenScheme interface {
 	// NewToken returns a fresh token and its store key, drawing its
 	// randomness from random (crypto/rand unless WithRandom says otherwise).

@@ -98,6 +98,9 @@ func TestCustomTokenScheme(t *testing.T) {
 	if !errors.Is(err, session.ErrInvalidToken) || s != nil {
 		t.Fatalf("a default token under the digit scheme: %v", err)
 	}
+	if _, err := m.UserSessions(context.Background(), "u1"); !errors.Is(err, session.ErrUnsupported) {
+		t.Fatalf("UserSessions under a custom scheme: %v", err)
+	}
 	// A login renews within the scheme.
 	renewed := cookie(do("/login", token))
 	if _, ok := (digitTokens{}).Key(renewed); !ok || renewed == token {

@@ -56,6 +56,11 @@ func currentDigest(ctx context.Context, m *Manager) (Digest, bool) {
 // marked Current. It needs a store implementing UserIndex; it never scans
 // all sessions.
 func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInfo, error) {
+	if m.tokens != nil {
+		// A scheme's store key may be the token itself (Django's keys):
+		// handles would hand tokens out.
+		return nil, fmt.Errorf("%w: session lists under a custom token scheme", ErrUnsupported)
+	}
 	ui, err := m.userIndex()
 	if err != nil {
 		return nil, err

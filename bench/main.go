@@ -8,6 +8,7 @@
 //
 //	go run ./bench                       # everything, about 5 minutes
 //	go run ./bench -sessions 200000      # a smaller force-logout experiment
+//	go run ./bench -backends redis,postgres -sessions 0   # requests, lost updates, throughput on the servers
 package main
 
 import (
@@ -32,6 +33,7 @@ func main() {
 	trials := flag.Int("trials", 200, "trials per lost-update experiment")
 	sessions := flag.Int("sessions", 1_000_000, "sessions in the force-logout experiment (0 to skip)")
 	only := flag.String("backends", "memory,redis,postgres,cookie", "backends to compare")
+	loadTime := flag.Duration("loadtime", 2*time.Second, "time per throughput measurement (0 to skip)")
 	flag.Parse()
 	testing.Init()
 	flag.Set("test.benchtime", benchtime.String())
@@ -60,7 +62,7 @@ func main() {
 		}},
 	}
 	fmt.Printf("sessionkit/session vs alexedwards/scs v2.9.0 and gorilla/sessions v1.4.0, %s, idle timeout %v\n\n", time.Now().UTC().Format(time.DateTime), idleTimeout)
-	var reqRows, lostRows []string
+	var reqRows, lostRows, loadRows []string
 	for _, b := range builders {
 		if !want[b.name] {
 			continue
@@ -72,6 +74,9 @@ func main() {
 		}
 		reqRows = append(reqRows, requests(g)...)
 		lostRows = append(lostRows, lostUpdates(g, *trials)...)
+		if *loadTime > 0 && (b.name == "redis" || b.name == "postgres") {
+			loadRows = append(loadRows, throughput(g, *loadTime)...)
+		}
 		for _, im := range g {
 			if im.close != nil {
 				im.close()
@@ -84,6 +89,10 @@ func main() {
 	table("backend\tscenario\tours\tpeer\tpeer/ours\tfloor\tours-floor\tours/floor\tallocs ours\tallocs peer\ttrips ours\ttrips peer\t", reqRows)
 	fmt.Printf("\nLost updates (%d trials each; both requests load the session before either commits)\n", *trials)
 	table("library\tbackend\ttwo writes, different keys\twrite beside a read-only request\t", lostRows)
+	if len(loadRows) > 0 {
+		fmt.Printf("\nThroughput under concurrency (each client its own session; mix of 90%% read-only, 8%% write, 2%% login; %v per measurement)\n", *loadTime)
+		table("backend\tscheduler\tclients\tours req/s\tpeer req/s\tours/peer\tours p50 / p99\tpeer p50 / p99\t", loadRows)
+	}
 	if *sessions > 0 {
 		fmt.Println()
 		if err := forceLogout(ctx, *redisAddr, *sessions); err != nil {

@@ -3,9 +3,11 @@ module github.com/sessionkit/session/integration
 go 1.26.0
 
 require (
+	github.com/bradfitz/gomemcache v0.0.0-20260422231931-4d751bb6e37c
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sessionkit/session v0.1.0
+	github.com/sessionkit/session/stores/memcachedstore v0.1.0
 	github.com/sessionkit/session/stores/pgstore v0.1.0
 	github.com/sessionkit/session/stores/redisstore v0.1.0
 	github.com/sessionkit/session/stores/sqlitestore v0.1.0

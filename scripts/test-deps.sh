@@ -2,8 +2,8 @@
 # Makes sure what the test suite talks to is here, on a fresh machine of
 # this project's kind (Debian, root, services installed): starts
 # PostgreSQL, MariaDB and Redis when they are not running, and installs
-# Debian's Chromium (the demo's browser test) and the Python frameworks
-# (the interop tests) when they are missing. test.sh
+# Debian's Chromium (the demo's browser test), memcached and the Python
+# frameworks (the interop tests) when they are missing. test.sh
 # runs it first; tests that need a server fail (never skip) when it is
 # missing.
 set -euo pipefail
@@ -52,12 +52,20 @@ if command -v redis-cli >/dev/null && ! redis-cli -h 127.0.0.1 -p 6379 ping >/de
 	wait_for redis redis-cli -h 127.0.0.1 -p 6379 ping
 fi
 
-# Django (with its PostgreSQL and MariaDB drivers), Flask and Starlette
+# Django (with django-redis and its PostgreSQL and MariaDB drivers), Flask
+# and Starlette
 # for the interop tests: Debian's packages, which install into Debian's
 # own interpreter.
-if ! /usr/bin/python3 -c 'import django, psycopg2, MySQLdb, flask, starlette, httpx' >/dev/null 2>&1; then
+if ! /usr/bin/python3 -c 'import django, django_redis, psycopg2, MySQLdb, flask, starlette, httpx' >/dev/null 2>&1; then
 	log "installing Django, Flask and Starlette (Debian packages)"
-	install_packages python3-django python3-psycopg2 python3-mysqldb python3-flask python3-starlette python3-httpx
+	install_packages python3-django python3-django-redis python3-psycopg2 python3-mysqldb python3-flask python3-starlette python3-httpx
+fi
+
+# Debian's memcached for the Memcached store's tests, which start their
+# own servers on free loopback ports.
+if ! command -v memcached >/dev/null 2>&1; then
+	log "installing memcached (Debian package)"
+	install_packages memcached
 fi
 
 # Debian's Chromium for the demo's end-to-end browser test.

@@ -333,7 +333,7 @@ func cmdRebuildIndex(args []string) (func(context.Context, *env) error, error) {
 	return func(ctx context.Context, e *env) error {
 		r, ok := e.st.FullStore.(indexRebuilder)
 		if !ok {
-			return fmt.Errorf("rebuild-index: the %s store keeps the user id in each session's own row; there is no separate index to rebuild", e.st.Kind)
+			return fmt.Errorf("rebuild-index: the %s store has no separate index to rebuild (SQL stores keep the user id in each session's row; a Memcached index lost logs its sessions out)", e.st.Kind)
 		}
 		n, err := r.RebuildUserIndex(ctx, *batch)
 		if err != nil {

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/sessionkit/session v0.1.0
+	github.com/sessionkit/session/stores/memcachedstore v0.1.0
 	github.com/sessionkit/session/stores/pgstore v0.1.0
 	github.com/sessionkit/session/stores/redisstore v0.1.0
 	github.com/sessionkit/session/stores/sqlitestore v0.1.0
@@ -12,6 +13,7 @@ require (
 
 require (
 	filippo.io/edwards25519 v1.2.0 // indirect
+	github.com/bradfitz/gomemcache v0.0.0-20260422231931-4d751bb6e37c // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/go-sql-driver/mysql v1.10.1 // indirect

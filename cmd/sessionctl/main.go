@@ -15,7 +15,8 @@
 //	check                      SQLite: verify the database file
 //
 // Store URLs: sqlite:PATH, postgres://..., mysql://..., redis://...,
-// redis-sentinel://host:port,.../master, redis-cluster://host:port,...
+// redis-sentinel://host:port,.../master, redis-cluster://host:port,...,
+// memcached://host:port,...
 // The URL can also come from the SESSIONCTL_STORE environment variable.
 // sessionctl opens existing stores only: a missing SQLite file or table is
 // an error naming it, never a new empty store. Passwords in the URL are
@@ -71,7 +72,8 @@ commands:
 
 global flags:
   --store URL                sqlite:PATH, postgres://, mysql://, redis://,
-                             redis-sentinel://, redis-cluster:// (rediss* for TLS; or $SESSIONCTL_STORE)
+                             redis-sentinel://, redis-cluster:// (rediss* for TLS),
+                             memcached:// (or $SESSIONCTL_STORE)
   --idle-timeout D           the application's idle timeout (default 30m)
   --absolute-timeout D       the application's absolute timeout (default 12h)
   --timeout D                give up after D (default 1m; 0 = none)

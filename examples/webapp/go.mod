@@ -13,7 +13,11 @@ require (
 	go.uber.org/goleak v1.3.0
 )
 
-require github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+require (
+	github.com/bradfitz/gomemcache v0.0.0-20260422231931-4d751bb6e37c // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/sessionkit/session/stores/memcachedstore v0.1.0 // indirect
+)
 
 require (
 	filippo.io/edwards25519 v1.2.0 // indirect

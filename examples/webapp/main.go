@@ -8,7 +8,7 @@
 // Flags:
 //
 //	--addr 127.0.0.1:8080             listen address
-//	--store sqlite:webapp-sessions.db store URL (sqlite:, postgres://, mysql://, redis://, redis-sentinel://, redis-cluster://)
+//	--store sqlite:webapp-sessions.db store URL (sqlite:, postgres://, mysql://, redis://, redis-sentinel://, redis-cluster://, memcached://)
 //	--idle-timeout 30m                sliding idle timeout
 //	--absolute-timeout 12h            absolute lifetime of a session
 //	--users alice:wonderland,bob:builder  accounts (passwords hashed with bcrypt in memory)

@@ -53,9 +53,16 @@ func (s *Store) Seal(_ context.Context, _ string, _ session.Digest, rec *session
 	for k, v := range rec.Values {
 		values[k] = v
 	}
-	delete(values, s.UserKey)
-	if rec.UserID != "" {
+	// The user key as read stays as it was (an integer id stays an
+	// integer) while it names the record's user; a login writes the new
+	// id as a string, a logout removes it.
+	raw, ok := values[s.UserKey]
+	switch {
+	case ok && userID(raw) == rec.UserID:
+	case rec.UserID != "":
 		values[s.UserKey] = quote(rec.UserID)
+	default:
+		delete(values, s.UserKey)
 	}
 	now := time.Now
 	if s.Now != nil {
@@ -89,9 +96,9 @@ func (s *Store) Open(_ context.Context, _, value string, now time.Time) (session
 		rec.IdleExpiry = ts.Add(s.MaxAge)
 	}
 	if raw, ok := values[s.UserKey]; ok {
-		rec.UserID = userID(raw)
-		delete(values, s.UserKey)
-		if rec.UserID != "" {
+		// The key stays among the values (as the framework sees it);
+		// Seal keeps its form while it names the record's user.
+		if rec.UserID = userID(raw); rec.UserID != "" {
 			rec.AuthTime = ts
 		}
 	}

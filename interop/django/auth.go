@@ -2,6 +2,7 @@ package django
 
 import (
 	"crypto/hmac"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 )
@@ -30,3 +31,12 @@ func SessionAuthHash(secret, password string) string {
 
 // hmacEqual compares two hashes in constant time.
 func hmacEqual(a, b string) bool { return hmac.Equal([]byte(a), []byte(b)) }
+
+// sessionAuthHashSHA1 is SessionAuthHash with SHA-1, as Django 3.1 and 3.2
+// also accept (DEFAULT_HASHING_ALGORITHM = "sha1").
+func sessionAuthHashSHA1(secret, password string) string {
+	k := sha1.Sum([]byte("django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash" + secret))
+	mac := hmac.New(sha1.New, k[:])
+	mac.Write([]byte(password))
+	return hex.EncodeToString(mac.Sum(nil))
+}

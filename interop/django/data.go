@@ -123,15 +123,22 @@ func jsonError(data []byte, err error) error {
 // encodeSession writes d as Django's JSONSerializer does: compact, keys in
 // order, every non-ASCII character escaped as \uXXXX (astral ones as
 // surrogate pairs), since Django decodes the bytes as latin-1.
-func encodeSession(d *dict) []byte {
+func encodeSession(d *dict) []byte { return encodeObject(d, ",", ":") }
+
+// encodeSpaced writes d as Python's json.dumps does by default (", " and
+// ": " between members; values as held), as django-redis' JSONSerializer
+// writes.
+func encodeSpaced(d *dict) []byte { return encodeObject(d, ", ", ": ") }
+
+func encodeObject(d *dict, comma, colon string) []byte {
 	b := []byte{'{'}
 	for i, k := range d.keys {
 		if i > 0 {
-			b = append(b, ',')
+			b = append(b, comma...)
 		}
 		key, _ := json.Marshal(k) // a string always encodes
 		b = appendASCII(b, key)
-		b = append(b, ':')
+		b = append(b, colon...)
 		b = appendASCII(b, d.vals[k])
 	}
 	return append(b, '}')

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/sessionkit/session"
@@ -26,8 +25,8 @@ type CookieConfig struct {
 	CookieAge time.Duration
 	// DB, Vendor and UserTable locate the user table that logins are
 	// checked against (as in Config); without DB no login in a cookie is
-	// honoured (a cookie holding one is refused, as Django would flush it)
-	// and Go logins fail. Backends is as in Config.
+	// honoured (the session is anonymous for Go) and Go logins fail.
+	// Backends is as in Config.
 	DB        *sql.DB
 	Vendor    Vendor
 	UserTable string
@@ -56,44 +55,23 @@ func NewSignedCookies(cfg CookieConfig) (*SignedCookies, error) {
 	if cfg.CookieAge <= 0 {
 		cfg.CookieAge = 14 * 24 * time.Hour
 	}
-	if cfg.UserTable == "" {
-		cfg.UserTable = "auth_user"
-	}
-	if !identRE.MatchString(cfg.UserTable) {
-		return nil, fmt.Errorf("django: invalid table name %q", cfg.UserTable)
-	}
-	if len(cfg.Backends) == 0 {
-		cfg.Backends = []string{ModelBackend}
-	}
-	if cfg.DB != nil && (cfg.Vendor < SQLite || cfg.Vendor > MySQL) {
-		return nil, fmt.Errorf("django: unknown vendor %v", cfg.Vendor)
+	u, err := newUsers(cfg.DB, cfg.Vendor, cfg.UserTable, append([]string{cfg.Secret}, cfg.Fallbacks...), cfg.AcceptSHA1, cfg.Backends)
+	if err != nil {
+		return nil, err
 	}
 	return &SignedCookies{
 		signer: Signer{Secret: cfg.Secret, Fallbacks: cfg.Fallbacks, Salt: "django.contrib.sessions.backends.signed_cookies", AcceptSHA1: cfg.AcceptSHA1, MaxPayload: cfg.MaxPayload},
 		age:    cfg.CookieAge,
-		users: users{db: cfg.DB, query: userQuery(cfg.Vendor, cfg.UserTable), table: cfg.UserTable,
-			secret: cfg.Secret, backends: cfg.Backends},
+		users:  u,
 	}, nil
 }
 
 // Seal writes the session as Django's signed cookie (compressed when that
 // is shorter, as Django does), with the login keys of its user.
 func (c *SignedCookies) Seal(ctx context.Context, _ string, _ session.Digest, rec *session.Record) (string, error) {
-	out := newDict()
-	keys := make([]string, 0, len(rec.Values))
-	for k := range rec.Values {
-		if !authKey(k) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		out.set(k, rec.Values[k])
-	}
-	if rec.UserID != "" {
-		if err := c.users.loginKeys(ctx, out, nil, rec.UserID); err != nil {
-			return "", err
-		}
+	out, err := rebuild(ctx, &c.users, nil, rec, true)
+	if err != nil {
+		return "", err
 	}
 	now := time.Now
 	if c.Now != nil {
@@ -104,9 +82,11 @@ func (c *SignedCookies) Seal(ctx context.Context, _ string, _ session.Digest, re
 
 // Open verifies the cookie (signature, then its age against CookieAge),
 // decodes it and checks its login as Django does. A cookie that does not
-// verify or decode, or whose login no longer holds, is
+// verify or decode, or whose user's password changed since, is
 // session.ErrInvalidCookie (the manager then clears it); a pickled one
-// too, and a user table that cannot be read is an error of its own.
+// too, and a user table that cannot be read is an error of its own. A
+// login Django would not honour either (a backend not allowed, a user gone
+// or inactive) reads as anonymous, its data kept.
 func (c *SignedCookies) Open(ctx context.Context, _, value string, now time.Time) (session.Digest, *session.Record, bool, error) {
 	id := session.Digest(sha256.Sum256([]byte(value)))
 	payload, signed, err := c.signer.UnsignTime(value, c.age, now)
@@ -117,12 +97,12 @@ func (c *SignedCookies) Open(ctx context.Context, _, value string, now time.Time
 	if err != nil {
 		return id, nil, false, fmt.Errorf("%w: %v", session.ErrInvalidCookie, err)
 	}
-	user, valid, err := c.users.verify(ctx, d)
+	user, flush, err := c.users.verify(ctx, d)
 	if err != nil {
 		return id, nil, false, err
 	}
-	if !valid {
-		return id, nil, false, fmt.Errorf("%w: its login no longer holds", session.ErrInvalidCookie)
+	if flush {
+		return id, nil, false, fmt.Errorf("%w: its user's password changed", session.ErrInvalidCookie)
 	}
 	rec := &session.Record{Values: make(map[string][]byte, len(d.keys)), UserID: user, Created: signed, LastSeen: signed,
 		IdleExpiry: signed.Add(c.age), AbsExpiry: noDeadline, Version: 1}

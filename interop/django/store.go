@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -129,7 +128,11 @@ func NewStore(db *sql.DB, cfg Config) (*Store, error) {
 		Secret: cfg.Secret, Fallbacks: cfg.Fallbacks, Salt: SessionSalt(cfg.StoreClass),
 		AcceptSHA1: cfg.AcceptSHA1, MaxPayload: cfg.MaxPayload,
 	}}
-	s.users = users{db: db, query: userQuery(cfg.Vendor, cfg.UserTable), table: cfg.UserTable, secret: cfg.Secret, backends: cfg.Backends}
+	u, err := newUsers(db, cfg.Vendor, cfg.UserTable, append([]string{cfg.Secret}, cfg.Fallbacks...), cfg.AcceptSHA1, cfg.Backends)
+	if err != nil {
+		return nil, err
+	}
+	s.users = u
 	t := quoteIdent(cfg.Vendor, cfg.Table)
 	s.load = "SELECT session_data, expire_date FROM " + t + " WHERE session_key = ? AND expire_date > ?"
 	s.insert = "INSERT INTO " + t + " (session_key, session_data, expire_date) VALUES (?, ?, ?)"
@@ -268,10 +271,11 @@ var noDeadline = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 func authKey(k string) bool { return k == KeyUserID || k == KeyUserBackend || k == KeyUserHash }
 
 // Load reads the session under d (a Django session key), verifying its
-// login as django.contrib.auth does: a session whose user is gone,
-// inactive, logged in through a backend not in Config.Backends, or whose
-// _auth_user_hash no longer matches the user's password is deleted, as
-// Django flushes it, and reported as not found.
+// login as django.contrib.auth does: a session whose _auth_user_hash no
+// longer matches its user's password is deleted, as Django flushes it, and
+// reported as not found; one whose user is gone or inactive, or logged in
+// through a backend not in Config.Backends, is anonymous for Go (as for
+// Django) and keeps its data.
 func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, error) {
 	key := string(d[:])
 	now := time.Now()
@@ -282,13 +286,13 @@ func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, er
 	if !ok {
 		return nil, session.ErrNotFound
 	}
-	user, valid, err := s.users.verify(ctx, r.dict)
+	user, flush, err := s.users.verify(ctx, r.dict)
 	if err != nil {
 		return nil, err
 	}
-	if !valid {
+	if flush {
 		if _, err := s.db.ExecContext(ctx, s.del, key); err != nil {
-			return nil, fmt.Errorf("django store: deleting a session whose login no longer holds: %w", err)
+			return nil, fmt.Errorf("django store: deleting a session whose password changed: %w", err)
 		}
 		return nil, session.ErrNotFound
 	}
@@ -299,39 +303,17 @@ func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, er
 // login keys when rec's user is the one base was logged in as, and writing
 // fresh login keys (with the hash of the user's current password) when the
 // user changed.
-func (s *Store) encodeRecord(ctx context.Context, base *dict, rec *session.Record) (string, error) {
-	out := newDict()
-	if base != nil {
-		for _, k := range base.keys {
-			if authKey(k) {
-				continue
-			}
-			if v, ok := rec.Values[k]; ok {
-				out.set(k, v)
-			}
-		}
-	}
-	var fresh []string
-	for k := range rec.Values {
-		if _, ok := out.vals[k]; !ok {
-			fresh = append(fresh, k)
-		}
-	}
-	slices.Sort(fresh)
-	for _, k := range fresh {
-		out.set(k, rec.Values[k])
-	}
-	if rec.UserID != "" {
-		if err := s.users.loginKeys(ctx, out, base, rec.UserID); err != nil {
-			return "", err
-		}
+func (s *Store) encodeRecord(ctx context.Context, base *dict, rec *session.Record, fresh bool) (string, error) {
+	out, err := rebuild(ctx, &s.users, base, rec, fresh)
+	if err != nil {
+		return "", err
 	}
 	return s.signer.Sign(encodeSession(out), s.cfg.Compress, time.Now()), nil
 }
 
 // Create inserts a new session row; an existing key gives ErrExists.
 func (s *Store) Create(ctx context.Context, d session.Digest, rec *session.Record) error {
-	data, err := s.encodeRecord(ctx, nil, rec)
+	data, err := s.encodeRecord(ctx, nil, rec, true)
 	if err != nil {
 		return err
 	}
@@ -356,6 +338,7 @@ const maxAttempts = 16
 // that write, as it would lose another Django request's.)
 func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change) error {
 	key := string(d[:])
+	written := ""
 	for range maxAttempts {
 		now := time.Now()
 		r, ok, err := s.read(ctx, key, now)
@@ -365,9 +348,18 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 		if !ok {
 			return session.ErrNotFound
 		}
-		user, _, err := s.users.verify(ctx, r.dict)
+		if written != "" && r.data == written {
+			// MySQL counts changed rows, not matched ones: a write that
+			// left the row as it was (same values, same second) affected
+			// nothing, yet it is done.
+			return nil
+		}
+		user, flush, err := s.users.verify(ctx, r.dict)
 		if err != nil {
 			return err
+		}
+		if flush {
+			return session.ErrNotFound // its password changed: Django flushes it
 		}
 		rec := s.record(r, user)
 		before := rec.Size()
@@ -375,7 +367,7 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 		if err := c.TooLarge(before, rec); err != nil {
 			return err
 		}
-		data, err := s.encodeRecord(ctx, r.dict, rec)
+		data, err := s.encodeRecord(ctx, r.dict, rec, false)
 		if err != nil {
 			return err
 		}
@@ -388,6 +380,7 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 		} else if n == 1 {
 			return nil
 		}
+		written = data
 	}
 	return fmt.Errorf("django store: update: the row kept changing over %d attempts", maxAttempts)
 }
@@ -437,7 +430,7 @@ func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session
 	if !ok {
 		return session.ErrNotFound
 	}
-	data, err := s.encodeRecord(ctx, r.dict, rec)
+	data, err := s.encodeRecord(ctx, r.dict, rec, true)
 	if err != nil {
 		return err
 	}

@@ -303,3 +303,44 @@ func TestPickledSessionRefused(t *testing.T) {
 		t.Fatalf("deleting it: %v, %v", ok, err)
 	}
 }
+
+// A login Django would not honour without flushing (a backend the Go side
+// does not allow) is anonymous for Go and the session stays, as in Django;
+// a login signed under a fallback secret (SECRET_KEY_FALLBACKS) is
+// honoured.
+func TestDjangoLoginChecks(t *testing.T) {
+	v := vendors()[0]
+	db, name := v.open(t)
+	defer db.Close()
+	py := startDjango(t, v.name, name)
+	ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})["users"].(map[string]any)
+	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+	ctx := context.Background()
+
+	other, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret, Backends: []string{"myproject.auth.TokenBackend"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := newManager(t, other).Lookup(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uid, _ := s.UserID(); uid != "" {
+		t.Fatalf("a login through a backend not allowed is user %q", uid)
+	}
+	if got := py.Call(map[string]any{"op": "get", "key": key}); got["user"] != ids["alice"] {
+		t.Fatalf("the Go read ended the Django login: %v", got)
+	}
+
+	rotated, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: "a-new-secret-key", Fallbacks: []string{secret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = newManager(t, rotated).Lookup(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uid, _ := s.UserID(); uid != ids["alice"] {
+		t.Fatalf("a login under a fallback secret is user %q", uid)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/sessionkit/session"
 )
 
 // users checks Django logins against the user table, as
@@ -14,17 +16,21 @@ type users struct {
 	db       *sql.DB // nil: no user table, so no login is honoured
 	query    string  // password and is_active by id
 	table    string
-	secret   string
+	secrets  []string // SECRET_KEY, then its fallbacks
+	sha1     bool     // also accept the SHA-1 hash (Django 3.1/3.2)
 	backends []string
 }
 
-// verify checks the login keys of d; an anonymous session is valid with
-// an empty user. A login whose backend is not allowed, whose user is gone
-// or inactive, or whose hash no longer matches the user's password is not.
-func (u *users) verify(ctx context.Context, d *dict) (string, bool, error) {
+// verify checks the login keys of d as Django's get_user does. An
+// anonymous session, or one whose login Django would not honour without
+// flushing it (a backend not allowed, a user missing or inactive, no user
+// table), gives an empty user; flush reports the one case where Django
+// flushes the session: the user is there but the hash no longer matches
+// the password (it changed).
+func (u *users) verify(ctx context.Context, d *dict) (user string, flush bool, err error) {
 	rawID, ok := d.get(KeyUserID)
 	if !ok {
-		return "", true, nil
+		return "", false, nil
 	}
 	var id, backend, hash string
 	if !jsonString(rawID, &id) || !jsonString(d.vals[KeyUserBackend], &backend) || !jsonString(d.vals[KeyUserHash], &hash) {
@@ -33,15 +39,31 @@ func (u *users) verify(ctx context.Context, d *dict) (string, bool, error) {
 	if !slices.Contains(u.backends, backend) {
 		return "", false, nil
 	}
-	want, found, err := u.hash(ctx, id)
+	password, found, err := u.password(ctx, id)
 	if err != nil || !found {
 		return "", false, err
 	}
-	return id, hmacEqual(hash, want), nil
+	if !u.matches(hash, password) {
+		return "", true, nil
+	}
+	return id, false, nil
 }
 
-// hash returns the session auth hash of an active user.
-func (u *users) hash(ctx context.Context, id string) (string, bool, error) {
+// matches compares hash with the user's hash under every secret (and the
+// SHA-1 variant when enabled), in constant time.
+func (u *users) matches(hash, password string) bool {
+	ok := false
+	for _, secret := range u.secrets {
+		ok = hmacEqual(hash, SessionAuthHash(secret, password)) || ok
+		if u.sha1 {
+			ok = hmacEqual(hash, sessionAuthHashSHA1(secret, password)) || ok
+		}
+	}
+	return ok
+}
+
+// password returns the password field of an active user.
+func (u *users) password(ctx context.Context, id string) (string, bool, error) {
 	if u.db == nil {
 		return "", false, nil
 	}
@@ -54,21 +76,28 @@ func (u *users) hash(ctx context.Context, id string) (string, bool, error) {
 	if err != nil {
 		return "", false, fmt.Errorf("django: reading user: %w", err)
 	}
-	if !active {
-		return "", false, nil
+	return password, active, nil
+}
+
+// hash returns the session auth hash of an active user under SECRET_KEY.
+func (u *users) hash(ctx context.Context, id string) (string, bool, error) {
+	password, found, err := u.password(ctx, id)
+	if err != nil || !found {
+		return "", false, err
 	}
-	return SessionAuthHash(u.secret, password), true, nil
+	return SessionAuthHash(u.secrets[0], password), true, nil
 }
 
 // loginKeys sets the login keys of user id in out: those of base when it
-// holds that user's login, else fresh ones with the hash of the user's
-// current password.
-func (u *users) loginKeys(ctx context.Context, out, base *dict, id string) error {
+// holds that user's login and fresh is false, else new ones with the hash
+// of the user's current password (a login always writes new ones, so a
+// login after a password change holds).
+func (u *users) loginKeys(ctx context.Context, out, base *dict, id string, fresh bool) error {
 	var prevID string
 	if base != nil {
 		jsonString(base.vals[KeyUserID], &prevID)
 	}
-	if base != nil && prevID == id && base.vals[KeyUserHash] != nil {
+	if !fresh && base != nil && prevID == id && base.vals[KeyUserHash] != nil {
 		out.set(KeyUserID, base.vals[KeyUserID])
 		out.set(KeyUserBackend, base.vals[KeyUserBackend])
 		out.set(KeyUserHash, base.vals[KeyUserHash])
@@ -104,4 +133,61 @@ func quoteIdent(v Vendor, ident string) string {
 		return "`" + ident + "`"
 	}
 	return `"` + ident + `"`
+}
+
+// newUsers returns the login checks over db (nil: none is honoured) with
+// the project's secrets (SECRET_KEY first, then its fallbacks).
+func newUsers(db *sql.DB, v Vendor, table string, secrets []string, sha1 bool, backends []string) (users, error) {
+	if table == "" {
+		table = "auth_user"
+	}
+	if !identRE.MatchString(table) {
+		return users{}, fmt.Errorf("django: invalid table name %q", table)
+	}
+	if len(backends) == 0 {
+		backends = []string{ModelBackend}
+	}
+	if db != nil && (v < SQLite || v > MySQL) {
+		return users{}, fmt.Errorf("django: unknown vendor %v", v)
+	}
+	return users{db: db, query: userQuery(v, table), table: table, secrets: secrets, sha1: sha1, backends: backends}, nil
+}
+
+// rebuild builds the dictionary of rec: base's keys in base's order, then
+// new keys sorted, then the login keys of rec's user (see loginKeys; fresh
+// for a login). A record without a user keeps base's login keys: Go reads
+// such a session as anonymous when Django would not honour its login
+// either, without flushing it (a backend or user it cannot check), and a
+// write must not end that login for Django.
+func rebuild(ctx context.Context, u *users, base *dict, rec *session.Record, fresh bool) (*dict, error) {
+	out := newDict()
+	if base != nil {
+		for _, k := range base.keys {
+			if v, ok := rec.Values[k]; ok && !authKey(k) {
+				out.set(k, v)
+			}
+		}
+	}
+	var added []string
+	for k := range rec.Values {
+		if _, ok := out.vals[k]; !ok && !authKey(k) {
+			added = append(added, k)
+		}
+	}
+	slices.Sort(added)
+	for _, k := range added {
+		out.set(k, rec.Values[k])
+	}
+	if rec.UserID != "" {
+		if err := u.loginKeys(ctx, out, base, rec.UserID, fresh); err != nil {
+			return nil, err
+		}
+	} else if base != nil {
+		for _, k := range []string{KeyUserID, KeyUserBackend, KeyUserHash} {
+			if v, ok := base.get(k); ok {
+				out.set(k, v)
+			}
+		}
+	}
+	return out, nil
 }

@@ -161,3 +161,23 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// An integer user id stays an integer when Go writes the session back.
+func TestUserIDKeepsItsType(t *testing.T) {
+	st, _ := starlette.New(starlette.Config{Secret: secret})
+	now := time.Now().Add(-time.Second)
+	cookie := signStarlette(base64.StdEncoding.EncodeToString([]byte(`{"_user_id": 7, "a": 1}`)), now)
+	_, rec, _, err := st.Open(context.Background(), "session", cookie, time.Now())
+	if err != nil || rec.UserID != "7" {
+		t.Fatalf("%v %v", rec, err)
+	}
+	rec.Values["b"] = []byte("2")
+	out, err := st.Seal(context.Background(), "session", session.Digest{}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := base64.StdEncoding.DecodeString(out[:strings.IndexByte(out, '.')])
+	if !strings.Contains(string(data), `"_user_id": 7`) {
+		t.Fatalf("written back as %s", data)
+	}
+}

@@ -187,14 +187,27 @@ func (w *writer) run(batch []*writeOp) {
 	if len(live) == 0 {
 		return
 	}
-	results, err := w.shared(live)
+	results, failed, err := w.shared(live)
 	if err != nil {
-		// The shared transaction was rolled back: its writes run again,
-		// each alone, except the one that failed.
+		if failed < 0 {
+			// BEGIN or COMMIT failed (another process holds the lock
+			// past the busy timeout, a full disk): every write of the
+			// batch gets that error rather than a second wait alone.
+			for _, op := range live {
+				op.wake <- wakeup{err: err}
+			}
+			return
+		}
+		// One write failed in a way that may have ended the shared
+		// transaction, which was rolled back: it gets its error, and the
+		// others run again, each alone, unless their caller gave up.
 		for i, op := range live {
-			if results[i] != nil {
+			switch {
+			case i == failed:
 				op.wake <- wakeup{err: results[i]}
-			} else {
+			case op.ctx.Err() != nil:
+				op.wake <- wakeup{err: op.ctx.Err()}
+			default:
 				op.wake <- wakeup{err: w.alone(op)}
 			}
 		}
@@ -231,30 +244,38 @@ func (w *writer) alone(op *writeOp) error {
 }
 
 // shared runs the batch in one transaction. It returns each write's own
-// result, or an error when the transaction had to be rolled back; then
-// results holds the error of the write that caused it and nil for the
-// others, which did not take effect.
-func (w *writer) shared(batch []*writeOp) ([]error, error) {
+// result, or an error when the transaction had to be rolled back: then
+// failed is the index of the write that caused it (results holds its
+// error; the others did not take effect), or -1 when BEGIN or COMMIT
+// itself failed.
+func (w *writer) shared(batch []*writeOp) (results []error, failed int, err error) {
 	ctx := context.Background()
 	w.sharedTxs.Add(1)
-	results := make([]error, len(batch))
+	results = make([]error, len(batch))
 	if err := w.exec(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return results, err
+		return results, -1, err
 	}
 	for i, op := range batch {
 		err := w.inBatch(background(op), op)
 		if err != nil && !w.endsOnlyItself(err) {
 			results = make([]error, len(batch))
 			results[i] = err
-			return results, errors.Join(err, w.rollback(ctx))
+			return results, i, errors.Join(err, w.rollback(ctx))
 		}
 		results[i] = err
 	}
 	if err := w.exec(ctx, "COMMIT"); err != nil {
-		return make([]error, len(batch)), errors.Join(err, w.rollback(ctx))
+		return make([]error, len(batch)), -1, errors.Join(err, w.rollback(ctx))
 	}
-	return results, nil
+	return results, 0, nil
 }
+
+// errSavepoint marks a write whose savepoint could not be rolled back or
+// released: the shared transaction's state is unknown, so the batch must
+// end (it never counts as a failure that ends only its write).
+type errSavepoint struct{ err error }
+
+func (e errSavepoint) Error() string { return "sqlitestore: savepoint: " + e.err.Error() }
 
 // inBatch runs one write inside the shared transaction; work of several
 // statements runs under a savepoint, so that its error undoes its own
@@ -268,10 +289,10 @@ func (w *writer) inBatch(ctx context.Context, op *writeOp) error {
 	}
 	if err := op.f(w.querier(ctx)); err != nil {
 		if rerr := w.exec(ctx, "ROLLBACK TO write"); rerr != nil {
-			return errors.Join(err, rerr)
+			return errSavepoint{fmt.Errorf("%v (after %v)", rerr, err)}
 		}
 		if rerr := w.exec(ctx, "RELEASE write"); rerr != nil {
-			return errors.Join(err, rerr)
+			return errSavepoint{fmt.Errorf("%v (after %v)", rerr, err)}
 		}
 		return err
 	}

@@ -3,8 +3,10 @@ module github.com/sessionkit/session/stores/storeurl
 go 1.26.0
 
 require (
+	github.com/bradfitz/gomemcache v0.0.0-20260422231931-4d751bb6e37c
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/sessionkit/session v0.1.0
+	github.com/sessionkit/session/stores/memcachedstore v0.1.0
 	github.com/sessionkit/session/stores/mysqlstore v0.1.0
 	github.com/sessionkit/session/stores/pgstore v0.1.0
 	github.com/sessionkit/session/stores/redisstore v0.1.0

@@ -8,6 +8,11 @@
 //	redis://[user:pass@]host:6379/0                  (also rediss://)
 //	redis-sentinel://[user:pass@]host:26379,host:26380/mastername   (rediss-sentinel:// for TLS)
 //	redis-cluster://[user:pass@]host:7000,host:7001                  (rediss-cluster:// for TLS)
+//	memcached://host:11211[,host:11211...]?prefix=...&timeout=500ms&max_idle=N
+//
+// A memcached:// store counts nothing (CountActive is unsupported) and has
+// nothing to clean up (items expire); see package memcachedstore for what
+// Memcached can and cannot promise.
 //
 // SQL URLs accept a "table" query parameter (default "sessions") and Redis
 // URLs a "prefix" one (default "session:"); they are removed before the URL
@@ -51,7 +56,7 @@ var ErrUnknownScheme = errors.New("storeurl: unknown store URL scheme")
 // store (*sqlitestore.Store, *pgstore.Store, ...) is st.FullStore.
 type Store struct {
 	session.FullStore
-	// Kind names the backend: sqlite, postgres, mysql, redis.
+	// Kind names the backend: sqlite, postgres, mysql, redis, memcached.
 	Kind  string
 	close func() error
 }
@@ -93,6 +98,12 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 	switch scheme {
 	case "redis", "rediss", "redis-sentinel", "rediss-sentinel", "redis-cluster", "rediss-cluster":
 		isRedis = true
+	}
+	if scheme == "memcached" {
+		if table != "" || wait != "" || waitTimeout != "" {
+			return nil, fmt.Errorf("storeurl: memcached URLs take prefix=, timeout= and max_idle=, not table=, wait= or wait_timeout=")
+		}
+		return openMemcached(rawURL, prefix)
 	}
 	if isRedis {
 		if table != "" {
@@ -175,7 +186,7 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 		}
 		return &Store{FullStore: st, Kind: "redis", close: client.Close}, nil
 	}
-	return nil, fmt.Errorf("%w %q (want sqlite:, postgres://, mysql://, redis://, rediss://, redis-sentinel://, rediss-sentinel://, redis-cluster:// or rediss-cluster://)", ErrUnknownScheme, scheme)
+	return nil, fmt.Errorf("%w %q (want sqlite:, postgres://, mysql://, redis://, rediss://, redis-sentinel://, rediss-sentinel://, redis-cluster://, rediss-cluster:// or memcached://)", ErrUnknownScheme, scheme)
 }
 
 // mysqlDSN turns mysql://user:pass@host:port/db?params into the driver's

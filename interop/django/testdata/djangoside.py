@@ -23,8 +23,18 @@ def configure(db):
     else:
         database = {"ENGINE": "django.db.backends.mysql", "NAME": db["name"],
                     "USER": "root", "PASSWORD": "", "HOST": "127.0.0.1", "PORT": "3306"}
+    caches = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    if db.get("cache_prefix"):
+        # django-redis with its JSON serializer (its default pickles).
+        caches = {"default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/0",
+            "KEY_PREFIX": db["cache_prefix"],
+            "OPTIONS": {"SERIALIZER": "django_redis.serializers.json.JSONSerializer"},
+        }}
     settings.configure(
         SECRET_KEY=SECRET,
+        CACHES=caches,
         USE_TZ=True,
         DATABASES={"default": database},
         INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "django.contrib.sessions"],
@@ -73,8 +83,11 @@ def handle(cmd):
         request = request_with(cmd["key"])
         if db_engine():
             exists = request.session._get_session_from_db() is not None
-        else:  # signed_cookies: the cookie verifies and is not too old
+        elif settings.SESSION_ENGINE.endswith("signed_cookies"):
+            # the cookie verifies and is not too old
             exists = bool(request.session.load())
+        else:  # cache, cached_db: the key is in the cache (or the row is there)
+            exists = request.session.exists(cmd["key"])
         data = dict(request.session.items()) if exists else None
         user = auth.get_user(request)
         if db_engine():  # get_user flushes a session whose login no longer holds

@@ -1,0 +1,329 @@
+package django
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/session"
+)
+
+// CacheConfig describes a Django project whose sessions live in its cache
+// (SESSION_ENGINE = "django.contrib.sessions.backends.cache") on Redis
+// through django-redis, with django-redis' JSONSerializer.
+type CacheConfig struct {
+	// Client reaches the Redis of CACHES["default"]["LOCATION"] (required).
+	Client redis.UniversalClient
+	// KeyPrefix and Version are the cache's KEY_PREFIX and VERSION
+	// (default "" and 1); a custom KEY_FUNCTION is not supported.
+	KeyPrefix string
+	Version   int
+	// Zlib matches OPTIONS["COMPRESSOR"] =
+	// "django_redis.compressors.zlib.ZlibCompressor": values over 15 bytes
+	// are written compressed; reads accept both forms either way.
+	Zlib bool
+	// MaxPayload bounds a decompressed value (default DefaultMaxPayload).
+	MaxPayload int
+	// Secret, DB, Vendor, UserTable and Backends check logins against the
+	// user table, as in Config (without DB a session holding a login is
+	// anonymous for Go, and Go logins fail).
+	Secret    string
+	DB        *sql.DB
+	Vendor    Vendor
+	UserTable string
+	Backends  []string
+	// CookieAge is SESSION_COOKIE_AGE (default two weeks); it dates the
+	// session's last activity (its expiry minus it).
+	CookieAge time.Duration
+}
+
+// CacheStore is a session.Store over Django's cache backend on Redis
+// (django-redis): one key per session,
+// "<KEY_PREFIX>:<VERSION>:django.contrib.sessions.cache<session key>",
+// whose value is the session dictionary as django-redis' JSONSerializer
+// writes it and whose TTL is the session's expiry. The default
+// PickleSerializer is refused with a *PickleError naming the setting.
+//
+// Writes are conditional on the value being what was read (a Lua script
+// compares and sets), so concurrent Go writes to different keys all
+// survive; Django's own save overwrites the whole value. It implements
+// session.Toucher and session.Renewer (renewal moves two keys in one
+// script, so on Redis Cluster both must be on one node: use standalone
+// Redis or Sentinel, as django-redis does).
+type CacheStore struct {
+	client redis.UniversalClient
+	prefix string
+	zlib   bool
+	max    int
+	age    time.Duration
+	users  users
+}
+
+// cacheKeyPrefix is what Django's cache backend puts before a session key.
+const cacheKeyPrefix = "django.contrib.sessions.cache"
+
+// NewCacheStore returns the store of cfg.
+func NewCacheStore(cfg CacheConfig) (*CacheStore, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("django: CacheConfig.Client is required")
+	}
+	if cfg.Secret == "" {
+		return nil, errors.New("django: CacheConfig.Secret (SECRET_KEY) is required")
+	}
+	if cfg.Version == 0 {
+		cfg.Version = 1
+	}
+	if cfg.MaxPayload <= 0 {
+		cfg.MaxPayload = DefaultMaxPayload
+	}
+	if cfg.CookieAge <= 0 {
+		cfg.CookieAge = 14 * 24 * time.Hour
+	}
+	u, err := newUsers(cfg.DB, cfg.Vendor, cfg.UserTable, []string{cfg.Secret}, false, cfg.Backends)
+	if err != nil {
+		return nil, err
+	}
+	return &CacheStore{client: cfg.Client, prefix: cfg.KeyPrefix + ":" + strconv.Itoa(cfg.Version) + ":" + cacheKeyPrefix,
+		zlib: cfg.Zlib, max: cfg.MaxPayload, age: cfg.CookieAge, users: u}, nil
+}
+
+func (c *CacheStore) key(d session.Digest) string { return c.prefix + string(d[:]) }
+
+// decode reads a django-redis value: inflated when it is zlib data, then
+// JSON (a pickle is refused).
+func (c *CacheStore) decode(raw []byte) (*dict, error) {
+	data := raw
+	if r, err := zlib.NewReader(bytes.NewReader(raw)); err == nil {
+		out, err := io.ReadAll(io.LimitReader(r, int64(c.max)+1))
+		r.Close()
+		if err == nil {
+			if len(out) > c.max {
+				return nil, ErrTooLarge
+			}
+			data = out
+		}
+	}
+	if len(data) > 0 && data[0] == 0x80 {
+		return nil, &PickleError{Source: "django cache", Hint: `set CACHES["default"]["OPTIONS"]["SERIALIZER"] = "django_redis.serializers.json.JSONSerializer"`}
+	}
+	return decodeObject(data)
+}
+
+// encode writes d as django-redis' JSONSerializer does (Python's default
+// separators, ASCII), compressed as its ZlibCompressor does when asked.
+func (c *CacheStore) encode(d *dict) []byte {
+	out := encodeSpaced(d)
+	if c.zlib && len(out) > 15 {
+		var b bytes.Buffer
+		w, _ := zlib.NewWriterLevel(&b, 6)
+		w.Write(out)
+		w.Close()
+		return b.Bytes()
+	}
+	return out
+}
+
+// Load reads the session and its TTL in one round trip and checks its
+// login as Django does (a password changed since deletes the session).
+func (c *CacheStore) Load(ctx context.Context, d session.Digest) (*session.Record, error) {
+	rec, _, err := c.load(ctx, d)
+	return rec, err
+}
+
+func (c *CacheStore) load(ctx context.Context, d session.Digest) (*session.Record, *loaded, error) {
+	k := c.key(d)
+	pipe := c.client.Pipeline()
+	get := pipe.Get(ctx, k)
+	ttl := pipe.PTTL(ctx, k)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, nil, fmt.Errorf("django cache: load: %w", err)
+	}
+	raw, err := get.Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil, session.ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("django cache: load: %w", err)
+	}
+	dict, err := c.decode(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	user, flush, err := c.users.verify(ctx, dict)
+	if err != nil {
+		return nil, nil, err
+	}
+	if flush {
+		if err := c.client.Del(ctx, k).Err(); err != nil {
+			return nil, nil, fmt.Errorf("django cache: deleting a session whose password changed: %w", err)
+		}
+		return nil, nil, session.ErrNotFound
+	}
+	expires := noDeadline
+	if t := ttl.Val(); t > 0 {
+		expires = time.Now().Add(t)
+	}
+	seen := expires.Add(-c.age)
+	rec := &session.Record{Values: make(map[string][]byte, len(dict.keys)), UserID: user, Created: seen, LastSeen: seen,
+		IdleExpiry: expires, AbsExpiry: noDeadline, Version: version(string(raw))}
+	if user != "" {
+		rec.AuthTime = seen
+	}
+	for _, key := range dict.keys {
+		if !authKey(key) {
+			rec.Values[key] = dict.vals[key]
+		}
+	}
+	return rec, &loaded{raw: raw, dict: dict}, nil
+}
+
+// loaded is the value a record was read from.
+type loaded struct {
+	raw  []byte
+	dict *dict
+}
+
+// value encodes rec over the dictionary it was read from (nil for a new
+// one); fresh writes new login keys (a login).
+func (c *CacheStore) value(ctx context.Context, base *dict, rec *session.Record, fresh bool) ([]byte, error) {
+	out, err := rebuild(ctx, &c.users, base, rec, fresh)
+	if err != nil {
+		return nil, err
+	}
+	return c.encode(out), nil
+}
+
+func ttlUntil(t time.Time) time.Duration {
+	d := time.Until(t)
+	if d < time.Millisecond {
+		return time.Millisecond
+	}
+	return d
+}
+
+// Create sets the value if the key is free (Django's cache.add).
+func (c *CacheStore) Create(ctx context.Context, d session.Digest, rec *session.Record) error {
+	v, err := c.value(ctx, nil, rec, true)
+	if err != nil {
+		return err
+	}
+	ok, err := c.client.SetNX(ctx, c.key(d), v, ttlUntil(rec.ExpiresAt())).Result()
+	if err != nil {
+		return fmt.Errorf("django cache: create: %w", err)
+	}
+	if !ok {
+		return session.ErrExists
+	}
+	return nil
+}
+
+// casScript sets KEYS[1] to ARGV[2] with a TTL of ARGV[3] ms if it still
+// holds ARGV[1]; it returns 1, or 0 when the value changed or is gone.
+var casScript = redis.NewScript(`if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`)
+
+// Update applies c: read, apply, compare-and-set, retried when the value
+// changed meanwhile.
+func (c *CacheStore) Update(ctx context.Context, d session.Digest, ch *session.Change) error {
+	for range maxAttempts {
+		rec, was, err := c.load(ctx, d)
+		if err != nil {
+			return err
+		}
+		before := rec.Size()
+		ch.Apply(rec)
+		if err := ch.TooLarge(before, rec); err != nil {
+			return err
+		}
+		v, err := c.value(ctx, was.dict, rec, false)
+		if err != nil {
+			return err
+		}
+		n, err := casScript.Run(ctx, c.client, []string{c.key(d)}, was.raw, v, ttlUntil(rec.IdleExpiry).Milliseconds()).Int()
+		if err != nil {
+			return fmt.Errorf("django cache: update: %w", err)
+		}
+		if n == 1 {
+			return nil
+		}
+	}
+	return fmt.Errorf("django cache: update: the value kept changing over %d attempts", maxAttempts)
+}
+
+// Touch moves the TTL forward only (PEXPIREAT ... GT, Redis 7).
+func (c *CacheStore) Touch(ctx context.Context, d session.Digest, _, idleExpiry time.Time) error {
+	k := c.key(d)
+	n, err := c.client.Do(ctx, "PEXPIREAT", k, idleExpiry.UnixMilli(), "GT").Int()
+	if err != nil {
+		return fmt.Errorf("django cache: touch: %w", err)
+	}
+	if n == 0 {
+		// Already later, or gone: tell the two apart.
+		exists, err := c.client.Exists(ctx, k).Result()
+		if err != nil {
+			return fmt.Errorf("django cache: touch: %w", err)
+		}
+		if exists == 0 {
+			return session.ErrNotFound
+		}
+	}
+	return nil
+}
+
+// Delete removes the key, as Django's flush does.
+func (c *CacheStore) Delete(ctx context.Context, d session.Digest) (bool, error) {
+	n, err := c.client.Del(ctx, c.key(d)).Result()
+	if err != nil {
+		return false, fmt.Errorf("django cache: delete: %w", err)
+	}
+	return n > 0, nil
+}
+
+// renewScript moves KEYS[1] (holding ARGV[1]) to KEYS[2] with value ARGV[2]
+// and a TTL of ARGV[3] ms: -1 when KEYS[2] exists, 0 when KEYS[1] changed
+// or is gone, 1 when moved.
+var renewScript = redis.NewScript(`if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+redis.call('DEL', KEYS[1])
+return 1`)
+
+// Renew moves the session to a new key atomically (Django's cycle_key).
+func (c *CacheStore) Renew(ctx context.Context, old, new session.Digest, rec *session.Record) error {
+	for range maxAttempts {
+		_, was, err := c.load(ctx, old)
+		if err != nil {
+			return err
+		}
+		v, err := c.value(ctx, was.dict, rec, true)
+		if err != nil {
+			return err
+		}
+		n, err := renewScript.Run(ctx, c.client, []string{c.key(old), c.key(new)}, was.raw, v, ttlUntil(rec.ExpiresAt()).Milliseconds()).Int()
+		if err != nil {
+			return fmt.Errorf("django cache: renew: %w", err)
+		}
+		switch n {
+		case 1:
+			return nil
+		case -1:
+			return session.ErrExists
+		}
+	}
+	return fmt.Errorf("django cache: renew: the value kept changing over %d attempts", maxAttempts)
+}
+
+var (
+	_ session.Store   = (*CacheStore)(nil)
+	_ session.Toucher = (*CacheStore)(nil)
+	_ session.Renewer = (*CacheStore)(nil)
+)

@@ -1,0 +1,214 @@
+package django_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/pyproc"
+	"github.com/sessionkit/session/interop/django"
+)
+
+// redisForDjango connects to the Redis on 127.0.0.1:6379 and returns a key
+// prefix of this test's own, whose keys are deleted when it ends.
+func redisForDjango(t *testing.T) (*redis.Client, string) {
+	t.Helper()
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	if err := client.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("Redis on 127.0.0.1:6379: %v", err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	prefix := "djtest" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		ctx := context.Background()
+		keys, _ := client.Keys(ctx, prefix+":*").Result()
+		if len(keys) > 0 {
+			client.Del(ctx, keys...)
+		}
+		client.Close()
+	})
+	return client, prefix
+}
+
+func startDjangoEngine(t *testing.T, path, engine, prefix string) *pyproc.Proc {
+	cfg, _ := json.Marshal(map[string]string{"vendor": "sqlite", "name": path, "engine": engine, "cache_prefix": prefix})
+	return pyproc.Start(t, "testdata/djangoside.py", string(cfg))
+}
+
+// loginHandler logs user in from Go and sets a value.
+func loginHandler(t *testing.T, m *session.Manager, user string) string {
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := m.Login(r.Context(), user); err != nil {
+			t.Error(err)
+		}
+		if err := session.FromContext(r.Context()).Set("cart", []int{3, 1, 4}); err != nil {
+			t.Error(err)
+		}
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "https://example.test/login", nil))
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == "sessionid" {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+func writeFromGo(t *testing.T, m *session.Manager, key, name string, value any) {
+	t.Helper()
+	s, err := m.Lookup(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(name, value); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Save(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func logoutFromGo(t *testing.T, m *session.Manager, key string) {
+	t.Helper()
+	s, err := m.Lookup(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Destroy(s.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Save(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Django's cache backend on Redis through django-redis (JSONSerializer),
+// with a real Django: logins, values and logouts cross both ways,
+// concurrent Go writes to different keys all survive, a password change in
+// Django logs Go out, and a pickled value is refused.
+func TestDjangoCache(t *testing.T) {
+	v := vendors()[0]
+	db, path := v.open(t)
+	defer db.Close()
+	client, prefix := redisForDjango(t)
+	py := startDjangoEngine(t, path, "django.contrib.sessions.backends.cache", prefix)
+	ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice", "bob"}})["users"].(map[string]any)
+	st, err := django.NewCacheStore(django.CacheConfig{Client: client, KeyPrefix: prefix, Secret: secret, DB: db, Vendor: django.SQLite})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newManager(t, st)
+	ctx := context.Background()
+
+	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+	s, err := m.Lookup(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uid, _ := s.UserID(); uid != ids["alice"] {
+		t.Fatalf("Go sees user %q", uid)
+	}
+	writeFromGo(t, m, key, "from_go", "héllo ☃")
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			s, err := m.Lookup(ctx, key)
+			if err == nil {
+				err = s.Set(fmt.Sprintf("k%d", i), i)
+			}
+			if err == nil {
+				_, err = m.Save(s)
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got := py.Call(map[string]any{"op": "get", "key": key})
+	data, _ := got["data"].(map[string]any)
+	if got["user"] != ids["alice"] || data["from_go"] != "héllo ☃" {
+		t.Fatalf("Django reads %v", got)
+	}
+	for i := range 20 {
+		if data[fmt.Sprintf("k%d", i)] != float64(i) {
+			t.Errorf("k%d lost", i)
+		}
+	}
+	logoutFromGo(t, m, key)
+	if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false {
+		t.Fatalf("after a Go logout Django sees %v", got)
+	}
+
+	key = py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+	py.Call(map[string]any{"op": "passwd", "user": "alice", "password": "changed"})
+	if _, err := m.Lookup(ctx, key); !errors.Is(err, session.ErrInvalidToken) {
+		t.Fatalf("after a password change Go finds %v", err)
+	}
+
+	token := loginHandler(t, m, ids["bob"].(string))
+	if got := py.Call(map[string]any{"op": "get", "key": token}); got["user"] != ids["bob"] {
+		t.Fatalf("Django sees the Go login as %v", got)
+	}
+
+	// django-redis' default PickleSerializer: refused, naming the setting.
+	token, d, _ := django.Keys{}.NewToken(rand.Reader)
+	client.Set(ctx, prefix+":1:django.contrib.sessions.cache"+token, "\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00}\x94.", 0)
+	var pe *django.PickleError
+	if _, err := st.Load(ctx, d); !errors.As(err, &pe) || !strings.Contains(err.Error(), "JSONSerializer") {
+		t.Fatalf("pickled value: %v", err)
+	}
+	if ok, err := st.Delete(ctx, d); !ok || err != nil {
+		t.Fatalf("deleting it: %v %v", ok, err)
+	}
+}
+
+// Django's cached_db backend with a real Django: Go reads and writes the
+// row and deletes Django's cache copy each time, so Django never serves a
+// stale copy: a Go write is seen at once, a Go logout ends the session.
+func TestDjangoCachedDB(t *testing.T) {
+	v := vendors()[0]
+	db, path := v.open(t)
+	defer db.Close()
+	client, prefix := redisForDjango(t)
+	py := startDjangoEngine(t, path, "django.contrib.sessions.backends.cached_db", prefix)
+	ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})["users"].(map[string]any)
+	table, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := django.NewCachedDB(table, client, prefix, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newManager(t, st)
+	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+	if got := py.Call(map[string]any{"op": "get", "key": key}); got["user"] != ids["alice"] {
+		t.Fatalf("Django: %v", got) // and Django now has its cache copy
+	}
+	if n, _ := client.Exists(context.Background(), prefix+":1:django.contrib.sessions.cached_db"+key).Result(); n != 1 {
+		t.Fatal("Django did not cache the session: the test would prove nothing")
+	}
+	writeFromGo(t, m, key, "from_go", 7)
+	got := py.Call(map[string]any{"op": "get", "key": key})
+	if data, _ := got["data"].(map[string]any); data["from_go"] != float64(7) {
+		t.Fatalf("Django serves a stale copy: %v", got)
+	}
+	logoutFromGo(t, m, key)
+	if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false {
+		t.Fatalf("after a Go logout Django still serves %v", got)
+	}
+}

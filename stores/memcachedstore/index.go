@@ -1,0 +1,241 @@
+package memcachedstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/sessionkit/session"
+)
+
+// index is a user's index item: the sessions that may load as the user.
+// It never expires by time (Memcached may still evict it, which logs the
+// user's sessions out); entries whose deadline passed are pruned whenever
+// it is written.
+type index struct {
+	Entries []entry `json:"e"`
+}
+
+// entry is one listed session: its digest (hex), creation time (the
+// lineage of renewals) and absolute deadline, all the index needs without
+// reading the item. The absolute deadline, not the idle one: activity
+// moves the idle deadline without writing the index, and an entry pruned
+// before its session ends would log the session out.
+type entry struct {
+	Digest  string `json:"d"`
+	Created int64  `json:"c"`
+	Expires int64  `json:"x"`
+}
+
+func entryOf(d session.Digest, rec *session.Record) entry {
+	return entry{Digest: d.String(), Created: ms(rec.Created), Expires: ms(rec.AbsExpiry)}
+}
+
+func (x *index) has(d session.Digest) bool {
+	h := d.String()
+	for _, e := range x.Entries {
+		if e.Digest == h {
+			return true
+		}
+	}
+	return false
+}
+
+// readIndex returns the user's index with its item (for cas), or nil when
+// there is none.
+func (s *Store) readIndex(ctx context.Context, userID string) (*index, *memcache.Item, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	item, err := s.client.Get(s.userKey(userID))
+	if errors.Is(err, memcache.ErrCacheMiss) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, s.wrap("reading the user index", err)
+	}
+	var x index
+	if err := json.Unmarshal(item.Value, &x); err != nil {
+		// An unreadable index lists nobody: the user's sessions are out.
+		return &index{}, item, nil
+	}
+	return &x, item, nil
+}
+
+// updateIndex applies change to the user's index with gets and cas (add
+// when there is none), retried when another writer changed it meanwhile.
+// change returns false to leave the index as it is.
+func (s *Store) updateIndex(ctx context.Context, userID string, change func(*index) (bool, error)) error {
+	for attempt := range maxAttempts {
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return err
+			}
+		}
+		x, item, err := s.readIndex(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if x == nil {
+			x = &index{}
+		}
+		write, err := change(x)
+		if err != nil || !write {
+			return err
+		}
+		v, err := json.Marshal(x)
+		if err != nil {
+			return err
+		}
+		if item == nil {
+			err = s.client.Add(&memcache.Item{Key: s.userKey(userID), Value: v})
+			if errors.Is(err, memcache.ErrNotStored) {
+				continue // created meanwhile
+			}
+		} else {
+			item.Value, item.Expiration = v, 0
+			err = s.client.CompareAndSwap(item)
+			if errors.Is(err, memcache.ErrCASConflict) || errors.Is(err, memcache.ErrNotStored) || errors.Is(err, memcache.ErrCacheMiss) {
+				continue
+			}
+		}
+		if err != nil {
+			return s.wrap("writing the user index", err)
+		}
+		return nil
+	}
+	return s.wrap("writing the user index", fmt.Errorf("it kept changing over %d attempts", maxAttempts))
+}
+
+// prune drops the entries whose absolute deadline has passed.
+func (x *index) prune(now time.Time) {
+	live := x.Entries[:0]
+	for _, e := range x.Entries {
+		if e.Expires > now.UnixMilli() {
+			live = append(live, e)
+		}
+	}
+	x.Entries = live
+}
+
+// indexAdd lists e in the user's index; when replace is not zero, it takes
+// the place of replace's entry, which must still be listed (a revocation
+// emptied it otherwise: session.ErrNotFound).
+func (s *Store) indexAdd(ctx context.Context, userID string, replace session.Digest, e entry, now time.Time) error {
+	return s.updateIndex(ctx, userID, func(x *index) (bool, error) {
+		x.prune(now)
+		if replace != (session.Digest{}) {
+			i := -1
+			for j, old := range x.Entries {
+				if old.Digest == replace.String() {
+					i = j
+				}
+			}
+			if i < 0 {
+				return false, session.ErrNotFound
+			}
+			x.Entries[i] = e
+			return true, nil
+		}
+		for _, old := range x.Entries {
+			if old.Digest == e.Digest {
+				return false, nil
+			}
+		}
+		if len(x.Entries) >= MaxSessionsPerUser {
+			return false, fmt.Errorf("memcached store: user has %d live sessions, the index holds at most %d", len(x.Entries), MaxSessionsPerUser)
+		}
+		x.Entries = append(x.Entries, e)
+		return true, nil
+	})
+}
+
+// ListByUser returns the user's live sessions: the index, then every
+// listed item in one get of several keys.
+func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([]session.Entry, error) {
+	x, _, err := s.readIndex(ctx, userID)
+	if err != nil || x == nil || len(x.Entries) == 0 {
+		return nil, err
+	}
+	var keys []string
+	var digests []session.Digest
+	for _, e := range x.Entries {
+		d, err := session.ParseDigest(e.Digest)
+		if err != nil {
+			continue // an unreadable entry lists nothing
+		}
+		digests, keys = append(digests, d), append(keys, s.sessionKey(d))
+	}
+	items, err := s.client.GetMulti(keys)
+	if err != nil {
+		return nil, s.wrap("list by user", err)
+	}
+	var out []session.Entry
+	for i, key := range keys {
+		item, ok := items[key]
+		if !ok {
+			continue
+		}
+		rec, err := decodeRecord(item.Value)
+		if err != nil || rec.UserID != userID || !rec.Alive(now) {
+			continue
+		}
+		out = append(out, session.Entry{Digest: digests[i], Record: rec})
+	}
+	return out, nil
+}
+
+// DeleteByUser empties the user's index but for keep, with cas (from that
+// moment no other session of the user loads, and a renewal racing it
+// fails or moves an entry this call then deletes), then deletes the items
+// it listed and returns how many existed.
+func (s *Store) DeleteByUser(ctx context.Context, userID string, keep session.Digest) (int, error) {
+	return s.deleteListed(ctx, userID, func(e entry) bool { return e.Digest != keep.String() })
+}
+
+// DeleteLineage deletes the user's sessions created at created, as
+// DeleteByUser does.
+func (s *Store) DeleteLineage(ctx context.Context, userID string, created time.Time) (int, error) {
+	return s.deleteListed(ctx, userID, func(e entry) bool { return e.Created == ms(created) })
+}
+
+func (s *Store) deleteListed(ctx context.Context, userID string, drop func(entry) bool) (int, error) {
+	var dropped []entry
+	err := s.updateIndex(ctx, userID, func(x *index) (bool, error) {
+		dropped = dropped[:0]
+		kept := x.Entries[:0]
+		for _, e := range x.Entries {
+			if drop(e) {
+				dropped = append(dropped, e)
+			} else {
+				kept = append(kept, e)
+			}
+		}
+		x.Entries = kept
+		return len(dropped) > 0, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range dropped {
+		d, perr := session.ParseDigest(e.Digest)
+		if perr != nil {
+			continue
+		}
+		err := s.client.Delete(s.sessionKey(d))
+		if errors.Is(err, memcache.ErrCacheMiss) {
+			continue
+		}
+		if err != nil {
+			// Unlisted, so it no longer loads; the count is a lower bound.
+			return n, s.wrap("delete by user", err)
+		}
+		n++
+	}
+	return n, nil
+}

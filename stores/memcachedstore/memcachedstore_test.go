@@ -1,0 +1,143 @@
+package memcachedstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	"go.uber.org/goleak"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/sessiontest"
+	"github.com/sessionkit/session/stores/memcachedstore"
+	"github.com/sessionkit/session/stores/memcachedstore/memcachedtest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var prefixes atomic.Int64
+
+// newStore returns a store over servers (two fresh ones unless given),
+// under a prefix of its own.
+func newStore(t testing.TB, servers ...*memcachedtest.Server) *memcachedstore.Store {
+	t.Helper()
+	if len(servers) == 0 {
+		servers = []*memcachedtest.Server{memcachedtest.Start(t), memcachedtest.Start(t)}
+	}
+	addrs := make([]string, len(servers))
+	for i, s := range servers {
+		addrs[i] = s.Addr
+	}
+	client := memcache.New(addrs...)
+	client.Timeout = 2 * time.Second
+	client.MaxIdleConns = 64
+	t.Cleanup(func() { client.Close() })
+	st, err := memcachedstore.New(client, memcachedstore.WithPrefix(fmt.Sprintf("t%d:", prefixes.Add(1))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// The conformance suite, on two servers (keys spread over both).
+func TestConformance(t *testing.T) {
+	servers := []*memcachedtest.Server{memcachedtest.Start(t), memcachedtest.Start(t)}
+	sessiontest.Run(t, func(t *testing.T) session.Store { return newStore(t, servers...) })
+}
+
+func TestFiftyConcurrentWriters(t *testing.T) {
+	sessiontest.MixedConcurrentOperations(t, newStore(t), 50, 40)
+}
+
+// Once a revocation returns, no session it covered, nor a renewed
+// continuation of one, loads again (issue 17's guarantee, with the index
+// kept by cas).
+func TestRevocationRace(t *testing.T) {
+	sessiontest.RevocationRaceStore(t, newStore(t), 300)
+}
+
+func TestDoubleLogin(t *testing.T) {
+	sessiontest.DoubleLoginStore(t, newStore(t), 300)
+}
+
+func TestConcurrentWritesHoldSizeLimit(t *testing.T) {
+	sessiontest.ConcurrentSizeLimit(t, newStore(t), 200, 1000, 64<<10)
+}
+
+func TestHeaderTokens(t *testing.T) {
+	sessiontest.HeaderTokens(t, newStore(t))
+}
+
+// 200 concurrent writes of 200 different keys to one session, each from a
+// stale view of it: none is lost (cas re-applies each change).
+func TestNoLostUpdates(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	now := time.Now()
+	d := sessiontest.NewDigest()
+	base := &session.Record{Values: map[string][]byte{}, Created: now, LastSeen: now, IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(2 * time.Hour), Version: 1}
+	if err := st.Create(ctx, d, base); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() {
+			c := &session.Change{Base: base, Set: map[string][]byte{fmt.Sprintf("k%d", i): []byte("1")}}
+			if err := st.Update(ctx, d, c); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	rec, err := st.Load(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Values) != 200 {
+		t.Fatalf("%d of 200 concurrent updates lost", 200-len(rec.Values))
+	}
+}
+
+// A session whose stored form exceeds Memcached's item limit is refused
+// before anything is written.
+func TestItemSizeLimit(t *testing.T) {
+	srv := memcachedtest.Start(t)
+	client := memcache.New(srv.Addr)
+	defer client.Close()
+	st, err := memcachedstore.New(client, memcachedstore.WithMaxItemSize(64<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	rec := &session.Record{Values: map[string][]byte{"big": []byte(`"` + strings.Repeat("x", 70<<10) + `"`)}, Created: now, LastSeen: now, IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(time.Hour), Version: 1}
+	if err := st.Create(context.Background(), sessiontest.NewDigest(), rec); !errors.Is(err, session.ErrTooLarge) {
+		t.Fatalf("oversized create: %v", err)
+	}
+	for _, bad := range []string{"a b", "x\n", strings.Repeat("p", 65)} {
+		if _, err := memcachedstore.New(client, memcachedstore.WithPrefix(bad)); err == nil {
+			t.Errorf("prefix %q accepted", bad)
+		}
+	}
+}
+
+// Expirations over Memcached's 30-day limit for relative times are sent
+// as absolute Unix times, and the item lives that long.
+func TestLongExpiry(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	now := time.Now()
+	d := sessiontest.NewDigest()
+	rec := &session.Record{Values: map[string][]byte{"a": []byte("1")}, Created: now, LastSeen: now, IdleExpiry: now.Add(90 * 24 * time.Hour), AbsExpiry: now.Add(100 * 24 * time.Hour), Version: 1}
+	if err := st.Create(ctx, d, rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Load(ctx, d); err != nil {
+		t.Fatalf("a 90-day session is gone at once (relative expiry misread): %v", err)
+	}
+}

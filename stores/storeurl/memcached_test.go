@@ -1,0 +1,61 @@
+package storeurl_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/sessiontest"
+	"github.com/sessionkit/session/stores/memcachedstore/memcachedtest"
+	"github.com/sessionkit/session/stores/storeurl"
+)
+
+// memcached:// opens the Memcached store over several servers: sessions,
+// the user index and force-logout work through it, counting is an error
+// wrapping ErrUnsupported, cleanup has nothing to do, and malformed URLs
+// are errors naming the problem.
+func TestOpenMemcached(t *testing.T) {
+	a, b := memcachedtest.Start(t), memcachedtest.Start(t)
+	ctx := context.Background()
+	st, err := storeurl.Open(ctx, "memcached://"+a.Addr+","+b.Addr+"?prefix=urltest:&timeout=2s&max_idle=8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if st.Kind != "memcached" {
+		t.Fatalf("kind %q", st.Kind)
+	}
+	m, err := session.New(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessiontest.LoginToken(t, m, "alice", map[string]any{"a": 1})
+	if list, err := m.UserSessions(ctx, "alice"); err != nil || len(list) != 1 {
+		t.Fatalf("user sessions: %v, %v", list, err)
+	}
+	if n, err := m.RevokeUser(ctx, "alice"); err != nil || n != 1 {
+		t.Fatalf("revoke: %d, %v", n, err)
+	}
+	if _, err := m.CountActive(ctx); !errors.Is(err, session.ErrUnsupported) {
+		t.Fatalf("count: %v", err)
+	}
+	if n, err := st.DeleteExpired(ctx, time.Now(), 100); n != 0 || err != nil {
+		t.Fatalf("cleanup: %d, %v", n, err)
+	}
+	for _, bad := range []string{
+		"memcached://",
+		"memcached://user:pw@" + a.Addr,
+		"memcached://" + a.Addr + "?tiemout=1s",
+		"memcached://" + a.Addr + "?timeout=-1s",
+		"memcached://127.0.0.1:99999",
+		"memcached://" + a.Addr + "?table=x",
+		"memcached://" + a.Addr + "?prefix=bad%20prefix",
+	} {
+		if st, err := storeurl.Open(ctx, bad); err == nil {
+			st.Close()
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
