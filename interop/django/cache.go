@@ -26,6 +26,10 @@ type CacheConfig struct {
 	// (default "" and 1); a custom KEY_FUNCTION is not supported.
 	KeyPrefix string
 	Version   int
+	// Msgpack matches OPTIONS["SERIALIZER"] =
+	// "django_redis.serializers.msgpack.MSGPackSerializer" (default: the
+	// JSONSerializer).
+	Msgpack bool
 	// Zlib matches OPTIONS["COMPRESSOR"] =
 	// "django_redis.compressors.zlib.ZlibCompressor": values over 15 bytes
 	// are written compressed; reads accept both forms either way.
@@ -59,12 +63,13 @@ type CacheConfig struct {
 // script, so on Redis Cluster both must be on one node: use standalone
 // Redis or Sentinel, as django-redis does).
 type CacheStore struct {
-	client redis.UniversalClient
-	prefix string
-	zlib   bool
-	max    int
-	age    time.Duration
-	users  users
+	client  redis.UniversalClient
+	msgpack bool
+	prefix  string
+	zlib    bool
+	max     int
+	age     time.Duration
+	users   users
 }
 
 // cacheKeyPrefix is what Django's cache backend puts before a session key.
@@ -92,7 +97,7 @@ func NewCacheStore(cfg CacheConfig) (*CacheStore, error) {
 		return nil, err
 	}
 	return &CacheStore{client: cfg.Client, prefix: cfg.KeyPrefix + ":" + strconv.Itoa(cfg.Version) + ":" + cacheKeyPrefix,
-		zlib: cfg.Zlib, max: cfg.MaxPayload, age: cfg.CookieAge, users: u}, nil
+		msgpack: cfg.Msgpack, zlib: cfg.Zlib, max: cfg.MaxPayload, age: cfg.CookieAge, users: u}, nil
 }
 
 func (c *CacheStore) key(d session.Digest) string { return c.prefix + string(d[:]) }
@@ -111,24 +116,37 @@ func (c *CacheStore) decode(raw []byte) (*dict, error) {
 			data = out
 		}
 	}
-	if len(data) > 0 && data[0] == 0x80 {
-		return nil, &PickleError{Source: "django cache", Hint: `set CACHES["default"]["OPTIONS"]["SERIALIZER"] = "django_redis.serializers.json.JSONSerializer"`}
+	// A pickle starts with 0x80 and its protocol; an empty msgpack map is
+	// the single byte 0x80.
+	if len(data) > 0 && data[0] == 0x80 && (!c.msgpack || len(data) > 1) {
+		return nil, &PickleError{Source: "django cache", Hint: `set CACHES["default"]["OPTIONS"]["SERIALIZER"] = "django_redis.serializers.json.JSONSerializer"` +
+			` (or its MSGPackSerializer, with CacheConfig.Msgpack)`}
+	}
+	if c.msgpack {
+		return decodeMsgpack(data)
 	}
 	return decodeObject(data)
 }
 
 // encode writes d as django-redis' JSONSerializer does (Python's default
-// separators, ASCII), compressed as its ZlibCompressor does when asked.
-func (c *CacheStore) encode(d *dict) []byte {
+// separators, ASCII) or its MSGPackSerializer, compressed as its
+// ZlibCompressor does when asked.
+func (c *CacheStore) encode(d *dict) ([]byte, error) {
 	out := encodeSpaced(d)
+	if c.msgpack {
+		var err error
+		if out, err = encodeMsgpack(d); err != nil {
+			return nil, err
+		}
+	}
 	if c.zlib && len(out) > 15 {
 		var b bytes.Buffer
 		w, _ := zlib.NewWriterLevel(&b, 6)
 		w.Write(out)
 		w.Close()
-		return b.Bytes()
+		return b.Bytes(), nil
 	}
-	return out
+	return out, nil
 }
 
 // Load reads the session and its TTL in one round trip and checks its
@@ -198,7 +216,7 @@ func (c *CacheStore) value(ctx context.Context, base *dict, rec *session.Record,
 	if err != nil {
 		return nil, err
 	}
-	return c.encode(out), nil
+	return c.encode(out)
 }
 
 func ttlUntil(t time.Time) time.Duration {

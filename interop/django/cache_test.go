@@ -212,3 +212,40 @@ func TestDjangoCachedDB(t *testing.T) {
 		t.Fatalf("after a Go logout Django still serves %v", got)
 	}
 }
+
+// django-redis with its msgpack serializer and zlib compressor, with a
+// real Django: a Django login and its values read in Go, a Go write read
+// in Django with its types.
+func TestDjangoCacheMsgpackZlib(t *testing.T) {
+	v := vendors()[0]
+	db, path := v.open(t)
+	defer db.Close()
+	client, prefix := redisForDjango(t)
+	cfg, _ := json.Marshal(map[string]string{"vendor": "sqlite", "name": path, "engine": "django.contrib.sessions.backends.cache",
+		"cache_prefix": prefix, "serializer": "msgpack.MSGPackSerializer", "compressor": "zlib.ZlibCompressor"})
+	py := pyproc.Start(t, "testdata/djangoside.py", string(cfg))
+	ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})["users"].(map[string]any)
+	st, err := django.NewCacheStore(django.CacheConfig{Client: client, KeyPrefix: prefix, Secret: secret, DB: db, Vendor: django.SQLite, Msgpack: true, Zlib: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newManager(t, st)
+	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+	py.Call(map[string]any{"op": "set", "key": key, "name": "cart", "value": []any{3, 1.5, "Zoë"}})
+	s, err := m.Lookup(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uid, _ := s.UserID(); uid != ids["alice"] {
+		t.Fatalf("Go sees user %q", uid)
+	}
+	if cart, _, err := session.Get[[]any](s, "cart"); err != nil || fmt.Sprint(cart) != "[3 1.5 Zoë]" {
+		t.Fatalf("cart %v %v", cart, err)
+	}
+	writeFromGo(t, m, key, "from_go", map[string]any{"n": 7, "s": "☃"})
+	got := py.Call(map[string]any{"op": "get", "key": key})
+	data, _ := got["data"].(map[string]any)
+	if got["user"] != ids["alice"] || fmt.Sprint(data["from_go"]) != "map[n:7 s:☃]" {
+		t.Fatalf("Django reads %v", got)
+	}
+}

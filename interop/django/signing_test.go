@@ -224,3 +224,29 @@ func FuzzDecodeSession(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeMsgpack: any value decodes or fails cleanly, and what decodes
+// encodes back to msgpack that decodes to the same JSON values.
+func FuzzDecodeMsgpack(f *testing.F) {
+	d := newDict()
+	d.set("cart", []byte(`[3,1.5,"Zo\u00eb"]`))
+	d.set("n", []byte(`{"a":null,"b":true}`))
+	seed, _ := encodeMsgpack(d)
+	f.Add(seed)
+	f.Add([]byte{0x80})
+	f.Add([]byte{0x81, 0xa1, 'a', 0xc4, 0x01, 0x00})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := decodeMsgpack(data)
+		if err != nil {
+			return
+		}
+		out, err := encodeMsgpack(d)
+		if err != nil {
+			t.Fatalf("re-encoding: %v", err)
+		}
+		d2, err := decodeMsgpack(out)
+		if err != nil || len(d2.keys) != len(d.keys) {
+			t.Fatalf("round trip: %v %v", d2, err)
+		}
+	})
+}

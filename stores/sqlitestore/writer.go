@@ -47,6 +47,8 @@ type writer struct {
 	isDuplicate func(error) bool
 	// sharedTxs counts transactions that carried more than one write.
 	sharedTxs atomic.Int64
+	// unclean records a failed rollback (used by the leader only).
+	unclean bool
 
 	mu     sync.Mutex
 	idle   sync.Cond  // signalled when busy turns false
@@ -172,6 +174,18 @@ func (w *writer) close() error {
 // run executes a batch: alone when it holds one write, else in one
 // transaction.
 func (w *writer) run(batch []*writeOp) {
+	if w.unclean {
+		// A rollback failed earlier: the connection may still be inside
+		// that transaction, where a write would seem to succeed and never
+		// commit. Nothing runs until a rollback goes through.
+		if err := w.exec(context.Background(), "ROLLBACK"); err != nil && !isNoTransaction(err) {
+			for _, op := range batch {
+				op.wake <- wakeup{err: fmt.Errorf("sqlitestore: the writer connection cannot end a failed transaction: %w", err)}
+			}
+			return
+		}
+		w.unclean = false
+	}
 	live := batch[:0]
 	for _, op := range batch {
 		if err := op.ctx.Err(); err != nil {
@@ -316,6 +330,7 @@ func (w *writer) exec(ctx context.Context, q string) error {
 func (w *writer) rollback(ctx context.Context) error {
 	err := w.exec(ctx, "ROLLBACK")
 	if err != nil && !isNoTransaction(err) {
+		w.unclean = true
 		return fmt.Errorf("rolling back: %w", err)
 	}
 	return nil

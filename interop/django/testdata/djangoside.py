@@ -30,8 +30,10 @@ def configure(db):
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:6379/0",
             "KEY_PREFIX": db["cache_prefix"],
-            "OPTIONS": {"SERIALIZER": "django_redis.serializers.json.JSONSerializer"},
+            "OPTIONS": {"SERIALIZER": "django_redis.serializers.%s" % db.get("serializer", "json.JSONSerializer")},
         }}
+        if db.get("compressor"):
+            caches["default"]["OPTIONS"]["COMPRESSOR"] = "django_redis.compressors.%s" % db["compressor"]
     settings.configure(
         SECRET_KEY=SECRET,
         CACHES=caches,
