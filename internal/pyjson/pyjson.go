@@ -19,47 +19,58 @@ import (
 
 // ErrNonStandardJSON reports Python's float specials (NaN, Infinity,
 // -Infinity), which Python writes but JSON does not have.
-var ErrNonStandardJSON = errors.New("pyjson: NaN or Infinity, which is not JSON")
+var ErrNonStandardJSON = errors.New("NaN or Infinity, which is not JSON")
 
 // DecodeObject parses a JSON object into its keys' compact JSON values; a
 // repeated key keeps its last value, as Python's json does.
 func DecodeObject(data []byte) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	err := DecodeMembers(data, func(key string, value []byte) { out[key] = value })
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DecodeMembers parses a JSON object and calls member with each key and
+// its value as compact JSON, in the order of the text (numbers are kept
+// exactly as written).
+func DecodeMembers(data []byte, member func(key string, value []byte)) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, jsonError(data, err)
+		return jsonError(data, err)
 	}
 	if tok != json.Delim('{') {
-		return nil, errors.New("pyjson: not a JSON object")
+		return errors.New("pyjson: not a JSON object")
 	}
-	out := map[string][]byte{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, jsonError(data, err)
+			return jsonError(data, err)
 		}
 		key, ok := tok.(string)
 		if !ok {
-			return nil, errors.New("pyjson: non-string key")
+			return errors.New("pyjson: non-string key")
 		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, jsonError(data, err)
+			return jsonError(data, err)
 		}
 		var b bytes.Buffer
 		if err := json.Compact(&b, raw); err != nil {
-			return nil, jsonError(data, err)
+			return jsonError(data, err)
 		}
-		out[key] = b.Bytes()
+		member(key, b.Bytes())
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, jsonError(data, err)
+		return jsonError(data, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("pyjson: data after the object")
+		return errors.New("pyjson: data after the object")
 	}
-	return out, nil
+	return nil
 }
 
 func jsonError(data []byte, err error) error {

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"testing"
@@ -71,4 +73,27 @@ func (p *Proc) Call(cmd map[string]any) map[string]any {
 		p.t.Fatalf("Python: %v (command %s)", e, line)
 	}
 	return res
+}
+
+// Serve sends one POST request for path to h carrying the cookie name=value
+// (none when value is empty) and returns the cookie of that name the
+// response set ("" for none), whether it deleted it, and the body: the Go
+// side of a cookie round trip.
+func Serve(t testing.TB, h http.Handler, name, path, value string) (cookie string, deleted bool, body string) {
+	t.Helper()
+	req := httptest.NewRequest("POST", "https://example.test"+path, nil)
+	if value != "" {
+		req.AddCookie(&http.Cookie{Name: name, Value: value})
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == name {
+			if c.MaxAge < 0 {
+				return "", true, rec.Body.String()
+			}
+			return c.Value, false, rec.Body.String()
+		}
+	}
+	return "", false, rec.Body.String()
 }

@@ -1,14 +1,11 @@
 package django
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/sessionkit/session/internal/pyjson"
 )
 
 // PickleError is returned for data written by Python's pickle, which this
@@ -67,57 +64,17 @@ func decodeSession(data []byte) (*dict, error) {
 	return decodeObject(data)
 }
 
-// decodeObject parses a JSON object keeping its keys' order; a repeated key
-// keeps its last value, as Python's json does.
+// decodeObject parses a JSON object keeping its keys' order; a repeated
+// key keeps its last value, as Python's json does.
 func decodeObject(data []byte) (*dict, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, jsonError(data, err)
-	}
-	if tok != json.Delim('{') {
-		return nil, fmt.Errorf("django: session payload is not a JSON object")
-	}
 	d := newDict()
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, jsonError(data, err)
+	if err := pyjson.DecodeMembers(data, d.set); err != nil {
+		if errors.Is(err, pyjson.ErrNonStandardJSON) {
+			return nil, ErrNonStandardJSON
 		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, fmt.Errorf("django: session payload has a non-string key")
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, jsonError(data, err)
-		}
-		var b bytes.Buffer
-		if err := json.Compact(&b, raw); err != nil {
-			return nil, jsonError(data, err)
-		}
-		d.set(key, b.Bytes())
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, jsonError(data, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("django: data after the session object")
+		return nil, fmt.Errorf("django: invalid session JSON: %w", err)
 	}
 	return d, nil
-}
-
-// jsonError names Python's float specials, which encoding/json only calls
-// invalid characters.
-func jsonError(data []byte, err error) error {
-	if bytes.Contains(data, []byte("NaN")) || bytes.Contains(data, []byte("Infinity")) {
-		var syn *json.SyntaxError
-		if errors.As(err, &syn) {
-			return ErrNonStandardJSON
-		}
-	}
-	return fmt.Errorf("django: invalid session JSON: %w", err)
 }
 
 // encodeSession writes d as Django's JSONSerializer does: compact, keys in
@@ -137,43 +94,11 @@ func encodeObject(d *dict, comma, colon string) []byte {
 			b = append(b, comma...)
 		}
 		key, _ := json.Marshal(k) // a string always encodes
-		b = appendASCII(b, key)
+		b = pyjson.AppendASCII(b, key)
 		b = append(b, colon...)
-		b = appendASCII(b, d.vals[k])
+		b = pyjson.AppendASCII(b, d.vals[k])
 	}
 	return append(b, '}')
-}
-
-// appendASCII appends JSON text with every non-ASCII character written as
-// a \u escape; in valid JSON such characters occur only inside strings,
-// where the escape means the same character.
-func appendASCII(dst, src []byte) []byte {
-	for len(src) > 0 {
-		c := src[0]
-		if c < utf8.RuneSelf {
-			dst = append(dst, c)
-			src = src[1:]
-			continue
-		}
-		r, n := utf8.DecodeRune(src)
-		src = src[n:]
-		if r > 0xffff {
-			r1, r2 := utf16.EncodeRune(r)
-			dst = appendEscape(appendEscape(dst, r1), r2)
-			continue
-		}
-		dst = appendEscape(dst, r)
-	}
-	return dst
-}
-
-func appendEscape(dst []byte, r rune) []byte {
-	dst = append(dst, '\\', 'u')
-	h := strconv.FormatInt(int64(r), 16)
-	for range 4 - len(h) {
-		dst = append(dst, '0')
-	}
-	return append(dst, h...)
 }
 
 // jsonString decodes a JSON string value into *s.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -49,18 +48,8 @@ func TestDjangoSignedCookies(t *testing.T) {
 		io.WriteString(w, uid)
 	}))
 	serve := func(path, cookie string) (string, string) {
-		req := httptest.NewRequest("POST", "https://example.test"+path, nil)
-		if cookie != "" {
-			req.AddCookie(&http.Cookie{Name: "sessionid", Value: cookie})
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		for _, c := range rec.Result().Cookies() {
-			if c.Name == "sessionid" && c.MaxAge >= 0 {
-				return rec.Body.String(), c.Value
-			}
-		}
-		return rec.Body.String(), ""
+		c, _, body := pyproc.Serve(t, h, "sessionid", path, cookie)
+		return body, c
 	}
 
 	cookie := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)

@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -29,27 +28,6 @@ func newManager(t *testing.T, st *flask.Store) *session.Manager {
 		t.Fatal(err)
 	}
 	return m
-}
-
-// serve runs one request through the Go side with cookie; it returns the
-// session cookie the response set ("" for none) and whether it deleted it.
-func serve(t *testing.T, h http.Handler, path, cookie string) (value string, deleted bool, body string) {
-	t.Helper()
-	req := httptest.NewRequest("POST", "https://example.test"+path, nil)
-	if cookie != "" {
-		req.AddCookie(&http.Cookie{Name: "session", Value: cookie})
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	for _, c := range rec.Result().Cookies() {
-		if c.Name == "session" {
-			if c.MaxAge < 0 {
-				return "", true, rec.Body.String()
-			}
-			return c.Value, false, rec.Body.String()
-		}
-	}
-	return "", false, rec.Body.String()
 }
 
 func goApp(t *testing.T, m *session.Manager) http.Handler {
@@ -96,7 +74,7 @@ func TestFlaskRoundTrip(t *testing.T) {
 	// login and the tuple, and writes a key.
 	c := py.Call(map[string]any{"method": "POST", "path": "/login/7"})["cookie"].(string)
 	c = py.Call(map[string]any{"method": "POST", "path": "/set-typed", "cookie": c})["cookie"].(string)
-	goCookie, _, body := serve(t, h, "/read-and-write", c)
+	goCookie, _, body := pyproc.Serve(t, h, "session", "/read-and-write", c)
 	if body != "7 a" || goCookie == "" {
 		t.Fatalf("Go read %q, wrote cookie %q", body, goCookie)
 	}
@@ -114,12 +92,12 @@ func TestFlaskRoundTrip(t *testing.T) {
 	}
 
 	// A Go login is a Flask-Login login (_user_id); a Go logout deletes the cookie.
-	goCookie, _, _ = serve(t, h, "/login", "")
+	goCookie, _, _ = pyproc.Serve(t, h, "session", "/login", "")
 	got = py.Call(map[string]any{"method": "GET", "path": "/get", "cookie": goCookie})["body"].(map[string]any)
 	if u, _ := got["_user_id"].([]any); len(u) != 2 || u[1] != "42" {
 		t.Fatalf("Flask sees the Go login as %v", got)
 	}
-	if _, deleted, _ := serve(t, h, "/logout", goCookie); !deleted {
+	if _, deleted, _ := pyproc.Serve(t, h, "session", "/logout", goCookie); !deleted {
 		t.Fatal("Go logout did not delete the cookie")
 	}
 	// A Flask logout deletes it too.
@@ -144,7 +122,7 @@ func TestFlaskClockAhead(t *testing.T) {
 			t.Fatal(err)
 		}
 		st.Now = ahead
-		cookie, _, _ := serve(t, goApp(t, newManager(t, st)), "/login", "")
+		cookie, _, _ := pyproc.Serve(t, goApp(t, newManager(t, st)), "session", "/login", "")
 		got := py.Call(map[string]any{"method": "GET", "path": "/get", "cookie": cookie})["body"].(map[string]any)
 		if _, kept := got["_user_id"]; kept != c.kept {
 			t.Errorf("skew %v, Go clock 3 s ahead: Flask kept the session: %v", c.skew, kept)

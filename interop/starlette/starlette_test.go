@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -48,25 +47,6 @@ func goApp(t *testing.T, m *session.Manager) http.Handler {
 	}))
 }
 
-func serve(t *testing.T, h http.Handler, path, cookie string) (value string, deleted bool, body string) {
-	t.Helper()
-	req := httptest.NewRequest("POST", "https://example.test"+path, nil)
-	if cookie != "" {
-		req.AddCookie(&http.Cookie{Name: "session", Value: cookie})
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	for _, c := range rec.Result().Cookies() {
-		if c.Name == "session" {
-			if c.MaxAge < 0 {
-				return "", true, rec.Body.String()
-			}
-			return c.Value, false, rec.Body.String()
-		}
-	}
-	return "", false, rec.Body.String()
-}
-
 // A real Starlette (Debian's python3-starlette 0.26, FastAPI's session
 // middleware) and the Go side share one session cookie both ways.
 func TestStarletteRoundTrip(t *testing.T) {
@@ -82,7 +62,7 @@ func TestStarletteRoundTrip(t *testing.T) {
 	h := goApp(t, m)
 	c := py.Call(map[string]any{"method": "POST", "path": "/login/7"})["cookie"].(string)
 	c = py.Call(map[string]any{"method": "POST", "path": "/set", "cookie": c, "json": map[string]any{"name": "Zoë ☃"}})["cookie"].(string)
-	goCookie, _, body := serve(t, h, "/read-and-write", c)
+	goCookie, _, body := pyproc.Serve(t, h, "session", "/read-and-write", c)
 	if body != "7 Zoë ☃" || goCookie == "" {
 		t.Fatalf("Go read %q, wrote %q", body, goCookie)
 	}
@@ -95,12 +75,12 @@ func TestStarletteRoundTrip(t *testing.T) {
 	if res["status"] != float64(200) || got == nil || got["from_go"].([]any)[1] != "~~~???>>> Zoë" || got["_user_id"].([]any)[1] != "7" {
 		t.Fatalf("Starlette reads %v", res)
 	}
-	goCookie, _, _ = serve(t, h, "/login", "")
+	goCookie, _, _ = pyproc.Serve(t, h, "session", "/login", "")
 	got = py.Call(map[string]any{"method": "GET", "path": "/get", "cookie": goCookie})["body"].(map[string]any)
 	if got["_user_id"].([]any)[1] != "42" {
 		t.Fatalf("Starlette sees the Go login as %v", got)
 	}
-	if _, deleted, _ := serve(t, h, "/logout", goCookie); !deleted {
+	if _, deleted, _ := pyproc.Serve(t, h, "session", "/logout", goCookie); !deleted {
 		t.Fatal("Go logout did not delete the cookie")
 	}
 	if res := py.Call(map[string]any{"method": "POST", "path": "/logout", "cookie": goCookie}); res["deleted"] != true {
