@@ -344,3 +344,38 @@ func TestDjangoLoginChecks(t *testing.T) {
 		t.Fatalf("a login under a fallback secret is user %q", uid)
 	}
 }
+
+// SPEC 3.11 pitfall: Django re-hashes a password at a successful login
+// when its hasher asks for it, which changes the session auth hash of the
+// user's other sessions: they end on both sides, since the Go side checks
+// the hash against the current password on every load.
+func TestDjangoPasswordRehash(t *testing.T) {
+	v := vendors()[0]
+	db, name := v.open(t)
+	defer db.Close()
+	cfg, _ := json.Marshal(map[string]any{"vendor": v.name, "name": name, "rehash": true})
+	py := pyproc.Start(t, "testdata/djangoside.py", string(cfg))
+	ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})["users"].(map[string]any)
+	st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newManager(t, st)
+	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+	s, err := m.Lookup(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uid, _ := s.UserID(); uid != ids["alice"] {
+		t.Fatalf("user %q", uid)
+	}
+	if res := py.Call(map[string]any{"op": "authenticate", "user": "alice", "password": "pw-alice"}); res["ok"] != true || res["rehashed"] != true {
+		t.Fatalf("Django did not re-hash at login: %v", res)
+	}
+	if _, err := m.Lookup(context.Background(), key); !errors.Is(err, session.ErrInvalidToken) {
+		t.Fatalf("a session from before the re-hash still loads: %v", err)
+	}
+	if got := py.Call(map[string]any{"op": "get", "key": key}); got["user"] != nil {
+		t.Fatalf("Django: %v", got)
+	}
+}

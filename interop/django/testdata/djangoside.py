@@ -41,7 +41,10 @@ def configure(db):
         DATABASES={"default": database},
         INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "django.contrib.sessions"],
         SESSION_ENGINE=db.get("engine", "django.contrib.sessions.backends.db"),
-        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        # Users are made with the fast MD5 hasher; with "rehash", PBKDF2
+        # comes first and Django re-hashes a password at its next login.
+        PASSWORD_HASHERS=(["django.contrib.auth.hashers.PBKDF2PasswordHasher"] if db.get("rehash") else [])
+        + ["django.contrib.auth.hashers.MD5PasswordHasher"],
     )
     django.setup()
 
@@ -71,7 +74,9 @@ def handle(cmd):
         User.objects.all().delete()
         ids = {}
         for name in cmd["users"]:
-            ids[name] = str(User.objects.create_user(name, password="pw-" + name).pk)
+            from django.contrib.auth.hashers import make_password
+            user = User.objects.create(username=name, password=make_password("pw-" + name, hasher="md5"))
+            ids[name] = str(user.pk)
         return {"users": ids}
     if op == "login":
         request = request_with(cmd.get("key"))
@@ -107,6 +112,11 @@ def handle(cmd):
         request.user = auth.get_user(request)
         auth.logout(request)
         return {}
+    if op == "authenticate":
+        before = User.objects.get(username=cmd["user"]).password
+        user = auth.authenticate(username=cmd["user"], password=cmd["password"])
+        after = User.objects.get(username=cmd["user"]).password
+        return {"ok": user is not None, "rehashed": before != after}
     if op == "passwd":
         user = User.objects.get(username=cmd["user"])
         user.set_password(cmd["password"])
