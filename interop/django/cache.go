@@ -132,12 +132,14 @@ func (c *CacheStore) decode(raw []byte) (*dict, error) {
 // separators, ASCII) or its MSGPackSerializer, compressed as its
 // ZlibCompressor does when asked.
 func (c *CacheStore) encode(d *dict) ([]byte, error) {
-	out := encodeSpaced(d)
+	var out []byte
 	if c.msgpack {
 		var err error
 		if out, err = encodeMsgpack(d); err != nil {
 			return nil, err
 		}
+	} else {
+		out = encodeSpaced(d)
 	}
 	if c.zlib && len(out) > 15 {
 		var b bytes.Buffer

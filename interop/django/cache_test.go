@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -122,22 +121,7 @@ func TestDjangoCache(t *testing.T) {
 		t.Fatalf("Go sees user %q", uid)
 	}
 	writeFromGo(t, m, key, "from_go", "héllo ☃")
-	var wg sync.WaitGroup
-	for i := range 20 {
-		wg.Go(func() {
-			s, err := m.Lookup(ctx, key)
-			if err == nil {
-				err = s.Set(fmt.Sprintf("k%d", i), i)
-			}
-			if err == nil {
-				_, err = m.Save(s)
-			}
-			if err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
+	writeKeysConcurrently(t, m, key, 20)
 	got := py.Call(map[string]any{"op": "get", "key": key})
 	data, _ := got["data"].(map[string]any)
 	if got["user"] != ids["alice"] || data["from_go"] != "héllo ☃" {

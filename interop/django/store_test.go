@@ -85,6 +85,41 @@ func vendors() []vendorSetup {
 	}
 }
 
+// sqliteDjango opens a fresh SQLite database with a real Django on it and
+// the given users; it returns the Go handle, the Django side and the
+// users' ids.
+func sqliteDjango(t *testing.T, users ...string) (*sql.DB, *pyproc.Proc, map[string]any) {
+	t.Helper()
+	v := vendors()[0]
+	db, name := v.open(t)
+	t.Cleanup(func() { db.Close() })
+	py := startDjango(t, v.name, name)
+	ids := py.Call(map[string]any{"op": "setup", "users": users})["users"].(map[string]any)
+	return db, py, ids
+}
+
+// writeKeysConcurrently writes n keys k0..k(n-1) to the session under key
+// from n concurrent Go lookups.
+func writeKeysConcurrently(t *testing.T, m *session.Manager, key string, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			s, err := m.Lookup(context.Background(), key)
+			if err == nil {
+				err = s.Set(fmt.Sprintf("k%d", i), i)
+			}
+			if err == nil {
+				_, err = m.Save(s)
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func newManager(t *testing.T, st session.Store) *session.Manager {
 	t.Helper()
 	m, err := session.New(st, session.WithTokenScheme(django.Keys{}), session.WithCookieName("sessionid"),
@@ -145,22 +180,7 @@ func TestDjangoRoundTrip(t *testing.T) {
 			}
 
 			// Concurrent Go writes to different keys all survive.
-			var wg sync.WaitGroup
-			for i := range 20 {
-				wg.Go(func() {
-					s, err := m.Lookup(ctx, key)
-					if err == nil {
-						err = s.Set(fmt.Sprintf("k%d", i), i)
-					}
-					if err == nil {
-						_, err = m.Save(s)
-					}
-					if err != nil {
-						t.Error(err)
-					}
-				})
-			}
-			wg.Wait()
+			writeKeysConcurrently(t, m, key, 20)
 			data := py.Call(map[string]any{"op": "get", "key": key})["data"].(map[string]any)
 			for i := range 20 {
 				if data[fmt.Sprintf("k%d", i)] != float64(i) {
@@ -240,11 +260,7 @@ func TestDjangoRoundTrip(t *testing.T) {
 // expired a second ago is expired for Django too (written with an ISO "T",
 // Django would still load it).
 func TestSQLiteExpireDateIsDjangoText(t *testing.T) {
-	v := vendors()[0]
-	db, name := v.open(t)
-	defer db.Close()
-	py := startDjango(t, v.name, name)
-	py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})
+	db, py, _ := sqliteDjango(t, "alice")
 	st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
 	if err != nil {
 		t.Fatal(err)
@@ -280,11 +296,7 @@ func TestSQLiteExpireDateIsDjangoText(t *testing.T) {
 // refused with a *PickleError naming the setting, and deleting it (a
 // logout) still works.
 func TestPickledSessionRefused(t *testing.T) {
-	v := vendors()[0]
-	db, name := v.open(t)
-	defer db.Close()
-	py := startDjango(t, v.name, name)
-	py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})
+	db, _, _ := sqliteDjango(t, "alice") // Django creates the tables
 	st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
 	if err != nil {
 		t.Fatal(err)
@@ -309,11 +321,7 @@ func TestPickledSessionRefused(t *testing.T) {
 // a login signed under a fallback secret (SECRET_KEY_FALLBACKS) is
 // honoured.
 func TestDjangoLoginChecks(t *testing.T) {
-	v := vendors()[0]
-	db, name := v.open(t)
-	defer db.Close()
-	py := startDjango(t, v.name, name)
-	ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})["users"].(map[string]any)
+	db, py, ids := sqliteDjango(t, "alice")
 	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
 	ctx := context.Background()
 
