@@ -56,9 +56,9 @@ fi
 # and Starlette
 # for the interop tests: Debian's packages, which install into Debian's
 # own interpreter.
-if ! /usr/bin/python3 -c 'import django, django_redis, psycopg2, MySQLdb, flask, starlette, httpx' >/dev/null 2>&1; then
+if ! /usr/bin/python3 -c 'import django, django_redis, msgpack, psycopg2, MySQLdb, flask, starlette, itsdangerous, httpx' >/dev/null 2>&1; then
 	log "installing Django, Flask and Starlette (Debian packages)"
-	install_packages python3-django python3-django-redis python3-psycopg2 python3-mysqldb python3-flask python3-starlette python3-httpx
+	install_packages python3-django python3-django-redis python3-msgpack python3-psycopg2 python3-mysqldb python3-flask python3-starlette python3-itsdangerous python3-httpx
 fi
 
 # Debian's memcached for the Memcached store's tests, which start their
