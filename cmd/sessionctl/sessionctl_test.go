@@ -203,7 +203,7 @@ func TestRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.FullStore.(*redisstore.Store).Client().Del(context.Background(), prefix+"u:alice").Err(); err != nil {
+	if err := st.FullStore.(*redisstore.Store).Client().Del(context.Background(), prefix+"user:alice").Err(); err != nil {
 		t.Fatal(err)
 	}
 	if out, _, code := sessionctl(t, "--store", url, "revoke", "--user", "alice"); code != 0 || !strings.Contains(out, "revoked 0 sessions") {

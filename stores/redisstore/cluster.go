@@ -85,7 +85,7 @@ func (s *Store) renewAcrossSlots(ctx context.Context, old, new session.Digest, r
 	if !createdNew && moved != nil && indexErr == nil && !(restoring && oldUser == rec.UserID) {
 		// The new entry moveIndexScript added has no session (restoring a
 		// session of this user swaps the entries back instead).
-		s.warnUnindexed(ctx, s.client.SRem(ctx, s.userKey(rec.UserID), string(new[:])).Err())
+		s.warnUnindexed(ctx, s.client.HDel(ctx, s.userKey(rec.UserID), string(new[:])).Err())
 	}
 	if restoring {
 		if err := s.restore(ctx, old, new, oldUser, pairs); err != nil {

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -29,23 +30,30 @@ func boolStr(b bool) string {
 }
 
 // fields returns the hash fields of a record as alternating names and
-// values: "_m" with the numbers, the non-empty strings, the values.
+// values (see the layout in the package doc): the times, each in a field
+// of its own so that every field stays within Redis's listpack limit of 64
+// bytes and the scripts compare them without parsing, the version and
+// size, the non-empty strings, the values. Fields that hold their default
+// (no idle timeout override, not expiring on close, anonymous) are left
+// out.
 func fields(r *session.Record) []any {
-	out := make([]any, 0, 8+2*len(r.Values))
-	var auth int64
+	out := make([]any, 0, 22+2*len(r.Values))
+	var created any = ms(r.Created)
 	if !r.AuthTime.IsZero() {
-		auth = ms(r.AuthTime)
+		// A logged-in session's "_m" is "created,auth" with auth relative
+		// to created: one field fewer to write (each costs Redis about as
+		// much as a small command) and shorter than two times.
+		m := strconv.AppendInt(nil, ms(r.Created), 10)
+		created = strconv.AppendInt(append(m, ','), ms(r.AuthTime)-ms(r.Created), 10)
 	}
-	onClose := 0
+	out = append(out, "_m", created, "_l", ms(r.LastSeen), "_i", ms(r.IdleExpiry), "_a", ms(r.AbsExpiry),
+		"_v", r.Version, "_s", int64(r.Size()))
+	if r.IdleTimeout > 0 {
+		out = append(out, "_o", r.IdleTimeout.Milliseconds())
+	}
 	if r.ExpireOnClose {
-		onClose = 1
+		out = append(out, "_c", "1")
 	}
-	m := strconv.AppendInt(nil, ms(r.Created), 10)
-	for _, v := range []int64{ms(r.LastSeen), r.IdleTimeout.Milliseconds(), ms(r.IdleExpiry), ms(r.AbsExpiry), int64(onClose), auth} {
-		m = append(m, ',')
-		m = strconv.AppendInt(m, v, 10)
-	}
-	out = append(out, "_m", m, "_v", r.Version, "_s", int64(r.Size()))
 	for _, f := range [...]struct{ name, v string }{{"_u", r.UserID}, {"_ip", r.IP}, {"_ua", r.UserAgent}} {
 		if f.v != "" {
 			out = append(out, f.name, f.v)
@@ -61,62 +69,81 @@ func fields(r *session.Record) []any {
 // killScript): no session.
 var errTombstone = fmt.Errorf("%w: a revoked session's tombstone", session.ErrNotFound)
 
+// requiredMeta lists the metadata fields every session has, in the order
+// of decode's times.
+var requiredMeta = [...]string{"_m", "_l", "_i", "_a", "_v"}
+
 // decode builds a record from HGETALL's result, in one pass over it.
 func decode(h map[string]string) (*session.Record, error) {
 	r := &session.Record{}
-	var meta, version string
-	var hasMeta, hasVersion bool
+	var meta [len(requiredMeta)]int64
+	var seen [len(requiredMeta)]bool
+	var authDelta, idle int64
+	var hasAuth bool
 	type value struct{ key, v string }
 	values := make([]value, 0, 8) // on the stack for small sessions
 	size := 0
+	number := func(f, v string) (int64, error) {
+		n, ok := parseInt(v)
+		if !ok {
+			return 0, fmt.Errorf("%w: metadata field %s is %q", session.ErrCorrupt, f, v)
+		}
+		return n, nil
+	}
 	for f, v := range h {
-		switch {
-		case strings.HasPrefix(f, "v:"):
+		if strings.HasPrefix(f, "v:") {
 			values = append(values, value{f[2:], v})
 			size += len(v)
-		case f == "_m":
-			meta, hasMeta = v, true
-		case f == "_v":
-			version, hasVersion = v, true
-		case f == "_u":
+			continue
+		}
+		var err error
+		switch f {
+		case "_m", "_l", "_i", "_a", "_v":
+			i := strings.Index("_m_l_i_a_v", f) / 2
+			if i == 0 {
+				var delta string
+				v, delta, hasAuth = strings.Cut(v, ",")
+				if hasAuth {
+					authDelta, err = number(f, delta)
+				}
+			}
+			if err == nil {
+				meta[i], err = number(f, v)
+			}
+			seen[i] = true
+		case "_o":
+			if idle, err = number(f, v); err == nil && (idle < 0 || idle > math.MaxInt64/int64(time.Millisecond)) {
+				err = fmt.Errorf("%w: idle timeout %d ms out of range", session.ErrCorrupt, idle)
+			}
+		case "_c":
+			r.ExpireOnClose = v == "1"
+		case "_u":
 			r.UserID = v
-		case f == "_ip":
+		case "_ip":
 			r.IP = v
-		case f == "_ua":
+		case "_ua":
 			r.UserAgent = v
-		case f == "_t":
+		case "_t":
 			return nil, errTombstone
 		}
-	}
-	if !hasMeta || !hasVersion {
-		return nil, fmt.Errorf("%w: metadata or version missing", session.ErrCorrupt)
-	}
-	var m [7]int64
-	for i := range m {
-		field := meta
-		if j := strings.IndexByte(meta, ','); j >= 0 {
-			field, meta = meta[:j], meta[j+1:]
-		} else {
-			meta = ""
+		if err != nil {
+			return nil, err
 		}
-		v, ok := parseInt(field)
+	}
+	for i, ok := range seen {
 		if !ok {
-			return nil, fmt.Errorf("%w: metadata field %d is %q", session.ErrCorrupt, i, field)
+			return nil, fmt.Errorf("%w: metadata field %s missing", session.ErrCorrupt, requiredMeta[i])
 		}
-		m[i] = v
 	}
-	if meta != "" {
-		return nil, fmt.Errorf("%w: trailing metadata", session.ErrCorrupt)
-	}
-	v, ok := parseInt(version)
-	if !ok {
-		return nil, fmt.Errorf("%w: version is %q", session.ErrCorrupt, version)
-	}
-	r.Version = v
-	r.Created, r.LastSeen, r.IdleTimeout = fromMS(m[0]), fromMS(m[1]), time.Duration(m[2])*time.Millisecond
-	r.IdleExpiry, r.AbsExpiry, r.ExpireOnClose = fromMS(m[3]), fromMS(m[4]), m[5] == 1
-	if m[6] != 0 {
-		r.AuthTime = fromMS(m[6])
+	r.Created, r.LastSeen, r.IdleExpiry, r.AbsExpiry = fromMS(meta[0]), fromMS(meta[1]), fromMS(meta[2]), fromMS(meta[3])
+	r.Version = meta[4]
+	r.IdleTimeout = time.Duration(idle) * time.Millisecond
+	if hasAuth {
+		auth := meta[0] + authDelta
+		if (authDelta > 0) != (auth > meta[0]) {
+			return nil, fmt.Errorf("%w: auth time out of range", session.ErrCorrupt)
+		}
+		r.AuthTime = fromMS(auth)
 	}
 	if len(values) == 0 {
 		return r, nil

@@ -12,7 +12,7 @@ import (
 // addToIndex queues the user-index update of a new session.
 func (s *Store) addToIndex(p redis.Pipeliner, ctx context.Context, d session.Digest, r *session.Record) {
 	if r.UserID != "" {
-		p.SAdd(ctx, s.userKey(r.UserID), string(d[:]))
+		p.HSet(ctx, s.userKey(r.UserID), string(d[:]), "")
 	}
 }
 
@@ -21,7 +21,7 @@ func (s *Store) addToIndex(p redis.Pipeliner, ctx context.Context, d session.Dig
 // entry (pruned by the next listing on one node, kept on Cluster; see the
 // package documentation), so it is logged rather than returned.
 func (s *Store) unindexDeleted(ctx context.Context, userID string, d session.Digest) {
-	s.warnUnindexed(ctx, s.client.SRem(ctx, s.userKey(userID), string(d[:])).Err())
+	s.warnUnindexed(ctx, s.client.HDel(ctx, s.userKey(userID), string(d[:])).Err())
 }
 
 // warnUnindexed logs the failure, if any, of removing a deleted session
@@ -32,13 +32,13 @@ func (s *Store) warnUnindexed(ctx context.Context, err error) {
 	}
 }
 
-// ListByUser returns the user's sessions alive at now: one SMEMBERS, then
+// ListByUser returns the user's sessions alive at now: one HKEYS, then
 // one pipeline of HGETALLs. Members whose session is gone are pruned from
 // the index, except on Cluster, where a new session's entry may be seen
 // before the session itself.
 func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([]session.Entry, error) {
 	idx := s.userKey(userID)
-	members, err := s.client.SMembers(ctx, idx).Result()
+	members, err := s.client.HKeys(ctx, idx).Result()
 	if err != nil {
 		return nil, wrap("list by user", err)
 	}
@@ -65,7 +65,7 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 		return nil, wrap("list by user", err)
 	}
 	var out []session.Entry
-	var dead []any
+	var dead []string
 	for i, cmd := range cmds {
 		h := cmd.Val()
 		if len(h) == 0 {
@@ -86,7 +86,7 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 	// first: pruning it would hide a live session from force-logout. There
 	// the cleaner (DeleteExpired) and DeleteByUser prune.
 	if len(dead) > 0 && !s.cluster {
-		if err := s.client.SRem(ctx, idx, dead...).Err(); err != nil {
+		if err := s.client.HDel(ctx, idx, dead...).Err(); err != nil {
 			// The listing is right; its entries are pruned next time.
 			s.logger.WarnContext(ctx, "redisstore: pruning a user's index", "error", err)
 		}
@@ -96,9 +96,9 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 
 // byUser groups shard members (digest, then user id) by user id, skipping
 // anonymous sessions: user id -> digests.
-func byUser(members []string) map[string][]any {
+func byUser(members []string) map[string][]string {
 	var d session.Digest
-	out := map[string][]any{}
+	out := map[string][]string{}
 	for _, m := range members {
 		if len(m) > len(d) {
 			out[m[len(d):]] = append(out[m[len(d):]], m[:len(d)])
@@ -116,7 +116,7 @@ func (s *Store) unindex(ctx context.Context, members []string) error {
 	}
 	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for user, ds := range users {
-			p.SRem(ctx, s.userKey(user), ds...)
+			p.HDel(ctx, s.userKey(user), ds...)
 		}
 		return nil
 	})
@@ -154,7 +154,7 @@ func (s *Store) RebuildUserIndex(ctx context.Context, batch int) (int, error) {
 			cmds := make([]*redis.IntCmd, 0, len(users))
 			_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 				for user, ds := range users {
-					cmds = append(cmds, p.SAdd(ctx, s.userKey(user), ds...))
+					cmds = append(cmds, p.HSet(ctx, s.userKey(user), indexEntries(ds)...))
 				}
 				return nil
 			})
@@ -170,4 +170,14 @@ func (s *Store) RebuildUserIndex(ctx context.Context, batch int) (int, error) {
 		}
 	}
 	return added, nil
+}
+
+// indexEntries returns the field/value pairs that add the digests ds to a
+// user's index: each digest (32 raw bytes) with an empty value.
+func indexEntries(ds []string) []any {
+	out := make([]any, 0, 2*len(ds))
+	for _, d := range ds {
+		out = append(out, d, "")
+	}
+	return out
 }

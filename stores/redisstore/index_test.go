@@ -79,7 +79,7 @@ func TestUserIndexSurvivesEviction(t *testing.T) {
 	ctx := context.Background()
 	st, prefix := storeWithPrefix(t, c)
 	ds := createSessions(t, st, "alice", 20, time.Now().Add(12*time.Hour))
-	index := prefix + "u:alice"
+	index := prefix + "user:alice"
 	if ttl, err := c.PTTL(ctx, index).Result(); err != nil || ttl != -1 {
 		t.Fatalf("user index PTTL = %v, %v; want no TTL (-1)", ttl, err)
 	}
@@ -129,7 +129,7 @@ func TestRebuildUserIndex(t *testing.T) {
 	alice := createSessions(t, st, "alice", 5, exp)
 	bob := createSessions(t, st, "bob", 3, exp)
 	createSessions(t, st, "", 2, exp) // anonymous: in no index
-	if err := c.Del(ctx, prefix+"u:alice").Err(); err != nil {
+	if err := c.Del(ctx, prefix+"user:alice").Err(); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := st.DeleteByUser(ctx, "alice", session.Digest{}); err != nil || n != 0 {
@@ -167,15 +167,15 @@ func TestDeleteExpiredPrunesUserIndex(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	index := prefix + "u:carol"
-	if n, _ := c.SCard(ctx, index).Result(); n != 4 {
+	index := prefix + "user:carol"
+	if n, _ := c.HLen(ctx, index).Result(); n != 4 {
 		t.Fatalf("index holds %d members before cleanup, want 4", n)
 	}
 	removed, err := st.DeleteExpired(ctx, time.Now(), 1000)
 	if err != nil || removed != 3 {
 		t.Fatalf("DeleteExpired = %d, %v; want 3", removed, err)
 	}
-	members, err := c.SMembers(ctx, index).Result()
+	members, err := c.HKeys(ctx, index).Result()
 	if err != nil || len(members) != 1 || members[0] != string(long[0][:]) {
 		t.Fatalf("index after cleanup: %d members, %v; want only the live session", len(members), err)
 	}
@@ -220,7 +220,7 @@ func TestDeleteByUserKeepsLoginAfterClaim(t *testing.T) {
 	if n, err := st.DeleteByUser(context.Background(), "trent", session.Digest{}); err != nil || n != 1 {
 		t.Fatalf("second DeleteByUser = %d, %v; want 1", n, err)
 	}
-	if n, err := c.SCard(context.Background(), prefix+"u:trent").Result(); err != nil || n != 0 {
+	if n, err := c.HLen(context.Background(), prefix+"user:trent").Result(); err != nil || n != 0 {
 		t.Fatalf("index after DeleteByUser: %d members, %v", n, err)
 	}
 }
@@ -232,7 +232,7 @@ func TestRenewAfterClaimRefused(t *testing.T) {
 	c := testClient(t)
 	st, prefix := storeWithPrefix(t, c)
 	old := createSessions(t, st, "ursula", 1, time.Now().Add(time.Hour))[0]
-	if err := c.SRem(context.Background(), prefix+"u:ursula", string(old[:])).Err(); err != nil { // as the claim does
+	if err := c.HDel(context.Background(), prefix+"user:ursula", string(old[:])).Err(); err != nil { // as the claim does
 		t.Fatal(err)
 	}
 	nw := sessiontest.NewDigest()
@@ -267,28 +267,28 @@ func TestIndexPrunedOnOneNode(t *testing.T) {
 	c := testClient(t)
 	st, prefix := storeWithPrefix(t, c)
 	ctx := context.Background()
-	idx := prefix + "u:walter"
+	idx := prefix + "user:walter"
 	live := createSessions(t, st, "walter", 1, time.Now().Add(time.Hour))
 	var dead [2][32]byte
 	rand.Read(dead[0][:])
 	rand.Read(dead[1][:])
-	if err := c.SAdd(ctx, idx, string(dead[0][:]), "malformed").Err(); err != nil {
+	if err := c.HSet(ctx, idx, string(dead[0][:]), "", "malformed", "").Err(); err != nil {
 		t.Fatal(err)
 	}
 	entries, err := st.ListByUser(ctx, "walter", time.Now())
 	if err != nil || len(entries) != 1 || entries[0].Digest != live[0] {
 		t.Fatalf("ListByUser = %d entries, %v; want the live session", len(entries), err)
 	}
-	if ok, err := c.SIsMember(ctx, idx, string(dead[0][:])).Result(); err != nil || ok {
+	if ok, err := c.HExists(ctx, idx, string(dead[0][:])).Result(); err != nil || ok {
 		t.Fatalf("dead entry still indexed after listing (%v)", err)
 	}
-	if err := c.SAdd(ctx, idx, string(dead[1][:])).Err(); err != nil {
+	if err := c.HSet(ctx, idx, string(dead[1][:]), "").Err(); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := st.DeleteByUser(ctx, "walter", session.Digest{}); err != nil || n != 1 {
 		t.Fatalf("DeleteByUser = %d, %v; want 1", n, err)
 	}
-	if n, err := c.SCard(ctx, idx).Result(); err != nil || n != 0 {
+	if n, err := c.HLen(ctx, idx).Result(); err != nil || n != 0 {
 		t.Fatalf("walter's index holds %d members (%v) after revocation, want 0", n, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -90,9 +91,15 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 			viewSize += len(k) + len(v)
 		}
 	}
-	args := make([]any, 0, 17+len(c.Delete)+2*len(c.Set))
-	args = append(args, string(d[:]), boolStr(c.Clear), msOrZero(c.LastSeen), msOrZero(c.IdleExpiry),
-		boolStr(c.SetExpiry), c.IdleTimeout.Milliseconds(), boolStr(c.ExpireOnClose), max(c.MaxSize, 0),
+	args := make([]any, 0, 29+len(c.Delete)+2*len(c.Set))
+	// With the record as read, the shard member and the absolute expiry
+	// (neither changes in a session's life) spare the script reading them.
+	memberArg, absArg := string(d[:]), ""
+	if c.Base != nil {
+		memberArg, absArg = member(d, c.Base.UserID), strconv.FormatInt(ms(c.Base.AbsExpiry), 10)
+	}
+	args = append(args, memberArg, boolStr(c.Clear), msOrZero(c.LastSeen), msOrZero(c.IdleExpiry),
+		boolStr(c.SetExpiry), absArg, "", max(c.MaxSize, 0),
 		len(c.Delete), len(c.Set), baseVersion, baseSize, viewSize)
 	for _, k := range c.Delete {
 		args = append(args, "v:"+k)
@@ -102,6 +109,14 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 	}
 	if c.SetClient {
 		args = append(args, "_ip", c.IP, "_ua", c.UserAgent)
+	}
+	if c.SetExpiry {
+		args = append(args, "_o", c.IdleTimeout.Milliseconds(), "_c", boolStr(c.ExpireOnClose))
+	}
+	if msOrZero(c.LastSeen) != 0 || c.SetExpiry {
+		// The script's activity test (ARGV[3], ARGV[5]) matches this one;
+		// it fills in the version, last seen and idle expiry.
+		args = append(args, "_v", "", "_l", "", "_i", "")
 	}
 	if c.Clear || len(c.Set) > 0 || len(c.Delete) > 0 {
 		args = append(args, "_s", "") // the script fills in the size

@@ -4,20 +4,30 @@
 //
 // # Key layout
 //
-// With the default prefix "session:" and a token digest d (hex):
+// With the default prefix "session:", a token digest d (32 raw bytes) and
+// h the hex of its first byte:
 //
-//	session:{d[0:2]}:d    hash: one field "v:<key>" per session value, "_m"
-//	                      with the numbers (created, last seen, idle timeout,
-//	                      idle expiry, absolute expiry, expire-on-close, auth
-//	                      time; ms), "_v" the version, and "_u", "_ip", "_ua"
-//	                      when not empty; PEXPIREAT = the session's expiry
-//	                      (application clock, ms)
-//	session:{d[0:2]}:exp  sorted set shard: digest (32 raw bytes) followed
-//	                      by the user id, scored by expiry; 256 shards, each
-//	                      in the hash slot of the sessions it indexes
-//	session:u:<user id>   set of the user's digests (32 raw bytes), without
-//	                      a TTL; entries leave with their session (logout,
-//	                      login, revocation, and DeleteExpired, the cleaner)
+//	session:{h}:d            hash: one field "v:<key>" per session value;
+//	                         metadata: "_m" created (",auth" relative to it
+//	                         when logged in), "_l" last seen, "_i" idle
+//	                         expiry, "_a" absolute expiry (ms), "_v" the
+//	                         version, "_s" the values' size, and "_u",
+//	                         "_ip", "_ua", "_o" (idle timeout), "_c"
+//	                         (expire on close) when set; PEXPIREAT = the
+//	                         session's expiry (application clock, ms)
+//	session:{h}:exp          sorted set shard: digest (32 raw bytes)
+//	                         followed by the user id, scored by expiry; 256
+//	                         shards, each in the hash slot of the sessions
+//	                         it indexes
+//	session:user:<user id>   hash: a field per session of the user, its
+//	                         digest (32 raw bytes), empty value; without a
+//	                         TTL; entries leave with their session (logout,
+//	                         login, revocation, and DeleteExpired, the
+//	                         cleaner)
+//
+// Every field stays within Redis's listpack limit (64 bytes), so a session
+// is one compact listpack unless a value is longer; the README gives the
+// bytes per session and TestMemoryLayout pins them.
 //
 // Every script touches one hash slot only (a session and its expiry shard
 // share the hash tag {d[0:2]}), so nothing is CROSSSLOT on Cluster. The user

@@ -79,7 +79,7 @@ func (s *Store) kill(ctx context.Context, idx, userID string, members []string) 
 		return nil
 	})
 	n := 0
-	var failed []any
+	var failed []string
 	var errs []error
 	for i, c := range cmds {
 		k, err := c.Int()
@@ -91,7 +91,7 @@ func (s *Store) kill(ctx context.Context, idx, userID string, members []string) 
 		n += k
 	}
 	if len(failed) > 0 {
-		if err := s.client.SAdd(ctx, idx, failed...).Err(); err != nil {
+		if err := s.client.HSet(ctx, idx, indexEntries(failed)...).Err(); err != nil {
 			errs = append(errs, fmt.Errorf("putting the entries of the sessions not revoked back in the index: %w", err))
 		}
 		return n, fmt.Errorf("%d sessions deleted, %d could not be: %w", n, len(failed), errors.Join(errs...))
@@ -115,7 +115,6 @@ const maxLineageRounds = 8
 func (s *Store) DeleteLineage(ctx context.Context, userID string, created time.Time) (int, error) {
 	idx := s.userKey(userID)
 	c := strconv.FormatInt(ms(created), 10)
-	prefix := c + ","
 	seen := map[string]bool{}
 	total := 0
 	members, err := markLineageScript.Run(ctx, s.client, []string{idx}, c).StringSlice()
@@ -123,7 +122,7 @@ func (s *Store) DeleteLineage(ctx context.Context, userID string, created time.T
 		return 0, wrap("delete lineage", err)
 	}
 	defer func() {
-		if err := s.client.SRem(context.WithoutCancel(ctx), idx, "L:"+c).Err(); err != nil {
+		if err := s.client.HDel(context.WithoutCancel(ctx), idx, "L:"+c).Err(); err != nil {
 			// Left behind, it only keeps stopping renewals of sessions of
 			// this user created in that millisecond: the revoked lineage.
 			// Revocations keep markers; nothing else removes it.
@@ -132,7 +131,7 @@ func (s *Store) DeleteLineage(ctx context.Context, userID string, created time.T
 	}()
 	for round := range maxLineageRounds {
 		if round > 0 {
-			if members, err = s.client.SMembers(ctx, idx).Result(); err != nil {
+			if members, err = s.client.HKeys(ctx, idx).Result(); err != nil {
 				return total, wrap("delete lineage", err)
 			}
 		}
@@ -157,14 +156,14 @@ func (s *Store) DeleteLineage(ctx context.Context, userID string, created time.T
 			return total, wrap("delete lineage", err)
 		}
 		var pick []any
-		for i, c := range metas {
-			v, err := c.Result()
+		for i, meta := range metas {
+			v, err := meta.Result()
 			if err != nil {
 				return total, wrap("delete lineage", err)
 			}
-			meta, _ := v[0].(string)
+			createdMS, _ := v[0].(string)
 			user, _ := v[1].(string)
-			if meta == "" || (user == userID && strings.HasPrefix(meta, prefix)) {
+			if createdMS == "" || (user == userID && (createdMS == c || strings.HasPrefix(createdMS, c+","))) {
 				pick = append(pick, fresh[i])
 			}
 		}

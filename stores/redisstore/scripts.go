@@ -4,11 +4,13 @@ import "github.com/redis/go-redis/v9"
 
 // Every script touches only keys of one hash slot: a session hash and the
 // expiry index shard that shares its hash tag. Values live in fields
-// "v:<key>"; metadata in fields starting with "_": "_m" holds the expiry
-// numbers (see metaPattern), "_v" the version, "_u", "_ip" and "_ua" the
-// strings, present only when not empty. No value field can collide with
-// them. A shard member is the digest (32 raw bytes) followed by the user id,
-// so the cleaner can prune the user index of sessions Redis expired itself.
+// "v:<key>"; metadata in fields starting with "_" (see fields): "_m"
+// created (and for a logged-in session ",auth" relative to it), "_l" last seen, "_i" idle expiry, "_a" absolute expiry (ms),
+// "_v" the version, "_s" the values' size, and when not at their default
+// "_o" idle timeout, "_c" expire on close, "_u", "_ip",
+// "_ua". No value field can collide with them. A shard member is the
+// digest (32 raw bytes) followed by the user id, so the cleaner can prune
+// the user index of sessions Redis expired itself.
 
 // Each redis.call costs Redis more than the Lua around it, and each
 // function a script defines is a closure Redis builds on every call, so
@@ -33,24 +35,15 @@ end
 `
 }
 
-// metaPattern matches the "_m" field: created, last seen, idle timeout ms,
-// idle expiry, absolute expiry, expire on close (0/1), auth time (0: none),
-// all decimal integers. The scripts keep its parts as strings (compared
-// with tonumber, joined with table.concat), which costs Redis far less
-// than converting every part back and forth.
-const metaPattern = `'^(%-?%d+),(%-?%d+),(%-?%d+),(%-?%d+),(%-?%d+),(%-?%d+),(%-?%d+)$'`
-
-// saveMetaLua ends the scripts that move a session's expiry: with m the
-// parts of its "_m" and cur its HMGET of "_m" and "_u", it writes "_m"
-// back and moves the TTL of session k and its entry in the expiry shard
-// (KEYS[2], member ARGV[1] followed by the user id) to the earlier of the
-// idle and the absolute expiry.
-const saveMetaLua = `
-redis.call('HSET', k, '_m', table.concat(m, ','))
-local exp = m[5]
-if tonumber(m[4]) < tonumber(exp) then exp = m[4] end
+// saveExpiryLua ends the scripts that move a session's expiry: with ie
+// its new idle expiry, abs its absolute expiry and member its entry in the
+// expiry shard KEYS[2] (the digest followed by the user id), it moves the
+// TTL of session k and the entry's score to the earlier of the two.
+const saveExpiryLua = `
+local exp = abs
+if tonumber(ie) < tonumber(abs) then exp = ie end
 redis.call('PEXPIREAT', k, exp)
-redis.call('ZADD', KEYS[2], exp, ARGV[1] .. (cur[2] or ''))
+redis.call('ZADD', KEYS[2], exp, member)
 return 1
 `
 
@@ -61,59 +54,91 @@ return 1
 // the caller adds to it itself.
 var createScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if #ARGV <= 202 then
+	redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+else
 ` + chunkedLua("HSET", "KEYS[1]", "3", "#ARGV") + `
+end
 redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
-if KEYS[3] then redis.call('SADD', KEYS[3], string.sub(ARGV[2], 1, 32)) end
+if KEYS[3] then redis.call('HSET', KEYS[3], string.sub(ARGV[2], 1, 32), '') end
 return 1
 `)
 
-// updateScript: KEYS = session, shard; ARGV = digest, clear, last seen,
-// idle expiry, set expiry, idle timeout ms, expire on close, maximum size
+// updateScript: KEYS = session, shard; ARGV = digest (or the whole shard
+// member, digest and user id, when ARGV[6] is not empty), clear, last
+// seen, idle expiry, set expiry, absolute expiry ms (or "" when the caller
+// does not know it), unused, maximum size
 // (0: none), number of deleted keys, number of set keys, the version the
 // caller read (-1: unknown), the size it read, the size it computed with
 // the change, deleted fields..., the set keys' field/value pairs, other
-// field/value pairs ("_ip", "_ua"), ending with the pair "_s", "" when the
-// change touches values. Applies a
-// change to an existing session only; returns 0 when the session is gone.
-// The version's increment is the existence check: when it yields 1 and the
-// hash holds nothing else, there was no session and the increment created
-// the hash, which goes again (a session always holds "_m" too); when it
-// yields less than 1, the key is a tombstone (see killScript), which is
-// left as it was.
+// field/value pairs ("_ip", "_ua", and "_o", "_c" when the expiry policy
+// is set), then, when the change records activity (last seen not 0) or
+// sets the expiry policy, the placeholders "_v", "", "_l", "", "_i", ""
+// for the script to fill in, ending with the pair "_s", "" when the change
+// touches values. Applies a change to an existing session only; returns 0
+// when the session is gone.
+//
+// A change without activity increments the version first, which is its
+// existence check: when it yields 1 and the hash holds nothing else, there
+// was no session and the increment created the hash, which goes again (a
+// session always holds "_m" too); when it yields less than 1, the key is a
+// tombstone (see killScript), which is left as it was. A change with
+// activity reads the version with the expiry fields instead (a session
+// always holds "_l"; a tombstone has not) and writes the incremented
+// version, last seen and idle expiry in the HSET of its values: four
+// commands (HMGET, HSET, PEXPIREAT, ZADD) where it took six.
 //
 // "_s" keeps the size of the session's values (Record.Size). When the
 // version shows that nothing was written since the caller read the
 // session, the caller's sizes are the stored ones. Otherwise a change of
 // values reads the size with the old values of the fields it changes, in
 // one HMGET, and computes the merged size. Either way, before writing
-// anything: beyond the
-// maximum, and larger than before (a change that shrinks a session over a
-// lowered limit goes through), it writes nothing and returns -1; otherwise
-// the new size is
-// written in the HSET of the values. A session stored before sizes were
-// kept has its size counted once, from all its fields.
+// anything: beyond the maximum, and larger than before (a change that
+// shrinks a session over a lowered limit goes through), it writes nothing
+// and returns -1; otherwise the new size is written in the HSET of the
+// values.
 //
 // A change that records no activity (last seen 0) and keeps the expiry
 // policy writes the changed fields, the size and the version only: the
-// common write, three commands.
+// common write, two commands.
 var updateScript = redis.NewScript(`
 local k = KEYS[1]
-local v = redis.call('HINCRBY', k, '_v', 1)
-if v < 2 then
-	if v == 1 and redis.call('HLEN', k) == 1 then
-		redis.call('DEL', k)
-		return 0
+local n = #ARGV
+local sized = ARGV[n - 1] == '_s'
+local meta = n
+if sized then meta = n - 2 end
+local activity = ARGV[3] ~= '0' or ARGV[5] == '1'
+local v, cur
+if activity then
+	-- ARGV[6] is the absolute expiry and ARGV[1] the whole shard member
+	-- when the caller knows them (they do not change in a session's life);
+	-- otherwise they are read. Each field read or written costs Redis
+	-- about as much as a small command.
+	if ARGV[6] == '' then
+		cur = redis.call('HMGET', k, '_v', '_l', '_i', '_a', '_u')
+	else
+		cur = redis.call('HMGET', k, '_v', '_l', '_i')
 	end
-	if v < 1 then
-		redis.call('HINCRBY', k, '_v', -1)
-		return 0
+	if not cur[2] then return 0 end
+	v = tonumber(cur[1]) + 1
+else
+	v = redis.call('HINCRBY', k, '_v', 1)
+	if v < 2 then
+		if v == 1 and redis.call('HLEN', k) == 1 then
+			redis.call('DEL', k)
+			return 0
+		end
+		if v < 1 then
+			redis.call('HINCRBY', k, '_v', -1)
+			return 0
+		end
 	end
 end
 local ndel, nset = tonumber(ARGV[9]), tonumber(ARGV[10])
 local first = 14 + ndel
 local last = first + 2 * nset - 2
-if ARGV[#ARGV - 1] == '_s' then
+if sized then
 	local size, before
 	if v == tonumber(ARGV[11]) + 1 then
 		-- Nothing was written since the caller read the session: its view
@@ -136,14 +161,7 @@ if ARGV[#ARGV - 1] == '_s' then
 				for j = 1, #part do old[#old + 1] = part[j] end
 			end
 		end
-		size = tonumber(old[1])
-		if not size then
-			size = 0
-			local h = redis.call('HGETALL', k)
-			for i = 1, #h, 2 do
-				if string.sub(h[i], 1, 2) == 'v:' then size = size + #h[i] - 2 + #h[i + 1] end
-			end
-		end
+		size = tonumber(old[1]) or 0
 		before = size
 		for j = 2, #q do
 			if old[j] then size = size - #q[j] + 2 - #old[j] end
@@ -152,10 +170,10 @@ if ARGV[#ARGV - 1] == '_s' then
 	end
 	local max = tonumber(ARGV[8])
 	if max > 0 and size > max and size > before then
-		redis.call('HINCRBY', k, '_v', -1)
+		if not activity then redis.call('HINCRBY', k, '_v', -1) end
 		return -1
 	end
-	ARGV[#ARGV] = size
+	ARGV[n] = size
 end
 if ARGV[2] == '1' then
 	local vs = {}
@@ -164,29 +182,38 @@ if ARGV[2] == '1' then
 	end
 	for i = 1, #vs, 200 do redis.call('HDEL', k, unpack(vs, i, math.min(i + 199, #vs))) end
 end
-` + chunkedLua("HDEL", "k", "14", "13 + ndel") + chunkedLua("HSET", "k", "first", "#ARGV") + `
-if ARGV[3] == '0' and ARGV[5] == '0' then return 1 end
-local cur = redis.call('HMGET', k, '_m', '_u')
-local m = {string.match(cur[1] or '', ` + metaPattern + `)}
-if tonumber(ARGV[3]) > tonumber(m[2]) then m[2] = ARGV[3] end
-if ARGV[5] == '1' then
-	m[3], m[4], m[6] = ARGV[6], ARGV[4], ARGV[7]
-elseif tonumber(ARGV[4]) > tonumber(m[4]) then
-	m[4] = ARGV[4]
+if ndel > 0 then
+` + chunkedLua("HDEL", "k", "14", "13 + ndel") + `
 end
-` + saveMetaLua)
+if not activity then
+	if first <= n then
+` + chunkedLua("HSET", "k", "first", "n") + `
+	end
+	return 1
+end
+local ls, ie, abs, member = cur[2], cur[3], ARGV[6], ARGV[1]
+if abs == '' then abs, member = cur[4], ARGV[1] .. (cur[5] or '') end
+if tonumber(ARGV[3]) > tonumber(ls) then ls = ARGV[3] end
+if ARGV[5] == '1' then
+	ie = ARGV[4]
+elseif tonumber(ARGV[4]) > tonumber(ie) then
+	ie = ARGV[4]
+end
+ARGV[meta - 4], ARGV[meta - 2], ARGV[meta] = v, ls, ie
+` + chunkedLua("HSET", "k", "first", "n") + saveExpiryLua)
 
 // touchScript: KEYS = session, shard; ARGV = digest, last seen, idle expiry.
 // Moves the expiry forward only; returns 0 when the session is gone (every
-// session has "_m").
+// session has "_l"; a tombstone has not).
 var touchScript = redis.NewScript(`
 local k = KEYS[1]
-local cur = redis.call('HMGET', k, '_m', '_u')
+local cur = redis.call('HMGET', k, '_l', '_i', '_a', '_u')
 if not cur[1] then return 0 end
-local m = {string.match(cur[1], ` + metaPattern + `)}
-if tonumber(ARGV[2]) > tonumber(m[2]) then m[2] = ARGV[2] end
-if tonumber(ARGV[3]) > tonumber(m[4]) then m[4] = ARGV[3] end
-` + saveMetaLua)
+local ls, ie, abs, member = cur[1], cur[2], cur[3], ARGV[1] .. (cur[4] or '')
+if tonumber(ARGV[2]) > tonumber(ls) then ls = ARGV[2] end
+if tonumber(ARGV[3]) > tonumber(ie) then ie = ARGV[3] end
+redis.call('HSET', k, '_l', ls, '_i', ie)
+` + saveExpiryLua)
 
 // deleteScript: KEYS = session, shard; ARGV = digest, user id when known
 // ("" otherwise). Returns the user id of the deleted session ("" for
@@ -234,15 +261,15 @@ if not old[1] then return 0 end
 if redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
 local olduser = old[2] or ''
 if ARGV[4] ~= '' and olduser == ARGV[4] then
-	local lineage = 'L:' .. (string.match(old[1], '^(%-?%d+)') or '')
-	if redis.call('SISMEMBER', KEYS[5], lineage) == 1 or redis.call('SREM', KEYS[5], ARGV[1]) == 0 then return 0 end
+	local lineage = 'L:' .. (string.match(old[1], '^[^,]*'))
+	if redis.call('HEXISTS', KEYS[5], lineage) == 1 or redis.call('HDEL', KEYS[5], ARGV[1]) == 0 then return 0 end
 end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1] .. olduser)
 ` + chunkedLua("HSET", "KEYS[3]", "5", "#ARGV") + `
 redis.call('PEXPIREAT', KEYS[3], ARGV[3])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
-if ARGV[4] ~= '' then redis.call('SADD', KEYS[5], string.sub(ARGV[2], 1, 32)) end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[5], string.sub(ARGV[2], 1, 32), '') end
 return 1
 `)
 
@@ -287,10 +314,10 @@ return 1
 // the kept one and the lineage markers (see markLineageScript), which stay.
 var claimUserScript = redis.NewScript(`
 local out = {}
-for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+for _, m in ipairs(redis.call('HKEYS', KEYS[1])) do
 	if m ~= ARGV[1] and (#m == 32 or string.sub(m, 1, 2) ~= 'L:') then out[#out + 1] = m end
 end
-for i = 1, #out, 1000 do redis.call('SREM', KEYS[1], unpack(out, i, math.min(i + 999, #out))) end
+for i = 1, #out, 1000 do redis.call('HDEL', KEYS[1], unpack(out, i, math.min(i + 999, #out))) end
 return out
 `)
 
@@ -319,9 +346,9 @@ return 0
 // (claimed by a revocation, or not this user's); returns 0 and changes
 // nothing when the session's lineage is being revoked (markLineageScript).
 var moveIndexScript = redis.NewScript(`
-if redis.call('SISMEMBER', KEYS[1], 'L:' .. ARGV[3]) == 1 then return 0 end
-local was = redis.call('SREM', KEYS[1], ARGV[1])
-redis.call('SADD', KEYS[1], ARGV[2])
+if redis.call('HEXISTS', KEYS[1], 'L:' .. ARGV[3]) == 1 then return 0 end
+local was = redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[2], '')
 return was
 `)
 
@@ -331,8 +358,8 @@ return was
 // revocation claimed them); otherwise returns 0, and the session must stay
 // gone.
 var restoreIndexScript = redis.NewScript(`
-if redis.call('SREM', KEYS[1], ARGV[2]) == 1 or redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
-	redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('HDEL', KEYS[1], ARGV[2]) == 1 or redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+	redis.call('HSET', KEYS[1], ARGV[1], '')
 	return 1
 end
 return 0
@@ -344,7 +371,7 @@ return 0
 var claimMembersScript = redis.NewScript(`
 local out = {}
 for i = 1, #ARGV do
-	if redis.call('SREM', KEYS[1], ARGV[i]) == 1 then out[#out + 1] = ARGV[i] end
+	if redis.call('HDEL', KEYS[1], ARGV[i]) == 1 then out[#out + 1] = ARGV[i] end
 end
 return out
 `)
@@ -356,6 +383,6 @@ return out
 // by a client renewing in a loop. The marker (not a digest: listing and
 // revocation skip it) is removed when the revocation ends.
 var markLineageScript = redis.NewScript(`
-redis.call('SADD', KEYS[1], 'L:' .. ARGV[1])
-return redis.call('SMEMBERS', KEYS[1])
+redis.call('HSET', KEYS[1], 'L:' .. ARGV[1], '')
+return redis.call('HKEYS', KEYS[1])
 `)

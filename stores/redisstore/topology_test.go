@@ -247,7 +247,7 @@ func TestClusterAcrossSlots(t *testing.T) {
 		}
 		// The previous user's index was cleaned up, not left to the lazy
 		// pruning (which listing does).
-		if n, err := cc.SCard(ctx, prefix+"u:alice").Result(); err != nil || n != 0 {
+		if n, err := cc.HLen(ctx, prefix+"user:alice").Result(); err != nil || n != 0 {
 			t.Fatalf("alice's index holds %d members (%v), want 0", n, err)
 		}
 		if ds := listed(t, "alice"); len(ds) != 0 {
@@ -276,7 +276,7 @@ func TestClusterAcrossSlots(t *testing.T) {
 	userOn := func(t *testing.T, d session.Digest, on bool) string {
 		for i := 0; ; i++ {
 			user := fmt.Sprintf("dave%d", i)
-			c, err := cc.MasterForKey(ctx, prefix+"u:"+user)
+			c, err := cc.MasterForKey(ctx, prefix+"user:"+user)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -348,10 +348,10 @@ func TestClusterAcrossSlots(t *testing.T) {
 	// (the manager retries a fresh login with a new token) instead of
 	// leaving a session the revocation did not see.
 	t.Run("IndexEntryInFlight", func(t *testing.T) {
-		idx := prefix + "u:zoe"
+		idx := prefix + "user:zoe"
 		live, inflight := apart(t)
 		create(t, live, record("zoe"))
-		if err := cc.SAdd(ctx, idx, string(inflight[:])).Err(); err != nil {
+		if err := cc.HSet(ctx, idx, string(inflight[:]), "").Err(); err != nil {
 			t.Fatal(err)
 		}
 		if ds := listed(t, "zoe"); !slices.Equal(ds, []session.Digest{live}) {
@@ -360,7 +360,7 @@ func TestClusterAcrossSlots(t *testing.T) {
 		if n, err := st.DeleteByUser(ctx, "zoe", session.Digest{}); err != nil || n != 1 {
 			t.Fatalf("DeleteByUser = %d, %v; want 1", n, err)
 		}
-		if n, err := cc.SCard(ctx, idx).Result(); err != nil || n != 0 {
+		if n, err := cc.HLen(ctx, idx).Result(); err != nil || n != 0 {
 			t.Fatalf("zoe's index holds %d members (%v) after the revocation, want 0", n, err)
 		}
 		if err := st.Create(ctx, inflight, record("zoe")); !errors.Is(err, session.ErrExists) {
@@ -384,7 +384,7 @@ func TestClusterAcrossSlots(t *testing.T) {
 		if existed, err := st.Delete(ctx, inflight); err != nil || existed {
 			t.Fatalf("Delete of a tombstone = %v, %v; want false, nil", existed, err)
 		}
-		if ttl, err := cc.PTTL(ctx, prefix+"{"+hex.EncodeToString(inflight[:1])+"}:"+hex.EncodeToString(inflight[:])).Result(); err != nil || ttl <= 0 || ttl > redisstore.TombstoneTTL {
+		if ttl, err := cc.PTTL(ctx, st.KeyOf(inflight)).Result(); err != nil || ttl <= 0 || ttl > redisstore.TombstoneTTL {
 			t.Fatalf("tombstone TTL = %v, %v", ttl, err)
 		}
 		fresh := sessiontest.NewDigest()
