@@ -9,6 +9,7 @@
 //	go run ./bench                       # everything, about 5 minutes
 //	go run ./bench -sessions 200000      # a smaller force-logout experiment
 //	go run ./bench -backends redis,postgres -sessions 0   # requests, lost updates, throughput on the servers
+//	go run ./bench -backends redis,postgres -sessions 0 -loadtime 0 -latency 200us,1ms   # and with network latency
 package main
 
 import (
@@ -34,6 +35,7 @@ func main() {
 	sessions := flag.Int("sessions", 1_000_000, "sessions in the force-logout experiment (0 to skip)")
 	only := flag.String("backends", "memory,redis,postgres,cookie", "backends to compare")
 	loadTime := flag.Duration("loadtime", 2*time.Second, "time per throughput measurement (0 to skip)")
+	latencies := flag.String("latency", "", "round trips to add to Redis and PostgreSQL (e.g. 200us,1ms) for the network latency tables (empty to skip)")
 	flag.Parse()
 	testing.Init()
 	flag.Set("test.benchtime", benchtime.String())
@@ -77,12 +79,23 @@ func main() {
 		if *loadTime > 0 && (b.name == "redis" || b.name == "postgres") {
 			loadRows = append(loadRows, throughput(g, *loadTime)...)
 		}
-		for _, im := range g {
-			if im.close != nil {
-				im.close()
+		closeImpls(g)
+	}
+	var latencyRows []string
+	if *latencies != "" {
+		for _, v := range strings.Split(*latencies, ",") {
+			rtt, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "bench: -latency:", err)
+				os.Exit(2)
 			}
+			rows, err := latencyRequests(ctx, want, *redisAddr, *pgURL, rtt)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "bench: latency:", err)
+				os.Exit(1)
+			}
+			latencyRows = append(latencyRows, rows...)
 		}
-		runtime.GC()
 	}
 	fmt.Println("Requests (time and allocations per request through each library's middleware; round trips to the store per request;")
 	fmt.Println("the floor: the same store operations sent raw, without any session library, or the bare handler)")
@@ -93,6 +106,10 @@ func main() {
 		fmt.Printf("\nThroughput under concurrency (each client its own session; mix of 90%% read-only, 8%% write, 2%% login; %v per measurement)\n", *loadTime)
 		table("backend\tscheduler\tclients\tours req/s\tpeer req/s\tours/peer\tours p50 / p99\tpeer p50 / p99\t", loadRows)
 	}
+	if len(latencyRows) > 0 {
+		fmt.Println("\nRequests with network latency (a delaying proxy in front of the store adds the round trip; measured: the median PING through it)")
+		table("added rtt\tmeasured\tbackend\tscenario\tours\tpeer\tpeer/ours\tfloor\tours-floor\tours/floor\tallocs ours\tallocs peer\ttrips ours\ttrips peer\t", latencyRows)
+	}
 	if *sessions > 0 {
 		fmt.Println()
 		if err := forceLogout(ctx, *redisAddr, *sessions); err != nil {
@@ -100,6 +117,17 @@ func main() {
 			os.Exit(1)
 		}
 	}
+}
+
+// closeImpls closes the libraries of one backend and collects their
+// garbage, so that it does not weigh on the next measurements.
+func closeImpls(g []*impl) {
+	for _, im := range g {
+		if im.close != nil {
+			im.close()
+		}
+	}
+	runtime.GC()
 }
 
 func table(header string, rows []string) {
