@@ -78,8 +78,9 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("cannot open the store: %w", err)
 	}
 	defer st.Close()
-	m, err := session.New(st, session.WithIdleTimeout(g.idle), session.WithAbsoluteTimeout(g.absolute),
-		session.WithLogger(discardLogger()))
+	opts := append([]session.Option{session.WithIdleTimeout(g.idle), session.WithAbsoluteTimeout(g.absolute),
+		session.WithLogger(discardLogger())}, st.Options...)
+	m, err := session.New(st, opts...)
 	if err != nil {
 		return usagef("%v", err)
 	}

@@ -16,7 +16,10 @@
 //
 // Store URLs: sqlite:PATH, postgres://..., mysql://..., redis://...,
 // redis-sentinel://host:port,.../master, redis-cluster://host:port,...,
-// memcached://host:port,...
+// memcached://host:port,..., and a Django project's own session table:
+// django+sqlite:PATH, django+postgres://..., django+mysql://... with
+// Django's SECRET_KEY by reference (?secret_key_env=NAME or
+// ?secret_key_file=PATH; see package storeurl).
 // The URL can also come from the SESSIONCTL_STORE environment variable.
 // sessionctl opens existing stores only: a missing SQLite file or table is
 // an error naming it, never a new empty store. Passwords in the URL are
@@ -73,7 +76,10 @@ commands:
 global flags:
   --store URL                sqlite:PATH, postgres://, mysql://, redis://,
                              redis-sentinel://, redis-cluster:// (rediss* for TLS),
-                             memcached:// (or $SESSIONCTL_STORE)
+                             memcached://, django+sqlite:, django+postgres://,
+                             django+mysql:// (Django's own table; its SECRET_KEY
+                             from ?secret_key_env=VAR or ?secret_key_file=PATH)
+                             (or $SESSIONCTL_STORE)
   --idle-timeout D           the application's idle timeout (default 30m)
   --absolute-timeout D       the application's absolute timeout (default 12h)
   --timeout D                give up after D (default 1m; 0 = none)

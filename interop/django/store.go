@@ -76,8 +76,8 @@ type Config struct {
 // session keys: use it with a manager configured with
 // session.WithTokenScheme(django.Keys{}) and the cookie name "sessionid".
 //
-// It implements session.Store, session.Toucher, session.Renewer and
-// session.Counter. It keeps no per-user index (Django's table has none),
+// It implements session.Store, session.Toucher, session.Renewer,
+// session.Counter and session.ExpiredDeleter. It keeps no per-user index (Django's table has none),
 // so listing or revoking a user's sessions is unsupported.
 type Store struct {
 	db     *sql.DB
@@ -85,7 +85,7 @@ type Store struct {
 	signer Signer
 	users  users
 
-	load, insert, update, touch, del, renew, count string
+	load, insert, update, touch, del, renew, count, expire string
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
@@ -141,8 +141,16 @@ func NewStore(db *sql.DB, cfg Config) (*Store, error) {
 	s.del = "DELETE FROM " + t + " WHERE session_key = ?"
 	s.renew = "UPDATE " + t + " SET session_key = ?, session_data = ?, expire_date = ? WHERE session_key = ? AND expire_date > ?"
 	s.count = "SELECT COUNT(*) FROM " + t + " WHERE expire_date > ?"
+	// Django's clearsessions deletes every expired row in one statement;
+	// this deletes them in batches of at most limit rows, as the cleaner
+	// asks, so that no transaction holds the table for long.
+	if cfg.Vendor == MySQL {
+		s.expire = "DELETE FROM " + t + " WHERE expire_date <= ? LIMIT ?"
+	} else {
+		s.expire = "DELETE FROM " + t + " WHERE session_key IN (SELECT session_key FROM " + t + " WHERE expire_date <= ? LIMIT ?)"
+	}
 	if cfg.Vendor == PostgreSQL {
-		for _, p := range []*string{&s.load, &s.insert, &s.update, &s.touch, &s.del, &s.renew, &s.count} {
+		for _, p := range []*string{&s.load, &s.insert, &s.update, &s.touch, &s.del, &s.renew, &s.count, &s.expire} {
 			*p = numbered(*p)
 		}
 	}
@@ -456,6 +464,31 @@ func (s *Store) CountActive(ctx context.Context, now time.Time) (int64, error) {
 		return 0, fmt.Errorf("django store: count: %w", err)
 	}
 	return n, nil
+}
+
+// DeleteExpired deletes at most limit rows that expired before now (all
+// of them in batches when limit <= 0), as Django's clearsessions command
+// does, and returns how many it deleted.
+func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	batch := limit
+	if batch <= 0 {
+		batch = 1000
+	}
+	total := 0
+	for {
+		res, err := s.db.ExecContext(ctx, s.expire, s.timeArg(now), batch)
+		if err != nil {
+			return total, fmt.Errorf("django store: delete expired: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("django store: delete expired: %w", err)
+		}
+		total += int(n)
+		if limit > 0 || n < int64(batch) {
+			return total, nil
+		}
+	}
 }
 
 func (s *Store) isDuplicate(err error) bool {

@@ -387,3 +387,46 @@ func TestDjangoPasswordRehash(t *testing.T) {
 		t.Fatalf("Django: %v", got)
 	}
 }
+
+// DeleteExpired removes the rows Django dated in the past, in batches of
+// the given size, and nothing else, on SQLite (where expire_date compares
+// as text), PostgreSQL and MariaDB.
+func TestDeleteExpired(t *testing.T) {
+	for _, v := range vendors() {
+		t.Run(v.name, func(t *testing.T) {
+			db, name := v.open(t)
+			defer db.Close()
+			py := startDjango(t, v.name, name)
+			py.Call(map[string]any{"op": "setup", "users": []string{"alice", "bob", "carol"}})
+			st, err := django.NewStore(db, django.Config{Vendor: v.vendor, Secret: secret})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			for _, u := range []string{"alice", "bob", "carol"} {
+				keys = append(keys, py.Call(map[string]any{"op": "login", "user": u})["key"].(string))
+			}
+			for _, k := range keys[:2] {
+				if n := py.Call(map[string]any{"op": "age", "key": k, "seconds": 5})["updated"]; n != float64(1) {
+					t.Fatalf("aging %s: %v", k, n)
+				}
+			}
+			ctx := context.Background()
+			now := time.Now()
+			for i, want := range []int{1, 1, 0} {
+				if n, err := st.DeleteExpired(ctx, now, 1); err != nil || n != want {
+					t.Fatalf("DeleteExpired #%d = %d, %v; want %d", i+1, n, err, want)
+				}
+			}
+			if n, err := st.CountActive(ctx, now); err != nil || n != 1 {
+				t.Fatalf("CountActive = %d, %v; want 1", n, err)
+			}
+			for i, k := range keys {
+				row := py.Call(map[string]any{"op": "raw", "key": k})["row"]
+				if (row != nil) != (i == 2) {
+					t.Errorf("row of session %d after cleanup: %v", i, row)
+				}
+			}
+		})
+	}
+}

@@ -9,6 +9,20 @@
 //	redis-sentinel://[user:pass@]host:26379,host:26380/mastername   (rediss-sentinel:// for TLS)
 //	redis-cluster://[user:pass@]host:7000,host:7001                  (rediss-cluster:// for TLS)
 //	memcached://host:11211[,host:11211...]?prefix=...&timeout=500ms&max_idle=N
+//	django+sqlite:PATH?secret_key_env=NAME            (a Django project's django_session table)
+//	django+postgres://user@host/db?secret_key_file=PATH
+//	django+mysql://user@host/db?secret_key_env=NAME
+//
+// A django+ URL opens the sessions of a Django project (package
+// interop/django) in its own database, which must exist with Django's
+// tables: Django's SECRET_KEY comes by reference, from an environment
+// variable (secret_key_env=NAME) or a file (secret_key_file=PATH), never
+// in the URL; fallbacks_file=PATH lists SECRET_KEY_FALLBACKS one per line;
+// table=, user_table=, store_class=, cookie_age= (SESSION_COOKIE_AGE, a Go
+// duration) and accept_sha1= set the rest of django.Config. Pass
+// Store.Options to session.New: Django's session keys and cookie name.
+// Django's table has no user column, so a user's sessions cannot be
+// listed or revoked there (ErrUnsupported).
 //
 // A memcached:// store counts nothing (CountActive is unsupported) and has
 // nothing to clean up (items expire); see package memcachedstore for what
@@ -56,9 +70,14 @@ var ErrUnknownScheme = errors.New("storeurl: unknown store URL scheme")
 // store (*sqlitestore.Store, *pgstore.Store, ...) is st.FullStore.
 type Store struct {
 	session.FullStore
-	// Kind names the backend: sqlite, postgres, mysql, redis, memcached.
-	Kind  string
-	close func() error
+	// Kind names the backend: sqlite, postgres, mysql, redis, memcached,
+	// django-sqlite, django-postgres, django-mysql.
+	Kind string
+	// Options are the manager options the store needs, to pass to
+	// session.New after the application's own: for Django's table, its
+	// token scheme and cookie name. Empty for this repository's stores.
+	Options []session.Option
+	close   func() error
 }
 
 // Close releases the store's connections or file.
@@ -90,6 +109,9 @@ func openURL(ctx context.Context, rawURL string, existing bool) (*Store, error) 
 
 func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 	scheme, _, _ := strings.Cut(rawURL, ":")
+	if strings.HasPrefix(scheme, "django+") {
+		return openDjango(ctx, rawURL)
+	}
 	rawURL, table := takeParam(rawURL, "table")
 	rawURL, prefix := takeParam(rawURL, "prefix")
 	rawURL, wait := takeParam(rawURL, "wait")
@@ -186,7 +208,7 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 		}
 		return &Store{FullStore: st, Kind: "redis", close: client.Close}, nil
 	}
-	return nil, fmt.Errorf("%w %q (want sqlite:, postgres://, mysql://, redis://, rediss://, redis-sentinel://, rediss-sentinel://, redis-cluster://, rediss-cluster:// or memcached://)", ErrUnknownScheme, scheme)
+	return nil, fmt.Errorf("%w %q (want sqlite:, postgres://, mysql://, redis://, rediss://, redis-sentinel://, rediss-sentinel://, redis-cluster://, rediss-cluster://, memcached:// or django+sqlite:, django+postgres://, django+mysql://)", ErrUnknownScheme, scheme)
 }
 
 // mysqlDSN turns mysql://user:pass@host:port/db?params into the driver's

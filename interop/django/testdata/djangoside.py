@@ -122,6 +122,13 @@ def handle(cmd):
         user.set_password(cmd["password"])
         user.save()
         return {}
+    if op == "age":  # the row expired seconds ago, as Django writes expire_date
+        import datetime
+        from django.contrib.sessions.models import Session
+        from django.utils import timezone
+        n = Session.objects.filter(session_key=cmd["key"]).update(
+            expire_date=timezone.now() - datetime.timedelta(seconds=cmd["seconds"]))
+        return {"updated": n}
     if op == "raw":
         from django.contrib.sessions.models import Session
         row = Session.objects.filter(session_key=cmd["key"]).values_list("session_data", "expire_date").first()

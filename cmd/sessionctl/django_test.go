@@ -1,0 +1,75 @@
+package main_test
+
+import (
+	"database/sql"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/sessionkit/session/internal/pyproc"
+)
+
+// sessionctl on a Django project's own database (django+sqlite: and
+// django+postgres://): it counts Django's sessions and deletes the expired
+// ones, as Django's clearsessions does, reading SECRET_KEY from the
+// environment; a user's sessions cannot be listed there (no user column),
+// and it says so.
+func TestDjangoStore(t *testing.T) {
+	const secret = "django-insecure-interop-fixture-secret-0123456789abcdef" // interop/django's Python side
+	pgAdmin := env("SESSION_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+	for _, vendor := range []string{"sqlite", "postgres"} {
+		t.Run(vendor, func(t *testing.T) {
+			name := filepath.Join(t.TempDir(), "django.db")
+			url := "django+sqlite:" + name + "?secret_key_env=SESSIONCTL_DJANGO_SECRET"
+			if vendor == "postgres" {
+				name = "django_sessionctl" // not interop/django's database: the packages' tests run in parallel
+				url = "django+" + strings.Replace(pgAdmin, "/test?", "/django_sessionctl?", 1) + "&secret_key_env=SESSIONCTL_DJANGO_SECRET"
+				createPostgresDatabase(t, name)
+			}
+			cfg, _ := json.Marshal(map[string]string{"vendor": vendor, "name": name})
+			py := pyproc.Start(t, "../../interop/django/testdata/djangoside.py", string(cfg))
+			py.Call(map[string]any{"op": "setup", "users": []string{"alice", "bob"}})
+			var keys []string
+			for _, u := range []string{"alice", "bob"} {
+				keys = append(keys, py.Call(map[string]any{"op": "login", "user": u})["key"].(string))
+			}
+			py.Call(map[string]any{"op": "age", "key": keys[0], "seconds": 60})
+			t.Setenv("SESSIONCTL_DJANGO_SECRET", secret) // inherited by the sessionctl processes
+			if out, errOut, code := sessionctl(t, "--store", url, "count"); code != 0 || strings.TrimSpace(out) != "1" {
+				t.Fatalf("count: %d %q %q", code, out, errOut)
+			}
+			if out, errOut, code := sessionctl(t, "--store", url, "clear-expired"); code != 0 || !strings.Contains(out, "1") {
+				t.Fatalf("clear-expired: %d %q %q", code, out, errOut)
+			}
+			if row := py.Call(map[string]any{"op": "raw", "key": keys[0]})["row"]; row != nil {
+				t.Errorf("the expired row is still there: %v", row)
+			}
+			if row := py.Call(map[string]any{"op": "raw", "key": keys[1]})["row"]; row == nil {
+				t.Error("clear-expired deleted a live session")
+			}
+			if _, errOut, code := sessionctl(t, "--store", url, "list", "--user", "1"); code != 1 || !strings.Contains(errOut, "does not support") {
+				t.Fatalf("list: %d %q", code, errOut)
+			}
+			if _, errOut, code := sessionctl(t, "--store", strings.Replace(url, "secret_key_env=SESSIONCTL_DJANGO_SECRET", "secret_key="+secret, 1), "count"); code == 0 || strings.Contains(errOut, secret) {
+				t.Fatalf("a secret in the URL: exit %d, %q", code, errOut)
+			}
+		})
+	}
+}
+
+// createPostgresDatabase creates the database for Django's tables if it is
+// not there (the interop tests share it).
+func createPostgresDatabase(t *testing.T, name string) {
+	t.Helper()
+	admin, err := sql.Open("pgx", env("SESSION_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil && !strings.Contains(err.Error(), "42P04") {
+		t.Fatalf("PostgreSQL: %v", err)
+	}
+}
