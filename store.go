@@ -100,7 +100,10 @@ type Change struct {
 	// A store that versions records can write Base with the change applied
 	// in one conditional statement (WHERE version = Base.Version) and fall
 	// back to reloading and re-applying the change when the version moved.
-	// It may be nil; stores must not modify it.
+	// Its UserID and AbsExpiry are the stored record's (neither changes in
+	// a record's life: a login or a new deadline makes a new record), and
+	// stores may rely on them without reading them back. It may be nil;
+	// stores must not modify it.
 	Base *Record
 	// Clear removes every key before Set is applied (Session.Clear).
 	Clear bool

@@ -32,6 +32,7 @@ type delayProxy struct {
 	oneWay   time.Duration
 	mu       sync.Mutex
 	conns    []net.Conn
+	closed   bool
 	wg       sync.WaitGroup
 	overshot time.Duration
 }
@@ -64,9 +65,15 @@ func (p *delayProxy) accept() {
 			continue
 		}
 		p.mu.Lock()
+		if p.closed { // accepted while close ran: never served
+			p.mu.Unlock()
+			in.Close()
+			out.Close()
+			return
+		}
 		p.conns = append(p.conns, in, out)
-		p.mu.Unlock()
 		p.wg.Add(2)
+		p.mu.Unlock()
 		go p.pipe(out, in)
 		go p.pipe(in, out)
 	}
@@ -117,6 +124,7 @@ func (p *delayProxy) pipe(dst, src net.Conn) {
 func (p *delayProxy) close() error {
 	err := p.ln.Close()
 	p.mu.Lock()
+	p.closed = true
 	for _, c := range p.conns {
 		c.Close()
 	}
@@ -193,13 +201,13 @@ func latencyRequests(ctx context.Context, want map[string]bool, redisAddr, pgURL
 			return nil, err
 		}
 		defer p.close()
-		g, err := redisImpls(ctx, p.addr())
-		if err != nil {
-			return nil, err
-		}
 		c := redis.NewClient(&redis.Options{Addr: p.addr()})
 		measured, err := measureRTT(func() error { return c.Ping(ctx).Err() }, 200)
 		c.Close()
+		if err != nil {
+			return nil, err
+		}
+		g, err := redisImpls(ctx, p.addr())
 		if err != nil {
 			return nil, err
 		}
@@ -219,16 +227,16 @@ func latencyRequests(ctx context.Context, want map[string]bool, redisAddr, pgURL
 		}
 		defer p.close()
 		u.Host = p.addr()
-		g, err := postgresImpls(ctx, u.String())
-		if err != nil {
-			return nil, err
-		}
 		conn, err := pgx.Connect(ctx, u.String())
 		if err != nil {
 			return nil, err
 		}
 		measured, err := measureRTT(func() error { return conn.Ping(ctx) }, 200)
 		conn.Close(ctx)
+		if err != nil {
+			return nil, err
+		}
+		g, err := postgresImpls(ctx, u.String())
 		if err != nil {
 			return nil, err
 		}

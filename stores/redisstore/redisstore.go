@@ -30,7 +30,7 @@
 // bytes per session and TestMemoryLayout pins them.
 //
 // Every script touches one hash slot only (a session and its expiry shard
-// share the hash tag {d[0:2]}), so nothing is CROSSSLOT on Cluster. The user
+// share the hash tag {h}), so nothing is CROSSSLOT on Cluster. The user
 // index lives in another slot and is written in the same pipeline.
 //
 // On one node a session and its user-index entry are written by one

@@ -218,7 +218,7 @@ func TestRoundTripsPerRequest(t *testing.T) {
 
 // Commands that scripts call; Redis counts them in commandstats too.
 var scriptInner = map[string]bool{"exists": true, "hset": true, "hget": true, "hdel": true, "hkeys": true, "hincrby": true,
-	"pexpireat": true, "zadd": true, "zrem": true, "del": true, "sadd": true, "srem": true, "pttl": true, "hmget": true, "hlen": true}
+	"pexpireat": true, "zadd": true, "zrem": true, "del": true, "hexists": true, "pttl": true, "hmget": true, "hlen": true}
 
 // A record whose metadata does not parse is a security event: the record
 // is deleted and the request is anonymous, never a 5xx loop or a panic.

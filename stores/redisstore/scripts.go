@@ -14,9 +14,11 @@ import "github.com/redis/go-redis/v9"
 
 // Each redis.call costs Redis more than the Lua around it, and each
 // function a script defines is a closure Redis builds on every call, so
-// the scripts make as few calls as they can (HMGET for several fields, the
-// version's increment as the existence check), inline their loops and
-// keep the metadata's numbers as strings.
+// the scripts make as few calls as they can (HMGET for several fields; a
+// write without activity uses the version's increment as its existence
+// check) and inline their loops. Each argument and each field read or
+// written costs about as much as a small command, so the scripts take and
+// touch as few as they can.
 
 // chunkedLua returns Lua that runs cmd on key with the arguments
 // ARGV[first..last] in chunks of 200 (Lua's unpack has a stack limit; an
