@@ -100,4 +100,5 @@ go test -run '^$' -fuzz '^FuzzDecodeSession$' -fuzztime "$fuzztime" ./interop/dj
 go test -run '^$' -fuzz '^FuzzDecodeMsgpack$' -fuzztime "$fuzztime" ./interop/django
 go test -run '^$' -fuzz '^FuzzOpen$' -fuzztime "$fuzztime" ./interop/flask
 go test -run '^$' -fuzz '^FuzzOpen$' -fuzztime "$fuzztime" ./interop/starlette
+go test -run '^$' -fuzz '^FuzzSessionID$' -fuzztime "$fuzztime" ./interop/flasksession
 phase "fuzzing"
