@@ -53,12 +53,12 @@ if command -v redis-cli >/dev/null && ! redis-cli -h 127.0.0.1 -p 6379 ping >/de
 fi
 
 # Django (with django-redis and its PostgreSQL and MariaDB drivers), Flask
-# (with Flask-Session) and Starlette
+# (with Flask-Session), Starlette and FastAPI
 # for the interop tests: Debian's packages, which install into Debian's
 # own interpreter.
-if ! /usr/bin/python3 -c 'import django, django_redis, msgpack, psycopg2, MySQLdb, flask, flask_session, redis, starlette, itsdangerous, httpx' >/dev/null 2>&1; then
-	log "installing Django, Flask, Flask-Session and Starlette (Debian packages)"
-	install_packages python3-django python3-django-redis python3-msgpack python3-psycopg2 python3-mysqldb python3-flask python3-flask-session python3-redis python3-starlette python3-itsdangerous python3-httpx
+if ! /usr/bin/python3 -c 'import django, django_redis, msgpack, psycopg2, MySQLdb, flask, flask_session, redis, starlette, fastapi, itsdangerous, httpx' >/dev/null 2>&1; then
+	log "installing Django, Flask, Flask-Session, Starlette and FastAPI (Debian packages)"
+	install_packages python3-django python3-django-redis python3-msgpack python3-psycopg2 python3-mysqldb python3-flask python3-flask-session python3-redis python3-starlette python3-fastapi python3-itsdangerous python3-httpx
 fi
 
 # Debian's memcached for the Memcached store's tests, which start their

@@ -58,6 +58,14 @@ var (
 	ErrExpired = errors.New("django: signature expired")
 	// ErrTooLarge: the payload inflates beyond the configured bound.
 	ErrTooLarge = errors.New("django: payload too large")
+	// ErrLegacyFormat: the data is in a format Django 3.1 and 3.2 still
+	// read and this signer is not set to accept: signed with SHA-1 (set
+	// AcceptSHA1, or let Django re-save it with SHA-256), or the pre-3.1
+	// session format (base64 of a SHA-1 hex digest, ":" and the JSON),
+	// which is never accepted: re-save the sessions with Django 3.1 or
+	// later in its default mode, or let them expire. It wraps
+	// ErrBadSignature.
+	ErrLegacyFormat = fmt.Errorf("%w: legacy Django format", ErrBadSignature)
 )
 
 func (s *Signer) maxPayload() int {
@@ -113,10 +121,20 @@ func (s *Signer) UnsignTime(signed string, maxAge time.Duration, now time.Time) 
 func (s *Signer) unsign(signed string, maxAge time.Duration, now time.Time) ([]byte, int64, error) {
 	i := strings.LastIndexByte(signed, ':')
 	if i < 0 {
+		if isPre31(signed) {
+			return nil, 0, fmt.Errorf("%w: the pre-3.1 session format (DEFAULT_HASHING_ALGORITHM = 'sha1' writes it)", ErrLegacyFormat)
+		}
 		return nil, 0, fmt.Errorf("%w: no separator", ErrBadSignature)
 	}
 	value, sig := signed[:i], signed[i+1:]
 	if !s.verify(value, sig) {
+		if !s.AcceptSHA1 && len(sig) == sha1SigLen {
+			sha1Signer := *s
+			sha1Signer.AcceptSHA1 = true
+			if sha1Signer.verify(value, sig) {
+				return nil, 0, fmt.Errorf("%w: signed with SHA-1 (set AcceptSHA1 to read it)", ErrLegacyFormat)
+			}
+		}
 		return nil, 0, ErrBadSignature
 	}
 	j := strings.LastIndexByte(value, ':')
@@ -147,6 +165,28 @@ func (s *Signer) unsign(signed string, maxAge time.Duration, now time.Time) ([]b
 	}
 	data, err = inflate(data, s.maxPayload())
 	return data, ts, err
+}
+
+// sha1SigLen is the length of a base64url SHA-1 signature.
+const sha1SigLen = 27
+
+// isPre31 reports whether data looks like Django's pre-3.1 session
+// format: standard base64 of 40 lowercase hex digits, ":" and the payload.
+// Only the format is looked at, never the payload, which is refused
+// whatever it holds.
+func isPre31(data string) bool {
+	head := data[:min(len(data), 60)] // 60 base64 characters hold 45 bytes
+	head = head[:len(head)/4*4]
+	raw, err := base64.StdEncoding.DecodeString(head)
+	if err != nil || len(raw) < 41 || raw[40] != ':' {
+		return false
+	}
+	for _, c := range raw[:40] {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // verify compares sig with the signature of value under each secret.

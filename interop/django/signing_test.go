@@ -250,3 +250,38 @@ func FuzzDecodeMsgpack(f *testing.F) {
 		}
 	})
 }
+
+// Data in a legacy format is refused with ErrLegacyFormat, which says what
+// to change, and never decoded: SHA-1 signatures unless AcceptSHA1, and
+// the pre-3.1 session format always (SPEC 3.3; the example is the one
+// Django 3.2 wrote for SPEC 2.2's dict with DEFAULT_HASHING_ALGORITHM =
+// 'sha1').
+func TestLegacyFormats(t *testing.T) {
+	s := &Signer{Secret: fixtureSecret, Salt: SessionSalt("SessionStore")}
+	const pre31 = "OWY3ZmIwZDg0MWIxNmNjNzg3MmQwN2UxNmQ4YjJhNTlhN2RhMTY3MTp7ImNhcnQiOlszLDEsNF0sIm5hbWUiOiJab1x1MDBlYiJ9"
+	withSHA1 := *s
+	withSHA1.AcceptSHA1 = true
+	for name, tc := range map[string]struct {
+		signer *Signer
+		data   string
+	}{
+		"sha1 signature":            {s, sha1Signed(s, []byte(`{"a":1}`))},
+		"pre-3.1 format":            {s, pre31},
+		"pre-3.1 format, with SHA1": {&withSHA1, pre31},
+	} {
+		_, err := tc.signer.Unsign(tc.data, 0, fixtureTime)
+		if !errors.Is(err, ErrLegacyFormat) || !errors.Is(err, ErrBadSignature) {
+			t.Errorf("%s: %v, want ErrLegacyFormat", name, err)
+		}
+	}
+	other := &Signer{Secret: "another secret", Salt: s.Salt}
+	for name, data := range map[string]string{
+		"sha1 signature of another secret": sha1Signed(other, []byte(`{"a":1}`)),
+		"base64 without a digest":          base64.StdEncoding.EncodeToString([]byte(`{"cart":[3,1,4],"name":"Zo\u00eb","padding":"........"}`)),
+		"not base64":                       "not base64 at all",
+	} {
+		if _, err := s.Unsign(data, 0, fixtureTime); !errors.Is(err, ErrBadSignature) || errors.Is(err, ErrLegacyFormat) {
+			t.Errorf("%s: %v, want ErrBadSignature only", name, err)
+		}
+	}
+}

@@ -86,6 +86,7 @@ type Store struct {
 	users  users
 
 	load, insert, update, touch, del, renew, count, expire string
+	byName                                                 string // id, password, is_active by user name
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
@@ -133,6 +134,7 @@ func NewStore(db *sql.DB, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.users = u
+	s.byName = "SELECT id, password, is_active FROM " + quoteIdent(cfg.Vendor, cfg.UserTable) + " WHERE username = ?"
 	t := quoteIdent(cfg.Vendor, cfg.Table)
 	s.load = "SELECT session_data, expire_date FROM " + t + " WHERE session_key = ? AND expire_date > ?"
 	s.insert = "INSERT INTO " + t + " (session_key, session_data, expire_date) VALUES (?, ?, ?)"
@@ -150,7 +152,7 @@ func NewStore(db *sql.DB, cfg Config) (*Store, error) {
 		s.expire = "DELETE FROM " + t + " WHERE session_key IN (SELECT session_key FROM " + t + " WHERE expire_date <= ? LIMIT ?)"
 	}
 	if cfg.Vendor == PostgreSQL {
-		for _, p := range []*string{&s.load, &s.insert, &s.update, &s.touch, &s.del, &s.renew, &s.count, &s.expire} {
+		for _, p := range []*string{&s.load, &s.insert, &s.update, &s.touch, &s.del, &s.renew, &s.count, &s.expire, &s.byName} {
 			*p = numbered(*p)
 		}
 	}

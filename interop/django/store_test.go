@@ -24,6 +24,7 @@ import (
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/pyproc"
 	"github.com/sessionkit/session/interop/django"
+	"github.com/sessionkit/session/sessiontest"
 )
 
 const secret = "django-insecure-interop-fixture-secret-0123456789abcdef"
@@ -90,11 +91,18 @@ func vendors() []vendorSetup {
 // users' ids.
 func sqliteDjango(t *testing.T, users ...string) (*sql.DB, *pyproc.Proc, map[string]any) {
 	t.Helper()
+	return sqliteDjangoWith(t, map[string]any{"op": "setup", "users": users})
+}
+
+// sqliteDjangoWith is sqliteDjango with the whole setup command (users'
+// hashers, inactive users).
+func sqliteDjangoWith(t *testing.T, setup map[string]any) (*sql.DB, *pyproc.Proc, map[string]any) {
+	t.Helper()
 	v := vendors()[0]
 	db, name := v.open(t)
 	t.Cleanup(func() { db.Close() })
 	py := startDjango(t, v.name, name)
-	ids := py.Call(map[string]any{"op": "setup", "users": users})["users"].(map[string]any)
+	ids := py.Call(setup)["users"].(map[string]any)
 	return db, py, ids
 }
 
@@ -428,5 +436,42 @@ func TestDeleteExpired(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Authenticate checks passwords as Django's ModelBackend does, against the
+// hashes a real Django wrote: PBKDF2 (SHA-256, Django's default, and
+// SHA-1) verify; a wrong password, an unknown or inactive user or an
+// unusable password do not; another hasher is an error naming it; and the
+// user id it returns logs in a session Django honours.
+func TestAuthenticate(t *testing.T) {
+	db, py, ids := sqliteDjangoWith(t, map[string]any{"op": "setup", "users": []string{"ann", "sam", "ida", "una", "md"},
+		"hashers":  map[string]string{"ann": "pbkdf2_sha256", "sam": "pbkdf2_sha1", "ida": "pbkdf2_sha256", "una": "unusable", "md": "md5"},
+		"inactive": []string{"ida"}})
+	st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, name := range []string{"ann", "sam"} {
+		id, err := st.Authenticate(ctx, name, "pw-"+name)
+		if err != nil || id != ids[name] {
+			t.Fatalf("Authenticate(%s) = %q, %v; want %v", name, id, err, ids[name])
+		}
+	}
+	for _, tc := range []struct{ name, password string }{{"ann", "pw-sam"}, {"ann", ""}, {"nobody", "pw-nobody"}, {"ida", "pw-ida"}, {"una", "pw-una"}} {
+		if id, err := st.Authenticate(ctx, tc.name, tc.password); !errors.Is(err, django.ErrBadCredentials) || id != "" {
+			t.Errorf("Authenticate(%s, %s) = %q, %v; want ErrBadCredentials", tc.name, tc.password, id, err)
+		}
+	}
+	if _, err := st.Authenticate(ctx, "md", "pw-md"); !errors.Is(err, django.ErrUnsupportedHasher) || !strings.Contains(err.Error(), `"md5"`) {
+		t.Errorf("an MD5 hash: %v, want ErrUnsupportedHasher naming it", err)
+	}
+	// The id logs in a session Django sees as ann's.
+	m := newManager(t, st)
+	id, _ := st.Authenticate(ctx, "ann", "pw-ann")
+	key := sessiontest.LoginToken(t, m, id, nil)
+	if got := py.Call(map[string]any{"op": "get", "key": key}); got["user"] != ids["ann"] {
+		t.Fatalf("Django sees the Go login as %v", got["user"])
 	}
 }

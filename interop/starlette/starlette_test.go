@@ -47,10 +47,17 @@ func goApp(t *testing.T, m *session.Manager) http.Handler {
 	}))
 }
 
-// A real Starlette (Debian's python3-starlette 0.26, FastAPI's session
-// middleware) and the Go side share one session cookie both ways.
+// A real Starlette (Debian's python3-starlette 0.26) and a real FastAPI
+// (python3-fastapi 0.92, on Starlette's session middleware) share one
+// session cookie with the Go side, both ways.
 func TestStarletteRoundTrip(t *testing.T) {
-	py := pyproc.Start(t, "../testdata/pyside.py", "starlette", secret)
+	for _, framework := range []string{"starlette", "fastapi"} {
+		t.Run(framework, func(t *testing.T) { roundTrip(t, framework) })
+	}
+}
+
+func roundTrip(t *testing.T, framework string) {
+	py := pyproc.Start(t, "../testdata/pyside.py", framework, secret)
 	st, err := starlette.New(starlette.Config{Secret: secret})
 	if err != nil {
 		t.Fatal(err)

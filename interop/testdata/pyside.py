@@ -4,7 +4,7 @@ line on stdin with one JSON line on stdout. Each command is one request
 through the framework's test client with the given session cookie; the
 answer carries the response body and the session cookie the app set.
 
-    /usr/bin/python3 pyside.py flask|starlette SECRET
+    /usr/bin/python3 pyside.py flask|starlette|fastapi SECRET
 """
 import datetime
 import json
@@ -116,8 +116,46 @@ def starlette_app():
     return do
 
 
+def fastapi_app():
+    """The same routes in FastAPI (Debian's python3-fastapi 0.92), whose
+    sessions are Starlette's SessionMiddleware."""
+    from fastapi import FastAPI, Request
+    from fastapi.testclient import TestClient
+    from starlette.middleware.sessions import SessionMiddleware
+
+    app = FastAPI()
+    app.add_middleware(SessionMiddleware, secret_key=SECRET)
+
+    @app.post("/set")
+    async def set_values(request: Request):
+        request.session.update(await request.json())
+        return view(request.session)
+
+    @app.get("/get")
+    async def get(request: Request):
+        return view(request.session)
+
+    @app.post("/login/{uid}")
+    async def login(uid: str, request: Request):
+        request.session["_user_id"] = uid
+        return view(request.session)
+
+    @app.post("/logout")
+    async def logout(request: Request):
+        request.session.clear()
+        return {}
+
+    def do(method, path, cookie, body):
+        client = TestClient(app, raise_server_exceptions=False)
+        if cookie is not None:
+            client.cookies.set("session", cookie)
+        return client.request(method, path, json=body), lambda r: r.headers.get_list("set-cookie"), lambda r: r.json() if r.status_code == 200 else None
+
+    return do
+
+
 def main():
-    do = flask_app() if FRAMEWORK == "flask" else starlette_app()
+    do = {"flask": flask_app, "starlette": starlette_app, "fastapi": fastapi_app}[FRAMEWORK]()
     print(json.dumps({"ready": FRAMEWORK}), flush=True)
     for line in sys.stdin:
         cmd = json.loads(line)

@@ -44,7 +44,9 @@ def configure(db):
         # Users are made with the fast MD5 hasher; with "rehash", PBKDF2
         # comes first and Django re-hashes a password at its next login.
         PASSWORD_HASHERS=(["django.contrib.auth.hashers.PBKDF2PasswordHasher"] if db.get("rehash") else [])
-        + ["django.contrib.auth.hashers.MD5PasswordHasher"],
+        + ["django.contrib.auth.hashers.MD5PasswordHasher"]
+        + ([] if db.get("rehash") else ["django.contrib.auth.hashers.PBKDF2PasswordHasher"])
+        + ["django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher"],
     )
     django.setup()
 
@@ -75,7 +77,10 @@ def handle(cmd):
         ids = {}
         for name in cmd["users"]:
             from django.contrib.auth.hashers import make_password
-            user = User.objects.create(username=name, password=make_password("pw-" + name, hasher="md5"))
+            # "hashers": the hasher of each user (md5, fast, by default).
+            hasher = cmd.get("hashers", {}).get(name, "md5")
+            password = "!unusable" if hasher == "unusable" else make_password("pw-" + name, hasher=hasher)
+            user = User.objects.create(username=name, password=password, is_active=name not in cmd.get("inactive", []))
             ids[name] = str(user.pk)
         return {"users": ids}
     if op == "login":
