@@ -22,7 +22,7 @@ var templateFS embed.FS
 // App is the demo application: pages, JSON API and the session middleware.
 type App struct {
 	sessions *session.Manager
-	users    *Users
+	accounts Accounts
 	tmpl     *template.Template
 	logger   *slog.Logger
 	logins   *Throttle
@@ -40,7 +40,7 @@ const (
 )
 
 // NewApp builds the application around a session manager.
-func NewApp(sessions *session.Manager, users *Users, logger *slog.Logger) (*App, error) {
+func NewApp(sessions *session.Manager, accounts Accounts, logger *slog.Logger) (*App, error) {
 	tmpl, err := template.New("").Funcs(template.FuncMap{
 		"when": func(t time.Time) string {
 			if t.IsZero() {
@@ -53,7 +53,7 @@ func NewApp(sessions *session.Manager, users *Users, logger *slog.Logger) (*App,
 	if err != nil {
 		return nil, err
 	}
-	return &App{sessions: sessions, users: users, tmpl: tmpl, logger: logger, logins: NewThrottle(maxLoginFailures, loginWindow)}, nil
+	return &App{sessions: sessions, accounts: accounts, tmpl: tmpl, logger: logger, logins: NewThrottle(maxLoginFailures, loginWindow)}, nil
 }
 
 // Handler returns the application with cross-origin protection on every
@@ -156,6 +156,11 @@ func (a *App) fail(w http.ResponseWriter, err error) {
 	var se *session.StoreError
 	if errors.As(err, &se) {
 		http.Error(w, "session store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if errors.Is(err, session.ErrUnsupported) {
+		// A Django database: its session table has no user index.
+		http.Error(w, "not available on this store (it keeps no list of a user's sessions)", http.StatusNotImplemented)
 		return
 	}
 	a.logger.Error("webapp: request failed", "error", err)

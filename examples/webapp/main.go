@@ -8,7 +8,7 @@
 // Flags:
 //
 //	--addr 127.0.0.1:8080             listen address
-//	--store sqlite:webapp-sessions.db store URL (sqlite:, postgres://, mysql://, redis://, redis-sentinel://, redis-cluster://, memcached://)
+//	--store sqlite:webapp-sessions.db store URL (sqlite:, postgres://, mysql://, redis://, redis-sentinel://, redis-cluster://, memcached://, django+...)
 //	--idle-timeout 30m                sliding idle timeout
 //	--absolute-timeout 12h            absolute lifetime of a session
 //	--users alice:wonderland,bob:builder  accounts (passwords hashed with bcrypt in memory)
@@ -18,6 +18,14 @@
 // Anonymous visitors' sessions (preferences set before logging in) live
 // sealed in the cookie (session.WithAnonymousInCookie): the store holds
 // logged-in sessions only, so anonymous traffic cannot fill it.
+//
+// On a Django project's database (--store
+// 'django+postgres://app@db/mysite?secret_key_env=DJANGO_SECRET_KEY', or
+// django+sqlite:, django+mysql://; see package storeurl) the demo shares
+// Django's sessions: its users log in with their Django passwords, the
+// cookie is Django's sessionid, a login or logout on either side holds for
+// both, and "your devices" is not available (Django's table keeps no
+// list of a user's sessions).
 //
 // The cookie is __Host-sid with Secure: browsers accept Secure cookies from
 // http://127.0.0.1 and http://localhost, so the demo works over plain HTTP on
@@ -37,6 +45,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -114,23 +123,36 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	opts := []session.Option{
 		session.WithIdleTimeout(c.idle), session.WithAbsoluteTimeout(c.absolute),
 		session.WithLogger(logger),
-		// Visitors who never log in cost the store nothing: their session
-		// lives sealed in the cookie until Login moves it server-side.
-		session.WithAnonymousInCookie(anon),
-		// A login loop cannot pile up sessions for one account: the least
-		// recently active ones beyond 10 are ended.
-		session.WithMaxSessionsPerUser(10),
 		// "Remember me" may keep a session for 30 days (Session.SetLifetime).
 		session.WithMaxLifetime(max(rememberFor, c.absolute)),
+	}
+	var accounts Accounts = users
+	django, onDjango := st.FullStore.(Accounts)
+	onDjango = onDjango && strings.HasPrefix(st.Kind, "django-")
+	if onDjango {
+		// A Django project's database: its users log in (auth_user, Django's
+		// password hashes), its session keys and cookie name come with the
+		// store (st.Options), and its session table keeps no user index.
+		accounts = django
+		logger.Info("webapp: on a Django project's database: logins are its auth_user accounts; --users is not used")
+	} else {
+		opts = append(opts,
+			// Visitors who never log in cost the store nothing: their
+			// session lives sealed in the cookie until Login moves it
+			// server-side.
+			session.WithAnonymousInCookie(anon),
+			// A login loop cannot pile up sessions for one account: the
+			// least recently active ones beyond 10 are ended.
+			session.WithMaxSessionsPerUser(10))
 	}
 	if c.insecure {
 		opts = append(opts, session.WithInsecureCookie()) // the cookie is then "sid" (session.InsecureCookieName)
 	}
-	sessions, err := session.New(st, opts...)
+	sessions, err := session.New(st, append(opts, st.Options...)...)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	app, err := NewApp(sessions, users, logger)
+	app, err := NewApp(sessions, accounts, logger)
 	if err != nil {
 		return err
 	}
@@ -155,7 +177,11 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	url := "http://" + ln.Addr().String()
-	fmt.Fprintf(out, "session demo: open %s (store %s; log in as alice / wonderland)\n", url, storeurl.Redact(c.store))
+	hint := "log in as alice / wonderland"
+	if onDjango {
+		hint = "log in as a user of the Django project"
+	}
+	fmt.Fprintf(out, "session demo: open %s (store %s; %s)\n", url, storeurl.Redact(c.store), hint)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/interop/django"
 )
 
 type loginData struct {
@@ -43,14 +45,19 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 			Message: "Too many failed logins. Try again in " + wait.Round(time.Second).String() + ".", Username: name})
 		return
 	}
-	if !a.users.Check(name, pass) {
+	userID, err := a.accounts.Authenticate(r.Context(), name, pass)
+	if errors.Is(err, errWrongPassword) || errors.Is(err, django.ErrBadCredentials) {
 		a.logins.Fail(keys...)
 		a.render(w, http.StatusUnauthorized, "login.html", loginData{Message: "Wrong user name or password.", Username: name})
 		return
 	}
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
 	a.logins.Succeed(name)
 	// New token (no fixation), user bound, absolute deadline restarted.
-	if err := a.sessions.Login(r.Context(), name); err != nil {
+	if err := a.sessions.Login(r.Context(), userID); err != nil {
 		a.fail(w, err)
 		return
 	}
@@ -76,22 +83,25 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 // userSessions returns the logged-in user and their sessions; otherwise it
 // answers the request (a redirect to /login, or an error page) and reports
 // false.
-func (a *App) userSessions(w http.ResponseWriter, r *http.Request) (string, []session.SessionInfo, bool) {
+func (a *App) userSessions(w http.ResponseWriter, r *http.Request) (user string, list []session.SessionInfo, listed, ok bool) {
 	user, err := a.currentUser(r)
 	if err != nil {
 		a.fail(w, err)
-		return "", nil, false
+		return "", nil, false, false
 	}
 	if user == "" {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return "", nil, false
+		return "", nil, false, false
 	}
-	list, err := a.sessions.MySessions(r.Context())
+	list, err = a.sessions.MySessions(r.Context())
+	if errors.Is(err, session.ErrUnsupported) {
+		return user, nil, false, true // a Django database keeps no list of a user's sessions
+	}
 	if err != nil {
 		a.fail(w, err)
-		return "", nil, false
+		return "", nil, false, false
 	}
-	return user, list, true
+	return user, list, true, true
 }
 
 type dashboardData struct {
@@ -99,11 +109,12 @@ type dashboardData struct {
 	AuthTime time.Time
 	Current  *session.SessionInfo
 	Sessions int
+	Devices  bool // the store lists a user's sessions (not Django's table)
 	Prefs    map[string]string
 }
 
 func (a *App) dashboard(w http.ResponseWriter, r *http.Request) {
-	user, list, ok := a.userSessions(w, r)
+	user, list, listed, ok := a.userSessions(w, r)
 	if !ok {
 		return
 	}
@@ -112,7 +123,7 @@ func (a *App) dashboard(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	d := dashboardData{User: user, Sessions: len(list), Prefs: prefs}
+	d := dashboardData{User: user, Sessions: len(list), Devices: listed, Prefs: prefs}
 	for i := range list {
 		if list[i].Current {
 			d.Current = &list[i]
@@ -129,8 +140,12 @@ type sessionsData struct {
 }
 
 func (a *App) sessionsPage(w http.ResponseWriter, r *http.Request) {
-	user, list, ok := a.userSessions(w, r)
+	user, list, listed, ok := a.userSessions(w, r)
 	if !ok {
+		return
+	}
+	if !listed {
+		a.fail(w, session.ErrUnsupported)
 		return
 	}
 	// The messages of the action that redirected here, shown once. They

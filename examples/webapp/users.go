@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -35,6 +37,26 @@ func ParseUsers(spec string, cost int) (*Users, error) {
 		return nil, err
 	}
 	return u, nil
+}
+
+// errWrongPassword is Authenticate's error for a wrong user name or
+// password.
+var errWrongPassword = errors.New("wrong user name or password")
+
+// Accounts checks a login and returns the user id its session is bound
+// to: the demo's own Users, or a Django project's auth_user table
+// (interop/django's Store.Authenticate) when the demo runs on Django's
+// database.
+type Accounts interface {
+	Authenticate(ctx context.Context, name, password string) (userID string, err error)
+}
+
+// Authenticate is Check as an Accounts: the user id is the name.
+func (u *Users) Authenticate(_ context.Context, name, password string) (string, error) {
+	if !u.Check(name, password) {
+		return "", errWrongPassword
+	}
+	return name, nil
 }
 
 // Check reports whether the password is the user's. It takes the same time

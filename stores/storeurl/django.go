@@ -100,13 +100,25 @@ func openDjango(ctx context.Context, rawURL string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), err)
 	}
+	age := cfg.CookieAge
+	if age <= 0 {
+		age = djangoCookieAge
+	}
 	return &Store{
 		FullStore: djangoFull{st},
 		Kind:      "django-" + cfg.Vendor.String(),
-		Options:   []session.Option{session.WithTokenScheme(django.Keys{}), session.WithCookieName("sessionid")},
-		close:     db.Close,
+		// Django's session lives SESSION_COOKIE_AGE past its last save
+		// and has no other deadline; the store dates the last activity
+		// from expire_date by that age, so the manager's timeouts must be
+		// it too.
+		Options: []session.Option{session.WithTokenScheme(django.Keys{}), session.WithCookieName("sessionid"),
+			session.WithIdleTimeout(age), session.WithAbsoluteTimeout(age)},
+		close: db.Close,
 	}, nil
 }
+
+// djangoCookieAge is Django's default SESSION_COOKIE_AGE: two weeks.
+const djangoCookieAge = 14 * 24 * time.Hour
 
 // djangoSecret reads SECRET_KEY from the environment variable or the file
 // named (exactly one of them); a file's trailing newline is not part of

@@ -20,7 +20,9 @@
 // in the URL; fallbacks_file=PATH lists SECRET_KEY_FALLBACKS one per line;
 // table=, user_table=, store_class=, cookie_age= (SESSION_COOKIE_AGE, a Go
 // duration) and accept_sha1= set the rest of django.Config. Pass
-// Store.Options to session.New: Django's session keys and cookie name.
+// Store.Options to session.New after the application's own options:
+// Django's session keys, its cookie name, and its SESSION_COOKIE_AGE as
+// the idle and absolute timeouts (Django has no other deadline).
 // Django's table has no user column, so a user's sessions cannot be
 // listed or revoked there (ErrUnsupported).
 //
@@ -75,7 +77,8 @@ type Store struct {
 	Kind string
 	// Options are the manager options the store needs, to pass to
 	// session.New after the application's own: for Django's table, its
-	// token scheme and cookie name. Empty for this repository's stores.
+	// token scheme, cookie name and timeouts. Empty for this repository's
+	// stores.
 	Options []session.Option
 	close   func() error
 }

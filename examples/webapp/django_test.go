@@ -1,0 +1,83 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sessionkit/session/internal/pyproc"
+)
+
+// The demo on a Django project's database (issue 23): a Django user logs
+// in through the demo's form with the password Django hashed, and Django
+// sees that login; a Django login is seen by the demo; a logout in the
+// demo ends the session for Django. "Your devices" answers 501: Django's
+// table keeps no list of a user's sessions.
+func TestDemoOnDjangoDatabase(t *testing.T) {
+	const secret = "django-insecure-interop-fixture-secret-0123456789abcdef" // interop/django's Python side
+	path := filepath.Join(t.TempDir(), "django.db")
+	cfg, _ := json.Marshal(map[string]string{"vendor": "sqlite", "name": path})
+	py := pyproc.Start(t, "../../interop/django/testdata/djangoside.py", string(cfg))
+	ids := py.Call(map[string]any{"op": "setup", "users": []string{"ann"}, "hashers": map[string]string{"ann": "pbkdf2_sha256"}})["users"].(map[string]any)
+	t.Setenv("WEBAPP_TEST_DJANGO_SECRET", secret)
+	d := startDemo(t, "--store", "django+sqlite:"+path+"?secret_key_env=WEBAPP_TEST_DJANGO_SECRET")
+	defer d.stop()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	do := func(method, path, key string, form url.Values) (*http.Response, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, d.base+path, strings.NewReader(form.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		if key != "" {
+			req.AddCookie(&http.Cookie{Name: "sessionid", Value: key})
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res, string(body)
+	}
+	if res, _ := do("POST", "/login", "", url.Values{"username": {"ann"}, "password": {"wrong"}}); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("wrong password: %d", res.StatusCode)
+	}
+	res, _ := do("POST", "/login", "", url.Values{"username": {"ann"}, "password": {"pw-ann"}})
+	var key string
+	for _, c := range res.Cookies() {
+		if c.Name == "sessionid" && c.MaxAge >= 0 {
+			key = c.Value
+		}
+	}
+	if res.StatusCode != http.StatusSeeOther || len(key) != 32 {
+		t.Fatalf("login: %d, Django session key %q", res.StatusCode, key)
+	}
+	if got := py.Call(map[string]any{"op": "get", "key": key}); got["user"] != ids["ann"] {
+		t.Fatalf("Django sees the demo's login as %v", got)
+	}
+	if res, body := do("GET", "/dashboard", key, nil); res.StatusCode != 200 || !strings.Contains(body, ">"+ids["ann"].(string)+"<") || !strings.Contains(body, "keeps no list") {
+		t.Fatalf("dashboard: %d %s\n%s", res.StatusCode, body, d.out.String())
+	}
+	if res, _ := do("GET", "/sessions", key, nil); res.StatusCode != http.StatusNotImplemented {
+		t.Fatalf("/sessions: %d, want 501", res.StatusCode)
+	}
+	if res, _ := do("POST", "/logout", key, url.Values{}); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: %d", res.StatusCode)
+	}
+	if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false || got["user"] != nil {
+		t.Fatalf("Django after the demo's logout: %v", got)
+	}
+	// Django logs ann in; the demo sees her.
+	key = py.Call(map[string]any{"op": "login", "user": "ann"})["key"].(string)
+	if res, body := do("GET", "/dashboard", key, nil); res.StatusCode != 200 || !strings.Contains(body, ">"+ids["ann"].(string)+"<") {
+		t.Fatalf("dashboard with Django's login: %d %s", res.StatusCode, body)
+	}
+}
