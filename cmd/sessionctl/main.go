@@ -78,7 +78,8 @@ global flags:
                              redis-sentinel://, redis-cluster:// (rediss* for TLS),
                              memcached://, django+sqlite:, django+postgres://,
                              django+mysql:// (Django's own table; its SECRET_KEY
-                             from ?secret_key_env=VAR or ?secret_key_file=PATH)
+                             from ?secret_key_env=VAR or ?secret_key_file=PATH;
+                             its timeouts from ?cookie_age=, default 2 weeks)
                              (or $SESSIONCTL_STORE)
   --idle-timeout D           the application's idle timeout (default 30m)
   --absolute-timeout D       the application's absolute timeout (default 12h)

@@ -26,6 +26,9 @@ type App struct {
 	tmpl     *template.Template
 	logger   *slog.Logger
 	logins   *Throttle
+	// noRemember hides "remember me": on a Django project's database a
+	// session lives SESSION_COOKIE_AGE past its last activity, no longer.
+	noRemember bool
 }
 
 // maxBody bounds every request body (forms of a few fields): a larger one

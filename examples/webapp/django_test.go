@@ -22,9 +22,11 @@ func TestDemoOnDjangoDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "django.db")
 	cfg, _ := json.Marshal(map[string]string{"vendor": "sqlite", "name": path})
 	py := pyproc.Start(t, "../../interop/django/testdata/djangoside.py", string(cfg))
-	ids := py.Call(map[string]any{"op": "setup", "users": []string{"ann"}, "hashers": map[string]string{"ann": "pbkdf2_sha256"}})["users"].(map[string]any)
+	ids := py.Call(map[string]any{"op": "setup", "users": []string{"ann", "md"}, "hashers": map[string]string{"ann": "pbkdf2_sha256", "md": "md5"}})["users"].(map[string]any)
 	t.Setenv("WEBAPP_TEST_DJANGO_SECRET", secret)
-	d := startDemo(t, "--store", "django+sqlite:"+path+"?secret_key_env=WEBAPP_TEST_DJANGO_SECRET")
+	// cookie_age beyond the demo's 30-day "remember me": the store's
+	// timeouts replace the demo's own.
+	d := startDemo(t, "--store", "django+sqlite:"+path+"?secret_key_env=WEBAPP_TEST_DJANGO_SECRET&cookie_age=1440h")
 	defer d.stop()
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	do := func(method, path, key string, form url.Values) (*http.Response, string) {
@@ -49,6 +51,14 @@ func TestDemoOnDjangoDatabase(t *testing.T) {
 	}
 	if res, _ := do("POST", "/login", "", url.Values{"username": {"ann"}, "password": {"wrong"}}); res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("wrong password: %d", res.StatusCode)
+	}
+	// An account whose hash the demo cannot check answers as a wrong
+	// password does.
+	if res, _ := do("POST", "/login", "", url.Values{"username": {"md"}, "password": {"pw-md"}}); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("an MD5-hashed account: %d", res.StatusCode)
+	}
+	if _, body := do("GET", "/login", "", nil); strings.Contains(body, "remember") {
+		t.Fatal(`the login page offers "remember me" on Django's table`)
 	}
 	res, _ := do("POST", "/login", "", url.Values{"username": {"ann"}, "password": {"pw-ann"}})
 	var key string

@@ -123,8 +123,6 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	opts := []session.Option{
 		session.WithIdleTimeout(c.idle), session.WithAbsoluteTimeout(c.absolute),
 		session.WithLogger(logger),
-		// "Remember me" may keep a session for 30 days (Session.SetLifetime).
-		session.WithMaxLifetime(max(rememberFor, c.absolute)),
 	}
 	var accounts Accounts = users
 	django, onDjango := st.FullStore.(Accounts)
@@ -137,6 +135,10 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		logger.Info("webapp: on a Django project's database: logins are its auth_user accounts; --users is not used")
 	} else {
 		opts = append(opts,
+			// "Remember me" may keep a session for 30 days
+			// (Session.SetLifetime). Not on Django's table, whose timeouts
+			// are its SESSION_COOKIE_AGE (st.Options).
+			session.WithMaxLifetime(max(rememberFor, c.absolute)),
 			// Visitors who never log in cost the store nothing: their
 			// session lives sealed in the cookie until Login moves it
 			// server-side.
@@ -156,6 +158,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	if err != nil {
 		return err
 	}
+	app.noRemember = onDjango
 	// Redis expires sessions itself; the SQL stores need the cleaner. It is
 	// harmless on Redis (it removes index entries of expired sessions).
 	cleaner, err := sessions.StartCleaner(5 * time.Minute)

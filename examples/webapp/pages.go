@@ -10,8 +10,9 @@ import (
 )
 
 type loginData struct {
-	Message  string
-	Username string
+	Message    string
+	Username   string
+	NoRemember bool // the store cannot keep a session longer than its usual lifetime (Django's table)
 }
 
 func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -24,7 +25,7 @@ func (a *App) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 		return
 	}
-	a.render(w, http.StatusOK, "login.html", loginData{})
+	a.render(w, http.StatusOK, "login.html", loginData{NoRemember: a.noRemember})
 }
 
 // rememberFor is how long "remember me" keeps a user logged in
@@ -42,13 +43,18 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		// bcrypt check.
 		w.Header().Set("Retry-After", retryAfter(wait))
 		a.render(w, http.StatusTooManyRequests, "login.html", loginData{
-			Message: "Too many failed logins. Try again in " + wait.Round(time.Second).String() + ".", Username: name})
+			Message: "Too many failed logins. Try again in " + wait.Round(time.Second).String() + ".", Username: name, NoRemember: a.noRemember})
 		return
 	}
 	userID, err := a.accounts.Authenticate(r.Context(), name, pass)
-	if errors.Is(err, errWrongPassword) || errors.Is(err, django.ErrBadCredentials) {
+	if errors.Is(err, django.ErrUnsupportedHasher) {
+		// Answered as a wrong password (the answer must not tell how an
+		// account's password is stored); the operator needs to know.
+		a.logger.Warn("webapp: a Django password hash this demo cannot check", "error", err)
+	}
+	if errors.Is(err, errWrongPassword) || errors.Is(err, django.ErrBadCredentials) || errors.Is(err, django.ErrUnsupportedHasher) {
 		a.logins.Fail(keys...)
-		a.render(w, http.StatusUnauthorized, "login.html", loginData{Message: "Wrong user name or password.", Username: name})
+		a.render(w, http.StatusUnauthorized, "login.html", loginData{Message: "Wrong user name or password.", Username: name, NoRemember: a.noRemember})
 		return
 	}
 	if err != nil {
@@ -61,7 +67,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	if r.PostFormValue("remember") == "on" {
+	if r.PostFormValue("remember") == "on" && !a.noRemember {
 		// "Remember me": this session alone lasts 30 days (idle and in
 		// all), beyond the 12-hour absolute timeout of the others.
 		if err := a.sessions.FromContext(r.Context()).SetLifetime(rememberFor, rememberFor); err != nil {

@@ -26,14 +26,25 @@ var ErrBadCredentials = errors.New("django: wrong user name or password")
 var ErrUnsupportedHasher = errors.New("django: unsupported password hasher")
 
 // maxIterations bounds the PBKDF2 iterations a stored hash may ask for
-// (Django 5 uses under 1,000,000), so that a hash in the table cannot make
-// a login take minutes.
+// (Django 5.2 uses 1,000,000), so that a hash in the table cannot make a
+// login take minutes.
 const maxIterations = 10_000_000
 
-// dummyHash is verified when the user name is unknown or inactive, as
-// Django's ModelBackend runs its default hasher, so that the time taken
-// does not tell which user names exist (Django 3.2's default iterations).
-const dummyHash = "pbkdf2_sha256$260000$timingsalt$" + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+// defaultIterations is Django 3.2's PBKDF2 iteration count, the cost of
+// the dummy check until a real hash shows the project's own.
+const defaultIterations = 260_000
+
+// dummyCheck costs what checking a password against a real hash costs, for
+// the failures that have no hash to check (an unknown user name, an
+// unusable, malformed or unsupported hash), as Django's ModelBackend runs
+// its default hasher for an unknown user: the time taken must not tell
+// which user names exist or how their passwords are stored. Its iteration
+// count is the largest a real hash has shown (the project's current
+// setting), Django 3.2's until then.
+func (s *Store) dummyCheck(password string) {
+	n := max(s.iterations.Load(), defaultIterations)
+	pbkdf2.Key(sha256.New, password, []byte("timing-equaliser"), int(n), sha256.Size)
+}
 
 // Authenticate checks a user name and password against the user table as
 // Django's ModelBackend does (the "username" column; an inactive user
@@ -46,13 +57,18 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (st
 	var active bool
 	err := s.db.QueryRowContext(ctx, s.byName, username).Scan(&id, &stored, &active)
 	if errors.Is(err, sql.ErrNoRows) {
-		checkPassword(dummyHash, password)
+		s.dummyCheck(password)
 		return "", ErrBadCredentials
 	}
 	if err != nil {
 		return "", fmt.Errorf("django: reading user: %w", err)
 	}
-	ok, err := checkPassword(stored, password)
+	ok, iterations, err := checkPassword(stored, password)
+	if iterations == 0 {
+		s.dummyCheck(password) // nothing was hashed
+	} else if iterations > s.iterations.Load() {
+		s.iterations.Store(iterations)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -63,9 +79,10 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (st
 }
 
 // checkPassword verifies password against a Django password hash,
-// "<algorithm>$<iterations>$<salt>$<base64 hash>" for the PBKDF2 hashers.
-// An unusable password ("!..." from set_unusable_password) never matches.
-func checkPassword(encoded, password string) (bool, error) {
+// "<algorithm>$<iterations>$<salt>$<base64 hash>" for the PBKDF2 hashers,
+// and returns the iterations it computed (0 when it hashed nothing). An
+// unusable password ("!..." from set_unusable_password) never matches.
+func checkPassword(encoded, password string) (ok bool, iterations int64, err error) {
 	algorithm, rest, _ := strings.Cut(encoded, "$")
 	var h func() hash.Hash
 	switch algorithm {
@@ -75,25 +92,25 @@ func checkPassword(encoded, password string) (bool, error) {
 		h = sha1.New
 	default:
 		if strings.HasPrefix(encoded, "!") || encoded == "" {
-			return false, nil
+			return false, 0, nil
 		}
-		return false, fmt.Errorf("%w %q (only pbkdf2_sha256 and pbkdf2_sha1)", ErrUnsupportedHasher, algorithm)
+		return false, 0, fmt.Errorf("%w %q (only pbkdf2_sha256 and pbkdf2_sha1)", ErrUnsupportedHasher, algorithm)
 	}
 	parts := strings.Split(rest, "$")
 	if len(parts) != 3 {
-		return false, nil
+		return false, 0, nil
 	}
-	iterations, err := strconv.Atoi(parts[0])
-	if err != nil || iterations < 1 || iterations > maxIterations {
-		return false, nil
+	n, err := strconv.Atoi(parts[0])
+	if err != nil || n < 1 || n > maxIterations {
+		return false, 0, nil
 	}
 	want, err := base64.StdEncoding.DecodeString(parts[2])
 	if err != nil || len(want) != h().Size() {
-		return false, nil
+		return false, 0, nil
 	}
-	got, err := pbkdf2.Key(h, password, []byte(parts[1]), iterations, len(want))
+	got, err := pbkdf2.Key(h, password, []byte(parts[1]), n, len(want))
 	if err != nil {
-		return false, nil
+		return false, 0, nil
 	}
-	return subtle.ConstantTimeCompare(got, want) == 1, nil
+	return subtle.ConstantTimeCompare(got, want) == 1, int64(n), nil
 }

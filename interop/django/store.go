@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessionkit/session"
@@ -86,7 +87,8 @@ type Store struct {
 	users  users
 
 	load, insert, update, touch, del, renew, count, expire string
-	byName                                                 string // id, password, is_active by user name
+	byName                                                 string       // id, password, is_active by user name
+	iterations                                             atomic.Int64 // the largest PBKDF2 cost seen (see dummyCheck)
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)

@@ -24,6 +24,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -64,7 +65,11 @@ func DSN(dsn string) (string, error) {
 }
 
 // Open connects with the driver-format dsn (adjusted by DSN) and returns a
-// store; Close closes the connection pool.
+// store; Close closes the connection pool. The pool holds at most
+// PoolSize() connections, all kept when idle (database/sql's defaults, no
+// limit and two idle, would open a connection per concurrent request under
+// load, up to the server's max_connections, and close most of them
+// again); give New a *sql.DB of your own for other limits.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	full, err := DSN(dsn)
 	if err != nil {
@@ -74,8 +79,14 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.SetMaxOpenConns(PoolSize())
+	db.SetMaxIdleConns(PoolSize())
 	return &Store{Store: s, db: db}, nil
 }
+
+// PoolSize is the number of connections Open's pool holds at most:
+// max(4, number of CPUs), pgxpool's default, which pgstore.Open uses.
+func PoolSize() int { return max(4, runtime.NumCPU()) }
 
 // New returns a store on an existing connection pool; Close leaves the
 // pool open.

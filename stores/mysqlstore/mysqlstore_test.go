@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	_ "embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -195,4 +196,29 @@ func TestDoubleLogin(t *testing.T) {
 // than the 64 KiB limit.
 func TestConcurrentWritesHoldSizeLimit(t *testing.T) {
 	sessiontest.ConcurrentSizeLimit(t, newStore(t), 200, 1000, 64<<10)
+}
+
+// Open's pool is bounded: 64 concurrent reads use at most PoolSize
+// connections, which stay open when idle.
+func TestOpenBoundsItsPool(t *testing.T) {
+	table := tableName()
+	st, err := mysqlstore.Open(context.Background(), dsn(), mysqlstore.WithTable(table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	defer st.DB().Exec("DROP TABLE IF EXISTS `" + table + "`")
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			if _, err := st.Load(context.Background(), sessiontest.NewDigest()); !errors.Is(err, session.ErrNotFound) {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	stats := st.DB().Stats()
+	if stats.MaxOpenConnections != mysqlstore.PoolSize() || stats.OpenConnections > mysqlstore.PoolSize() || stats.Idle != stats.OpenConnections {
+		t.Fatalf("pool: %+v, want at most %d connections, kept idle", stats, mysqlstore.PoolSize())
+	}
 }

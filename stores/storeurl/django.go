@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -33,10 +34,8 @@ func openDjango(ctx context.Context, rawURL string) (*Store, error) {
 	for _, name := range djangoParams {
 		inner, params[name] = takeParam(inner, name)
 	}
-	for _, name := range []string{"secret_key", "secret", "password_secret"} {
-		if _, v := takeParam(inner, name); v != "" {
-			return nil, fmt.Errorf("storeurl: django URLs take the secret by reference (the parameter secret_key_env or secret_key_file), never in the URL (%s)", name)
-		}
+	if name := secretInQuery(inner); name != "" {
+		return nil, fmt.Errorf("storeurl: django URLs take the secret by reference (the parameter secret_key_env or secret_key_file), never in the URL (parameter %q)", name)
 	}
 	cfg := django.Config{Table: params["table"], UserTable: params["user_table"], StoreClass: params["store_class"]}
 	var err error
@@ -73,8 +72,10 @@ func openDjango(ctx context.Context, rawURL string) (*Store, error) {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("storeurl: Django's SQLite database: %w", err)
 		}
-		// mode=rw: never create a database where Django's should be.
-		db, err = sql.Open("sqlite", "file:"+path+"?mode=rw&_pragma=busy_timeout(10000)")
+		// mode=rw: never create a database where Django's should be. The
+		// path is escaped so that a "?", "#" or "%" in it cannot end it
+		// early (dropping mode=rw) or name another file.
+		db, err = sql.Open("sqlite", "file:"+sqliteURIPath(path)+"?mode=rw&_pragma=busy_timeout(10000)")
 	case "postgres", "postgresql":
 		cfg.Vendor = django.PostgreSQL
 		db, err = sql.Open("pgx", inner)
@@ -115,6 +116,40 @@ func openDjango(ctx context.Context, rawURL string) (*Store, error) {
 			session.WithIdleTimeout(age), session.WithAbsoluteTimeout(age)},
 		close: db.Close,
 	}, nil
+}
+
+// secretInQuery returns the name of a query parameter of rawURL that looks
+// like it carries Django's secret (its name holds "secret", in any case,
+// percent-encoded or not), other than the references secret_key_env and
+// secret_key_file; "" when there is none. Only names are looked at: a
+// value may not even unescape. (The database's own password= goes to the
+// driver, redacted as in any store URL.)
+func secretInQuery(rawURL string) string {
+	_, query, ok := strings.Cut(rawURL, "?")
+	if !ok {
+		return ""
+	}
+	for _, kv := range strings.Split(query, "&") {
+		name, _, _ := strings.Cut(kv, "=")
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+		lower := strings.ToLower(name)
+		if lower == "secret_key_env" || lower == "secret_key_file" {
+			continue
+		}
+		if strings.Contains(lower, "secret") {
+			return name
+		}
+	}
+	return ""
+}
+
+// sqliteURIPath escapes a file path for a SQLite URI filename ("file:"
+// followed by the path), where "%" starts an escape and "?" and "#" end
+// the path.
+func sqliteURIPath(path string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
 // djangoCookieAge is Django's default SESSION_COOKIE_AGE: two weeks.

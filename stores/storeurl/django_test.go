@@ -100,6 +100,9 @@ func TestOpenDjangoRefusals(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "missing.db")
 	for _, tc := range []struct{ url, want string }{
 		{"django+sqlite:" + path + "?secret_key=" + djangoSecret, "by reference"},
+		{"django+sqlite:" + path + "?SECRET_KEY=" + djangoSecret, "by reference"},
+		{"django+sqlite:" + path + "?secret_key=ab%g1" + djangoSecret, "by reference"},
+		{"django+postgres://postgres@127.0.0.1:5432/test?sslmode=disable&secret%5Fkey=ab%g1" + djangoSecret + "#tail", "by reference"},
 		{"django+sqlite:" + path, "secret_key_env (an environment variable"},
 		{"django+sqlite:" + path + "?secret_key_env=TEST_DJANGO_EMPTY", "empty or unset"},
 		{"django+sqlite:" + path + "?secret_key_env=TEST_DJANGO_SECRET&secret_key_file=/x", "not both"},
@@ -126,5 +129,40 @@ func TestOpenDjangoRefusals(t *testing.T) {
 	}
 	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("opening a missing Django database created it (%v)", err)
+	}
+}
+
+// A path with "#" or "%" in it opens that file, never another one nor a
+// new one (SQLite URI filenames end at "#" and unescape "%"; a "?" ends
+// the path of any sqlite: store URL).
+func TestOpenDjangoOddPath(t *testing.T) {
+	path, key := djangoSQLite(t)
+	dir := t.TempDir()
+	odd := filepath.Join(dir, "proj#1%41.db")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(odd, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TEST_DJANGO_SECRET", djangoSecret)
+	st, err := storeurl.OpenExisting(context.Background(), "django+sqlite:"+odd+"?secret_key_env=TEST_DJANGO_SECRET")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m, err := session.New(st, st.Options...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Lookup(context.Background(), key); err != nil {
+		t.Fatalf("the session in %s: %v", odd, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != filepath.Base(odd) && !strings.HasPrefix(e.Name(), filepath.Base(odd)+"-") {
+			t.Errorf("opening %s created %s", odd, e.Name())
+		}
 	}
 }
