@@ -84,7 +84,10 @@ func (s *Session) loadClient() error {
 		m.emit(s.ctx, Event{Kind: EventRevoked, Reason: "client-side session revoked", RemoteAddr: s.remoteAddr})
 		return nil
 	case errors.Is(err, ErrInvalidCookie):
+		// Tampered with, or sealed with a key retired since: dead, so it
+		// is deleted once, as a dead token is.
 		s.hasToken = false
+		s.clearCookie = s.deadCookieDeletable()
 		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: "tampered", RemoteAddr: s.remoteAddr})
 		return nil
 	default:

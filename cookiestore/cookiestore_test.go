@@ -211,6 +211,17 @@ func TestKeyRotation(t *testing.T) {
 	if got := onlyNew.do("/get?k=a", c).Body.String(); got != "" {
 		t.Fatal("a retired key still opens cookies")
 	}
+	// A cookie no key opens any more (a retired key, or tampered with) is
+	// deleted by the first response, as a dead token is, instead of being
+	// sent, refused and logged on every request until its Max-Age.
+	w = onlyNew.do("/get?k=a", c)
+	deleted := false
+	for _, ck := range w.Result().Cookies() {
+		deleted = deleted || (ck.Name == session.DefaultCookieName && ck.MaxAge < 0)
+	}
+	if !deleted {
+		t.Fatalf("a cookie sealed with a retired key is not deleted: %q", w.Header().Values("Set-Cookie"))
+	}
 }
 
 func TestOversizeIsAnError(t *testing.T) {
