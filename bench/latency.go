@@ -196,54 +196,64 @@ func measureRTT(ping func() error, n int) (time.Duration, error) {
 func latencyRequests(ctx context.Context, want map[string]bool, redisAddr, pgURL string, rtt time.Duration) ([]string, error) {
 	var rows []string
 	if want["redis"] {
-		p, err := startDelayProxy(redisAddr, rtt)
+		r, err := latencyRun(redisAddr, rtt, func(addr string) (func() error, func(), error) {
+			c := redis.NewClient(&redis.Options{Addr: addr})
+			return func() error { return c.Ping(ctx).Err() }, func() { c.Close() }, nil
+		}, func(addr string) ([]*impl, error) { return redisImpls(ctx, addr) })
 		if err != nil {
 			return nil, err
 		}
-		defer p.close()
-		c := redis.NewClient(&redis.Options{Addr: p.addr()})
-		measured, err := measureRTT(func() error { return c.Ping(ctx).Err() }, 200)
-		c.Close()
-		if err != nil {
-			return nil, err
-		}
-		g, err := redisImpls(ctx, p.addr())
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range requests(g) {
-			rows = append(rows, fmt.Sprintf("%v\t%v\t%s", rtt, measured.Round(time.Microsecond), r))
-		}
-		closeImpls(g)
+		rows = append(rows, r...)
 	}
 	if want["postgres"] {
 		u, err := url.Parse(pgURL)
 		if err != nil {
 			return nil, err
 		}
-		p, err := startDelayProxy(u.Host, rtt)
+		through := func(addr string) string { v := *u; v.Host = addr; return v.String() }
+		r, err := latencyRun(u.Host, rtt, func(addr string) (func() error, func(), error) {
+			conn, err := pgx.Connect(ctx, through(addr))
+			if err != nil {
+				return nil, nil, err
+			}
+			return func() error { return conn.Ping(ctx) }, func() { conn.Close(ctx) }, nil
+		}, func(addr string) ([]*impl, error) { return postgresImpls(ctx, through(addr)) })
 		if err != nil {
 			return nil, err
 		}
-		defer p.close()
-		u.Host = p.addr()
-		conn, err := pgx.Connect(ctx, u.String())
-		if err != nil {
-			return nil, err
-		}
-		measured, err := measureRTT(func() error { return conn.Ping(ctx) }, 200)
-		conn.Close(ctx)
-		if err != nil {
-			return nil, err
-		}
-		g, err := postgresImpls(ctx, u.String())
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range requests(g) {
-			rows = append(rows, fmt.Sprintf("%v\t%v\t%s", rtt, measured.Round(time.Microsecond), r))
-		}
-		closeImpls(g)
+		rows = append(rows, r...)
+	}
+	return rows, nil
+}
+
+// latencyRun puts a delay proxy adding rtt in front of target, measures
+// the round trip through it with a client of connect's (ping, then close),
+// builds the libraries on it and returns the request table's rows, each
+// led by the added and the measured round trip.
+func latencyRun(target string, rtt time.Duration, connect func(addr string) (ping func() error, closeFn func(), err error),
+	build func(addr string) ([]*impl, error)) ([]string, error) {
+	p, err := startDelayProxy(target, rtt)
+	if err != nil {
+		return nil, err
+	}
+	defer p.close()
+	ping, closeFn, err := connect(p.addr())
+	if err != nil {
+		return nil, err
+	}
+	measured, err := measureRTT(ping, 200)
+	closeFn()
+	if err != nil {
+		return nil, err
+	}
+	g, err := build(p.addr())
+	if err != nil {
+		return nil, err
+	}
+	defer closeImpls(g)
+	var rows []string
+	for _, r := range requests(g) {
+		rows = append(rows, fmt.Sprintf("%v\t%v\t%s", rtt, measured.Round(time.Microsecond), r))
 	}
 	return rows, nil
 }

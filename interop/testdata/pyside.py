@@ -77,13 +77,26 @@ def flask_app():
     return do
 
 
+def asgi_do(app):
+    """The request function of an ASGI app (Starlette, FastAPI) through
+    Starlette's test client."""
+    from starlette.testclient import TestClient
+
+    def do(method, path, cookie, body):
+        client = TestClient(app, raise_server_exceptions=False)
+        if cookie is not None:
+            client.cookies.set("session", cookie)
+        return client.request(method, path, json=body), lambda r: r.headers.get_list("set-cookie"), lambda r: r.json() if r.status_code == 200 else None
+
+    return do
+
+
 def starlette_app():
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.sessions import SessionMiddleware
     from starlette.responses import JSONResponse
     from starlette.routing import Route
-    from starlette.testclient import TestClient
 
     async def set_values(request):
         request.session.update(await request.json())
@@ -107,20 +120,13 @@ def starlette_app():
         Route("/logout", logout, methods=["POST"]),
     ], middleware=[Middleware(SessionMiddleware, secret_key=SECRET)])
 
-    def do(method, path, cookie, body):
-        client = TestClient(app, raise_server_exceptions=False)
-        if cookie is not None:
-            client.cookies.set("session", cookie)
-        return client.request(method, path, json=body), lambda r: r.headers.get_list("set-cookie"), lambda r: r.json() if r.status_code == 200 else None
-
-    return do
+    return asgi_do(app)
 
 
 def fastapi_app():
     """The same routes in FastAPI (Debian's python3-fastapi 0.92), whose
     sessions are Starlette's SessionMiddleware."""
     from fastapi import FastAPI, Request
-    from fastapi.testclient import TestClient
     from starlette.middleware.sessions import SessionMiddleware
 
     app = FastAPI()
@@ -145,13 +151,7 @@ def fastapi_app():
         request.session.clear()
         return {}
 
-    def do(method, path, cookie, body):
-        client = TestClient(app, raise_server_exceptions=False)
-        if cookie is not None:
-            client.cookies.set("session", cookie)
-        return client.request(method, path, json=body), lambda r: r.headers.get_list("set-cookie"), lambda r: r.json() if r.status_code == 200 else None
-
-    return do
+    return asgi_do(app)
 
 
 def main():

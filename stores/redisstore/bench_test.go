@@ -90,12 +90,7 @@ func BenchmarkForceLogoutMillion(b *testing.B) {
 			go func() {
 				defer func() { <-sem }()
 				for i := batch; i < batch+1000; i++ {
-					rec := &session.Record{
-						Values: map[string][]byte{"user_id": []byte(strconv.Itoa(i / perUser)), "csrf": []byte(`"` + sessiontest.CSRF + `"`), "name": []byte(`"Ada Lovelace"`)},
-						UserID: "user" + strconv.Itoa(i/perUser), AuthTime: now, Created: now, LastSeen: now,
-						IdleExpiry: now.Add(30 * time.Minute), AbsExpiry: now.Add(12 * time.Hour), Version: 1,
-					}
-					if err := st.Create(ctx, sessiontest.NewDigest(), rec); err != nil {
+					if err := st.Create(ctx, sessiontest.NewDigest(), standardRecord(i/perUser, now)); err != nil {
 						errs <- err
 						return
 					}

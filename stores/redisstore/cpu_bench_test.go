@@ -41,11 +41,7 @@ func cpuPhases(c *redis.Client, n int) []cpuPhase {
 	records := make([]*session.Record, n)
 	for i := range n {
 		digests[i] = sessiontest.NewDigest()
-		records[i] = &session.Record{
-			Values: map[string][]byte{"user_id": []byte(strconv.Itoa(i)), "csrf": []byte(`"` + sessiontest.CSRF + `"`), "name": []byte(`"Ada Lovelace"`)},
-			UserID: "user" + strconv.Itoa(i), AuthTime: now, Created: now, LastSeen: now,
-			IdleExpiry: now.Add(30 * time.Minute), AbsExpiry: now.Add(12 * time.Hour), Version: 1,
-		}
+		records[i] = standardRecord(i, now)
 	}
 	later, latest := now.Add(time.Minute), now.Add(2*time.Minute)
 	value := strings.Repeat("x", 200)
@@ -90,13 +86,13 @@ func BenchmarkRedisCPU(b *testing.B) {
 			if phase.name == "raw-set" {
 				cmd = "set"
 			}
-			before := cmdUsec(b, c, cmd)
+			before := commandStats(b, c)[cmd]
 			for i := range n {
 				if err := phase.run(i); err != nil {
 					b.Fatalf("%s: %v", phase.name, err)
 				}
 			}
-			after := cmdUsec(b, c, cmd)
+			after := commandStats(b, c)[cmd]
 			b.ReportMetric((after.usec-before.usec)/float64(after.calls-before.calls), phase.name+"-us/call")
 		}
 		b.StartTimer()
@@ -193,35 +189,4 @@ func lastDumpTotal(b *testing.B, dir string) int64 {
 	}
 	b.Fatalf("no total in %s", latest)
 	return 0
-}
-
-type usecStat struct {
-	calls int64
-	usec  float64
-}
-
-func cmdUsec(b *testing.B, c *redis.Client, cmd string) usecStat {
-	b.Helper()
-	info, err := c.Info(context.Background(), "commandstats").Result()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, line := range strings.Split(info, "\n") {
-		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_"+cmd+":")
-		if !ok {
-			continue
-		}
-		var s usecStat
-		for _, kv := range strings.Split(rest, ",") {
-			k, v, _ := strings.Cut(kv, "=")
-			switch k {
-			case "calls":
-				s.calls, _ = strconv.ParseInt(v, 10, 64)
-			case "usec":
-				s.usec, _ = strconv.ParseFloat(v, 64)
-			}
-		}
-		return s
-	}
-	return usecStat{}
 }

@@ -16,12 +16,12 @@ import (
 	"github.com/sessionkit/session/stores/redisstore"
 )
 
-// standardRecord is the logged-in session of the memory and CPU
-// benchmarks: three values, no client.
-func standardRecord(i int, now time.Time) *session.Record {
+// standardRecord is the logged-in session of user "user<n>" in the memory
+// and CPU benchmarks: three values, no client.
+func standardRecord(user int, now time.Time) *session.Record {
 	return &session.Record{
-		Values: map[string][]byte{"user_id": []byte(strconv.Itoa(i)), "csrf": []byte(`"` + sessiontest.CSRF + `"`), "name": []byte(`"Ada Lovelace"`)},
-		UserID: "user" + strconv.Itoa(i), AuthTime: now, Created: now, LastSeen: now,
+		Values: map[string][]byte{"user_id": []byte(strconv.Itoa(user)), "csrf": []byte(`"` + sessiontest.CSRF + `"`), "name": []byte(`"Ada Lovelace"`)},
+		UserID: "user" + strconv.Itoa(user), AuthTime: now, Created: now, LastSeen: now,
 		IdleExpiry: now.Add(30 * time.Minute), AbsExpiry: now.Add(12 * time.Hour), Version: 1,
 	}
 }

@@ -92,10 +92,13 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 		}
 	}
 	args := make([]any, 0, 29+len(c.Delete)+2*len(c.Set))
-	// With the record as read, the shard member and the absolute expiry
-	// (neither changes in a session's life) spare the script reading them.
+	// The script's activity test (ARGV[3], ARGV[5]) matches this one.
+	activity := msOrZero(c.LastSeen) != 0 || c.SetExpiry
+	// Moving the expiry needs the shard member and the absolute expiry;
+	// with the record as read (neither changes in a session's life), the
+	// script need not read them.
 	memberArg, absArg := string(d[:]), ""
-	if c.Base != nil {
+	if c.Base != nil && activity {
 		memberArg, absArg = member(d, c.Base.UserID), strconv.FormatInt(ms(c.Base.AbsExpiry), 10)
 	}
 	args = append(args, memberArg, boolStr(c.Clear), msOrZero(c.LastSeen), msOrZero(c.IdleExpiry),
@@ -113,9 +116,8 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 	if c.SetExpiry {
 		args = append(args, "_o", c.IdleTimeout.Milliseconds(), "_c", boolStr(c.ExpireOnClose))
 	}
-	if msOrZero(c.LastSeen) != 0 || c.SetExpiry {
-		// The script's activity test (ARGV[3], ARGV[5]) matches this one;
-		// it fills in the version, last seen and idle expiry.
+	if activity {
+		// The script fills in the version, last seen and idle expiry.
 		args = append(args, "_v", "", "_l", "", "_i", "")
 	}
 	if c.Clear || len(c.Set) > 0 || len(c.Delete) > 0 {

@@ -126,23 +126,36 @@ func TestConformanceStandalone(t *testing.T) {
 	sessiontest.Run(t, func(t *testing.T) session.Store { return newStore(t, c) })
 }
 
-func commandStats(t *testing.T, c *redis.Client) map[string]int64 {
+// cmdStat is one command's line of INFO commandstats.
+type cmdStat struct {
+	calls int64
+	usec  float64
+}
+
+// commandStats reads INFO commandstats: calls and usec per command.
+func commandStats(t testing.TB, c *redis.Client) map[string]cmdStat {
 	t.Helper()
 	info, err := c.Info(context.Background(), "commandstats").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]int64{}
+	out := map[string]cmdStat{}
 	for _, line := range strings.Split(info, "\n") {
 		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
 		if !ok || !strings.HasPrefix(name, "cmdstat_") {
 			continue
 		}
+		var st cmdStat
 		for _, kv := range strings.Split(rest, ",") {
-			if v, ok := strings.CutPrefix(kv, "calls="); ok {
-				out[strings.TrimPrefix(name, "cmdstat_")], _ = strconv.ParseInt(v, 10, 64)
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "calls":
+				st.calls, _ = strconv.ParseInt(v, 10, 64)
+			case "usec":
+				st.usec, _ = strconv.ParseFloat(v, 64)
 			}
 		}
+		out[strings.TrimPrefix(name, "cmdstat_")] = st
 	}
 	return out
 }
@@ -201,13 +214,13 @@ func TestRoundTripsPerRequest(t *testing.T) {
 			t.Errorf("%s: %d round trips (status %d), want %d", tc.path, got, w.Code, tc.trips)
 		}
 		for cmd, want := range tc.top {
-			if d := after[cmd] - before[cmd]; d != want {
+			if d := after[cmd].calls - before[cmd].calls; d != want {
 				t.Errorf("%s: %d %s calls, want %d", tc.path, d, cmd, want)
 			}
 		}
 		for cmd := range after {
-			if after[cmd] != before[cmd] && tc.top[cmd] == 0 && cmd != "info" && !scriptInner[cmd] {
-				t.Errorf("%s: unexpected %s (%d calls)", tc.path, cmd, after[cmd]-before[cmd])
+			if after[cmd].calls != before[cmd].calls && tc.top[cmd] == 0 && cmd != "info" && !scriptInner[cmd] {
+				t.Errorf("%s: unexpected %s (%d calls)", tc.path, cmd, after[cmd].calls-before[cmd].calls)
 			}
 		}
 		for _, ck := range w.Result().Cookies() {
