@@ -259,8 +259,12 @@ func TestUsageAndFailureExitCodes(t *testing.T) {
 		if code != tc.code || !strings.Contains(errOut+out, tc.msg) {
 			t.Errorf("%v: exit %d (want %d), stderr %q", tc.args, code, tc.code, errOut)
 		}
-		if strings.Contains(errOut+out, "s3cret") || strings.Contains(errOut+out, "ret@") {
-			t.Errorf("%v: password in the error output", tc.args)
+		// A parser that splits the URL at the "/" in "s3c/ret" quotes
+		// a fragment: no piece of the password may be printed.
+		for _, piece := range []string{"s3c", "3cr", "ret@", "/ret"} {
+			if strings.Contains(errOut+out, piece) {
+				t.Errorf("%v: a piece of the password (%q) in the output:\n%s", tc.args, piece, errOut+out)
+			}
 		}
 	}
 }

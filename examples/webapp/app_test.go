@@ -493,9 +493,14 @@ func TestBannerHidesStorePassword(t *testing.T) {
 	if pg == "" {
 		pg = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	}
-	store := pg + "&password=hunter2-banner" // trust authentication: the password is not checked
-	out := startDemo(t, "--store", store).stop()
-	if !strings.Contains(out, "password=xxxxx") || strings.Contains(out, "hunter2") {
-		t.Fatalf("banner: %q", out)
+	// Trust authentication: the password is not checked.
+	for _, store := range []string{
+		pg + "&password=hunter2-banner",
+		strings.Replace(pg, "://postgres@", "://postgres:hunter2-banner@", 1),
+	} {
+		out := startDemo(t, "--store", store).stop()
+		if !strings.Contains(out, "xxxxx") || strings.Contains(out, "hunter2") || strings.Contains(out, "banner") {
+			t.Fatalf("banner: %q", out)
+		}
 	}
 }

@@ -16,7 +16,10 @@ const Mask = "xxxxx"
 // key=value connection string) and its value: password, pass, passwd, pwd,
 // sentinel_password, sslpassword, secret, token, and any name containing
 // them.
-var secretParam = regexp.MustCompile(`(?i)((?:^|[?&;\s,])[a-z0-9_.-]*(?:pass|pwd|secret|token)[a-z0-9_.-]*\s*=\s*)('[^']*'|"[^"]*"|[^&;#\s,'"]*)`)
+//
+// The value runs to the next "&" or blank: a "#", "?", ";" or "," in an
+// unescaped password is part of what is hidden.
+var secretParam = regexp.MustCompile(`(?i)((?:^|[?&;\s,])[a-z0-9_.-]*(?:pass|pwd|secret|token)[a-z0-9_.-]*\s*=\s*)('[^']*'|"[^"]*"|[^&\s'"]*)`)
 
 // Redact returns s with every credential it may contain replaced by Mask:
 //

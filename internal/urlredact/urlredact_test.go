@@ -69,5 +69,44 @@ func FuzzRedact(f *testing.F) {
 				t.Fatalf("Redact(%q) = %q still holds the password %q", u, out, secret)
 			}
 		}
+		// What a parser says about u, quoting any fragment of it, holds
+		// no piece of the password (as written or unescaped) once
+		// redacted for u.
+		said := "opening " + u
+		if _, err := url.Parse(u); err != nil {
+			said += ": " + err.Error()
+		}
+		if _, err := url.ParseQuery(u); err != nil {
+			said += ": " + err.Error()
+		}
+		out = RedactFor(u, said)
+		for _, secret := range []string{pw, esc} {
+			for i := 0; i+minPiece <= len(secret); i++ {
+				piece := secret[i : i+minPiece]
+				if strings.Contains(bare, piece) || strings.Contains(Mask, piece) {
+					continue
+				}
+				if strings.Contains(out, piece) {
+					t.Fatalf("RedactFor(%q, %q) = %q holds %q, a piece of the password", u, said, out, piece)
+				}
+			}
+		}
 	})
+}
+
+func TestRedactFor(t *testing.T) {
+	cases := []struct{ rawURL, text, want string }{
+		{"redis://:Zq7/Kw9@127.0.0.1:6379", `parse "redis://:Zq7/Kw9@127.0.0.1:6379": invalid port ":Zq7" after host`,
+			`parse "redis://xxxxx@127.0.0.1:6379": invalid port ":xxxxx" after host`},
+		{"redis-sentinel://h:1/m?sentinel_password=Zq7#Kw9&db=1", "dial h:1: fragment #Kw9&db=1",
+			"dial h:1: fragment xxxxx&db=1"},
+		{"postgres://u:Zq7%2FKw9@db/app", "password Zq7/Kw9 refused", "password xxxxx refused"},
+		{"postgres://u@db/app", "user u refused at db", "user u refused at db"},
+		{"redis://u:ab@h:1", "ab refused", "ab refused"},
+	}
+	for _, c := range cases {
+		if got := RedactFor(c.rawURL, c.text); got != c.want {
+			t.Errorf("RedactFor(%q, %q)\n got %q\nwant %q", c.rawURL, c.text, got, c.want)
+		}
+	}
 }

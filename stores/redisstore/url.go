@@ -33,7 +33,7 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 	case "redis", "rediss":
 		opts, err := redis.ParseURL(rawURL)
 		if err != nil {
-			return nil, fmt.Errorf("redisstore: parsing URL %q: %s", redact(rawURL), redact(err.Error()))
+			return nil, fmt.Errorf("redisstore: parsing URL %q: %s", redact(rawURL), urlredact.RedactFor(rawURL, err.Error()))
 		}
 		return redis.NewClient(opts), nil
 	case "rediss-sentinel", "rediss-cluster":
@@ -85,7 +85,7 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 		u := base + "://" + addrs[0] + "?" + q.Encode()
 		opts, err := redis.ParseClusterURL(u)
 		if err != nil {
-			return nil, fmt.Errorf("redisstore: parsing URL %q: %s", redact(rawURL), redact(err.Error()))
+			return nil, fmt.Errorf("redisstore: parsing URL %q: %s", redact(rawURL), urlredact.RedactFor(rawURL, err.Error()))
 		}
 		opts.Username, opts.Password = user, pass
 		if opts.TLSConfig != nil {
@@ -116,7 +116,7 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 	u := base + "://" + withAt(sentinelInfo) + addrs[0] + "/" + db + "?" + q.Encode()
 	opts, err := redis.ParseFailoverURL(u)
 	if err != nil {
-		return nil, fmt.Errorf("redisstore: parsing URL %q: %s", redact(rawURL), redact(err.Error()))
+		return nil, fmt.Errorf("redisstore: parsing URL %q: %s", redact(rawURL), urlredact.RedactFor(rawURL, err.Error()))
 	}
 	if opts.RouteByLatency || opts.RouteRandomly || opts.ReplicaOnly {
 		// Reads from replicas could serve a session already logged out

@@ -105,7 +105,7 @@ func openURL(ctx context.Context, rawURL string, existing bool) (*Store, error) 
 	st, err := open(ctx, rawURL, existing)
 	if err != nil {
 		// Drivers and URL parsers may quote the URL, password included.
-		return nil, redactedError{err}
+		return nil, redactedError{rawURL, err}
 	}
 	return st, nil
 }
@@ -266,11 +266,15 @@ func mysqlDSN(rawURL string) (string, error) {
 // repository that mentions a store URL goes through it.
 func Redact(rawURL string) string { return urlredact.Redact(rawURL) }
 
-// redactedError is an error whose text is redacted (Redact); errors.Is and
-// errors.As still see the error it wraps.
-type redactedError struct{ err error }
+// redactedError is an error whose text is redacted (urlredact.RedactFor:
+// the credentials and every piece of the URL's passwords a parser may have
+// quoted); errors.Is and errors.As still see the error it wraps.
+type redactedError struct {
+	rawURL string
+	err    error
+}
 
-func (e redactedError) Error() string { return urlredact.Redact(e.err.Error()) }
+func (e redactedError) Error() string { return urlredact.RedactFor(e.rawURL, e.err.Error()) }
 func (e redactedError) Unwrap() error { return e.err }
 
 // takeParam removes the query parameter name from rawURL and returns its
