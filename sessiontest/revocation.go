@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -26,18 +27,24 @@ import (
 // again.
 //
 // Each round logs a fresh user in on several sessions, then starts one
-// goroutine per session that renews it, writes to it and reads it in a
-// loop, following the cookies it is given, while the round's revocation
+// goroutine per session that renews it, logs the user in again on it
+// (Manager.Login on a logged-in session, which also replaces its token),
+// writes to it and reads it in a loop, following the cookies it is given, while the round's revocation
 // runs after a varying number of those requests. After the revocation has
 // returned and the goroutines have stopped, every cookie any of them was
 // given is presented again: none of those the revocation covers may be the
-// user's. Rounds rotate through RevokeUser; Destroy of the first session
+// user's, except the sessions of a login whose response came after the
+// revocation call started, and their continuations: a login in flight
+// during a revocation is a new authentication, which may come before or
+// after it (see Manager.Login). Rounds rotate through RevokeUser; Destroy of the first session
 // (a logout with its current cookie, while its goroutine renews it); and,
 // when the store has a user index, RevokeOtherSessions from one more
 // session of the user (which must stay logged in) and RevokeSession of the
 // first session from that one. A Destroy or RevokeSession that found the
 // session already gone (its cookie or handle was replaced by a renewal
-// before the call) covers nothing and is not counted.
+// before the call) covers nothing and is tried again with the latest
+// cookie, up to 50 times; with 20 rounds of a mode or more, at least one
+// in ten must cover a session, or the race was not run.
 //
 // It reports the survivors of all rounds in one failure. m must use the
 // store under test and may be a client-side manager; its clock must be the
@@ -51,6 +58,7 @@ func RevocationRace(t *testing.T, m *session.Manager, rounds int) {
 		modes = append(modes, revokeOthers, revokeOne)
 	}
 	survivors, wrongCounts, covered := 0, 0, 0
+	roundsOf, coveringRoundsOf := map[raceMode]int{}, map[raceMode]int{}
 	var first string
 	for round := range rounds {
 		mode := modes[round%len(modes)]
@@ -59,6 +67,10 @@ func RevocationRace(t *testing.T, m *session.Manager, rounds int) {
 		survivors += s
 		wrongCounts += w
 		covered += c
+		roundsOf[mode]++
+		if c > 0 {
+			coveringRoundsOf[mode]++
+		}
 		if s > 0 && first == "" {
 			first = fmt.Sprintf("round %d (%s)", round, mode)
 		}
@@ -66,7 +78,12 @@ func RevocationRace(t *testing.T, m *session.Manager, rounds int) {
 	if survivors > 0 || wrongCounts > 0 {
 		t.Fatalf("%d sessions survived their revocation over %d rounds (first in %s); %d rounds left the current session wrong", survivors, rounds, first, wrongCounts)
 	}
-	t.Logf("%d rounds, %d revoked lineages checked, 0 survivors", rounds, covered)
+	for _, mode := range modes {
+		if n := roundsOf[mode]; n >= 20 && coveringRoundsOf[mode]*10 < n {
+			t.Fatalf("%s covered a session in %d of its %d rounds: the race was not run", mode, coveringRoundsOf[mode], n)
+		}
+	}
+	t.Logf("%d rounds, %d revoked lineages checked, 0 survivors; rounds that covered a session: %v of %v", rounds, covered, coveringRoundsOf, roundsOf)
 }
 
 type raceMode string
@@ -108,19 +125,27 @@ func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user stri
 	}
 
 	var (
-		mu      sync.Mutex
-		issued  = make([]map[string]bool, raceSessions) // per lineage
-		latest  = make([]string, raceSessions)          // each lineage's cookie now
+		mu     sync.Mutex
+		issued = make([]map[string]bool, raceSessions) // per lineage
+		// Cookies of a login answered after the revocation call
+		// started, and their continuations.
+		fresh     = map[string]bool{}
+		t0        = time.Now()
+		callStart atomic.Int64 // since t0, once the call starts
+
+		latest  = make([]string, raceSessions) // each lineage's cookie now
 		done    atomic.Bool
 		started atomic.Int64
 		wg      sync.WaitGroup
 		errs    = make(chan error, raceSessions+1)
 	)
+	callStart.Store(math.MaxInt64)
 	for i, c := range cookies {
 		issued[i] = map[string]bool{c: true}
 		latest[i] = c
 	}
-	paths := []string{"/renew", "/write", "/read", "/renew-write"}
+	loginPath := "/login?user=" + url.QueryEscape(user)
+	paths := []string{"/renew", "/write", loginPath, "/read", "/renew-write"}
 	for i, c := range cookies {
 		wg.Go(func() {
 			for n := 0; !done.Load() && c != ""; n++ {
@@ -138,6 +163,9 @@ func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user stri
 					mu.Lock()
 					issued[i][v] = true
 					latest[i] = v
+					if fresh[c] || paths[(i+n)%len(paths)] == loginPath && int64(time.Since(t0)) >= callStart.Load() {
+						fresh[v] = true
+					}
 					mu.Unlock()
 					c = v
 				}
@@ -147,10 +175,8 @@ func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user stri
 	for started.Load() < revokeAfter {
 		runtime.Gosched()
 	}
-	mu.Lock()
-	target := latest[0]
-	mu.Unlock()
 	coveredLineages := []int{0, 1, 2}
+	callStart.Store(int64(time.Since(t0)))
 	var err error
 	switch mode {
 	case revokeUser:
@@ -164,32 +190,34 @@ func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user stri
 		} else if v != "" {
 			err = fmt.Errorf("RevokeOtherSessions changed the current cookie (%q)", v)
 		}
-	case revokeOne:
-		d, _ := session.DigestOf(target)
-		w := httptest.NewRecorder()
-		r := httptest.NewRequest("GET", "/revoke-one?h="+d.Handle(), nil)
-		r.Header.Set("Cookie", name+"="+current)
-		h.ServeHTTP(w, r)
-		switch {
-		case w.Code == http.StatusNotFound:
-			coveredLineages = nil // renewed before the call: the handle named no session
-		case w.Code != http.StatusOK:
-			err = fmt.Errorf("RevokeSession: status %d: %s", w.Code, w.Body.String())
-		default:
-			coveredLineages = []int{0}
-		}
-	case destroyOne:
-		w := httptest.NewRecorder()
-		r := httptest.NewRequest("GET", "/logout", nil)
-		r.Header.Set("Cookie", name+"="+target)
-		h.ServeHTTP(w, r)
-		switch {
-		case w.Code != http.StatusOK:
-			err = fmt.Errorf("logout (Destroy): status %d: %s", w.Code, w.Body.String())
-		case w.Body.String() != user:
-			coveredLineages = nil // renewed before the call: the cookie named no session
-		default:
-			coveredLineages = []int{0}
+	case revokeOne, destroyOne:
+		// The first session's goroutine renews it all the time: its
+		// cookie (and handle) may be replaced before the call reads it,
+		// and then names no session. Up to 50 tries with the latest.
+		coveredLineages = nil
+		for try := 0; try < 50 && coveredLineages == nil && err == nil; try++ {
+			mu.Lock()
+			target := latest[0]
+			mu.Unlock()
+			w := httptest.NewRecorder()
+			var r *http.Request
+			if mode == revokeOne {
+				d, _ := session.DigestOf(target)
+				r = httptest.NewRequest("GET", "/revoke-one?h="+d.Handle(), nil)
+				r.Header.Set("Cookie", name+"="+current)
+			} else {
+				r = httptest.NewRequest("GET", "/logout", nil)
+				r.Header.Set("Cookie", name+"="+target)
+			}
+			h.ServeHTTP(w, r)
+			switch {
+			case mode == revokeOne && w.Code == http.StatusNotFound:
+			case w.Code != http.StatusOK:
+				err = fmt.Errorf("%s: status %d: %s", mode, w.Code, w.Body.String())
+			case mode == destroyOne && w.Body.String() != user:
+			default:
+				coveredLineages = []int{0}
+			}
 		}
 	}
 	// Everything the clients hold from here on must be dead, including
@@ -205,7 +233,7 @@ func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user stri
 	}
 	for _, i := range coveredLineages {
 		for c := range issued[i] {
-			if who, _ := raceWho(h, name, c); who == user {
+			if who, _ := raceWho(h, name, c); who == user && !fresh[c] {
 				survivors++
 			}
 		}
@@ -218,6 +246,8 @@ func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user stri
 	return survivors, wrong, len(coveredLineages)
 }
 
+// raceWho returns the user of the session cookie names and the status of
+// the request.
 func raceWho(h http.Handler, name, cookie string) (string, int) {
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest("GET", "/whoami", nil)
@@ -287,8 +317,9 @@ func raceHandler(m *session.Manager) http.Handler {
 		case "/logout":
 			var u string
 			if u, err = s.UserID(); err == nil {
-				io.WriteString(w, u) // who was logged out
-				err = m.Destroy(ctx)
+				if err = m.Destroy(ctx); err == nil {
+					io.WriteString(w, u) // who was logged out
+				}
 			}
 		default:
 			http.NotFound(w, r)
