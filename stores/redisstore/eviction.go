@@ -10,16 +10,32 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// ErrUnsafeEviction reports a Redis node whose maxmemory-policy is
-// allkeys-*: it may evict the user indexes and expiry shards of live
-// sessions, after which a force-logout misses sessions and counts are
-// wrong. New refuses such a node unless WithUnsafeEviction is given.
-var ErrUnsafeEviction = errors.New("redisstore: maxmemory-policy allkeys-* may evict the indexes of live sessions (force-logout would miss sessions); use noeviction or volatile-ttl")
+// ErrUnsafeEviction reports a Redis node whose maxmemory-policy may evict
+// what a live session needs without a word: allkeys-* may evict the user
+// indexes and expiry shards of live sessions (after which a force-logout
+// misses sessions and counts are wrong); volatile-lru, volatile-lfu and
+// volatile-random evict logged-in users' sessions as readily as anonymous
+// ones (a flood of anonymous sessions logs everyone out). New refuses such
+// a node unless WithUnsafeEviction is given. noeviction (writes fail
+// loudly when memory is full) and volatile-ttl (the sessions closest to
+// their expiry go first: the anonymous ones, with
+// session.WithAnonymousIdleTimeout) are accepted.
+var ErrUnsafeEviction = errors.New("redisstore: this maxmemory-policy may evict sessions or their indexes silently; use noeviction, or volatile-ttl with session.WithAnonymousIdleTimeout (or session.WithAnonymousInCookie)")
 
-// checkEviction refuses a node whose policy may evict indexes, and warns
-// about one that may evict logged-in users' sessions in favour of
-// anonymous ones. A policy that cannot be read (CONFIG disabled, as on
-// some managed services) is logged at debug level and accepted.
+// unsafePolicy reports whether a maxmemory-policy is one New refuses.
+func unsafePolicy(policy string) bool {
+	switch policy {
+	case "volatile-lru", "volatile-lfu", "volatile-random":
+		return true
+	}
+	return strings.HasPrefix(policy, "allkeys-")
+}
+
+// checkEviction refuses a node whose policy may evict indexes or evict
+// logged-in users' sessions in favour of anonymous ones (unless
+// WithUnsafeEviction, then it warns). A policy that cannot be read (CONFIG
+// disabled, as on some managed services) is logged at debug level and
+// accepted.
 func (s *Store) checkEviction(ctx context.Context) error {
 	policies, err := s.evictionPolicies(ctx)
 	if err != nil {
@@ -27,18 +43,13 @@ func (s *Store) checkEviction(ctx context.Context) error {
 		return nil
 	}
 	for node, policy := range policies {
-		switch policy {
-		case "volatile-lru", "volatile-lfu", "volatile-random":
-			s.logger.WarnContext(ctx, "redisstore: under memory pressure this maxmemory-policy evicts logged-in users' sessions as readily as anonymous ones; use noeviction, or volatile-ttl with session.WithAnonymousIdleTimeout, or session.WithAnonymousInCookie",
-				"policy", policy, "node", node)
-		}
-		if !strings.HasPrefix(policy, "allkeys-") {
+		if !unsafePolicy(policy) {
 			continue
 		}
 		if !s.allowEviction {
 			return fmt.Errorf("%w (node %s has %s)", ErrUnsafeEviction, node, policy)
 		}
-		s.logger.WarnContext(ctx, "redisstore: unsafe maxmemory-policy: Redis may evict session indexes of live sessions; use noeviction or a volatile-* policy",
+		s.logger.WarnContext(ctx, "redisstore: unsafe maxmemory-policy: Redis may evict logged-in users' sessions or the indexes of live sessions; use noeviction or volatile-ttl",
 			"policy", policy, "node", node)
 	}
 	return nil
@@ -47,8 +58,10 @@ func (s *Store) checkEviction(ctx context.Context) error {
 // UnsafeEviction returns the masters (address to policy) whose
 // maxmemory-policy is allkeys-*: they may evict the user indexes and
 // expiry shards of live sessions, after which counts over-report and a
-// force-logout misses sessions until RebuildUserIndex runs. It returns an
-// error when a master's policy cannot be read (CONFIG disabled).
+// force-logout misses sessions until RebuildUserIndex runs. (The
+// volatile-* policies New also refuses evict sessions, never indexes:
+// counts and revocations stay right.) It returns an error when a master's
+// policy cannot be read (CONFIG disabled).
 func (s *Store) UnsafeEviction(ctx context.Context) (map[string]string, error) {
 	policies, err := s.evictionPolicies(ctx)
 	for node, policy := range policies {

@@ -79,10 +79,11 @@ func TestVolatileTTLEvictsAnonymousFirst(t *testing.T) {
 	t.Logf("%d anonymous sessions, %d evicted, all %d logged-in sessions alive", anonymous, evicted(), users)
 }
 
-// An allkeys-* policy may evict the indexes force-logout relies on: New
-// refuses it unless WithUnsafeEviction (for tools that report it) is
-// given, and warns about volatile-lru/-lfu/-random, which evict logged-in
-// users' sessions as readily as anonymous ones.
+// An allkeys-* policy may evict the indexes force-logout relies on, and
+// volatile-lru/-lfu/-random evict logged-in users' sessions as readily as
+// anonymous ones: New refuses them unless WithUnsafeEviction (for tools
+// that report it, or a deliberate choice) is given; only allkeys-* counts
+// as unsafe for the indexes (UnsafeEviction).
 func TestEvictionPolicyChecks(t *testing.T) {
 	p := startRedis(t)
 	c := redis.NewClient(&redis.Options{Addr: p.addr})
@@ -94,7 +95,7 @@ func TestEvictionPolicyChecks(t *testing.T) {
 		_, err := redisstore.New(ctx, c, opts...)
 		return logs.String(), err
 	}
-	for _, policy := range []string{"allkeys-lru", "allkeys-lfu", "allkeys-random"} {
+	for _, policy := range []string{"allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random"} {
 		if err := c.ConfigSet(ctx, "maxmemory-policy", policy).Err(); err != nil {
 			t.Fatal(err)
 		}
@@ -104,11 +105,13 @@ func TestEvictionPolicyChecks(t *testing.T) {
 		if logs, err := newStore(redisstore.WithUnsafeEviction()); err != nil || !strings.Contains(logs, "unsafe maxmemory-policy") {
 			t.Fatalf("%s with WithUnsafeEviction: %v, logs %q", policy, err, logs)
 		}
-	}
-	for _, policy := range []string{"volatile-lru", "volatile-lfu", "volatile-random"} {
-		c.ConfigSet(ctx, "maxmemory-policy", policy)
-		if logs, err := newStore(); err != nil || !strings.Contains(logs, "evicts logged-in users' sessions") {
-			t.Fatalf("%s: %v, logs %q", policy, err, logs)
+		st, err := redisstore.New(ctx, c, redisstore.WithUnsafeEviction(), redisstore.WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		unsafe, err := st.UnsafeEviction(ctx)
+		if err != nil || (len(unsafe) == 1) != strings.HasPrefix(policy, "allkeys-") {
+			t.Fatalf("%s: UnsafeEviction = %v, %v (only allkeys-* evicts indexes)", policy, unsafe, err)
 		}
 	}
 	for _, policy := range []string{"noeviction", "volatile-ttl"} {

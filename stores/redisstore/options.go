@@ -31,9 +31,11 @@ func WithWait(replicas int, timeout time.Duration) Option {
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.logger = l } }
 
 // WithUnsafeEviction lets New open a store on a node whose
-// maxmemory-policy is allkeys-*, which it refuses by default
-// (ErrUnsafeEviction). It is meant for tools that report the risk
-// themselves (sessionctl warns and asks for --force before a
-// force-logout), or for a deliberate choice followed by
-// RebuildUserIndex after evictions.
+// maxmemory-policy is allkeys-*, volatile-lru, volatile-lfu or
+// volatile-random, which it refuses by default (ErrUnsafeEviction); New
+// logs a warning instead. It is meant for tools that report the risk
+// themselves (sessionctl warns and asks for --force before a force-logout
+// under allkeys-*), or for a deliberate choice: volatile-lru with
+// anonymous sessions kept in the cookie (session.WithAnonymousInCookie),
+// or allkeys-* followed by RebuildUserIndex after evictions.
 func WithUnsafeEviction() Option { return func(s *Store) { s.allowEviction = true } }

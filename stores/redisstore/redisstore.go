@@ -71,14 +71,14 @@
 // has and no index has, are evicted, oldest expiry first with volatile-ttl).
 // An allkeys-* policy may evict the expiry shards and user indexes of live
 // sessions, after which force-logout misses sessions until
-// RebuildUserIndex runs: New checks the policy on every master and refuses
-// an allkeys-* one (ErrUnsafeEviction; WithUnsafeEviction overrides it for
-// tools). Under a flood of anonymous sessions, a
-// volatile-lru, -lfu or -random policy evicts logged-in sessions too: keep
-// anonymous sessions in the cookie (session.WithAnonymousInCookie), or use
-// volatile-ttl with a shorter anonymous idle timeout
-// (session.WithAnonymousIdleTimeout), so that anonymous sessions go first;
-// New logs a warning on the other volatile-* policies.
+// RebuildUserIndex runs; under a flood of anonymous sessions, a
+// volatile-lru, -lfu or -random policy evicts logged-in sessions as
+// readily as anonymous ones (a mass logout). New checks the policy on every
+// master and refuses both kinds (ErrUnsafeEviction; WithUnsafeEviction
+// overrides it for tools and deliberate choices). Keep anonymous sessions
+// in the cookie (session.WithAnonymousInCookie), or use volatile-ttl with a
+// shorter anonymous idle timeout (session.WithAnonymousIdleTimeout), so
+// that anonymous sessions go first.
 package redisstore
 
 import (
