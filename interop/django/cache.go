@@ -44,8 +44,10 @@ type CacheConfig struct {
 	Vendor    Vendor
 	UserTable string
 	Backends  []string
-	// CookieAge is SESSION_COOKIE_AGE (default two weeks); it dates the
-	// session's last activity (its expiry minus it).
+	// CookieAge is SESSION_COOKIE_AGE (default two weeks): the idle
+	// timeout of a session without its own set_expiry (see KeyExpiry), as
+	// in Django; a write sets the TTL to it, and the session's last
+	// activity reads as its expiry minus it.
 	CookieAge time.Duration
 }
 
@@ -191,17 +193,7 @@ func (c *CacheStore) load(ctx context.Context, d session.Digest) (*session.Recor
 	if t := ttl.Val(); t > 0 {
 		expires = time.Now().Add(t)
 	}
-	seen := expires.Add(-c.age)
-	rec := &session.Record{Values: make(map[string][]byte, len(dict.keys)), UserID: user, Created: seen, LastSeen: seen,
-		IdleExpiry: expires, AbsExpiry: noDeadline, Version: version(string(raw))}
-	if user != "" {
-		rec.AuthTime = seen
-	}
-	for _, key := range dict.keys {
-		if !authKey(key) {
-			rec.Values[key] = dict.vals[key]
-		}
-	}
+	rec := recordOf(dict, user, expires, c.age, version(string(raw)))
 	return rec, &loaded{raw: raw, dict: dict}, nil
 }
 
@@ -212,13 +204,16 @@ type loaded struct {
 }
 
 // value encodes rec over the dictionary it was read from (nil for a new
-// one); fresh writes new login keys (a login).
-func (c *CacheStore) value(ctx context.Context, base *dict, rec *session.Record, fresh bool) ([]byte, error) {
-	out, err := rebuild(ctx, &c.users, base, rec, fresh)
+// one); fresh writes new login keys (a login). It returns the value and
+// when it expires as Django computes it: rec.LastSeen plus the session's
+// age (KeyExpiry).
+func (c *CacheStore) value(ctx context.Context, base *dict, rec *session.Record, fresh bool) ([]byte, time.Time, error) {
+	out, err := rebuild(ctx, &c.users, base, rec, fresh, c.age)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
-	return c.encode(out)
+	v, err := c.encode(out)
+	return v, parseExpiry(out.vals[KeyExpiry], c.age).expires(rec.LastSeen), err
 }
 
 func ttlUntil(t time.Time) time.Duration {
@@ -231,11 +226,11 @@ func ttlUntil(t time.Time) time.Duration {
 
 // Create sets the value if the key is free (Django's cache.add).
 func (c *CacheStore) Create(ctx context.Context, d session.Digest, rec *session.Record) error {
-	v, err := c.value(ctx, nil, rec, true)
+	v, expires, err := c.value(ctx, nil, rec, true)
 	if err != nil {
 		return err
 	}
-	ok, err := c.client.SetNX(ctx, c.key(d), v, ttlUntil(rec.ExpiresAt())).Result()
+	ok, err := c.client.SetNX(ctx, c.key(d), v, ttlUntil(expires)).Result()
 	if err != nil {
 		return fmt.Errorf("django cache: create: %w", err)
 	}
@@ -264,11 +259,12 @@ func (c *CacheStore) Update(ctx context.Context, d session.Digest, ch *session.C
 		if err := ch.TooLarge(before, rec); err != nil {
 			return err
 		}
-		v, err := c.value(ctx, was.dict, rec, false)
+		rec.LastSeen = time.Now() // Django dates the session from every save
+		v, expires, err := c.value(ctx, was.dict, rec, false)
 		if err != nil {
 			return err
 		}
-		n, err := casScript.Run(ctx, c.client, []string{c.key(d)}, was.raw, v, ttlUntil(rec.IdleExpiry).Milliseconds()).Int()
+		n, err := casScript.Run(ctx, c.client, []string{c.key(d)}, was.raw, v, ttlUntil(expires).Milliseconds()).Int()
 		if err != nil {
 			return fmt.Errorf("django cache: update: %w", err)
 		}
@@ -324,11 +320,11 @@ func (c *CacheStore) Renew(ctx context.Context, old, new session.Digest, rec *se
 		if err != nil {
 			return err
 		}
-		v, err := c.value(ctx, was.dict, rec, true)
+		v, expires, err := c.value(ctx, was.dict, rec, true)
 		if err != nil {
 			return err
 		}
-		n, err := renewScript.Run(ctx, c.client, []string{c.key(old), c.key(new)}, was.raw, v, ttlUntil(rec.ExpiresAt()).Milliseconds()).Int()
+		n, err := renewScript.Run(ctx, c.client, []string{c.key(old), c.key(new)}, was.raw, v, ttlUntil(expires).Milliseconds()).Int()
 		if err != nil {
 			return fmt.Errorf("django cache: renew: %w", err)
 		}

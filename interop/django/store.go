@@ -62,8 +62,10 @@ type Config struct {
 	// (AUTHENTICATION_BACKENDS; default ModelBackend only). A Go login
 	// writes the first one.
 	Backends []string
-	// CookieAge is SESSION_COOKIE_AGE (default two weeks); it dates the
-	// session's last activity (expire_date minus it).
+	// CookieAge is SESSION_COOKIE_AGE (default two weeks): the idle
+	// timeout of a session without its own set_expiry (see KeyExpiry), as
+	// in Django; a write dates expire_date that far ahead, and the
+	// session's last activity reads as expire_date minus it.
 	CookieAge time.Duration
 	// MaxPayload bounds a decoded session (default DefaultMaxPayload).
 	MaxPayload int
@@ -251,29 +253,9 @@ func (s *Store) read(ctx context.Context, key string, now time.Time) (*row, bool
 	return &r, true, nil
 }
 
-// record turns a row into the record the manager works with. Django keeps
-// no creation or activity time: both read as expire_date minus the cookie
-// age, and the session has no absolute deadline of its own.
+// record turns a row into the record the manager works with (recordOf).
 func (s *Store) record(r *row, userID string) *session.Record {
-	seen := r.expire.Add(-s.cfg.CookieAge)
-	rec := &session.Record{
-		Values:     make(map[string][]byte, len(r.dict.keys)),
-		UserID:     userID,
-		Created:    seen,
-		LastSeen:   seen,
-		IdleExpiry: r.expire,
-		AbsExpiry:  noDeadline,
-		Version:    version(r.data),
-	}
-	if userID != "" {
-		rec.AuthTime = seen
-	}
-	for _, k := range r.dict.keys {
-		if !authKey(k) {
-			rec.Values[k] = r.dict.vals[k]
-		}
-	}
-	return rec
+	return recordOf(r.dict, userID, r.expire, s.cfg.CookieAge, version(r.data))
 }
 
 // noDeadline is the absolute deadline of a Django session: none (the
@@ -314,22 +296,24 @@ func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, er
 // encodeRecord builds the dictionary of rec, keeping base's key order and
 // login keys when rec's user is the one base was logged in as, and writing
 // fresh login keys (with the hash of the user's current password) when the
-// user changed.
-func (s *Store) encodeRecord(ctx context.Context, base *dict, rec *session.Record, fresh bool) (string, error) {
-	out, err := rebuild(ctx, &s.users, base, rec, fresh)
+// user changed. It returns the signed data and the expire_date Django
+// would write with it: rec.LastSeen plus the session's age (KeyExpiry).
+func (s *Store) encodeRecord(ctx context.Context, base *dict, rec *session.Record, fresh bool) (string, time.Time, error) {
+	out, err := rebuild(ctx, &s.users, base, rec, fresh, s.cfg.CookieAge)
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
-	return s.signer.Sign(encodeSession(out), s.cfg.Compress, time.Now()), nil
+	expires := parseExpiry(out.vals[KeyExpiry], s.cfg.CookieAge).expires(rec.LastSeen)
+	return s.signer.Sign(encodeSession(out), s.cfg.Compress, time.Now()), expires, nil
 }
 
 // Create inserts a new session row; an existing key gives ErrExists.
 func (s *Store) Create(ctx context.Context, d session.Digest, rec *session.Record) error {
-	data, err := s.encodeRecord(ctx, nil, rec, true)
+	data, expires, err := s.encodeRecord(ctx, nil, rec, true)
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, s.insert, string(d[:]), data, s.timeArg(rec.ExpiresAt())); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.insert, string(d[:]), data, s.timeArg(expires)); err != nil {
 		if s.isDuplicate(err) {
 			return session.ErrExists
 		}
@@ -379,11 +363,12 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 		if err := c.TooLarge(before, rec); err != nil {
 			return err
 		}
-		data, err := s.encodeRecord(ctx, r.dict, rec, false)
+		rec.LastSeen = now // Django dates the session from every save
+		data, expires, err := s.encodeRecord(ctx, r.dict, rec, false)
 		if err != nil {
 			return err
 		}
-		res, err := s.db.ExecContext(ctx, s.update, data, s.timeArg(rec.IdleExpiry), key, r.data)
+		res, err := s.db.ExecContext(ctx, s.update, data, s.timeArg(expires), key, r.data)
 		if err != nil {
 			return fmt.Errorf("django store: update: %w", err)
 		}
@@ -442,11 +427,11 @@ func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session
 	if !ok {
 		return session.ErrNotFound
 	}
-	data, err := s.encodeRecord(ctx, r.dict, rec, true)
+	data, expires, err := s.encodeRecord(ctx, r.dict, rec, true)
 	if err != nil {
 		return err
 	}
-	res, err := s.db.ExecContext(ctx, s.renew, string(new[:]), data, s.timeArg(rec.ExpiresAt()), string(old[:]), s.timeArg(now))
+	res, err := s.db.ExecContext(ctx, s.renew, string(new[:]), data, s.timeArg(expires), string(old[:]), s.timeArg(now))
 	if err != nil {
 		if s.isDuplicate(err) {
 			return session.ErrExists

@@ -283,7 +283,9 @@ func TestSQLiteExpireDateIsDjangoText(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rec := &session.Record{Values: map[string][]byte{"a": []byte("1")}, Created: now, LastSeen: now, IdleExpiry: c.expires, AbsExpiry: now.Add(24 * time.Hour)}
+		// Django dates a session SESSION_COOKIE_AGE after its last save.
+		seen := c.expires.Add(-14 * 24 * time.Hour)
+		rec := &session.Record{Values: map[string][]byte{"a": []byte("1")}, Created: seen, LastSeen: seen, IdleExpiry: c.expires, AbsExpiry: now.Add(24 * time.Hour)}
 		if err := st.Create(ctx, d, rec); err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/sessionkit/session"
 )
@@ -159,24 +160,50 @@ func newUsers(db *sql.DB, v Vendor, table string, secrets []string, sha1 bool, b
 // such a session as anonymous when Django would not honour its login
 // either, without flushing it (a backend or user it cannot check), and a
 // write must not end that login for Django.
-func rebuild(ctx context.Context, u *users, base *dict, rec *session.Record, fresh bool) (*dict, error) {
+//
+// With cookieAge > 0 the session's KeyExpiry is rec's lifetime (see
+// KeyExpiry): base's value, kept as it is (a datetime string included)
+// while rec's lifetime is still the one it gives, unless a login switches
+// users (Django's login flushes the session then); else the value of
+// rec's lifetime. With cookieAge 0 it is an ordinary value.
+func rebuild(ctx context.Context, u *users, base *dict, rec *session.Record, fresh bool, cookieAge time.Duration) (*dict, error) {
+	managed := cookieAge > 0
+	var prevID string
+	if base != nil {
+		jsonString(base.vals[KeyUserID], &prevID)
+	}
+	var exp []byte
+	if managed {
+		exp = encodeExpiry(rec, cookieAge)
+		if base != nil && (prevID == "" || rec.UserID == "" || prevID == rec.UserID) {
+			if e := parseExpiry(base.vals[KeyExpiry], cookieAge); e.raw != nil && e.matches(rec) {
+				exp = e.raw
+			}
+		}
+	}
 	out := newDict()
 	if base != nil {
 		for _, k := range base.keys {
-			if v, ok := rec.Values[k]; ok && !authKey(k) {
+			if managed && k == KeyExpiry && exp != nil {
+				out.set(k, exp) // where Django had it
+			}
+			if v, ok := rec.Values[k]; ok && !reserved(k, managed) {
 				out.set(k, v)
 			}
 		}
 	}
 	var added []string
 	for k := range rec.Values {
-		if _, ok := out.vals[k]; !ok && !authKey(k) {
+		if _, ok := out.vals[k]; !ok && !reserved(k, managed) {
 			added = append(added, k)
 		}
 	}
 	slices.Sort(added)
 	for _, k := range added {
 		out.set(k, rec.Values[k])
+	}
+	if exp != nil {
+		out.set(KeyExpiry, exp)
 	}
 	if rec.UserID != "" {
 		if err := u.loginKeys(ctx, out, base, rec.UserID, fresh); err != nil {

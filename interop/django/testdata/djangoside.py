@@ -34,8 +34,13 @@ def configure(db):
         }}
         if db.get("compressor"):
             caches["default"]["OPTIONS"]["COMPRESSOR"] = "django_redis.compressors.%s" % db["compressor"]
+    extra = {}
+    if db.get("sha1"):
+        # Django 3.1/3.2's transitional mode: SHA-1 signatures and auth hashes.
+        extra["DEFAULT_HASHING_ALGORITHM"] = "sha1"
     settings.configure(
-        SECRET_KEY=SECRET,
+        SECRET_KEY=db.get("secret", SECRET),
+        **extra,
         CACHES=caches,
         USE_TZ=True,
         DATABASES={"default": database},
@@ -51,8 +56,27 @@ def configure(db):
     django.setup()
 
 
+# A project's own session store: a subclass of the db backend's under another
+# class name, which Django puts in the signing salt
+# ("django.contrib.sessions.ProjectSessionStore"). With {"engine":
+# "djangoside"} this module is the SESSION_ENGINE; the class is made on first
+# use (the backend cannot be imported before settings are configured) with
+# type(), so that its __qualname__ is the bare name.
+_project_store = None
+
+
+def __getattr__(name):
+    global _project_store
+    if name != "SessionStore":
+        raise AttributeError(name)
+    if _project_store is None:
+        from django.contrib.sessions.backends import db as db_backend
+        _project_store = type("ProjectSessionStore", (db_backend.SessionStore,), {})
+    return _project_store
+
+
 def db_engine():
-    return settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    return settings.SESSION_ENGINE in ("django.contrib.sessions.backends.db", "djangoside")
 
 
 def request_with(key):
@@ -101,10 +125,14 @@ def handle(cmd):
         else:  # cache, cached_db: the key is in the cache (or the row is there)
             exists = request.session.exists(cmd["key"])
         data = dict(request.session.items()) if exists else None
+        expiry = None
+        if exists:  # what Django's SessionMiddleware puts in the cookie
+            expiry = {"age": request.session.get_expiry_age(),
+                      "browser_close": request.session.get_expire_at_browser_close()}
         user = auth.get_user(request)
         if db_engine():  # get_user flushes a session whose login no longer holds
             exists = exists and request.session.exists(cmd["key"])
-        return {"exists": exists, "data": data, "user": None if user.is_anonymous else str(user.pk)}
+        return {"exists": exists, "data": data, "expiry": expiry, "user": None if user.is_anonymous else str(user.pk)}
     if op == "set":
         request = request_with(cmd["key"])
         if db_engine() and not request.session.exists(cmd["key"]):
@@ -112,6 +140,45 @@ def handle(cmd):
         request.session[cmd["name"]] = cmd["value"]
         request.session.save()
         return {"key": request.session.session_key}
+    if op == "anon":  # a new anonymous session holding one value
+        request = request_with(None)
+        request.session[cmd["name"]] = cmd["value"]
+        request.session.save()
+        return {"key": request.session.session_key}
+    if op == "expiry":
+        # request.session.set_expiry(value) then save, as a view does:
+        # an int (seconds of inactivity; 0 = until the browser closes) or
+        # {"in": seconds} for a datetime that far ahead. Django 3.2's
+        # JSONSerializer cannot store a datetime: the TypeError is answered
+        # as "raised", not as an error.
+        import datetime
+        from django.utils import timezone
+        request = request_with(cmd["key"])
+        value = cmd["value"]
+        if isinstance(value, dict):
+            value = timezone.now() + datetime.timedelta(seconds=value["in"])
+        request.session.set_expiry(value)
+        try:
+            request.session.save()
+        except TypeError as e:
+            return {"raised": "TypeError: %s" % e}
+        return {"key": request.session.session_key}
+    if op == "iso_expiry":
+        # A session as Django versions that store set_expiry(datetime) as
+        # an ISO 8601 string write it (3.2, installed here, cannot: see
+        # "expiry"): _session_expiry = the datetime's isoformat(), the row's
+        # expire_date that datetime (or "row_in" seconds from now), the data
+        # signed by this Django's own SessionStore.encode.
+        import datetime
+        from django.contrib.sessions.models import Session
+        from django.utils import timezone
+        at = timezone.now() + datetime.timedelta(seconds=cmd["in"])
+        store = request_with(None).session
+        key = store._get_new_session_key()
+        data = {"cart": [3, 1, 4], "_session_expiry": at.isoformat()}
+        row_at = timezone.now() + datetime.timedelta(seconds=cmd.get("row_in", cmd["in"]))
+        Session.objects.create(session_key=key, session_data=store.encode(data), expire_date=row_at)
+        return {"key": key, "at": at.isoformat()}
     if op == "logout":
         request = request_with(cmd["key"])
         request.user = auth.get_user(request)
