@@ -1,0 +1,127 @@
+package django_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/pyproc"
+	"github.com/sessionkit/session/interop/django"
+)
+
+// loginBackend is a Django session backend with a real Django on it.
+type loginBackend struct {
+	name  string
+	start func(t *testing.T) (*pyproc.Proc, session.Store, map[string]any)
+}
+
+func loginBackends() []loginBackend {
+	var out []loginBackend
+	for _, v := range vendors() {
+		out = append(out, loginBackend{"db/" + v.name, func(t *testing.T) (*pyproc.Proc, session.Store, map[string]any) {
+			db, name := v.open(t)
+			t.Cleanup(func() { db.Close() })
+			py := startDjango(t, v.name, name)
+			ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice", "bob"}})["users"].(map[string]any)
+			st, err := django.NewStore(db, django.Config{Vendor: v.vendor, Secret: secret})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return py, st, ids
+		}})
+	}
+	out = append(out, loginBackend{"cache", func(t *testing.T) (*pyproc.Proc, session.Store, map[string]any) {
+		db, path := vendors()[0].open(t)
+		t.Cleanup(func() { db.Close() })
+		client, prefix := redisForDjango(t)
+		py := startDjangoEngine(t, path, "django.contrib.sessions.backends.cache", prefix)
+		ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice", "bob"}})["users"].(map[string]any)
+		st, err := django.NewCacheStore(django.CacheConfig{Client: client, KeyPrefix: prefix, Secret: secret, DB: db, Vendor: django.SQLite})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return py, st, ids
+	}}, loginBackend{"cached_db", func(t *testing.T) (*pyproc.Proc, session.Store, map[string]any) {
+		db, path := vendors()[0].open(t)
+		t.Cleanup(func() { db.Close() })
+		client, prefix := redisForDjango(t)
+		py := startDjangoEngine(t, path, "django.contrib.sessions.backends.cached_db", prefix)
+		ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice", "bob"}})["users"].(map[string]any)
+		table, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := django.NewCachedDB(table, client, prefix, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return py, st, ids
+	}})
+	return out
+}
+
+// SPEC 3.11 / 7.2: a Go login into a session Django issued is Django's
+// login: the key is cycled (the old key is dead for Django and for Go, the
+// new one is a Django login of that user), an anonymous session's data is
+// kept (cycle_key), and a session of another user is flushed first, its
+// data gone. On the db backend (SQLite, PostgreSQL, MariaDB), the cache
+// backend and cached_db (where Django has cached the old session first).
+func TestGoLoginIntoDjangoSession(t *testing.T) {
+	for _, b := range loginBackends() {
+		t.Run(b.name, func(t *testing.T) {
+			py, st, ids := b.start(t)
+			m := newManager(t, st)
+			alice := ids["alice"].(string)
+			login := func(old string) string {
+				t.Helper()
+				// Django reads the session first (cached_db caches it).
+				if got := py.Call(map[string]any{"op": "get", "key": old}); got["exists"] != true {
+					t.Fatalf("Django does not know %s: %v", old, got)
+				}
+				_, key := serveGo(t, m, old, func(r *http.Request) error { return m.Login(r.Context(), alice) })
+				if len(key) != django.KeyLength || key == old {
+					t.Fatalf("Go login over %s set the cookie %q", old, key)
+				}
+				if got := py.Call(map[string]any{"op": "get", "key": old}); got["exists"] != false || got["user"] != nil {
+					t.Fatalf("after a Go login Django still accepts the old key: %v", got)
+				}
+				if _, err := m.Lookup(context.Background(), old); !errors.Is(err, session.ErrInvalidToken) {
+					t.Fatalf("after a Go login Go still accepts the old key: %v", err)
+				}
+				return key
+			}
+
+			// An anonymous Django session: cycled, its data kept.
+			anon := py.Call(map[string]any{"op": "anon", "name": "cart", "value": []any{3, 1, 4}})["key"].(string)
+			key := login(anon)
+			got := py.Call(map[string]any{"op": "get", "key": key})
+			if got["user"] != alice || fmt.Sprint(got["data"].(map[string]any)["cart"]) != "[3 1 4]" {
+				t.Fatalf("Django sees the Go login as %v", got)
+			}
+
+			// Logged in again as the same user: cycled, data kept.
+			key = login(key)
+			if got := py.Call(map[string]any{"op": "get", "key": key}); got["user"] != alice || got["data"].(map[string]any)["cart"] == nil {
+				t.Fatalf("Django sees the second Go login as %v", got)
+			}
+
+			// Bob's Django session: flushed by a login as alice.
+			bobs := py.Call(map[string]any{"op": "login", "user": "bob"})["key"].(string)
+			py.Call(map[string]any{"op": "set", "key": bobs, "name": "bobs_secret", "value": "x"})
+			key = login(bobs)
+			got = py.Call(map[string]any{"op": "get", "key": key})
+			data := got["data"].(map[string]any)
+			if got["user"] != alice || data["bobs_secret"] != nil {
+				t.Fatalf("Django sees alice's login over bob's session as %v", got)
+			}
+			for k := range data {
+				if k != django.KeyUserID && k != django.KeyUserBackend && k != django.KeyUserHash {
+					t.Fatalf("bob's session kept %q for alice: %v", k, data)
+				}
+			}
+		})
+	}
+}
