@@ -39,11 +39,19 @@ type CacheConfig struct {
 	// Secret, DB, Vendor, UserTable and Backends check logins against the
 	// user table, as in Config (without DB a session holding a login is
 	// anonymous for Go, and Go logins fail).
-	Secret    string
-	DB        *sql.DB
-	Vendor    Vendor
-	UserTable string
-	Backends  []string
+	Secret string
+	// Fallbacks are the project's SECRET_KEY_FALLBACKS (Django 4.1 and
+	// later): a login whose _auth_user_hash was made under one of them is
+	// honoured (Go logins are hashed under Secret), where without them it
+	// would be flushed as after a password change. AcceptSHA1 also honours
+	// the SHA-1 hashes Django 3.1/3.2 write with DEFAULT_HASHING_ALGORITHM =
+	// "sha1" (4.0 and later flush them). As in Config.
+	Fallbacks  []string
+	AcceptSHA1 bool
+	DB         *sql.DB
+	Vendor     Vendor
+	UserTable  string
+	Backends   []string
 	// CookieAge is SESSION_COOKIE_AGE (default two weeks): the idle
 	// timeout of a session without its own set_expiry (see KeyExpiry), as
 	// in Django; a write sets the TTL to it, and the session's last
@@ -94,7 +102,7 @@ func NewCacheStore(cfg CacheConfig) (*CacheStore, error) {
 	if cfg.CookieAge <= 0 {
 		cfg.CookieAge = 14 * 24 * time.Hour
 	}
-	u, err := newUsers(cfg.DB, cfg.Vendor, cfg.UserTable, []string{cfg.Secret}, false, cfg.Backends)
+	u, err := newUsers(cfg.DB, cfg.Vendor, cfg.UserTable, append([]string{cfg.Secret}, cfg.Fallbacks...), cfg.AcceptSHA1, cfg.Backends)
 	if err != nil {
 		return nil, err
 	}
