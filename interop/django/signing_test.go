@@ -285,3 +285,70 @@ func TestLegacyFormats(t *testing.T) {
 		}
 	}
 }
+
+// cacheDecoders are cache stores decoding as each django-redis serializer
+// does, with a small bound on inflated values.
+func cacheDecoders() []*CacheStore {
+	return []*CacheStore{{max: 1 << 16}, {max: 1 << 16, msgpack: true}}
+}
+
+func zlibOf(data []byte) []byte {
+	var b bytes.Buffer
+	w := zlib.NewWriter(&b)
+	w.Write(data)
+	w.Close()
+	return b.Bytes()
+}
+
+// FuzzDecodeCacheValue: any django-redis value (JSON or msgpack, zlib or
+// not, a pickle, garbage) decodes or fails with an error, never a panic,
+// and nothing decodes beyond the bound (a zlib bomb is ErrTooLarge); what
+// decodes encodes back to a value that decodes to the same keys.
+func FuzzDecodeCacheValue(f *testing.F) {
+	d := newDict()
+	d.set("cart", []byte(`[3,1.5,"Zo\u00eb"]`))
+	d.set(KeyUserID, []byte(`"1"`))
+	js := encodeSpaced(d)
+	mp, _ := encodeMsgpack(d)
+	for _, seed := range [][]byte{js, mp, zlibOf(js), zlibOf(mp), {0x80}, []byte("\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00}\x94."),
+		zlibOf(bytes.Repeat([]byte{' '}, 1<<17)), zlibOf([]byte{0x80, 0x04}), []byte("x\x9c"), []byte(`{"a": NaN}`)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		for _, c := range cacheDecoders() {
+			d, err := c.decode(raw)
+			if err != nil {
+				continue
+			}
+			size := 0
+			for _, k := range d.keys {
+				size += len(k) + len(d.vals[k])
+			}
+			// A decoded value is at most the inflated (bounded) or raw
+			// bytes re-encoded as JSON: \u escapes make six bytes of one.
+			if size > 8*max(c.max, len(raw)) {
+				t.Fatalf("%d bytes decoded from %d (bound %d)", size, len(raw), c.max)
+			}
+			out, err := c.encode(d)
+			if err != nil {
+				// JSON values msgpack cannot hold exactly are refused, not mangled.
+				continue
+			}
+			d2, err := c.decode(out)
+			if err != nil || len(d2.keys) != len(d.keys) {
+				t.Fatalf("round trip of %q: %v, %v", raw, d2, err)
+			}
+		}
+	})
+}
+
+// A zlib bomb in a django-redis value is refused before it is inflated
+// beyond the bound, for either serializer.
+func TestCacheValueBomb(t *testing.T) {
+	bomb := zlibOf(append([]byte(`{"a": "`), append(bytes.Repeat([]byte{'a'}, 1<<20), `"}`...)...))
+	for _, c := range cacheDecoders() {
+		if _, err := c.decode(bomb); !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("msgpack=%v: %v, want ErrTooLarge", c.msgpack, err)
+		}
+	}
+}
