@@ -98,6 +98,7 @@ go test -run '^$' -fuzz '^FuzzPrintable$' -fuzztime "$fuzztime" ./cmd/sessionctl
 go test -run '^$' -fuzz '^FuzzUnsign$' -fuzztime "$fuzztime" ./interop/django
 go test -run '^$' -fuzz '^FuzzDecodeSession$' -fuzztime "$fuzztime" ./interop/django
 go test -run '^$' -fuzz '^FuzzDecodeMsgpack$' -fuzztime "$fuzztime" ./interop/django
+go test -run '^$' -fuzz '^FuzzDecodeCacheValue$' -fuzztime "$fuzztime" ./interop/django
 go test -run '^$' -fuzz '^FuzzCheckPassword$' -fuzztime "$fuzztime" ./interop/django
 go test -run '^$' -fuzz '^FuzzOpen$' -fuzztime "$fuzztime" ./interop/flask
 go test -run '^$' -fuzz '^FuzzOpen$' -fuzztime "$fuzztime" ./interop/starlette
