@@ -43,8 +43,11 @@
 //     session that was logged out.
 //   - Per-key merge: a write sends only the keys that changed, so
 //     concurrent requests that change different keys all survive.
-//   - Store errors are never "no session": the request is answered by the
-//     error handler (503 by default) and nothing is overwritten.
+//   - Store errors are never "no session": the handler gets the error
+//     (and may answer without the session: then nothing is saved); an
+//     error it never saw, and a failed Login, Renew, Destroy or
+//     revocation, is answered by the error handler (503 by default), and
+//     nothing is overwritten (see Get).
 //
 // # The request path
 //

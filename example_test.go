@@ -192,29 +192,31 @@ func ExampleManager_UserSessions() {
 	// revoked 2 left 0
 }
 
-// "Remember me": a longer idle timeout for this session only; the cookie
-// becomes persistent for that long (never past the absolute deadline).
+// A longer idle timeout for this session only, within the absolute
+// deadline (12 hours by default): a back-office page left open all day.
+// The cookie becomes persistent for that long. For "remember me" beyond
+// the absolute deadline, see Session.SetLifetime.
 func ExampleSession_SetIdleTimeout() {
 	store := memstore.New()
 	defer store.Stop()
-	sessions, _ := session.New(store, session.WithAbsoluteTimeout(90*24*time.Hour))
+	sessions, _ := session.New(store)
 	h := sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := sessions.Login(r.Context(), "alice"); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		if r.FormValue("remember") == "on" {
-			session.FromContext(r.Context()).SetIdleTimeout(30 * 24 * time.Hour)
+		if r.FormValue("all-day") == "on" {
+			session.FromContext(r.Context()).SetIdleTimeout(8 * time.Hour)
 		}
 	}))
-	for _, path := range []string{"/login", "/login?remember=on"} {
+	for _, path := range []string{"/login", "/login?all-day=on"} {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest("POST", path, nil))
 		fmt.Printf("%s: cookie lives %v\n", path, time.Duration(w.Result().Cookies()[0].MaxAge)*time.Second)
 	}
 	// Output:
 	// /login: cookie lives 30m0s
-	// /login?remember=on: cookie lives 720h0m0s
+	// /login?all-day=on: cookie lives 8h0m0s
 }
 
 // Expired sessions are rejected on access; DeleteExpired removes the ones

@@ -482,13 +482,12 @@ func (s *Session) AuthTime() (time.Time, error) {
 	return time.Time{}, nil
 }
 
-// SetIdleTimeout overrides the manager's idle timeout for this session, for
-// example a long one for "remember me" (Django's set_expiry). Zero restores
-// the manager's default. The absolute deadline still applies, and cookies
-// never live longer than 400 days.
-//
-// The absolute deadline still applies: for "remember me", which must
-// outlive it, use SetLifetime.
+// SetIdleTimeout overrides the manager's idle timeout for this session
+// (Django's set_expiry with seconds). Zero restores the manager's default.
+// The absolute deadline still applies (the session ends at it, whatever its
+// idle timeout), and cookies never live longer than 400 days: for
+// "remember me", which must outlive the absolute deadline, use
+// SetLifetime.
 func (s *Session) SetIdleTimeout(d time.Duration) error {
 	if d < 0 {
 		return fmt.Errorf("session: negative idle timeout %v", d)
