@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"go.uber.org/goleak"
 
 	"github.com/sessionkit/session"
 	sessiongin "github.com/sessionkit/session/contrib/gin"
@@ -56,14 +57,25 @@ func router(m *session.Manager) *gin.Engine {
 	return r
 }
 
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
 // Issue 21: the gin middleware on a router group, with gin's own writers
-// (JSON, String, Status, AbortWithStatus, Redirect).
+// (JSON, String, Status, AbortWithStatus, Redirect), on memory, SQLite and
+// Redis.
 func TestGinMiddleware(t *testing.T) {
-	st := memstore.New()
-	defer st.Stop()
-	m, _ := session.New(st)
-	r := router(m)
-	sessiontest.FrameworkFlow(t, r, m.CookieName())
+	stores := realStores(t)
+	mem := memstore.New()
+	defer mem.Stop()
+	stores["memory"] = mem
+	for name, st := range stores {
+		t.Run(name, func(t *testing.T) {
+			m, err := session.New(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sessiontest.FrameworkFlow(t, router(m), m.CookieName())
+		})
+	}
 }
 
 func ExampleMiddleware() {
