@@ -2,6 +2,7 @@ package otel_test
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,15 +13,29 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.uber.org/goleak"
 
 	"github.com/sessionkit/session"
 	sessionotel "github.com/sessionkit/session/contrib/otel"
 	"github.com/sessionkit/session/memstore"
 )
 
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
 // Issue 21: store calls become child spans of the request's span, events
-// become span events, metrics count both, and no attribute holds a token.
+// become span events, metrics count both, and nothing recorded holds a
+// token or a digest, on memory, SQLite and Redis.
 func TestSpansEventsAndMetrics(t *testing.T) {
+	stores := realStores(t)
+	mem := memstore.New()
+	defer mem.Stop()
+	stores["memory"] = mem
+	for name, st := range stores {
+		t.Run(name, func(t *testing.T) { checkSpansEventsAndMetrics(t, st) })
+	}
+}
+
+func checkSpansEventsAndMetrics(t *testing.T, st session.Store) {
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
 	reader := sdkmetric.NewManualReader()
@@ -29,37 +44,102 @@ func TestSpansEventsAndMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := memstore.New()
-	defer st.Stop()
 	m, err := session.New(st, session.WithObserver(obs))
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/login" {
-			m.Login(r.Context(), "alice")
-			return
+		ctx := r.Context()
+		var err error
+		switch r.URL.Path {
+		case "/visit":
+			err = session.FromContext(ctx).Set("visits", 1)
+		case "/login":
+			err = m.Login(ctx, "alice")
+		case "/renew":
+			err = m.Renew(ctx)
+		case "/logout":
+			err = m.Destroy(ctx)
+		default:
+			_, err = session.FromContext(ctx).UserID()
 		}
-		session.FromContext(r.Context()).UserID()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
 	}))
-	// Each request runs inside a server span, as otelhttp would start it.
-	do := func(path string, cookie *http.Cookie) *httptest.ResponseRecorder {
+	// Each request runs inside a server span, as otelhttp would start it;
+	// do returns the session cookie's new value, if one was set.
+	do := func(path, token string) string {
+		t.Helper()
 		ctx, span := tp.Tracer("test").Start(context.Background(), "GET "+path)
 		defer span.End()
 		r := httptest.NewRequest("GET", "https://example.com"+path, nil).WithContext(ctx)
-		if cookie != nil {
-			r.AddCookie(cookie)
+		if token != "" {
+			r.AddCookie(&http.Cookie{Name: m.CookieName(), Value: token})
 		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
-		return w
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s: %d %q", path, w.Code, w.Body.String())
+		}
+		for _, c := range w.Result().Cookies() {
+			if c.Name == m.CookieName() && c.MaxAge >= 0 {
+				return c.Value
+			}
+		}
+		return ""
 	}
-	w := do("/login", nil)
-	cookie := w.Result().Cookies()[0]
-	do("/me", cookie)
-	do("/me", &http.Cookie{Name: cookie.Name, Value: strings.Repeat("A", 43)}) // unknown token
+	anonymous := do("/visit", "")
+	loggedIn := do("/login", anonymous) // renewed: a new token
+	do("/me", loggedIn)
+	renewed := do("/renew", loggedIn)
+	do("/me", renewed)
+	unknown := strings.Repeat("A", 43) // well-formed, never issued
+	do("/me", unknown)
+	malformed := "not-a-token"
+	do("/me", malformed)
+	do("/logout", renewed)
+	tokens := map[string]string{"anonymous": anonymous, "logged-in": loggedIn, "renewed": renewed, "unknown": unknown}
+	for name, tok := range tokens {
+		if len(tok) != 43 {
+			t.Fatalf("the %s token %q", name, tok)
+		}
+	}
+	if anonymous == loggedIn || loggedIn == renewed {
+		t.Fatalf("tokens not renewed: %q %q %q", anonymous, loggedIn, renewed)
+	}
 
-	var storeSpans, events int
+	// Every token, and every session digest in the encodings a careless
+	// observer would use, must appear nowhere in what is recorded.
+	secrets := map[string]string{"the malformed token": malformed}
+	for name, tok := range tokens {
+		d, ok := session.DigestOf(tok)
+		if !ok {
+			t.Fatalf("DigestOf(%s token)", name)
+		}
+		secrets["the "+name+" token"] = tok
+		secrets["the "+name+" digest (hex)"] = d.String()
+		secrets["the "+name+" digest (raw)"] = string(d[:])
+		secrets["the "+name+" digest (base64)"] = base64.StdEncoding.EncodeToString(d[:])
+		secrets["the "+name+" digest (base64url)"] = base64.RawURLEncoding.EncodeToString(d[:])
+	}
+	check := func(where, s string) {
+		t.Helper()
+		for name, secret := range secrets {
+			if strings.Contains(s, secret) || strings.Contains(strings.ToLower(s), strings.ToLower(secret)) {
+				t.Fatalf("%s holds %s: %q", where, name, s)
+			}
+		}
+	}
+	checkAttrs := func(where string, attrs []attribute.KeyValue) {
+		t.Helper()
+		for _, a := range attrs {
+			check(where+" attribute "+string(a.Key), string(a.Key)+"="+a.Value.Emit())
+		}
+	}
+
+	var storeSpans int
+	seen := map[string]bool{} // span event names, and "ref" once a session.ref was recorded
 	parents := map[string]string{}
 	for _, s := range spans.Ended() {
 		parents[s.SpanContext().SpanID().String()] = s.Name()
@@ -71,26 +151,30 @@ func TestSpansEventsAndMetrics(t *testing.T) {
 				t.Fatalf("store span %s is not a child of the request's span (parent %q)", s.Name(), p)
 			}
 		}
+		check("a span name", s.Name())
+		check("a span status", s.Status().Description)
+		checkAttrs("span "+s.Name(), s.Attributes())
 		for _, ev := range s.Events() {
-			events++
+			seen[ev.Name] = true
+			check("a span event name", ev.Name)
+			checkAttrs("span event "+ev.Name, ev.Attributes)
 			for _, a := range ev.Attributes {
-				if strings.Contains(a.Value.String(), cookie.Value) {
-					t.Fatalf("a span event holds the token: %v", a)
+				if a.Key == "session.ref" || a.Key == "session.new_ref" {
+					seen["ref"] = true
 				}
 			}
 		}
-		for _, a := range s.Attributes() {
-			if strings.Contains(a.Value.String(), cookie.Value) {
-				t.Fatalf("a span attribute holds the token: %v", a)
-			}
+	}
+	if storeSpans < 6 { // create, load, renew, load, renew, load, ..., delete
+		t.Fatalf("%d store spans, want at least 6", storeSpans)
+	}
+	// The paths whose tokens were checked above were recorded.
+	for _, name := range []string{"session.created", "session.renewed", "session.invalid_token", "session.destroyed", "ref"} {
+		if !seen[name] {
+			t.Fatalf("no %s among the span events (%v)", name, seen)
 		}
 	}
-	if storeSpans < 3 { // create, load, load
-		t.Fatalf("%d store spans, want at least 3", storeSpans)
-	}
-	if events < 2 { // created and renewed (login), invalid_token
-		t.Fatalf("%d span events", events)
-	}
+
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(context.Background(), &rm); err != nil {
 		t.Fatal(err)
@@ -99,16 +183,28 @@ func TestSpansEventsAndMetrics(t *testing.T) {
 	for _, sm := range rm.ScopeMetrics {
 		for _, mt := range sm.Metrics {
 			found[mt.Name] = true
-			if sum, ok := mt.Data.(metricdata.Sum[int64]); ok && mt.Name == "session.events" {
-				invalid := false
-				for _, dp := range sum.DataPoints {
-					if v, ok := dp.Attributes.Value(attribute.Key("session.event")); ok && v.AsString() == "invalid_token" {
-						invalid = true
-					}
+			var sets []attribute.Set
+			switch data := mt.Data.(type) {
+			case metricdata.Sum[int64]:
+				for _, dp := range data.DataPoints {
+					sets = append(sets, dp.Attributes)
 				}
-				if !invalid {
-					t.Fatal("no invalid_token in session.events")
+			case metricdata.Histogram[float64]:
+				for _, dp := range data.DataPoints {
+					sets = append(sets, dp.Attributes)
 				}
+			default:
+				t.Fatalf("metric %s of an unexpected type %T: add it to this test", mt.Name, mt.Data)
+			}
+			invalid := false
+			for _, set := range sets {
+				checkAttrs("metric "+mt.Name, set.ToSlice())
+				if v, ok := set.Value("session.event"); ok && v.AsString() == "invalid_token" {
+					invalid = true
+				}
+			}
+			if mt.Name == "session.events" && !invalid {
+				t.Fatal("no invalid_token in session.events")
 			}
 		}
 	}
