@@ -2,11 +2,11 @@ package grpc_test
 
 import (
 	"context"
+	"io"
 	"net"
-	"path/filepath"
+	"sync/atomic"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -18,69 +18,85 @@ import (
 	"github.com/sessionkit/session"
 	grpcsession "github.com/sessionkit/session/contrib/grpc"
 	"github.com/sessionkit/session/sessiontest"
-	"github.com/sessionkit/session/stores/redisstore"
-	"github.com/sessionkit/session/stores/sqlitestore"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // health is a test service: Check answers SERVING for a logged-in session
-// and renews or ends it on request; Watch does the same on a stream.
+// and renews or ends it on request; Watch does the same on a stream. It
+// refuses a call without a logged-in session with codes.PermissionDenied
+// and errNoSession, never with the interceptors' codes.Unauthenticated, so
+// the tests can tell who refused a call; calls counts the calls that
+// reached it.
 type health struct {
 	grpc_health_v1.UnimplementedHealthServer
-	m *session.Manager
+	m     *session.Manager
+	calls *atomic.Int64
 }
 
-func (h health) Check(ctx context.Context, req *grpc_health_v1.HealthCheckRequest) (*grpc_health_v1.HealthCheckResponse, error) {
+// errNoSession is the handler's own refusal.
+const errNoSession = "handler: no logged-in session"
+
+// serve checks the call's session and applies the request's action.
+func (h health) serve(ctx context.Context, action string) error {
+	h.calls.Add(1)
 	s := h.m.FromContext(ctx)
 	if s == nil {
-		return nil, status.Error(codes.Unauthenticated, "log in first")
+		return status.Error(codes.PermissionDenied, errNoSession)
 	}
 	user, err := s.UserID()
 	if err != nil || user == "" {
-		return nil, status.Error(codes.Unauthenticated, "log in first")
+		return status.Error(codes.PermissionDenied, errNoSession)
 	}
-	switch req.Service {
+	switch action {
 	case "renew":
 		err = h.m.Renew(ctx)
 	case "logout":
 		err = h.m.Destroy(ctx)
 	}
 	if err != nil {
-		return nil, status.Error(codes.Unavailable, err.Error())
+		return status.Error(codes.Internal, err.Error())
+	}
+	return nil
+}
+
+func (h health) Check(ctx context.Context, req *grpc_health_v1.HealthCheckRequest) (*grpc_health_v1.HealthCheckResponse, error) {
+	if err := h.serve(ctx, req.Service); err != nil {
+		return nil, err
 	}
 	return &grpc_health_v1.HealthCheckResponse{Status: grpc_health_v1.HealthCheckResponse_SERVING}, nil
 }
 
 func (h health) Watch(req *grpc_health_v1.HealthCheckRequest, stream grpc_health_v1.Health_WatchServer) error {
-	s := h.m.FromContext(stream.Context())
-	if user, err := s.UserID(); s == nil || err != nil || user == "" {
-		return status.Error(codes.Unauthenticated, "log in first")
+	if err := h.serve(stream.Context(), req.Service); err != nil {
+		return err
 	}
 	return stream.Send(&grpc_health_v1.HealthCheckResponse{Status: grpc_health_v1.HealthCheckResponse_SERVING})
 }
 
 // Issue 21: the interceptors on a real gRPC server on loopback, with
-// SQLite and Redis: a valid token reaches the handler's session, a renewal
-// sends the new token back, a revoked or logged-out token is
-// codes.Unauthenticated before the handler runs.
+// SQLite and Redis, on unary calls and streams: a valid token reaches the
+// handler's session, a renewal sends the new token back (unary: in the
+// response header; stream: in the trailer), a logout sends an empty one,
+// and a renewed-away, revoked or logged-out token is refused with
+// codes.Unauthenticated by the interceptor, before the handler runs.
 func TestInterceptors(t *testing.T) {
-	ctx := context.Background()
-	sqlite, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sqlite.Close()
-	rc := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-	defer rc.Close()
-	rs, err := redisstore.New(ctx, rc, redisstore.WithPrefix("grpctest:"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, st := range map[string]session.Store{"sqlite": sqlite, "redis": rs} {
+	for name, st := range realStores(t) {
 		t.Run(name, func(t *testing.T) { checkInterceptors(t, st) })
 	}
 }
+
+// result is what a call returned: its status and the values of
+// session-token in its response header and trailer (nil when absent).
+type result struct {
+	code            codes.Code
+	msg             string
+	header, trailer []string
+}
+
+// invalidToken is the interceptors' message for a token that names no
+// live session.
+const invalidToken = "session: the session token is invalid, expired or revoked"
 
 func checkInterceptors(t *testing.T, st session.Store) {
 	m, err := session.New(st, session.WithHeaderToken(""))
@@ -93,7 +109,8 @@ func checkInterceptors(t *testing.T, st session.Store) {
 	}
 	srv := grpc.NewServer(grpc.UnaryInterceptor(grpcsession.UnaryServerInterceptor(m)),
 		grpc.StreamInterceptor(grpcsession.StreamServerInterceptor(m)))
-	grpc_health_v1.RegisterHealthServer(srv, health{m: m})
+	var calls atomic.Int64
+	grpc_health_v1.RegisterHealthServer(srv, health{m: m, calls: &calls})
 	go srv.Serve(lis)
 	defer srv.Stop()
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -102,61 +119,102 @@ func checkInterceptors(t *testing.T, st session.Store) {
 	}
 	defer conn.Close()
 	client := grpc_health_v1.NewHealthClient(conn)
-	call := func(token, service string) (string, codes.Code) {
+	outgoing := func(token string) context.Context {
 		ctx := context.Background()
 		if token != "" {
 			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 		}
-		var header metadata.MD
-		_, err := client.Check(ctx, &grpc_health_v1.HealthCheckRequest{Service: service}, grpc.Header(&header))
-		newToken := ""
-		if v := header.Get(grpcsession.TokenKey); len(v) == 1 {
-			newToken = v[0]
+		return ctx
+	}
+	unary := func(token, action string) result {
+		var header, trailer metadata.MD
+		_, err := client.Check(outgoing(token), &grpc_health_v1.HealthCheckRequest{Service: action}, grpc.Header(&header), grpc.Trailer(&trailer))
+		s := status.Convert(err)
+		return result{s.Code(), s.Message(), header.Get(grpcsession.TokenKey), trailer.Get(grpcsession.TokenKey)}
+	}
+	stream := func(token, action string) result {
+		st, err := client.Watch(outgoing(token), &grpc_health_v1.HealthCheckRequest{Service: action})
+		if err != nil {
+			return result{code: status.Code(err), msg: err.Error()}
 		}
-		return newToken, status.Code(err)
+		res, err := st.Recv()
+		if err == nil {
+			if res.Status != grpc_health_v1.HealthCheckResponse_SERVING {
+				t.Fatalf("stream: %v", res.Status)
+			}
+			if _, err = st.Recv(); err == io.EOF {
+				err = nil
+			}
+		}
+		header, _ := st.Header()
+		s := status.Convert(err)
+		return result{s.Code(), s.Message(), header.Get(grpcsession.TokenKey), st.Trailer().Get(grpcsession.TokenKey)}
 	}
-	if _, code := call("", ""); code != codes.Unauthenticated {
-		t.Fatalf("no token: %v", code)
-	}
-	tok := sessiontest.LoginToken(t, m, "alice", nil)
-	if _, code := call(tok, ""); code != codes.OK {
-		t.Fatalf("a valid token: %v", code)
-	}
-	stream, err := client.Watch(metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok), &grpc_health_v1.HealthCheckRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res, err := stream.Recv(); err != nil || res.Status != grpc_health_v1.HealthCheckResponse_SERVING {
-		t.Fatalf("stream with a valid token: %v %v", res, err)
-	}
-	renewed, code := call(tok, "renew")
-	if code != codes.OK || renewed == "" || renewed == tok {
-		t.Fatalf("renew: %v, new token %q", code, renewed)
-	}
-	if _, code := call(tok, ""); code != codes.Unauthenticated {
-		t.Fatalf("the renewed-away token: %v", code)
-	}
-	if _, code := call(renewed, ""); code != codes.OK {
-		t.Fatalf("the renewed token: %v", code)
-	}
-	if _, err := m.RevokeUser(context.Background(), "alice"); err != nil {
-		t.Fatal(err)
-	}
-	if _, code := call(renewed, ""); code != codes.Unauthenticated {
-		t.Fatalf("a revoked token: %v", code)
-	}
-	stream, err = client.Watch(metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+renewed), &grpc_health_v1.HealthCheckRequest{})
-	if err == nil {
-		_, err = stream.Recv()
-	}
-	if status.Code(err) != codes.Unauthenticated {
-		t.Fatalf("a stream with a revoked token: %v", err)
-	}
-	bob := sessiontest.LoginToken(t, m, "bob", nil)
-	if ended, code := call(bob, "logout"); code != codes.OK || ended != "" {
-		t.Fatalf("logout: %v, token %q", code, ended)
-	}
-	if _, code := call(bob, ""); code != codes.Unauthenticated {
-		t.Fatalf("a logged-out token: %v", code)
+	for transport, call := range map[string]func(token, action string) result{"unary": unary, "stream": stream} {
+		t.Run(transport, func(t *testing.T) {
+			// do makes a call that must succeed and returns the
+			// session-token values sent back where this transport sends
+			// them, failing if any are sent elsewhere.
+			do := func(what, token, action string) []string {
+				t.Helper()
+				r := call(token, action)
+				if r.code != codes.OK {
+					t.Fatalf("%s: %v %q", what, r.code, r.msg)
+				}
+				sent, other := r.header, r.trailer
+				if transport == "stream" {
+					sent, other = r.trailer, r.header
+				}
+				if other != nil {
+					t.Fatalf("%s: a session token sent in the wrong place: header %q, trailer %q", what, r.header, r.trailer)
+				}
+				return sent
+			}
+			// refused checks that the interceptor refused the call
+			// before the handler ran.
+			refused := func(what, token string) {
+				t.Helper()
+				before := calls.Load()
+				r := call(token, "")
+				if r.code != codes.Unauthenticated || r.msg != invalidToken {
+					t.Fatalf("%s: %v %q, want the interceptor's Unauthenticated %q", what, r.code, r.msg, invalidToken)
+				}
+				if n := calls.Load() - before; n != 0 {
+					t.Fatalf("%s: the handler ran %d times", what, n)
+				}
+				if r.header != nil || r.trailer != nil {
+					t.Fatalf("%s: a refused call sent a session token: header %q, trailer %q", what, r.header, r.trailer)
+				}
+			}
+
+			// Without a token, the call reaches the handler, without a
+			// session: the refusal is the handler's.
+			before := calls.Load()
+			if r := call("", ""); r.code != codes.PermissionDenied || r.msg != errNoSession || calls.Load() != before+1 {
+				t.Fatalf("no token: %v %q, want the handler's refusal", r.code, r.msg)
+			}
+			alice := "alice-" + transport
+			tok := sessiontest.LoginToken(t, m, alice, nil)
+			if sent := do("a valid token", tok, ""); sent != nil {
+				t.Fatalf("an unchanged session sent a token: %q", sent)
+			}
+			sent := do("renew", tok, "renew")
+			if len(sent) != 1 || len(sent[0]) != 43 || sent[0] == tok {
+				t.Fatalf("renew sent %q, want one new token", sent)
+			}
+			renewed := sent[0]
+			refused("the renewed-away token", tok)
+			do("the renewed token", renewed, "")
+			if _, err := m.RevokeUser(context.Background(), alice); err != nil {
+				t.Fatal(err)
+			}
+			refused("a revoked token", renewed)
+
+			bob := sessiontest.LoginToken(t, m, "bob-"+transport, nil)
+			if sent := do("logout", bob, "logout"); len(sent) != 1 || sent[0] != "" {
+				t.Fatalf("logout sent %q, want one empty session-token", sent)
+			}
+			refused("a logged-out token", bob)
+		})
 	}
 }
