@@ -4,18 +4,22 @@ go 1.26.0
 
 require (
 	github.com/coder/websocket v1.8.15
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sessionkit/session v0.1.0
+	github.com/sessionkit/session/stores/redisstore v0.1.0
 	github.com/sessionkit/session/stores/sqlitestore v0.1.0
 	go.uber.org/goleak v1.3.0
 )
 
 require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/sessionkit/session/stores/sqlstore v0.1.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect

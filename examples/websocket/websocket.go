@@ -7,7 +7,9 @@
 // for an application's messages.
 //
 // It uses github.com/coder/websocket, and runs on any store of this
-// repository (the test uses SQLite).
+// repository (the tests use SQLite and Redis). ExampleHandler shows the
+// whole path: a login, the WebSocket opened with its cookie, and the close
+// after RevokeUser.
 package websocket
 
 import (
