@@ -134,7 +134,7 @@ func checkSpansEventsAndMetrics(t *testing.T, st session.Store) {
 	checkAttrs := func(where string, attrs []attribute.KeyValue) {
 		t.Helper()
 		for _, a := range attrs {
-			check(where+" attribute "+string(a.Key), string(a.Key)+"="+a.Value.Emit())
+			check(where+" attribute "+string(a.Key), string(a.Key)+"="+a.Value.String())
 		}
 	}
 
