@@ -4,7 +4,6 @@ go 1.26.0
 
 require (
 	github.com/labstack/echo/v5 v5.4.4
-	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sessionkit/session v0.1.0
 	github.com/sessionkit/session/stores/redisstore v0.1.0
 	github.com/sessionkit/session/stores/sqlitestore v0.1.0
@@ -17,6 +16,7 @@ require (
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
+	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/sessionkit/session/stores/sqlstore v0.1.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect

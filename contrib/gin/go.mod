@@ -4,7 +4,6 @@ go 1.26.0
 
 require (
 	github.com/gin-gonic/gin v1.12.0
-	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sessionkit/session v0.1.0
 	github.com/sessionkit/session/stores/redisstore v0.1.0
 	github.com/sessionkit/session/stores/sqlitestore v0.1.0
@@ -36,6 +35,7 @@ require (
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
+	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/sessionkit/session/stores/sqlstore v0.1.0 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
