@@ -85,3 +85,55 @@ func ExampleWithInsecureCookie() {
 	fmt.Println(m.CookieName())
 	// Output: sid
 }
+
+// Issue 20, gap 7: every browser drops a Secure cookie answered over plain
+// HTTP to a host other than localhost (a LAN address, a container name,
+// *.test), and nothing said why. The manager logs it once; HTTPS,
+// localhost, loopback addresses, a TLS-terminating proxy's forwarded
+// requests and WithInsecureCookie do not log.
+func TestSecureCookieOverPlainHTTPLogged(t *testing.T) {
+	st := memstore.New(memstore.WithCleanupInterval(0))
+	defer st.Stop()
+	newManager := func(opts ...session.Option) (http.Handler, *bytes.Buffer) {
+		var logs bytes.Buffer
+		m, err := session.New(st, append(opts, session.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs.Reset() // New's own lines
+		return m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			session.FromContext(r.Context()).Set("k", 1)
+		})), &logs
+	}
+	send := func(h http.Handler, url string, header ...string) {
+		r := httptest.NewRequest("GET", url, nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			r.Header.Set(header[i], header[i+1])
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s: %d", url, w.Code)
+		}
+	}
+	h, logs := newManager()
+	for _, quiet := range []string{"https://myapp.test/", "http://localhost:8080/", "http://app.localhost/", "http://127.0.0.1:8080/", "http://[::1]:8080/"} {
+		send(h, quiet)
+	}
+	send(h, "http://myapp.test/", "X-Forwarded-Proto", "https")
+	send(h, "http://myapp.test/", "Forwarded", "for=192.0.2.1;proto=https")
+	if logs.Len() != 0 {
+		t.Fatalf("warned where the cookie works:\n%s", logs.String())
+	}
+	send(h, "http://192.168.1.20:8080/")
+	send(h, "http://myapp.test/")
+	if n := strings.Count(logs.String(), "plain HTTP"); n != 1 || !strings.Contains(logs.String(), "level=WARN") ||
+		!strings.Contains(logs.String(), "WithInsecureCookie") || !strings.Contains(logs.String(), "X-Forwarded-Proto") {
+		t.Fatalf("want one warning naming the fixes, got %d:\n%s", n, logs.String())
+	}
+	h, logs = newManager(session.WithInsecureCookie())
+	send(h, "http://192.168.1.20:8080/")
+	if logs.Len() != 0 {
+		t.Fatalf("warned with WithInsecureCookie:\n%s", logs.String())
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -27,6 +28,8 @@ type Manager struct {
 	revoker ClientRevoker // the client store's revocation hook, if any
 	hashers sync.Pool     // of HMAC-SHA-256 keyed with logKey, for hash
 	anonCap *anonBucket   // WithAnonymousLimit, or nil
+
+	plainHTTPWarned atomic.Bool // warnPlainHTTP logged its line
 }
 
 // New returns a Manager saving sessions in store. Options are validated here:
@@ -338,6 +341,7 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 	if !s.accessed {
 		return nil
 	}
+	m.warnPlainHTTP(s.req)
 	if m.headerToken {
 		addVary(h, m.tokenHeader)
 	} else {
