@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -29,10 +30,42 @@ type entry struct {
 	Digest  string `json:"d"`
 	Created int64  `json:"c"`
 	Expires int64  `json:"x"`
+	Added   int64  `json:"a,omitempty"` // when listed (ms); 0 in indexes of earlier versions
 }
 
-func entryOf(d session.Digest, rec *session.Record) entry {
-	return entry{Digest: d.String(), Created: ms(rec.Created), Expires: ms(rec.AbsExpiry)}
+func entryOf(d session.Digest, rec *session.Record, now time.Time) entry {
+	return entry{Digest: d.String(), Created: ms(rec.Created), Expires: ms(rec.AbsExpiry), Added: ms(now)}
+}
+
+// pruneGrace is how long an entry stays listed although its item is
+// missing: a session is listed before its item is added (Create, Renew),
+// and an entry pruned in between would log the new session out.
+var pruneGrace = time.Minute
+
+// pruneGone drops the entries whose item is gone (logged out, expired or
+// evicted) and that were listed more than pruneGrace ago, with one get of
+// several keys. Logouts delete items without reading them, so they leave
+// their entries behind; a full index is pruned of them before a login is
+// refused.
+func (s *Store) pruneGone(x *index, now time.Time) error {
+	keys := make([]string, len(x.Entries))
+	for i, e := range x.Entries {
+		if d, err := session.ParseDigest(e.Digest); err == nil {
+			keys[i] = s.sessionKey(d)
+		}
+	}
+	items, err := s.client.GetMulti(slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return k == "" }))
+	if err != nil {
+		return s.wrap("pruning the user index", err)
+	}
+	live := x.Entries[:0]
+	for i, e := range x.Entries {
+		if _, ok := items[keys[i]]; ok || e.Added > ms(now.Add(-pruneGrace)) {
+			live = append(live, e)
+		}
+	}
+	x.Entries = live
+	return nil
 }
 
 func (x *index) has(d session.Digest) bool {
@@ -146,8 +179,13 @@ func (s *Store) indexAdd(ctx context.Context, userID string, replace session.Dig
 				return false, nil
 			}
 		}
-		if len(x.Entries) >= MaxSessionsPerUser {
-			return false, fmt.Errorf("memcached store: user has %d live sessions, the index holds at most %d", len(x.Entries), MaxSessionsPerUser)
+		if len(x.Entries) >= s.indexLimit {
+			if err := s.pruneGone(x, now); err != nil {
+				return false, err
+			}
+		}
+		if len(x.Entries) >= s.indexLimit {
+			return false, fmt.Errorf("memcached store: user has %d live sessions, the index holds at most %d", len(x.Entries), s.indexLimit)
 		}
 		x.Entries = append(x.Entries, e)
 		return true, nil

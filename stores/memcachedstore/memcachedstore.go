@@ -49,7 +49,9 @@ const DefaultPrefix = "sess:"
 // DefaultMaxItemSize is Memcached's default item size limit (-I 1m).
 const DefaultMaxItemSize = 1 << 20
 
-// MaxSessionsPerUser bounds the per-user index: a login beyond it fails.
+// MaxSessionsPerUser is the default bound of a user's index
+// (WithIndexLimit): a login beyond it fails, once the index is pruned of
+// the sessions that ended.
 const MaxSessionsPerUser = 5000
 
 // maxAttempts bounds the compare-and-swap retries of one operation; each
@@ -75,10 +77,12 @@ func backoff(ctx context.Context, attempt int) error {
 // session.Toucher, session.Renewer, session.UserIndex and
 // session.LineageDeleter.
 type Store struct {
-	client   *memcache.Client
-	prefix   string
-	maxItem  int
-	casHints casHints
+	client  *memcache.Client
+	prefix  string
+	maxItem int
+	// indexLimit bounds a user's index (WithIndexLimit).
+	indexLimit int
+	casHints   casHints
 }
 
 // Option configures a Store.
@@ -96,13 +100,19 @@ func WithPrefix(p string) Option { return func(s *Store) { s.prefix = p } }
 // session.ErrTooLarge before anything is written.
 func WithMaxItemSize(n int) Option { return func(s *Store) { s.maxItem = n } }
 
+// WithIndexLimit sets how many sessions a user's index lists at most
+// (default MaxSessionsPerUser): a login beyond it fails once the index is
+// pruned of the sessions that ended. The index is one item: at about 110
+// bytes an entry, keep the limit under the item size limit.
+func WithIndexLimit(n int) Option { return func(s *Store) { s.indexLimit = n } }
+
 // New returns a store on client. Set client.Timeout (gomemcache's default
 // is 500 ms) and client.MaxIdleConns for your load.
 func New(client *memcache.Client, opts ...Option) (*Store, error) {
 	if client == nil {
 		return nil, errors.New("memcachedstore: client is nil")
 	}
-	s := &Store{client: client, prefix: DefaultPrefix, maxItem: DefaultMaxItemSize}
+	s := &Store{client: client, prefix: DefaultPrefix, maxItem: DefaultMaxItemSize, indexLimit: MaxSessionsPerUser}
 	for _, o := range opts {
 		o(s)
 	}
@@ -111,6 +121,9 @@ func New(client *memcache.Client, opts ...Option) (*Store, error) {
 	}
 	if s.maxItem <= 0 {
 		return nil, fmt.Errorf("memcachedstore: invalid item size limit %d", s.maxItem)
+	}
+	if s.indexLimit <= 0 {
+		return nil, fmt.Errorf("memcachedstore: invalid index limit %d", s.indexLimit)
 	}
 	return s, nil
 }
@@ -202,7 +215,7 @@ func (s *Store) Create(ctx context.Context, d session.Digest, rec *session.Recor
 	}
 	now := time.Now()
 	if rec.UserID != "" {
-		if err := s.indexAdd(ctx, rec.UserID, session.Digest{}, entryOf(d, rec), now); err != nil {
+		if err := s.indexAdd(ctx, rec.UserID, session.Digest{}, entryOf(d, rec, now), now); err != nil {
 			return err
 		}
 	}
@@ -317,8 +330,9 @@ func (s *Store) rewrite(ctx context.Context, d session.Digest, op string, change
 }
 
 // Delete deletes the session's item. Its index entry, if any, stays until
-// its absolute deadline passes (it is pruned at the next write of the
-// index after that); it no longer matters, since the item is gone.
+// its absolute deadline passes or the index fills up (it is pruned at the
+// next write of the index after that); it no longer matters, since the
+// item is gone.
 func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
@@ -364,7 +378,7 @@ func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session
 		if prev.UserID == rec.UserID {
 			replace = old // must still be listed: not revoked meanwhile
 		}
-		if err := s.indexAdd(ctx, rec.UserID, replace, entryOf(new, rec), now); err != nil {
+		if err := s.indexAdd(ctx, rec.UserID, replace, entryOf(new, rec, now), now); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,111 @@
+package memcachedstore_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/sessiontest"
+	"github.com/sessionkit/session/stores/memcachedstore"
+	"github.com/sessionkit/session/stores/memcachedstore/memcachedtest"
+)
+
+// loggedIn returns a record of user's, alive for an hour.
+func loggedIn(user string) *session.Record {
+	now := time.Now().Truncate(time.Millisecond)
+	return &session.Record{Values: map[string][]byte{}, UserID: user, AuthTime: now, Created: now, LastSeen: now,
+		IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(time.Hour), Version: 1}
+}
+
+// A user's index is bounded (WithIndexLimit): a login beyond the bound
+// fails. Logouts delete items without touching the index, so their entries
+// used to stay until their absolute deadline and count against the bound:
+// a user logging in and out 5,000 times in a day could no longer log in. A
+// full index is now pruned of the sessions that ended before a login is
+// refused, but never of an entry listed within the grace period (a
+// session is listed before its item is added).
+func TestIndexBoundAndPruning(t *testing.T) {
+	srv := memcachedtest.Start(t)
+	client := memcache.New(srv.Addr)
+	t.Cleanup(func() { client.Close() })
+	st, err := memcachedstore.New(client, memcachedstore.WithIndexLimit(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var ds []session.Digest
+	for range 3 {
+		d := sessiontest.NewDigest()
+		if err := st.Create(ctx, d, loggedIn("bob")); err != nil {
+			t.Fatal(err)
+		}
+		ds = append(ds, d)
+	}
+	if err := st.Create(ctx, sessiontest.NewDigest(), loggedIn("bob")); err == nil {
+		t.Fatal("a login beyond the index limit succeeded")
+	}
+	for _, d := range ds[:2] {
+		if ok, err := st.Delete(ctx, d); !ok || err != nil {
+			t.Fatalf("delete: %v %v", ok, err)
+		}
+	}
+	// Within the grace period the logged-out entries stay listed.
+	if err := st.Create(ctx, sessiontest.NewDigest(), loggedIn("bob")); err == nil {
+		t.Fatal("an entry listed within the grace period was pruned")
+	}
+	defer memcachedstore.SetPruneGrace(0)()
+	for i := range 2 {
+		if err := st.Create(ctx, sessiontest.NewDigest(), loggedIn("bob")); err != nil {
+			t.Fatalf("login %d after two logouts: %v", i, err)
+		}
+	}
+	list, err := st.ListByUser(ctx, "bob", time.Now())
+	if err != nil || len(list) != 3 {
+		t.Fatalf("ListByUser: %d sessions, %v; want 3", len(list), err)
+	}
+	if err := st.Create(ctx, sessiontest.NewDigest(), loggedIn("bob")); err == nil {
+		t.Fatal("a fourth live session was listed")
+	}
+	if _, err := memcachedstore.New(client, memcachedstore.WithIndexLimit(0)); err == nil {
+		t.Fatal("WithIndexLimit(0) accepted")
+	}
+}
+
+// An index Memcached evicted (or lost with its node) lists nobody: the
+// user's sessions no longer load, and a revocation reports the 0 sessions
+// that are alive, never a count while sessions live.
+func TestEvictedIndexLogsOut(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	m, err := session.New(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ds []session.Digest
+	for range 2 {
+		d := sessiontest.NewDigest()
+		if err := st.Create(ctx, d, loggedIn("carol")); err != nil {
+			t.Fatal(err)
+		}
+		ds = append(ds, d)
+	}
+	if err := st.Client().Delete(st.UserKey("carol")); err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range ds {
+		if rec, err := st.Load(ctx, d); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("session %d loads after its index was evicted: %v, %v", i, rec, err)
+		}
+	}
+	list, err := m.UserSessions(ctx, "carol")
+	if err != nil || len(list) != 0 {
+		t.Fatalf("UserSessions: %v, %v", list, err)
+	}
+	if n, err := m.RevokeUser(ctx, "carol"); err != nil || n != 0 {
+		t.Fatalf("RevokeUser: %d, %v; want 0 (nothing alive)", n, err)
+	}
+}
