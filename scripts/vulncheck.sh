@@ -44,14 +44,20 @@ bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 GOFLAGS= GOTOOLCHAIN=$VULNCHECK_GO GOBIN=$bin go install "golang.org/x/vuln/cmd/govulncheck@$VULNCHECK_VERSION"
 
+# Every module's packages in one run: the workspace gives each module the
+# same dependency versions whether it is scanned alone or with the others
+# (go.work's build list), and one run type-checks the shared dependencies
+# once (9 s here, where one run per module took minutes).
 status=0
+patterns=()
 for dir in $(go list -m -f '{{.Dir}}'); do
-	rel=${dir#"$PWD"}; rel=.${rel}
-	echo "==> govulncheck $rel ($VULNCHECK_GO)"
-	if ! (cd "$dir" && GOTOOLCHAIN=$VULNCHECK_GO "$bin/govulncheck" -db "$db" ./...); then
-		status=1
-	fi
+	rel=${dir#"$PWD"}
+	patterns+=(".${rel}/...")
 done
+echo "==> govulncheck ${patterns[*]} ($VULNCHECK_GO)"
+if ! GOTOOLCHAIN=$VULNCHECK_GO "$bin/govulncheck" -db "$db" "${patterns[@]}"; then
+	status=1
+fi
 
 local_go=$(GOTOOLCHAIN=local go env GOVERSION)
 if [ "$local_go" != "$VULNCHECK_GO" ]; then
