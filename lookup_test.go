@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/memstore"
@@ -105,4 +106,37 @@ func ExampleManager_Lookup() {
 	}
 	fmt.Println(user)
 	// Output: alice
+}
+
+// Lookup applies the deadlines a request does: a session idle past its
+// idle timeout, or active until its absolute deadline, is an invalid
+// token, and its record is deleted.
+func TestLookupHonoursDeadlines(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	idle := mustToken(t, e.do("/login?u=carol", ""))
+	e.clock.Advance(31 * time.Minute)
+	if _, err := e.m.Lookup(ctx, idle); !errors.Is(err, session.ErrInvalidToken) {
+		t.Fatalf("a session idle past its timeout: %v", err)
+	}
+	if d, _ := session.DigestOf(idle); !gone(ctx, e.store, d) {
+		t.Fatal("the idle session's record was not deleted")
+	}
+	active := mustToken(t, e.do("/login?u=dave", ""))
+	for range 12 * 3 { // a request every 20 minutes for 12 hours
+		e.clock.Advance(20 * time.Minute)
+		e.do("/get?k=a", active)
+	}
+	if _, err := e.m.Lookup(ctx, active); !errors.Is(err, session.ErrInvalidToken) {
+		t.Fatalf("a session past its absolute deadline: %v", err)
+	}
+	if d, _ := session.DigestOf(active); !gone(ctx, e.store, d) {
+		t.Fatal("the record of the session past its deadline was not deleted")
+	}
+}
+
+// gone reports whether st has no record under d.
+func gone(ctx context.Context, st session.Store, d session.Digest) bool {
+	_, err := st.Load(ctx, d)
+	return errors.Is(err, session.ErrNotFound)
 }
