@@ -137,6 +137,35 @@ func TestLoginThrottled(t *testing.T) {
 	}
 }
 
+// Guesses sent at once are throttled as guesses sent one after another:
+// the throttle used to be checked before the password and counted after
+// it, so concurrent guesses all passed the check before the first failure
+// was counted (20 at once were all checked against the password).
+func TestConcurrentGuessesThrottled(t *testing.T) {
+	srv, _ := testServer(t)
+	const guesses = 20
+	codes := make([]int, guesses)
+	var wg sync.WaitGroup
+	for i := range guesses {
+		b := newBrowser(t, srv)
+		wg.Go(func() { codes[i] = b.post("/login", "username", "alice", "password", fmt.Sprint("guess", i)).code })
+	}
+	wg.Wait()
+	checked := 0
+	for _, c := range codes {
+		switch c {
+		case http.StatusUnauthorized:
+			checked++
+		case http.StatusTooManyRequests:
+		default:
+			t.Fatalf("a guess answered %d", c)
+		}
+	}
+	if checked > maxLoginFailures {
+		t.Fatalf("%d of %d concurrent guesses were checked against the password; the throttle allows %d", checked, guesses, maxLoginFailures)
+	}
+}
+
 // The throttle's own rules, on a fake clock: the window slides, a correct
 // password clears the account's count, and the key count is bounded.
 func TestThrottleWindow(t *testing.T) {

@@ -38,7 +38,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	}
 	name, pass := r.PostFormValue("username"), r.PostFormValue("password")
 	keys := throttleKeys(r, name)
-	if wait := a.logins.Wait(keys...); wait > 0 {
+	if wait := a.logins.Begin(keys...); wait > 0 {
 		// Checked before the password: a throttled guesser costs no
 		// bcrypt check.
 		w.Header().Set("Retry-After", retryAfter(wait))
@@ -52,8 +52,9 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		// account's password is stored); the operator needs to know.
 		a.logger.Warn("webapp: a Django password hash this demo cannot check", "error", err)
 	}
-	if errors.Is(err, errWrongPassword) || errors.Is(err, django.ErrBadCredentials) || errors.Is(err, django.ErrUnsupportedHasher) {
-		a.logins.Fail(keys...)
+	wrong := errors.Is(err, errWrongPassword) || errors.Is(err, django.ErrBadCredentials) || errors.Is(err, django.ErrUnsupportedHasher)
+	a.logins.Done(wrong, keys...)
+	if wrong {
 		a.render(w, http.StatusUnauthorized, "login.html", loginData{Message: "Wrong user name or password.", Username: name, NoRemember: a.noRemember})
 		return
 	}

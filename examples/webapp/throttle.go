@@ -12,13 +12,16 @@ import (
 // maxFailures failures within window, further attempts are refused with
 // 429 and Retry-After until the oldest failure leaves the window. It is
 // checked before the password, so a guessing client costs no bcrypt check
-// once throttled. It keeps at most maxKeys keys (the oldest go first), so
+// once throttled, and an attempt let through counts as a failure until it
+// is known not to be one (Begin, Done), so guesses sent at once cannot all
+// pass the check before the first failure is counted. It keeps at most maxKeys keys (the oldest go first), so
 // a flood of distinct names cannot grow it without bound. One process
 // only: behind several servers, keep the counters in a shared store.
 type Throttle struct {
 	mu          sync.Mutex
 	failures    map[string][]time.Time
-	order       []string // keys by first failure, for the bound
+	pending     map[string]int // attempts let through and not Done, by key
+	order       []string       // keys by first failure, for the bound
 	maxFailures int
 	window      time.Duration
 	maxKeys     int
@@ -28,7 +31,7 @@ type Throttle struct {
 // NewThrottle returns a throttle allowing maxFailures failed logins per key
 // within window.
 func NewThrottle(maxFailures int, window time.Duration) *Throttle {
-	return &Throttle{failures: map[string][]time.Time{}, maxFailures: maxFailures, window: window, maxKeys: 100_000, now: time.Now}
+	return &Throttle{failures: map[string][]time.Time{}, pending: map[string]int{}, maxFailures: maxFailures, window: window, maxKeys: 100_000, now: time.Now}
 }
 
 // keys returns the throttle keys of a login attempt: the account and the
@@ -41,19 +44,58 @@ func throttleKeys(r *http.Request, user string) []string {
 	return []string{"user\x00" + user, "addr\x00" + host}
 }
 
-// Wait returns how long the attempt must wait (0: it may go on).
+// Wait returns how long an attempt must wait (0: it may go on), counting
+// the attempts in progress as failures.
 func (t *Throttle) Wait(keys ...string) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.wait(keys)
+}
+
+func (t *Throttle) wait(keys []string) time.Duration {
 	now := t.now()
 	var wait time.Duration
 	for _, k := range keys {
 		f := t.prune(k, now)
-		if len(f) >= t.maxFailures {
+		switch {
+		case len(f) >= t.maxFailures:
 			wait = max(wait, f[len(f)-t.maxFailures].Add(t.window).Sub(now))
+		case len(f)+t.pending[k] >= t.maxFailures:
+			// Attempts in progress may fill the count: ask again once
+			// they are known.
+			wait = max(wait, time.Second)
 		}
 	}
 	return wait
+}
+
+// Begin is Wait for an attempt that goes on when it returns 0: the
+// attempt counts as a failure under every key until Done.
+func (t *Throttle) Begin(keys ...string) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if wait := t.wait(keys); wait > 0 {
+		return wait
+	}
+	for _, k := range keys {
+		t.pending[k]++
+	}
+	return 0
+}
+
+// Done ends an attempt Begin let through, recording a failure under every
+// key when failed.
+func (t *Throttle) Done(failed bool, keys ...string) {
+	t.mu.Lock()
+	for _, k := range keys {
+		if t.pending[k]--; t.pending[k] <= 0 {
+			delete(t.pending, k)
+		}
+	}
+	t.mu.Unlock()
+	if failed {
+		t.Fail(keys...)
+	}
 }
 
 // Fail records a failed attempt under every key.
