@@ -2,18 +2,23 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/stores/storeurl"
 )
 
 // zeros is an endless body of zero bytes, cut at n: a large upload that
@@ -265,5 +270,37 @@ func TestRememberMeCheckbox(t *testing.T) {
 	}
 	if r := ordinary.get("/api/me"); r.code == http.StatusOK {
 		t.Fatalf("ordinary session after 13 hours: %d %q", r.code, r.body)
+	}
+}
+
+// Issue 18: a login loop cannot pile up sessions for one account: the demo
+// keeps at most 10 (session.WithMaxSessionsPerUser), ending the least
+// recently active ones (a loop made 10,000 in 23 s before).
+func TestLoginLoopCapped(t *testing.T) {
+	store := "sqlite:" + filepath.Join(t.TempDir(), "s.db")
+	d := startDemo(t, "--store", store, "--users", "alice:wonderland")
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for i := range 15 {
+		res, err := client.PostForm(d.base+"/login", url.Values{"username": {"alice"}, "password": {"wonderland"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("login %d: %d", i, res.StatusCode)
+		}
+	}
+	d.stop()
+	st, err := storeurl.OpenExisting(context.Background(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m, err := session.New(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list, err := m.UserSessions(context.Background(), "alice"); err != nil || len(list) != 10 {
+		t.Fatalf("alice has %d sessions after 15 logins (%v); the demo keeps 10", len(list), err)
 	}
 }
