@@ -60,9 +60,15 @@ func TestDeadCookieClearedOnce(t *testing.T) {
 		r.Header.Set("Cookie", "__Host-sid="+cookie)
 		r.Header.Set("Sec-Fetch-Mode", "cors")
 		w = httptest.NewRecorder()
+		e.logs.Reset()
 		e.h.ServeHTTP(w, r)
 		if body(w) != "false:" || len(w.Header().Values("Set-Cookie")) != 0 {
 			t.Fatalf("%s: a background request deleted the cookie: %q %q", name, body(w), w.Header().Values("Set-Cookie"))
+		}
+		// It will come again with every background request: not a line
+		// at info level each time.
+		if strings.Contains(e.logs.String(), "level=INFO") {
+			t.Fatalf("%s: a dead cookie a background request keeps sending is logged at info level:\n%s", name, e.logs.String())
 		}
 	}
 }

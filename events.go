@@ -83,6 +83,10 @@ type Event struct {
 	// when the event is logged or observed, and cleared before observers
 	// see the event.
 	token, newToken tokenRef
+	// repeats: the client will present the same dead cookie again (a
+	// browser's background request, whose response does not delete it),
+	// so the event is logged at debug level rather than once per request.
+	repeats bool
 }
 
 // tokenRef is a session's digest awaiting its keyed hash.
@@ -135,6 +139,8 @@ func (m *Manager) emit(ctx context.Context, e Event) {
 		level = slog.LevelInfo
 		if e.Reason == "corrupt" || e.Reason == "duplicate" {
 			level = slog.LevelWarn
+		} else if e.repeats {
+			level = slog.LevelDebug
 		}
 	case EventStoreError:
 		level = slog.LevelError

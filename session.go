@@ -103,7 +103,7 @@ func (s *Session) load() error {
 		// A cookie of ours that is no token: delete it, so that the
 		// client does not send it (and get logged) again.
 		s.clearCookie = s.deadCookieDeletable()
-		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: s.tokenIssue, RemoteAddr: s.remoteAddr})
+		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: s.tokenIssue, RemoteAddr: s.remoteAddr, repeats: !s.clearCookie})
 		return nil
 	}
 	if !s.hasToken {
@@ -123,7 +123,7 @@ func (s *Session) load() error {
 		// log line on every request until its Max-Age runs out.
 		s.hasToken = false
 		s.clearCookie = s.deadCookieDeletable()
-		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: "unknown", token: ref(s.digest), RemoteAddr: s.remoteAddr})
+		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: "unknown", token: ref(s.digest), RemoteAddr: s.remoteAddr, repeats: !s.clearCookie})
 		return nil
 	case errors.Is(err, ErrCorrupt):
 		s.hasToken = false
