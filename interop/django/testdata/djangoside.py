@@ -35,6 +35,15 @@ def configure(db):
         if db.get("compressor"):
             caches["default"]["OPTIONS"]["COMPRESSOR"] = "django_redis.compressors.%s" % db["compressor"]
     extra = {}
+    if db.get("use_tz") is False:
+        # USE_TZ = False: naive datetimes in TIME_ZONE, which Django makes
+        # the process's time zone when it loads a settings module (as a
+        # project does; settings.configure alone does not).
+        import os
+        import time
+        extra["TIME_ZONE"] = db.get("time_zone", "America/Chicago")
+        os.environ["TZ"] = extra["TIME_ZONE"]
+        time.tzset()
     if db.get("sha1"):
         # Django 3.1/3.2's transitional mode: SHA-1 signatures and auth hashes.
         extra["DEFAULT_HASHING_ALGORITHM"] = "sha1"
@@ -42,7 +51,7 @@ def configure(db):
         SECRET_KEY=db.get("secret", SECRET),
         **extra,
         CACHES=caches,
-        USE_TZ=True,
+        USE_TZ=db.get("use_tz", True),
         DATABASES={"default": database},
         INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "django.contrib.sessions"],
         SESSION_ENGINE=db.get("engine", "django.contrib.sessions.backends.db"),
@@ -149,8 +158,9 @@ def handle(cmd):
         # request.session.set_expiry(value) then save, as a view does:
         # an int (seconds of inactivity; 0 = until the browser closes) or
         # {"in": seconds} for a datetime that far ahead. Django 3.2's
-        # JSONSerializer cannot store a datetime: the TypeError is answered
-        # as "raised", not as an error.
+        # JSONSerializer cannot store a datetime (the db and cached_db
+        # backends): the TypeError is answered as "raised", not as an
+        # error; django-redis' JSONSerializer stores its ISO string.
         import datetime
         from django.utils import timezone
         request = request_with(cmd["key"])
@@ -175,6 +185,8 @@ def handle(cmd):
         at = timezone.now() + datetime.timedelta(seconds=cmd["in"])
         store = request_with(None).session
         key = store._get_new_session_key()
+        if cmd.get("min"):  # datetime.min, in UTC
+            at = datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
         data = {"cart": [3, 1, 4], "_session_expiry": at.isoformat()}
         row_at = timezone.now() + datetime.timedelta(seconds=cmd.get("row_in", cmd["in"]))
         Session.objects.create(session_key=key, session_data=store.encode(data), expire_date=row_at)
@@ -200,6 +212,13 @@ def handle(cmd):
         from django.utils import timezone
         n = Session.objects.filter(session_key=cmd["key"]).update(
             expire_date=timezone.now() - datetime.timedelta(seconds=cmd["seconds"]))
+        return {"updated": n}
+    if op == "expire_in":  # the row expires in seconds, as a save that long ago would date it
+        import datetime
+        from django.contrib.sessions.models import Session
+        from django.utils import timezone
+        n = Session.objects.filter(session_key=cmd["key"]).update(
+            expire_date=timezone.now() + datetime.timedelta(seconds=cmd["seconds"]))
         return {"updated": n}
     if op == "raw":
         from django.contrib.sessions.models import Session
