@@ -54,9 +54,14 @@ type CacheConfig struct {
 	Backends   []string
 	// CookieAge is SESSION_COOKIE_AGE (default two weeks): the idle
 	// timeout of a session without its own set_expiry (see KeyExpiry), as
-	// in Django; a write sets the TTL to it, and the session's last
+	// in Django; a write of such a session sets the TTL to it, and its last
 	// activity reads as its expiry minus it.
 	CookieAge time.Duration
+	// TimeZone is the project's TIME_ZONE, as in Config: under USE_TZ =
+	// False, django-redis' JSONSerializer stores a set_expiry datetime
+	// (or timedelta) as a naive local time, which is read in it; without
+	// it such a session ends when its TTL says (see KeyExpiry).
+	TimeZone *time.Location
 }
 
 // CacheStore is a session.Store over Django's cache backend on Redis
@@ -79,6 +84,7 @@ type CacheStore struct {
 	zlib    bool
 	max     int
 	age     time.Duration
+	loc     *time.Location
 	users   users
 }
 
@@ -107,7 +113,7 @@ func NewCacheStore(cfg CacheConfig) (*CacheStore, error) {
 		return nil, err
 	}
 	return &CacheStore{client: cfg.Client, prefix: cfg.KeyPrefix + ":" + strconv.Itoa(cfg.Version) + ":" + cacheKeyPrefix,
-		msgpack: cfg.Msgpack, zlib: cfg.Zlib, max: cfg.MaxPayload, age: cfg.CookieAge, users: u}, nil
+		msgpack: cfg.Msgpack, zlib: cfg.Zlib, max: cfg.MaxPayload, age: cfg.CookieAge, loc: cfg.TimeZone, users: u}, nil
 }
 
 func (c *CacheStore) key(d session.Digest) string { return c.prefix + string(d[:]) }
@@ -169,59 +175,68 @@ func (c *CacheStore) Load(ctx context.Context, d session.Digest) (*session.Recor
 }
 
 func (c *CacheStore) load(ctx context.Context, d session.Digest) (*session.Record, *loaded, error) {
+	was, err := c.peek(ctx, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	user, flush, err := c.users.verify(ctx, was.dict)
+	if err != nil {
+		return nil, nil, err
+	}
+	if flush {
+		if err := c.client.Del(ctx, c.key(d)).Err(); err != nil {
+			return nil, nil, fmt.Errorf("django cache: deleting a session whose password changed: %w", err)
+		}
+		return nil, nil, session.ErrNotFound
+	}
+	rec := recordOf(was.dict, user, was.expires, was.at, c.age, c.loc, version(string(was.raw)))
+	return rec, was, nil
+}
+
+// peek reads the value and its TTL in one round trip, without checking
+// its login.
+func (c *CacheStore) peek(ctx context.Context, d session.Digest) (*loaded, error) {
 	k := c.key(d)
 	pipe := c.client.Pipeline()
 	get := pipe.Get(ctx, k)
 	ttl := pipe.PTTL(ctx, k)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, nil, fmt.Errorf("django cache: load: %w", err)
+		return nil, fmt.Errorf("django cache: load: %w", err)
 	}
 	raw, err := get.Bytes()
 	if errors.Is(err, redis.Nil) {
-		return nil, nil, session.ErrNotFound
+		return nil, session.ErrNotFound
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("django cache: load: %w", err)
+		return nil, fmt.Errorf("django cache: load: %w", err)
 	}
 	dict, err := c.decode(raw)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	user, flush, err := c.users.verify(ctx, dict)
-	if err != nil {
-		return nil, nil, err
-	}
-	if flush {
-		if err := c.client.Del(ctx, k).Err(); err != nil {
-			return nil, nil, fmt.Errorf("django cache: deleting a session whose password changed: %w", err)
-		}
-		return nil, nil, session.ErrNotFound
-	}
-	expires := noDeadline
+	was := &loaded{raw: raw, dict: dict, at: time.Now(), expires: noDeadline}
 	if t := ttl.Val(); t > 0 {
-		expires = time.Now().Add(t)
+		was.expires = was.at.Add(t)
 	}
-	rec := recordOf(dict, user, expires, c.age, version(string(raw)))
-	return rec, &loaded{raw: raw, dict: dict}, nil
+	return was, nil
 }
 
-// loaded is the value a record was read from.
+// loaded is the value a record was read from, at when, and when its TTL
+// ends (noDeadline for none).
 type loaded struct {
-	raw  []byte
-	dict *dict
+	raw         []byte
+	dict        *dict
+	at, expires time.Time
 }
 
-// value encodes rec over the dictionary it was read from (nil for a new
-// one); fresh writes new login keys (a login). It returns the value and
-// when it expires as Django computes it: rec.LastSeen plus the session's
-// age (KeyExpiry).
-func (c *CacheStore) value(ctx context.Context, base *dict, rec *session.Record, fresh bool) ([]byte, time.Time, error) {
-	out, err := rebuild(ctx, &c.users, base, rec, fresh, c.age)
+// value encodes rec with lt's expiry over the dictionary it was read
+// from (nil for a new one); fresh writes new login keys (a login).
+func (c *CacheStore) value(ctx context.Context, base *dict, rec *session.Record, fresh bool, lt lifetime) ([]byte, error) {
+	out, err := rebuild(ctx, &c.users, base, rec, fresh, &lt)
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, err
 	}
-	v, err := c.encode(out)
-	return v, parseExpiry(out.vals[KeyExpiry], c.age).expires(rec.LastSeen), err
+	return c.encode(out)
 }
 
 func ttlUntil(t time.Time) time.Duration {
@@ -234,11 +249,12 @@ func ttlUntil(t time.Time) time.Duration {
 
 // Create sets the value if the key is free (Django's cache.add).
 func (c *CacheStore) Create(ctx context.Context, d session.Digest, rec *session.Record) error {
-	v, expires, err := c.value(ctx, nil, rec, true)
+	lt := lifetimeFor(nil, time.Time{}, rec, c.age, c.loc)
+	v, err := c.value(ctx, nil, rec, true, lt)
 	if err != nil {
 		return err
 	}
-	ok, err := c.client.SetNX(ctx, c.key(d), v, ttlUntil(expires)).Result()
+	ok, err := c.client.SetNX(ctx, c.key(d), v, ttlUntil(lt.expires)).Result()
 	if err != nil {
 		return fmt.Errorf("django cache: create: %w", err)
 	}
@@ -267,12 +283,13 @@ func (c *CacheStore) Update(ctx context.Context, d session.Digest, ch *session.C
 		if err := ch.TooLarge(before, rec); err != nil {
 			return err
 		}
-		rec.LastSeen = time.Now() // Django dates the session from every save
-		v, expires, err := c.value(ctx, was.dict, rec, false)
+		redate(rec, ch, time.Now()) // Django dates the session from every save
+		lt := lifetimeFor(was.dict, was.expires, rec, c.age, c.loc)
+		v, err := c.value(ctx, was.dict, rec, false, lt)
 		if err != nil {
 			return err
 		}
-		n, err := casScript.Run(ctx, c.client, []string{c.key(d)}, was.raw, v, ttlUntil(expires).Milliseconds()).Int()
+		n, err := casScript.Run(ctx, c.client, []string{c.key(d)}, was.raw, v, ttlUntil(lt.expires).Milliseconds()).Int()
 		if err != nil {
 			return fmt.Errorf("django cache: update: %w", err)
 		}
@@ -283,24 +300,38 @@ func (c *CacheStore) Update(ctx context.Context, d session.Digest, ch *session.C
 	return fmt.Errorf("django cache: update: the value kept changing over %d attempts", maxAttempts)
 }
 
-// Touch moves the TTL forward only (PEXPIREAT ... GT, Redis 7).
-func (c *CacheStore) Touch(ctx context.Context, d session.Digest, _, idleExpiry time.Time) error {
-	k := c.key(d)
-	n, err := c.client.Do(ctx, "PEXPIREAT", k, idleExpiry.UnixMilli(), "GT").Int()
-	if err != nil {
-		return fmt.Errorf("django cache: touch: %w", err)
-	}
-	if n == 0 {
-		// Already later, or gone: tell the two apart.
-		exists, err := c.client.Exists(ctx, k).Result()
+// touchScript moves KEYS[1]'s TTL forward only to ARGV[2] (Unix ms;
+// PEXPIREAT ... GT, Redis 7) if it still holds ARGV[1]; it returns 1, or 0
+// when the value changed or is gone.
+var touchScript = redis.NewScript(`if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIREAT', KEYS[1], ARGV[2], 'GT')
+return 1`)
+
+// Touch moves the TTL forward (never back) to idleExpiry, but never past
+// what the value's own expiry, as read now, gives a save at lastSeen (the
+// request's view may predate a Django set_expiry that shortened the
+// session, and an expiry the store does not understand is never
+// extended), conditional on the value being what was read.
+func (c *CacheStore) Touch(ctx context.Context, d session.Digest, lastSeen, idleExpiry time.Time) error {
+	for range maxAttempts {
+		was, err := c.peek(ctx, d)
+		if err != nil {
+			return err
+		}
+		e := parseExpiry(was.dict.vals[KeyExpiry], c.age, c.loc)
+		target := minTime(idleExpiry, e.expires(lastSeen, was.expires)).Truncate(time.Millisecond)
+		if !was.expires.Before(target) {
+			return nil // already as late, or no TTL
+		}
+		n, err := touchScript.Run(ctx, c.client, []string{c.key(d)}, was.raw, target.UnixMilli()).Int()
 		if err != nil {
 			return fmt.Errorf("django cache: touch: %w", err)
 		}
-		if exists == 0 {
-			return session.ErrNotFound
+		if n == 1 {
+			return nil
 		}
 	}
-	return nil
+	return fmt.Errorf("django cache: touch: the value kept changing over %d attempts", maxAttempts)
 }
 
 // Delete removes the key, as Django's flush does.
@@ -322,17 +353,20 @@ redis.call('DEL', KEYS[1])
 return 1`)
 
 // Renew moves the session to a new key atomically (Django's cycle_key).
+// If the value changed since the request loaded rec, its own expiry is
+// kept when it ends earlier than rec's (see renewedLifetime).
 func (c *CacheStore) Renew(ctx context.Context, old, new session.Digest, rec *session.Record) error {
 	for range maxAttempts {
 		_, was, err := c.load(ctx, old)
 		if err != nil {
 			return err
 		}
-		v, expires, err := c.value(ctx, was.dict, rec, true)
+		lt := renewedLifetime(was.dict, version(string(was.raw)), was.expires, was.at, rec, c.age, c.loc)
+		v, err := c.value(ctx, was.dict, rec, true, lt)
 		if err != nil {
 			return err
 		}
-		n, err := renewScript.Run(ctx, c.client, []string{c.key(old), c.key(new)}, was.raw, v, ttlUntil(expires).Milliseconds()).Int()
+		n, err := renewScript.Run(ctx, c.client, []string{c.key(old), c.key(new)}, was.raw, v, ttlUntil(lt.expires).Milliseconds()).Int()
 		if err != nil {
 			return fmt.Errorf("django cache: renew: %w", err)
 		}

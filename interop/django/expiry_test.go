@@ -181,7 +181,20 @@ func TestDjangoSetExpiry(t *testing.T) {
 				t.Fatalf("after Go's SetIdleTimeout(10m) Django: age %v, browser close %v", age, closing)
 			}
 			within(t, "expire_date after Go's SetIdleTimeout", rowExpiry(t, py, key), time.Now().Add(600*time.Second), 10*time.Second)
+			// Django holds one of the two: with the 10-minute idle timeout
+			// still set, the shorter life on the server wins over the
+			// browser-session cookie (0 would give Django two weeks).
 			serveGo(t, m, key, func(r *http.Request) error { return session.FromContext(r.Context()).SetExpireOnClose(true) })
+			if age, closing, data := expiryOf(t, py, key); closing || age != 600 || data["_session_expiry"] != float64(600) {
+				t.Fatalf("after Go's SetExpireOnClose(true) with a 10-minute idle timeout Django: age %v, browser close %v, data %v", age, closing, data)
+			}
+			serveGo(t, m, key, func(r *http.Request) error {
+				s := session.FromContext(r.Context())
+				if err := s.SetIdleTimeout(0); err != nil {
+					return err
+				}
+				return s.SetExpireOnClose(true)
+			})
 			if _, closing, data := expiryOf(t, py, key); !closing || data["_session_expiry"] != float64(0) {
 				t.Fatalf("after Go's SetExpireOnClose(true) Django: browser close %v, data %v", closing, data)
 			}

@@ -108,17 +108,23 @@ func TestGoLoginIntoDjangoSession(t *testing.T) {
 				t.Fatalf("Django sees the second Go login as %v", got)
 			}
 
-			// Bob's Django session: flushed by a login as alice.
+			// Bob's Django session: flushed by a login as alice, his
+			// set_expiry with it (alice's session has the manager's idle
+			// timeout, which is shorter than SESSION_COOKIE_AGE).
 			bobs := py.Call(map[string]any{"op": "login", "user": "bob"})["key"].(string)
 			py.Call(map[string]any{"op": "set", "key": bobs, "name": "bobs_secret", "value": "x"})
+			py.Call(map[string]any{"op": "expiry", "key": bobs, "value": 7 * 24 * 3600})
 			key = login(bobs)
 			got = py.Call(map[string]any{"op": "get", "key": key})
 			data := got["data"].(map[string]any)
 			if got["user"] != alice || data["bobs_secret"] != nil {
 				t.Fatalf("Django sees alice's login over bob's session as %v", got)
 			}
+			if data[django.KeyExpiry] != session.DefaultIdleTimeout.Seconds() {
+				t.Fatalf("alice's login over bob's session has the expiry %v, want the manager's idle timeout", data[django.KeyExpiry])
+			}
 			for k := range data {
-				if k != django.KeyUserID && k != django.KeyUserBackend && k != django.KeyUserHash {
+				if k != django.KeyUserID && k != django.KeyUserBackend && k != django.KeyUserHash && k != django.KeyExpiry {
 					t.Fatalf("bob's session kept %q for alice: %v", k, data)
 				}
 			}

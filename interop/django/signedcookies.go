@@ -69,7 +69,7 @@ func NewSignedCookies(cfg CookieConfig) (*SignedCookies, error) {
 // Seal writes the session as Django's signed cookie (compressed when that
 // is shorter, as Django does), with the login keys of its user.
 func (c *SignedCookies) Seal(ctx context.Context, _ string, _ session.Digest, rec *session.Record) (string, error) {
-	out, err := rebuild(ctx, &c.users, nil, rec, true, 0)
+	out, err := rebuild(ctx, &c.users, nil, rec, true, nil)
 	if err != nil {
 		return "", err
 	}

@@ -64,9 +64,17 @@ type Config struct {
 	Backends []string
 	// CookieAge is SESSION_COOKIE_AGE (default two weeks): the idle
 	// timeout of a session without its own set_expiry (see KeyExpiry), as
-	// in Django; a write dates expire_date that far ahead, and the
-	// session's last activity reads as expire_date minus it.
+	// in Django; a write of such a session dates expire_date that far
+	// ahead, and its last activity reads as expire_date minus it.
 	CookieAge time.Duration
+	// TimeZone is the project's TIME_ZONE, needed only under USE_TZ =
+	// False to read a set_expiry datetime stored without an offset (as a
+	// naive local time); without it such a value is not understood and the
+	// session ends when its expire_date says (see KeyExpiry). Django reads
+	// naive datetimes in TIME_ZONE only when it sets the process's time
+	// zone (a settings module does; settings.configure does not), so
+	// check what the Django processes run with.
+	TimeZone *time.Location
 	// MaxPayload bounds a decoded session (default DefaultMaxPayload).
 	MaxPayload int
 	// Compress compresses written data as Django does when that saves
@@ -143,7 +151,7 @@ func NewStore(db *sql.DB, cfg Config) (*Store, error) {
 	s.load = "SELECT session_data, expire_date FROM " + t + " WHERE session_key = ? AND expire_date > ?"
 	s.insert = "INSERT INTO " + t + " (session_key, session_data, expire_date) VALUES (?, ?, ?)"
 	s.update = "UPDATE " + t + " SET session_data = ?, expire_date = ? WHERE session_key = ? AND session_data = ?"
-	s.touch = "UPDATE " + t + " SET expire_date = ? WHERE session_key = ? AND expire_date > ? AND expire_date < ?"
+	s.touch = "UPDATE " + t + " SET expire_date = ? WHERE session_key = ? AND session_data = ? AND expire_date < ?"
 	s.del = "DELETE FROM " + t + " WHERE session_key = ?"
 	s.renew = "UPDATE " + t + " SET session_key = ?, session_data = ?, expire_date = ? WHERE session_key = ? AND expire_date > ?"
 	s.count = "SELECT COUNT(*) FROM " + t + " WHERE expire_date > ?"
@@ -253,9 +261,15 @@ func (s *Store) read(ctx context.Context, key string, now time.Time) (*row, bool
 	return &r, true, nil
 }
 
-// record turns a row into the record the manager works with (recordOf).
-func (s *Store) record(r *row, userID string) *session.Record {
-	return recordOf(r.dict, userID, r.expire, s.cfg.CookieAge, version(r.data))
+// record turns a row read at now into the record the manager works with
+// (recordOf).
+func (s *Store) record(r *row, userID string, now time.Time) *session.Record {
+	return recordOf(r.dict, userID, r.expire, now, s.cfg.CookieAge, s.cfg.TimeZone, version(r.data))
+}
+
+// expiry returns the row's own expiry (KeyExpiry).
+func (s *Store) expiry(r *row) expiry {
+	return parseExpiry(r.dict.vals[KeyExpiry], s.cfg.CookieAge, s.cfg.TimeZone)
 }
 
 // noDeadline is the absolute deadline of a Django session: none (the
@@ -290,30 +304,39 @@ func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, er
 		}
 		return nil, session.ErrNotFound
 	}
-	return s.record(r, user), nil
+	return s.record(r, user, now), nil
 }
 
-// encodeRecord builds the dictionary of rec, keeping base's key order and
-// login keys when rec's user is the one base was logged in as, and writing
-// fresh login keys (with the hash of the user's current password) when the
-// user changed. It returns the signed data and the expire_date Django
-// would write with it: rec.LastSeen plus the session's age (KeyExpiry).
-func (s *Store) encodeRecord(ctx context.Context, base *dict, rec *session.Record, fresh bool) (string, time.Time, error) {
-	out, err := rebuild(ctx, &s.users, base, rec, fresh, s.cfg.CookieAge)
+// encodeRecord builds the dictionary of rec with lt's expiry, keeping
+// base's key order and login keys when rec's user is the one base was
+// logged in as, and writing fresh login keys (with the hash of the user's
+// current password) when the user changed. It returns the signed data;
+// lt.expires is the expire_date that goes with it.
+func (s *Store) encodeRecord(ctx context.Context, base *dict, rec *session.Record, fresh bool, lt lifetime) (string, error) {
+	out, err := rebuild(ctx, &s.users, base, rec, fresh, &lt)
 	if err != nil {
-		return "", time.Time{}, err
+		return "", err
 	}
-	expires := parseExpiry(out.vals[KeyExpiry], s.cfg.CookieAge).expires(rec.LastSeen)
-	return s.signer.Sign(encodeSession(out), s.cfg.Compress, time.Now()), expires, nil
+	return s.signer.Sign(encodeSession(out), s.cfg.Compress, time.Now()), nil
+}
+
+// lifetime is lifetimeFor with the store's settings; base is nil for a
+// new session.
+func (s *Store) lifetime(base *row, rec *session.Record) lifetime {
+	if base == nil {
+		return lifetimeFor(nil, time.Time{}, rec, s.cfg.CookieAge, s.cfg.TimeZone)
+	}
+	return lifetimeFor(base.dict, base.expire, rec, s.cfg.CookieAge, s.cfg.TimeZone)
 }
 
 // Create inserts a new session row; an existing key gives ErrExists.
 func (s *Store) Create(ctx context.Context, d session.Digest, rec *session.Record) error {
-	data, expires, err := s.encodeRecord(ctx, nil, rec, true)
+	lt := s.lifetime(nil, rec)
+	data, err := s.encodeRecord(ctx, nil, rec, true, lt)
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, s.insert, string(d[:]), data, s.timeArg(expires)); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.insert, string(d[:]), data, s.timeArg(lt.expires)); err != nil {
 		if s.isDuplicate(err) {
 			return session.ErrExists
 		}
@@ -357,18 +380,19 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 		if flush {
 			return session.ErrNotFound // its password changed: Django flushes it
 		}
-		rec := s.record(r, user)
+		rec := s.record(r, user, now)
 		before := rec.Size()
 		c.Apply(rec)
 		if err := c.TooLarge(before, rec); err != nil {
 			return err
 		}
-		rec.LastSeen = now // Django dates the session from every save
-		data, expires, err := s.encodeRecord(ctx, r.dict, rec, false)
+		redate(rec, c, now)
+		lt := s.lifetime(r, rec)
+		data, err := s.encodeRecord(ctx, r.dict, rec, false, lt)
 		if err != nil {
 			return err
 		}
-		res, err := s.db.ExecContext(ctx, s.update, data, s.timeArg(expires), key, r.data)
+		res, err := s.db.ExecContext(ctx, s.update, data, s.timeArg(lt.expires), key, r.data)
 		if err != nil {
 			return fmt.Errorf("django store: update: %w", err)
 		}
@@ -382,24 +406,50 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 	return fmt.Errorf("django store: update: the row kept changing over %d attempts", maxAttempts)
 }
 
-// Touch moves expire_date forward (never back) in one UPDATE.
+// Touch moves expire_date forward (never back) to idleExpiry, but never
+// past what the row's own expiry, as read now, gives a save at lastSeen
+// (the request's view may predate a Django set_expiry that shortened the
+// session, and an expiry the store does not understand is never
+// extended): it reads the row, then updates expire_date in one UPDATE
+// conditional on the data being what was read, retried when it changed.
 func (s *Store) Touch(ctx context.Context, d session.Digest, lastSeen, idleExpiry time.Time) error {
-	now := time.Now()
-	res, err := s.db.ExecContext(ctx, s.touch, s.timeArg(idleExpiry), string(d[:]), s.timeArg(now), s.timeArg(idleExpiry))
-	if err != nil {
-		return fmt.Errorf("django store: touch: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("django store: touch: %w", err)
-	} else if n == 0 {
-		// Already later, or gone: tell the two apart.
-		if _, ok, err := s.read(ctx, string(d[:]), now); err != nil {
+	key := string(d[:])
+	for range maxAttempts {
+		r, ok, err := s.read(ctx, key, time.Now())
+		if err != nil {
 			return err
-		} else if !ok {
+		}
+		if !ok {
 			return session.ErrNotFound
 		}
+		// The databases keep microseconds.
+		target := minTime(idleExpiry, s.expiry(r).expires(lastSeen, r.expire)).Truncate(time.Microsecond)
+		if !r.expire.Before(target) {
+			return nil // already as late
+		}
+		res, err := s.db.ExecContext(ctx, s.touch, s.timeArg(target), key, r.data, s.timeArg(target))
+		if err != nil {
+			return fmt.Errorf("django store: touch: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("django store: touch: %w", err)
+		} else if n == 1 {
+			return nil
+		}
 	}
-	return nil
+	return fmt.Errorf("django store: touch: the row kept changing over %d attempts", maxAttempts)
+}
+
+// redate dates rec, merged from a change c by a write at now, from that
+// write, as Django's save does: LastSeen is now, and when c set the
+// expiry policy the idle window c decided (c.IdleExpiry - c.LastSeen,
+// which holds the manager's idle timeout when c.IdleTimeout is 0) starts
+// at now.
+func redate(rec *session.Record, c *session.Change, now time.Time) {
+	if c.SetExpiry && !c.LastSeen.IsZero() {
+		rec.IdleExpiry = now.Add(c.IdleExpiry.Sub(c.LastSeen))
+	}
+	rec.LastSeen = now
 }
 
 // Delete removes the row, as Django's flush does.
@@ -417,7 +467,9 @@ func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
 
 // Renew moves the session to a new key in one UPDATE of the row's key and
 // data, as Django's cycle_key does at login (the old key stops working).
-// A login as another user writes that user's login keys.
+// A login as another user writes that user's login keys. The row is read
+// again first: if it changed since the request loaded rec, its own expiry
+// is kept when it ends earlier than rec's (see renewedLifetime).
 func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session.Record) error {
 	now := time.Now()
 	r, ok, err := s.read(ctx, string(old[:]), now)
@@ -427,11 +479,12 @@ func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session
 	if !ok {
 		return session.ErrNotFound
 	}
-	data, expires, err := s.encodeRecord(ctx, r.dict, rec, true)
+	lt := renewedLifetime(r.dict, version(r.data), r.expire, now, rec, s.cfg.CookieAge, s.cfg.TimeZone)
+	data, err := s.encodeRecord(ctx, r.dict, rec, true, lt)
 	if err != nil {
 		return err
 	}
-	res, err := s.db.ExecContext(ctx, s.renew, string(new[:]), data, s.timeArg(expires), string(old[:]), s.timeArg(now))
+	res, err := s.db.ExecContext(ctx, s.renew, string(new[:]), data, s.timeArg(lt.expires), string(old[:]), s.timeArg(now))
 	if err != nil {
 		if s.isDuplicate(err) {
 			return session.ErrExists

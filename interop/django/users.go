@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/sessionkit/session"
 )
@@ -161,25 +160,14 @@ func newUsers(db *sql.DB, v Vendor, table string, secrets []string, sha1 bool, b
 // either, without flushing it (a backend or user it cannot check), and a
 // write must not end that login for Django.
 //
-// With cookieAge > 0 the session's KeyExpiry is rec's lifetime (see
-// KeyExpiry): base's value, kept as it is (a datetime string included)
-// while rec's lifetime is still the one it gives, unless a login switches
-// users (Django's login flushes the session then); else the value of
-// rec's lifetime. With cookieAge 0 it is an ordinary value.
-func rebuild(ctx context.Context, u *users, base *dict, rec *session.Record, fresh bool, cookieAge time.Duration) (*dict, error) {
-	managed := cookieAge > 0
-	var prevID string
-	if base != nil {
-		jsonString(base.vals[KeyUserID], &prevID)
-	}
+// With lt non-nil the session's KeyExpiry is lt.raw (see lifetimeFor),
+// where base had it, removed when nil; with lt nil it is an ordinary
+// value.
+func rebuild(ctx context.Context, u *users, base *dict, rec *session.Record, fresh bool, lt *lifetime) (*dict, error) {
+	managed := lt != nil
 	var exp []byte
 	if managed {
-		exp = encodeExpiry(rec, cookieAge)
-		if base != nil && (prevID == "" || rec.UserID == "" || prevID == rec.UserID) {
-			if e := parseExpiry(base.vals[KeyExpiry], cookieAge); e.raw != nil && e.matches(rec) {
-				exp = e.raw
-			}
-		}
+		exp = lt.raw
 	}
 	out := newDict()
 	if base != nil {
