@@ -108,10 +108,15 @@ func openDjango(ctx context.Context, rawURL string) (*Store, error) {
 	return &Store{
 		FullStore: djangoFull{st},
 		Kind:      "django-" + cfg.Vendor.String(),
-		// Django's session lives SESSION_COOKIE_AGE past its last save
-		// and has no other deadline; the store dates the last activity
-		// from expire_date by that age, so the manager's timeouts must be
-		// it too.
+		// A Django session lives its set_expiry, else
+		// SESSION_COOKIE_AGE, past its last save and has no absolute
+		// deadline. The store reads it with that idle timeout whatever
+		// the manager's, and dates its creation and login no earlier than
+		// expire_date minus SESSION_COOKIE_AGE, so an absolute timeout of
+		// SESSION_COOKIE_AGE never ends a session Django still accepts
+		// (a longer set_expiry included); shorter timeouts would be
+		// written into the sessions Go creates, and the absolute one would
+		// end Django's sessions that long after their last save.
 		Options: []session.Option{session.WithTokenScheme(django.Keys{}), session.WithCookieName("sessionid"),
 			session.WithIdleTimeout(age), session.WithAbsoluteTimeout(age)},
 		close: db.Close,
