@@ -14,7 +14,10 @@ import (
 // checked before the password, so a guessing client costs no bcrypt check
 // once throttled, and an attempt let through counts as a failure until it
 // is known not to be one (Begin, Done), so guesses sent at once cannot all
-// pass the check before the first failure is counted. It keeps at most maxKeys keys (the oldest go first), so
+// pass the check before the first failure is counted: attempts beyond what
+// the count allows wait (up to queueFor) for those in progress, instead of
+// being refused, so a burst of correct logins from one address (a NAT) is
+// slowed, not turned away. It keeps at most maxKeys keys (the oldest go first), so
 // a flood of distinct names cannot grow it without bound. One process
 // only: behind several servers, keep the counters in a shared store.
 type Throttle struct {
@@ -49,38 +52,56 @@ func throttleKeys(r *http.Request, user string) []string {
 func (t *Throttle) Wait(keys ...string) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.wait(keys)
+	wait, _ := t.wait(keys)
+	return wait
 }
 
-func (t *Throttle) wait(keys []string) time.Duration {
+// wait returns how long an attempt must wait, and whether only attempts
+// in progress (not failures) fill the count.
+func (t *Throttle) wait(keys []string) (wait time.Duration, pendingOnly bool) {
 	now := t.now()
-	var wait time.Duration
+	pendingOnly = true
 	for _, k := range keys {
 		f := t.prune(k, now)
 		switch {
 		case len(f) >= t.maxFailures:
 			wait = max(wait, f[len(f)-t.maxFailures].Add(t.window).Sub(now))
+			pendingOnly = false
 		case len(f)+t.pending[k] >= t.maxFailures:
-			// Attempts in progress may fill the count: ask again once
-			// they are known.
+			// Attempts in progress may fill the count: known soon.
 			wait = max(wait, time.Second)
 		}
 	}
-	return wait
+	return wait, pendingOnly && wait > 0
 }
 
+// queueFor is how long Begin waits for attempts in progress before it
+// refuses one.
+const queueFor = 5 * time.Second
+
 // Begin is Wait for an attempt that goes on when it returns 0: the
-// attempt counts as a failure under every key until Done.
+// attempt counts as a failure under every key until Done. When only
+// attempts in progress fill a count, it waits for them (polling, up to
+// queueFor) rather than refusing at once.
 func (t *Throttle) Begin(keys ...string) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if wait := t.wait(keys); wait > 0 {
-		return wait
+	deadline := time.Now().Add(queueFor)
+	for {
+		wait, pendingOnly := t.wait(keys)
+		if wait == 0 {
+			for _, k := range keys {
+				t.pending[k]++
+			}
+			return 0
+		}
+		if !pendingOnly || time.Now().After(deadline) {
+			return wait
+		}
+		t.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+		t.mu.Lock()
 	}
-	for _, k := range keys {
-		t.pending[k]++
-	}
-	return 0
 }
 
 // Done ends an attempt Begin let through, recording a failure under every
