@@ -100,8 +100,14 @@ func (s *Store) kill(ctx context.Context, idx, userID string, members []string) 
 }
 
 // maxLineageRounds bounds how many times DeleteLineage looks again for
-// the successor of a session that a renewal moved while it was claiming.
-const maxLineageRounds = 8
+// the successor of a session that a renewal moved while it was claiming;
+// each look waits a little longer than the one before (round × 500 µs, so
+// 31 rounds wait 0.25 s in all) for the renewals and creations in flight,
+// of this lineage or of the user's others, to settle. Eight rounds without
+// a wait were exhausted under a steady stream of renewals and logins of
+// one user (TestRevocationRaceCluster with logins racing, under the whole
+// suite's load).
+const maxLineageRounds = 32
 
 // DeleteLineage deletes the user's sessions created at created, with the
 // gate of DeleteByUser: it marks the lineage in the user's index (from then
@@ -131,6 +137,11 @@ func (s *Store) DeleteLineage(ctx context.Context, userID string, created time.T
 	}()
 	for round := range maxLineageRounds {
 		if round > 0 {
+			select {
+			case <-time.After(time.Duration(round) * 500 * time.Microsecond):
+			case <-ctx.Done():
+				return total, wrap("delete lineage", ctx.Err())
+			}
 			if members, err = s.client.HKeys(ctx, idx).Result(); err != nil {
 				return total, wrap("delete lineage", err)
 			}
