@@ -99,6 +99,10 @@ type Store struct {
 	load, insert, update, touch, del, renew, count, expire string
 	byName                                                 string       // id, password, is_active by user name
 	iterations                                             atomic.Int64 // the largest PBKDF2 cost seen (see dummyCheck)
+
+	// beforeRenewWrite, set only by the tests (export_test.go), runs in
+	// Renew between its read of the row and its UPDATE.
+	beforeRenewWrite func()
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
@@ -153,7 +157,7 @@ func NewStore(db *sql.DB, cfg Config) (*Store, error) {
 	s.update = "UPDATE " + t + " SET session_data = ?, expire_date = ? WHERE session_key = ? AND session_data = ?"
 	s.touch = "UPDATE " + t + " SET expire_date = ? WHERE session_key = ? AND session_data = ? AND expire_date < ?"
 	s.del = "DELETE FROM " + t + " WHERE session_key = ?"
-	s.renew = "UPDATE " + t + " SET session_key = ?, session_data = ?, expire_date = ? WHERE session_key = ? AND expire_date > ?"
+	s.renew = "UPDATE " + t + " SET session_key = ?, session_data = ?, expire_date = ? WHERE session_key = ? AND session_data = ? AND expire_date > ?"
 	s.count = "SELECT COUNT(*) FROM " + t + " WHERE expire_date > ?"
 	// Django's clearsessions deletes every expired row in one statement;
 	// this deletes them in batches of at most limit rows, as the cleaner
@@ -469,34 +473,42 @@ func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
 // data, as Django's cycle_key does at login (the old key stops working).
 // A login as another user writes that user's login keys. The row is read
 // again first: if it changed since the request loaded rec, its own expiry
-// is kept when it ends earlier than rec's (see renewedLifetime).
+// is kept when it ends earlier than rec's (see renewedLifetime). The
+// UPDATE is conditional on the data being what was read, retried when it
+// changed meanwhile (a Django save between the read and the write, such
+// as a set_expiry, is then seen, not overwritten).
 func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session.Record) error {
-	now := time.Now()
-	r, ok, err := s.read(ctx, string(old[:]), now)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return session.ErrNotFound
-	}
-	lt := renewedLifetime(r.dict, version(r.data), r.expire, now, rec, s.cfg.CookieAge, s.cfg.TimeZone)
-	data, err := s.encodeRecord(ctx, r.dict, rec, true, lt)
-	if err != nil {
-		return err
-	}
-	res, err := s.db.ExecContext(ctx, s.renew, string(new[:]), data, s.timeArg(lt.expires), string(old[:]), s.timeArg(now))
-	if err != nil {
-		if s.isDuplicate(err) {
-			return session.ErrExists
+	for range maxAttempts {
+		now := time.Now()
+		r, ok, err := s.read(ctx, string(old[:]), now)
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("django store: renew: %w", err)
+		if !ok {
+			return session.ErrNotFound
+		}
+		lt := renewedLifetime(r.dict, version(r.data), r.expire, now, rec, s.cfg.CookieAge, s.cfg.TimeZone)
+		data, err := s.encodeRecord(ctx, r.dict, rec, true, lt)
+		if err != nil {
+			return err
+		}
+		if s.beforeRenewWrite != nil {
+			s.beforeRenewWrite()
+		}
+		res, err := s.db.ExecContext(ctx, s.renew, string(new[:]), data, s.timeArg(lt.expires), string(old[:]), r.data, s.timeArg(now))
+		if err != nil {
+			if s.isDuplicate(err) {
+				return session.ErrExists
+			}
+			return fmt.Errorf("django store: renew: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("django store: renew: %w", err)
+		} else if n == 1 {
+			return nil
+		}
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("django store: renew: %w", err)
-	} else if n == 0 {
-		return session.ErrNotFound
-	}
-	return nil
+	return fmt.Errorf("django store: renew: the row kept changing over %d attempts", maxAttempts)
 }
 
 // CountActive counts unexpired rows (through Django's expire_date index).
