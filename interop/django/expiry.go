@@ -145,27 +145,40 @@ func (e expiry) keeps(rec *session.Record, stored time.Time, cookieAge time.Dura
 // lifetimeOf returns what a write of rec at rec.LastSeen stores. base is
 // the stored expiry (absent for a new session) and stored its end; when
 // rec keeps it (see keeps), it is written back as it is. Otherwise the
-// lifetime is the manager's: the time left until rec's deadline, the
-// earlier of its idle timeout (rec.IdleTimeout, or the manager's, which is
-// rec.IdleExpiry - rec.LastSeen when it is 0) and rec.AbsExpiry. Django
-// has no absolute deadline it can read back from JSON, and one
-// _session_expiry for both an age and a browser-session cookie: a
-// deadline shorter than cookieAge is written as its number of whole
-// seconds (at least 1; a browser-session cookie then gets that Max-Age
-// from Django, the shorter life on the server being what matters), a
-// browser-session cookie as 0 (cookieAge on the server), and exactly
-// cookieAge as no _session_expiry. Django never keeps such a session
-// longer than the manager decided at this write.
+// lifetime is the manager's (see managerLifetime).
 func lifetimeOf(base expiry, stored time.Time, rec *session.Record, cookieAge time.Duration) lifetime {
 	if base.keeps(rec, stored, cookieAge) {
 		return lifetime{raw: base.raw, expires: base.expires(rec.LastSeen, stored)}
 	}
+	return managerLifetime(rec, cookieAge)
+}
+
+// managerLifetime is the lifetime the manager gave rec: the time left
+// until its deadline, the earlier of its idle timeout (rec.IdleTimeout, or
+// the manager's, which is rec.IdleExpiry - rec.LastSeen when it is 0, and
+// which is not written beyond cookieAge: Django's default ends the
+// session sooner) and rec.AbsExpiry. Django has no absolute deadline it
+// can read back from JSON, and one _session_expiry for both an age and a
+// browser-session cookie: a deadline shorter than cookieAge is written as
+// its number of whole seconds (at least 1; a browser-session cookie then
+// gets that Max-Age from Django, the shorter life on the server being
+// what matters), a browser-session cookie as 0 (cookieAge on the server),
+// and cookieAge as no _session_expiry. Less than a second short of
+// cookieAge counts as cookieAge (a login's absolute deadline runs from the
+// Login call, a little before the write): Django's resolution is the
+// second, and its default keeps SESSION_EXPIRE_AT_BROWSER_CLOSE working.
+// Otherwise Django never keeps such a session longer than the manager
+// decided at this write.
+func managerLifetime(rec *session.Record, cookieAge time.Duration) lifetime {
 	left := rec.IdleTimeout
 	if left <= 0 {
-		left = rec.IdleExpiry.Sub(rec.LastSeen)
+		left = min(rec.IdleExpiry.Sub(rec.LastSeen), cookieAge)
 	}
 	if abs := rec.AbsExpiry.Sub(rec.LastSeen); abs < left {
 		left = abs
+	}
+	if left < cookieAge && cookieAge-left < time.Second {
+		left = cookieAge
 	}
 	switch {
 	case rec.ExpireOnClose && left >= cookieAge:

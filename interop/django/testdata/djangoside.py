@@ -47,6 +47,8 @@ def configure(db):
     if db.get("sha1"):
         # Django 3.1/3.2's transitional mode: SHA-1 signatures and auth hashes.
         extra["DEFAULT_HASHING_ALGORITHM"] = "sha1"
+    if db.get("browser_close"):
+        extra["SESSION_EXPIRE_AT_BROWSER_CLOSE"] = True
     settings.configure(
         SECRET_KEY=db.get("secret", SECRET),
         **extra,
