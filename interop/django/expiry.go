@@ -30,7 +30,11 @@ import (
 // the write plus that age, or the datetime. A value the store does not
 // understand (a naive datetime without Config.TimeZone, an object, any
 // other string) is kept as it is, and the session ends when its
-// expire_date (or TTL) says: Go never moves that later.
+// expire_date (or TTL) says: Go never moves that later. Such a value, or
+// a datetime, is a fixed end that every Go write of the session keeps (a
+// login as the same user, SetLifetime, SetIdleTimeout, SetExpireOnClose):
+// a shorter lifetime the manager gives it only dates that write's
+// expire_date (or TTL) earlier, and is not stored.
 const KeyExpiry = "_session_expiry"
 
 // maxExpiryAge bounds an integer expiry (a larger one would overflow a
@@ -142,15 +146,27 @@ func (e expiry) keeps(rec *session.Record, stored time.Time, cookieAge time.Dura
 	return rec.IdleTimeout == e.age && rec.ExpireOnClose == e.onClose && !rec.AbsExpiry.Before(rec.LastSeen.Add(e.age))
 }
 
+// fixed reports whether e is a fixed end: a datetime, or a value not
+// understood (which ends when its row or entry does).
+func (e expiry) fixed() bool { return e.raw != nil && (e.hasAt || !e.known) }
+
 // lifetimeOf returns what a write of rec at rec.LastSeen stores. base is
 // the stored expiry (absent for a new session) and stored its end; when
-// rec keeps it (see keeps), it is written back as it is. Otherwise the
-// lifetime is the manager's (see managerLifetime).
+// rec keeps it (see keeps), it is written back as it is. A base that is a
+// fixed end (see fixed) is written back too, whatever rec says: its end
+// bounds every write of the session (the manager's lifetime, when it ends
+// first, only dates this write's expire_date or TTL), so that neither
+// Django's saves nor Go's refreshes ever take the session past it.
+// Otherwise the lifetime is the manager's (see managerLifetime).
 func lifetimeOf(base expiry, stored time.Time, rec *session.Record, cookieAge time.Duration) lifetime {
 	if base.keeps(rec, stored, cookieAge) {
 		return lifetime{raw: base.raw, expires: base.expires(rec.LastSeen, stored)}
 	}
-	return managerLifetime(rec, cookieAge)
+	lt := managerLifetime(rec, cookieAge)
+	if base.fixed() {
+		return lifetime{raw: base.raw, expires: minTime(lt.expires, base.expires(rec.LastSeen, stored))}
+	}
+	return lt
 }
 
 // managerLifetime is the lifetime the manager gave rec: the time left
