@@ -57,6 +57,14 @@ type CacheConfig struct {
 	// in Django; a write of such a session sets the TTL to it, and its last
 	// activity reads as its expiry minus it.
 	CookieAge time.Duration
+	// AbsoluteTimeout is the manager's session.WithAbsoluteTimeout
+	// (default CookieAge, the README's settings). Django keeps no login
+	// time: a session's start reads as its last save, except that when
+	// AbsoluteTimeout is at least CookieAge, a session whose set_expiry
+	// outlasts it reads as started late enough that the manager never ends
+	// it before Django does (see KeyExpiry). A shorter one ends every
+	// session that long after its last save.
+	AbsoluteTimeout time.Duration
 	// TimeZone is the project's TIME_ZONE, as in Config: under USE_TZ =
 	// False, django-redis' JSONSerializer stores a set_expiry datetime
 	// (or timedelta) as a naive local time, which is read in it; without
@@ -83,7 +91,8 @@ type CacheStore struct {
 	prefix  string
 	zlib    bool
 	max     int
-	age     time.Duration
+	age     time.Duration // CookieAge
+	abs     time.Duration // AbsoluteTimeout
 	loc     *time.Location
 	users   users
 }
@@ -108,12 +117,15 @@ func NewCacheStore(cfg CacheConfig) (*CacheStore, error) {
 	if cfg.CookieAge <= 0 {
 		cfg.CookieAge = 14 * 24 * time.Hour
 	}
+	if cfg.AbsoluteTimeout <= 0 {
+		cfg.AbsoluteTimeout = cfg.CookieAge
+	}
 	u, err := newUsers(cfg.DB, cfg.Vendor, cfg.UserTable, append([]string{cfg.Secret}, cfg.Fallbacks...), cfg.AcceptSHA1, cfg.Backends)
 	if err != nil {
 		return nil, err
 	}
 	return &CacheStore{client: cfg.Client, prefix: cfg.KeyPrefix + ":" + strconv.Itoa(cfg.Version) + ":" + cacheKeyPrefix,
-		msgpack: cfg.Msgpack, zlib: cfg.Zlib, max: cfg.MaxPayload, age: cfg.CookieAge, loc: cfg.TimeZone, users: u}, nil
+		msgpack: cfg.Msgpack, zlib: cfg.Zlib, max: cfg.MaxPayload, age: cfg.CookieAge, abs: cfg.AbsoluteTimeout, loc: cfg.TimeZone, users: u}, nil
 }
 
 func (c *CacheStore) key(d session.Digest) string { return c.prefix + string(d[:]) }
@@ -189,7 +201,7 @@ func (c *CacheStore) load(ctx context.Context, d session.Digest) (*session.Recor
 		}
 		return nil, nil, session.ErrNotFound
 	}
-	rec := recordOf(was.dict, user, was.expires, was.at, c.age, c.loc, version(string(was.raw)))
+	rec := recordOf(was.dict, user, was.expires, was.at, c.age, c.abs, c.loc, version(string(was.raw)))
 	return rec, was, nil
 }
 

@@ -226,23 +226,28 @@ func reserved(k string, managed bool) bool {
 // Django keeps no creation, login or activity time. The last activity
 // reads as the last save: the end minus the session's age (its
 // set_expiry, else cookieAge). Created and AuthTime read as the last save
-// too, except for a session whose own age exceeds cookieAge
-// (set_expiry(30 days) under a two-week SESSION_COOKIE_AGE): for it they
-// read as the end minus cookieAge, never after now, so that a manager whose
-// absolute timeout is cookieAge (the README's settings) never ends a
-// session Django still accepts. They are not the login time.
+// too, so that a manager whose absolute timeout (absTimeout) is shorter
+// than cookieAge ends a session that long after its last save. When
+// absTimeout is at least cookieAge (the README's settings), a session
+// whose own age exceeds it (set_expiry(30 days) under a two-week
+// SESSION_COOKIE_AGE) reads as created at the end minus absTimeout, never
+// after now, so that the manager never ends a session Django still
+// accepts. They are not the login time.
 //
 // The session has no absolute deadline other than a set_expiry datetime;
 // a value the store does not understand makes the current end the
 // absolute deadline, which Go's refreshes then never pass.
-func recordOf(d *dict, userID string, expires, now time.Time, cookieAge time.Duration, loc *time.Location, ver int64) *session.Record {
+func recordOf(d *dict, userID string, expires, now time.Time, cookieAge, absTimeout time.Duration, loc *time.Location, ver int64) *session.Record {
 	e := parseExpiry(d.vals[KeyExpiry], cookieAge, loc)
 	seen := expires.Add(-e.age)
 	if e.hasAt || !e.known {
 		seen = expires.Add(-cookieAge)
 	}
 	seen = minTime(seen, now)
-	created := maxTime(seen, minTime(expires.Add(-cookieAge), now))
+	created := seen
+	if absTimeout >= cookieAge {
+		created = maxTime(seen, minTime(expires.Add(-absTimeout), now))
+	}
 	rec := &session.Record{
 		Values:        make(map[string][]byte, len(d.keys)),
 		UserID:        userID,

@@ -67,6 +67,14 @@ type Config struct {
 	// in Django; a write of such a session dates expire_date that far
 	// ahead, and its last activity reads as expire_date minus it.
 	CookieAge time.Duration
+	// AbsoluteTimeout is the manager's session.WithAbsoluteTimeout
+	// (default CookieAge, the README's settings). Django keeps no login
+	// time: a session's start reads as its last save, except that when
+	// AbsoluteTimeout is at least CookieAge, a session whose set_expiry
+	// outlasts it reads as started late enough that the manager never ends
+	// it before Django does (see KeyExpiry). A shorter one ends every
+	// session that long after its last save.
+	AbsoluteTimeout time.Duration
 	// TimeZone is the project's TIME_ZONE, needed only under USE_TZ =
 	// False to read a set_expiry datetime stored without an offset (as a
 	// naive local time); without it such a value is not understood and the
@@ -140,6 +148,9 @@ func NewStore(db *sql.DB, cfg Config) (*Store, error) {
 	}
 	if cfg.CookieAge <= 0 {
 		cfg.CookieAge = 14 * 24 * time.Hour
+	}
+	if cfg.AbsoluteTimeout <= 0 {
+		cfg.AbsoluteTimeout = cfg.CookieAge
 	}
 	s := &Store{db: db, cfg: cfg, signer: Signer{
 		Secret: cfg.Secret, Fallbacks: cfg.Fallbacks, Salt: SessionSalt(cfg.StoreClass),
@@ -268,7 +279,7 @@ func (s *Store) read(ctx context.Context, key string, now time.Time) (*row, bool
 // record turns a row read at now into the record the manager works with
 // (recordOf).
 func (s *Store) record(r *row, userID string, now time.Time) *session.Record {
-	return recordOf(r.dict, userID, r.expire, now, s.cfg.CookieAge, s.cfg.TimeZone, version(r.data))
+	return recordOf(r.dict, userID, r.expire, now, s.cfg.CookieAge, s.cfg.AbsoluteTimeout, s.cfg.TimeZone, version(r.data))
 }
 
 // expiry returns the row's own expiry (KeyExpiry).
