@@ -12,11 +12,10 @@ import (
 )
 
 // A manager whose absolute timeout is shorter than SESSION_COOKIE_AGE,
-// given to the store as Config.AbsoluteTimeout (CacheConfig.AbsoluteTimeout),
-// ends a Django "remember
-// me" session (set_expiry(30 days)) that long after its last save, as the
-// README says it ends the sessions Django made; one saved within it is
-// read. Before the fix the session's start read as the request's time
+// given to the store as Config.AbsoluteTimeout (CacheConfig's), ends a
+// Django "remember me" session (set_expiry(30 days)) that long after its
+// last save, as the README says it ends the sessions Django made; one
+// saved within it is read. Before the fix the session's start read as the request's time
 // whatever the timeouts, so Go accepted a session last saved 15 days ago
 // under WithAbsoluteTimeout(8h).
 func TestDjangoShortAbsoluteTimeoutEndsLongSetExpiry(t *testing.T) {
