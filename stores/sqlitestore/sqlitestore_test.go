@@ -17,6 +17,7 @@ import (
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/sessiontest"
 	"github.com/sessionkit/session/stores/sqlitestore"
+	"github.com/sessionkit/session/stores/sqlitestore/sqlitetest"
 	"github.com/sessionkit/session/stores/sqlstore/sqlcount"
 )
 
@@ -24,12 +25,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func newStore(t testing.TB, opts ...sqlitestore.Option) *sqlitestore.Store {
 	t.Helper()
-	s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "sessions.db"), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return sqlitetest.Store(t, opts...)
 }
 
 func TestConformance(t *testing.T) {
