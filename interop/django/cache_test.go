@@ -41,6 +41,34 @@ func redisForDjango(t *testing.T) (*redis.Client, string) {
 	return client, prefix
 }
 
+// cacheSide is a Django whose sessions use the cache backend on a Redis
+// key prefix of the test's own, and a Go CacheStore on the same sessions.
+type cacheSide struct {
+	st     *django.CacheStore
+	py     *pyproc.Proc
+	ids    map[string]any // the users' ids
+	client *redis.Client
+	prefix string
+}
+
+// djangoCache starts a cacheSide with users; cfg gives the store's other
+// settings (its Client, KeyPrefix, Secret, DB and Vendor are filled in).
+func djangoCache(t *testing.T, cfg django.CacheConfig, users ...string) cacheSide {
+	t.Helper()
+	db, path := vendors()[0].open(t)
+	t.Cleanup(func() { db.Close() })
+	c := cacheSide{}
+	c.client, c.prefix = redisForDjango(t)
+	c.py = startDjangoEngine(t, path, "django.contrib.sessions.backends.cache", c.prefix)
+	c.ids = c.py.Call(map[string]any{"op": "setup", "users": users})["users"].(map[string]any)
+	cfg.Client, cfg.KeyPrefix, cfg.Secret, cfg.DB, cfg.Vendor = c.client, c.prefix, secret, db, django.SQLite
+	var err error
+	if c.st, err = django.NewCacheStore(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func startDjangoEngine(t *testing.T, path, engine, prefix string) *pyproc.Proc {
 	cfg, _ := json.Marshal(map[string]string{"vendor": "sqlite", "name": path, "engine": engine, "cache_prefix": prefix})
 	return pyproc.Start(t, "testdata/djangoside.py", string(cfg))
@@ -99,16 +127,8 @@ func logoutFromGo(t *testing.T, m *session.Manager, key string) {
 // concurrent Go writes to different keys all survive, a password change in
 // Django logs Go out, and a pickled value is refused.
 func TestDjangoCache(t *testing.T) {
-	v := vendors()[0]
-	db, path := v.open(t)
-	defer db.Close()
-	client, prefix := redisForDjango(t)
-	py := startDjangoEngine(t, path, "django.contrib.sessions.backends.cache", prefix)
-	ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice", "bob"}})["users"].(map[string]any)
-	st, err := django.NewCacheStore(django.CacheConfig{Client: client, KeyPrefix: prefix, Secret: secret, DB: db, Vendor: django.SQLite})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := djangoCache(t, django.CacheConfig{}, "alice", "bob")
+	st, py, client, prefix, ids := c.st, c.py, c.client, c.prefix, c.ids
 	m := newManager(t, st)
 	ctx := context.Background()
 

@@ -251,16 +251,8 @@ func TestDjangoSetExpiry(t *testing.T) {
 // session set to 5 minutes keeps a 5-minute TTL and cookie after a Go
 // write, and set_expiry(0) gives a browser-close cookie.
 func TestDjangoCacheSetExpiry(t *testing.T) {
-	v := vendors()[0]
-	db, path := v.open(t)
-	defer db.Close()
-	client, prefix := redisForDjango(t)
-	py := startDjangoEngine(t, path, "django.contrib.sessions.backends.cache", prefix)
-	py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})
-	st, err := django.NewCacheStore(django.CacheConfig{Client: client, KeyPrefix: prefix, Secret: secret, DB: db, Vendor: django.SQLite})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := djangoCache(t, django.CacheConfig{}, "alice")
+	st, py, client, prefix := c.st, c.py, c.client, c.prefix
 	m := djangoManager(t, st)
 	ctx := context.Background()
 	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)

@@ -81,15 +81,8 @@ func TestDjangoLongSetExpiry(t *testing.T) {
 		}
 	})
 	t.Run("cache", func(t *testing.T) {
-		db, path := vendors()[0].open(t)
-		defer db.Close()
-		client, prefix := redisForDjango(t)
-		py := startDjangoEngine(t, path, "django.contrib.sessions.backends.cache", prefix)
-		py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})
-		st, err := django.NewCacheStore(django.CacheConfig{Client: client, KeyPrefix: prefix, Secret: secret, DB: db, Vendor: django.SQLite})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := djangoCache(t, django.CacheConfig{}, "alice")
+		st, py, client, prefix := c.st, c.py, c.client, c.prefix
 		m := djangoManager(t, st)
 		key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
 		py.Call(map[string]any{"op": "expiry", "key": key, "value": int(month.Seconds())})
@@ -369,15 +362,8 @@ func TestGoTimeoutsReachDjango(t *testing.T) {
 		}
 	})
 	t.Run("cache", func(t *testing.T) {
-		db, path := vendors()[0].open(t)
-		defer db.Close()
-		client, prefix := redisForDjango(t)
-		py := startDjangoEngine(t, path, "django.contrib.sessions.backends.cache", prefix)
-		py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})
-		st, err := django.NewCacheStore(django.CacheConfig{Client: client, KeyPrefix: prefix, Secret: secret, DB: db, Vendor: django.SQLite})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := djangoCache(t, django.CacheConfig{}, "alice")
+		st, py, client, prefix := c.st, c.py, c.client, c.prefix
 		for _, tc := range cases {
 			m := managerWith(t, st, tc.opts...)
 			_, key := serveGo(t, m, "", login(m, tc.handle))
@@ -449,15 +435,8 @@ func TestDjangoConcurrentSetExpiry(t *testing.T) {
 		run(t, side{st, py, func(key string) time.Time { return rowExpiry(t, py, key) }})
 	})
 	t.Run("cache", func(t *testing.T) {
-		db, path := vendors()[0].open(t)
-		defer db.Close()
-		client, prefix := redisForDjango(t)
-		py := startDjangoEngine(t, path, "django.contrib.sessions.backends.cache", prefix)
-		py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})
-		st, err := django.NewCacheStore(django.CacheConfig{Client: client, KeyPrefix: prefix, Secret: secret, DB: db, Vendor: django.SQLite})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := djangoCache(t, django.CacheConfig{}, "alice")
+		st, py, client, prefix := c.st, c.py, c.client, c.prefix
 		run(t, side{st, py, func(key string) time.Time { return time.Now().Add(cacheTTL(t, client, prefix, key)) }})
 	})
 }

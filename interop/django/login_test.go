@@ -34,16 +34,8 @@ func loginBackends() []loginBackend {
 		}})
 	}
 	out = append(out, loginBackend{"cache", func(t *testing.T) (*pyproc.Proc, session.Store, map[string]any) {
-		db, path := vendors()[0].open(t)
-		t.Cleanup(func() { db.Close() })
-		client, prefix := redisForDjango(t)
-		py := startDjangoEngine(t, path, "django.contrib.sessions.backends.cache", prefix)
-		ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice", "bob"}})["users"].(map[string]any)
-		st, err := django.NewCacheStore(django.CacheConfig{Client: client, KeyPrefix: prefix, Secret: secret, DB: db, Vendor: django.SQLite})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return py, st, ids
+		c := djangoCache(t, django.CacheConfig{}, "alice", "bob")
+		return c.py, c.st, c.ids
 	}}, loginBackend{"cached_db", func(t *testing.T) (*pyproc.Proc, session.Store, map[string]any) {
 		db, path := vendors()[0].open(t)
 		t.Cleanup(func() { db.Close() })

@@ -49,16 +49,8 @@ func TestDjangoShortAbsoluteTimeoutEndsLongSetExpiry(t *testing.T) {
 		})
 	})
 	t.Run("cache", func(t *testing.T) {
-		db, path := vendors()[0].open(t)
-		defer db.Close()
-		client, prefix := redisForDjango(t)
-		py := startDjangoEngine(t, path, "django.contrib.sessions.backends.cache", prefix)
-		py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})
-		st, err := django.NewCacheStore(django.CacheConfig{Client: client, KeyPrefix: prefix, Secret: secret, DB: db, Vendor: django.SQLite,
-			AbsoluteTimeout: 8 * time.Hour})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := djangoCache(t, django.CacheConfig{AbsoluteTimeout: 8 * time.Hour}, "alice")
+		st, py, client, prefix := c.st, c.py, c.client, c.prefix
 		run(t, st, py, func(key string, ago time.Duration) {
 			if err := client.PExpire(context.Background(), prefix+":1:django.contrib.sessions.cache"+key, month-ago).Err(); err != nil {
 				t.Fatal(err)
