@@ -88,7 +88,7 @@ func (s *Session) loadClient() error {
 		// is deleted once, as a dead token is.
 		s.hasToken = false
 		s.clearCookie = s.deadCookieDeletable()
-		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: "tampered", RemoteAddr: s.remoteAddr, repeats: !s.clearCookie})
+		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: "tampered", RemoteAddr: s.remoteAddr})
 		return nil
 	default:
 		s.loadErr = m.storeErr(s.ctx, "open", Digest{}, err)

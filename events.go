@@ -83,9 +83,12 @@ type Event struct {
 	// when the event is logged or observed, and cleared before observers
 	// see the event.
 	token, newToken tokenRef
-	// repeats: the client will present the same dead cookie again (a
+	// repeats: the client will present the same dead token again (a
 	// browser's background request, whose response does not delete it),
 	// so the event is logged at debug level rather than once per request.
+	// Only for a well-formed token the store does not know (revoked,
+	// expired): Sec-Fetch-Mode is the client's to send, and a malformed or
+	// tampered cookie stays at info level whatever it says.
 	repeats bool
 }
 

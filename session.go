@@ -103,7 +103,7 @@ func (s *Session) load() error {
 		// A cookie of ours that is no token: delete it, so that the
 		// client does not send it (and get logged) again.
 		s.clearCookie = s.deadCookieDeletable()
-		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: s.tokenIssue, RemoteAddr: s.remoteAddr, repeats: !s.clearCookie})
+		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: s.tokenIssue, RemoteAddr: s.remoteAddr})
 		return nil
 	}
 	if !s.hasToken {

@@ -11,6 +11,16 @@ import (
 // its value up to the next "&".
 var secretQueryParam = regexp.MustCompile(`(?i)[?&][a-z0-9_.-]*(?:pass|pwd|secret|token)[a-z0-9_.-]*=([^&]*)`)
 
+// breaksURL are the characters that, unescaped in the password of a URL's
+// userinfo, make URL parsers split it (and quote the pieces in their
+// errors). In a query value they are allowed but "#" and blanks, which
+// the piece masking covers.
+const breaksURL = "/?#@ \t\r\n"
+
+// Withheld replaces the message of an error about a URL whose password
+// holds characters that break URL parsing (RedactFor).
+const Withheld = "the store URL cannot be parsed: its password holds a character to percent-encode (/ ? # @ or a blank); the parser's message is withheld, since it would quote part of the password"
+
 // minPiece is the shortest piece of a password RedactFor looks for: a
 // shorter one cannot be told apart from the text around it.
 const minPiece = 3
@@ -22,14 +32,23 @@ const minPiece = 3
 // "@"), and the values of its password-like parameters, as written,
 // unescaped and quoted as %q quotes them. A parser that splits a URL at a "/", ":", "?" or "#" inside a
 // password quotes a fragment of it ("invalid port \":s3c\" after host"),
-// which no rule about where the userinfo ends can catch. It may hide more
-// than the password (text that happens to share three bytes with it),
-// never less.
+// which no rule about where the userinfo ends can catch. When the
+// userinfo's password holds a character that makes parsers split it ("/",
+// "?", "#", "@", a blank), a piece of any length may be quoted: the whole
+// text is replaced by Withheld. It may hide more than the password (text that happens to
+// share three bytes with it); pieces of one or two bytes of a password
+// without such characters are not looked for (they cannot be told from
+// the text around them, and no parser splits such a password).
 func RedactFor(rawURL, text string) string {
 	text = Redact(text)
-	secrets := passwords(rawURL)
+	userinfo, secrets := passwords(rawURL)
 	if len(secrets) == 0 {
 		return text
+	}
+	if strings.ContainsAny(userinfo, breaksURL) {
+		// A parser splits the URL inside the password and may quote a
+		// piece of it of any length: its message is withheld.
+		return Withheld
 	}
 	windows := map[string]bool{}
 	for _, s := range secrets {
@@ -59,21 +78,26 @@ func RedactFor(rawURL, text string) string {
 	return b.String()
 }
 
-// passwords returns the passwords rawURL may hold, as written and
-// unescaped.
-func passwords(rawURL string) []string {
+// passwords returns the password of rawURL's userinfo as written
+// (userinfo, "" when none), and every password rawURL may hold (the
+// userinfo's and the password-like parameters' values) as written, with
+// their unescaped and quoted forms (all).
+func passwords(rawURL string) (userinfo string, all []string) {
 	var raw []string
 	if i := strings.Index(rawURL, "://"); i >= 0 {
 		rest := rawURL[i+3:]
 		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
 			if _, pass, ok := strings.Cut(rest[:at], ":"); ok {
-				raw = append(raw, pass)
+				userinfo = pass
 			}
 		}
 	} else if at := strings.LastIndexByte(rawURL, '@'); at >= 0 {
 		if _, pass, ok := strings.Cut(rawURL[:at], ":"); ok {
-			raw = append(raw, pass)
+			userinfo = pass
 		}
+	}
+	if userinfo != "" {
+		raw = append(raw, userinfo)
 	}
 	for _, m := range secretParam.FindAllStringSubmatch(rawURL, -1) {
 		raw = append(raw, strings.Trim(m[2], `'"`))
@@ -84,7 +108,6 @@ func passwords(rawURL string) []string {
 			raw = append(raw, m[1])
 		}
 	}
-	var out []string
 	for _, s := range raw {
 		forms := []string{s}
 		if u, err := url.QueryUnescape(s); err == nil && u != s {
@@ -94,13 +117,13 @@ func passwords(rawURL string) []string {
 			forms = append(forms, u)
 		}
 		for _, f := range forms {
-			out = append(out, f)
+			all = append(all, f)
 			// Errors quote with %q: control bytes and invalid UTF-8
 			// show as escapes.
 			if q := strconv.Quote(f); q[1:len(q)-1] != f {
-				out = append(out, q[1:len(q)-1])
+				all = append(all, q[1:len(q)-1])
 			}
 		}
 	}
-	return out
+	return userinfo, all
 }
