@@ -105,17 +105,18 @@ func (t *Throttle) Begin(keys ...string) time.Duration {
 }
 
 // Done ends an attempt Begin let through, recording a failure under every
-// key when failed.
+// key when failed, in the same step (an attempt waiting in Begin never
+// sees it as neither in progress nor failed).
 func (t *Throttle) Done(failed bool, keys ...string) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	for _, k := range keys {
 		if t.pending[k]--; t.pending[k] <= 0 {
 			delete(t.pending, k)
 		}
 	}
-	t.mu.Unlock()
 	if failed {
-		t.Fail(keys...)
+		t.fail(keys)
 	}
 }
 
@@ -123,6 +124,10 @@ func (t *Throttle) Done(failed bool, keys ...string) {
 func (t *Throttle) Fail(keys ...string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.fail(keys)
+}
+
+func (t *Throttle) fail(keys []string) {
 	now := t.now()
 	for _, k := range keys {
 		f := t.prune(k, now)
