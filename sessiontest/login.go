@@ -45,7 +45,7 @@ func DoubleLogin(t *testing.T, m *session.Manager, rounds int) {
 		for i, c := range got {
 			who := ""
 			if c != "" && c != "-" {
-				who, _ = raceWho(h, name, c)
+				who, _, _ = raceWho(h, name, c)
 			}
 			if codes[i] != http.StatusOK || who != user {
 				failures++

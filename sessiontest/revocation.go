@@ -11,6 +11,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,10 +35,11 @@ import (
 // runs after a varying number of those requests. After the revocation has
 // returned and the goroutines have stopped, every cookie any of them was
 // given is presented again: none of those the revocation covers may be the
-// user's, except the sessions of a login whose response came after the
-// revocation call started, and their continuations: a login in flight
-// during a revocation is a new authentication, which may come before or
-// after it (see Manager.Login). Rounds rotate through RevokeUser; Destroy of the first session
+// user's, except a new authentication: a session from a login sent after
+// the revocation call started (or continuing one), or a fresh session, with
+// a creation time other than its lineage's, that a login stored because it
+// found its session revoked (see Manager.Login). Renewals keep the creation
+// time, so a continuation of a covered session never passes for one. Rounds rotate through RevokeUser; Destroy of the first session
 // (a logout with its current cookie, while its goroutine renews it); and,
 // when the store has a user index, RevokeOtherSessions from one more
 // session of the user (which must stay logged in) and RevokeSession of the
@@ -123,15 +126,23 @@ func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user stri
 		time.Sleep(2 * time.Millisecond)
 		current = login()
 	}
+	// Renewals keep the creation time: every continuation of a covered
+	// session has its lineage's, and a fresh session (a login that found
+	// its session revoked: Manager.Login) a later one.
+	origin := make([]time.Time, raceSessions)
+	for i, c := range cookies {
+		_, origin[i], _ = raceWho(h, name, c)
+	}
+	time.Sleep(2 * time.Millisecond)
 
 	var (
 		mu     sync.Mutex
 		issued = make([]map[string]bool, raceSessions) // per lineage
-		// Cookies of a login answered after the revocation call
-		// started, and their continuations.
-		fresh     = map[string]bool{}
+		// loginAt: for each cookie, when the latest login of its chain
+		// was sent (since t0); absent when its chain had none.
+		loginAt   = map[string]int64{}
 		t0        = time.Now()
-		callStart atomic.Int64 // since t0, once the call starts
+		callStart atomic.Int64 // since t0, once the (covering) call starts
 
 		latest  = make([]string, raceSessions) // each lineage's cookie now
 		done    atomic.Bool
@@ -150,6 +161,7 @@ func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user stri
 		wg.Go(func() {
 			for n := 0; !done.Load() && c != ""; n++ {
 				started.Add(1)
+				sent := int64(time.Since(t0))
 				v, status := raceRequest(h, name, c, paths[(i+n)%len(paths)])
 				if status != http.StatusOK {
 					errs <- fmt.Errorf("%s: status %d", paths[(i+n)%len(paths)], status)
@@ -163,8 +175,10 @@ func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user stri
 					mu.Lock()
 					issued[i][v] = true
 					latest[i] = v
-					if fresh[c] || paths[(i+n)%len(paths)] == loginPath && int64(time.Since(t0)) >= callStart.Load() {
-						fresh[v] = true
+					if paths[(i+n)%len(paths)] == loginPath {
+						loginAt[v] = sent
+					} else if at, ok := loginAt[c]; ok {
+						loginAt[v] = at
 					}
 					mu.Unlock()
 					c = v
@@ -199,6 +213,9 @@ func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user stri
 			mu.Lock()
 			target := latest[0]
 			mu.Unlock()
+			// The covering try's start is the revocation's: a target
+			// read before it is not a login answered after it.
+			callStart.Store(int64(time.Since(t0)))
 			w := httptest.NewRecorder()
 			var r *http.Request
 			if mode == revokeOne {
@@ -231,29 +248,37 @@ func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user stri
 	for err := range errs {
 		t.Fatal(err)
 	}
+	// A session may stay only as a new authentication: from a login
+	// sent after the revocation started (or continuing one), or a fresh
+	// session (a creation time other than its lineage's) a login stored
+	// because it found its session revoked (Manager.Login).
 	for _, i := range coveredLineages {
 		for c := range issued[i] {
-			if who, _ := raceWho(h, name, c); who == user && !fresh[c] {
+			who, created, _ := raceWho(h, name, c)
+			at, byLogin := loginAt[c]
+			if who == user && !(byLogin && at >= callStart.Load()) && created.Equal(origin[i]) {
 				survivors++
 			}
 		}
 	}
 	if current != "" {
-		if who, status := raceWho(h, name, current); status != http.StatusOK || who != user {
+		if who, _, status := raceWho(h, name, current); status != http.StatusOK || who != user {
 			wrong = 1
 		}
 	}
 	return survivors, wrong, len(coveredLineages)
 }
 
-// raceWho returns the user of the session cookie names and the status of
-// the request.
-func raceWho(h http.Handler, name, cookie string) (string, int) {
+// raceWho returns the user of the session cookie names, when the session
+// was created, and the status of the request.
+func raceWho(h http.Handler, name, cookie string) (string, time.Time, int) {
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest("GET", "/whoami", nil)
 	r.Header.Set("Cookie", name+"="+cookie)
 	h.ServeHTTP(w, r)
-	return w.Body.String(), w.Code
+	user, created, _ := strings.Cut(w.Body.String(), " ")
+	ms, _ := strconv.ParseInt(created, 10, 64)
+	return user, time.UnixMilli(ms), w.Code
 }
 
 // raceRequest sends path with the session cookie value (none when empty)
@@ -305,8 +330,12 @@ func raceHandler(m *session.Manager) http.Handler {
 			_, _, err = session.Get[int](s, "n")
 		case "/whoami":
 			var u string
-			u, err = s.UserID()
-			io.WriteString(w, u)
+			var created time.Time
+			if u, err = s.UserID(); err == nil && u != "" {
+				if created, err = s.CreatedAt(); err == nil {
+					fmt.Fprintf(w, "%s %d", u, created.UnixMilli())
+				}
+			}
 		case "/revoke-others":
 			_, err = m.RevokeOtherSessions(ctx)
 		case "/revoke-one":
