@@ -236,13 +236,7 @@ func TestDjangoCacheMsgpackZlib(t *testing.T) {
 	m := newManager(t, st)
 	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
 	py.Call(map[string]any{"op": "set", "key": key, "name": "cart", "value": []any{3, 1.5, "Zoë"}})
-	s, err := m.Lookup(context.Background(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if uid, _ := s.UserID(); uid != ids["alice"] {
-		t.Fatalf("Go sees user %q", uid)
-	}
+	s := lookupAs(t, m, key, ids["alice"])
 	if cart, _, err := session.Get[[]any](s, "cart"); err != nil || fmt.Sprint(cart) != "[3 1.5 Zoë]" {
 		t.Fatalf("cart %v %v", cart, err)
 	}

@@ -380,13 +380,7 @@ func TestDjangoPasswordRehash(t *testing.T) {
 	}
 	m := newManager(t, st)
 	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
-	s, err := m.Lookup(context.Background(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if uid, _ := s.UserID(); uid != ids["alice"] {
-		t.Fatalf("user %q", uid)
-	}
+	lookupAs(t, m, key, ids["alice"])
 	if res := py.Call(map[string]any{"op": "authenticate", "user": "alice", "password": "pw-alice"}); res["ok"] != true || res["rehashed"] != true {
 		t.Fatalf("Django did not re-hash at login: %v", res)
 	}
@@ -476,4 +470,18 @@ func TestAuthenticate(t *testing.T) {
 	if got := py.Call(map[string]any{"op": "get", "key": key}); got["user"] != ids["ann"] {
 		t.Fatalf("Django sees the Go login as %v", got["user"])
 	}
+}
+
+// lookupAs looks the session key up through m and fails the test unless it
+// loads as the user Django numbers id; it returns the session.
+func lookupAs(t *testing.T, m *session.Manager, key string, id any) *session.Session {
+	t.Helper()
+	s, err := m.Lookup(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uid, _ := s.UserID(); uid != id {
+		t.Fatalf("Go sees user %q, want %v", uid, id)
+	}
+	return s
 }

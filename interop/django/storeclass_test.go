@@ -27,13 +27,7 @@ func TestDjangoSubclassedStore(t *testing.T) {
 	}
 	m := newManager(t, st)
 	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
-	s, err := m.Lookup(context.Background(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if uid, _ := s.UserID(); uid != ids["alice"] {
-		t.Fatalf("Go sees user %q", uid)
-	}
+	lookupAs(t, m, key, ids["alice"])
 	writeFromGo(t, m, key, "from_go", "☃")
 	if got := py.Call(map[string]any{"op": "get", "key": key}); got["user"] != ids["alice"] || got["data"].(map[string]any)["from_go"] != "☃" {
 		t.Fatalf("Django reads %v", got)
