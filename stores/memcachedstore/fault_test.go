@@ -92,11 +92,7 @@ func TestNodeKilledAndRestarted(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(300 * time.Millisecond)
-	a.Stop()
-	time.Sleep(500 * time.Millisecond)
-	a.Restart(t)
-	time.Sleep(500 * time.Millisecond)
+	loseNode(t, a)
 	close(stop)
 	wg.Wait()
 	t.Logf("served %d, anonymous %d, failed %d", served.Load(), anonymous.Load(), failed.Load())
@@ -245,11 +241,7 @@ func TestNodeLostDuringWritesLoginsLogouts(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(300 * time.Millisecond)
-	a.Stop()
-	time.Sleep(500 * time.Millisecond)
-	a.Restart(t)
-	time.Sleep(500 * time.Millisecond)
+	loseNode(t, a)
 	close(stop)
 	wg.Wait()
 	t.Logf("writes %d, logouts %d, logins %d, failed %d", writes.Load(), logouts.Load(), logins.Load(), failures.Load())
@@ -265,4 +257,14 @@ func TestNodeLostDuringWritesLoginsLogouts(t *testing.T) {
 			t.Errorf("after the restart a logged-out session answers %d %q", rec.Code, rec.Body.String())
 		}
 	}
+}
+
+// loseNode lets traffic run for 300 ms, kills a, and restarts it empty
+// 500 ms later, then lets traffic run 500 ms more.
+func loseNode(t *testing.T, a *memcachedtest.Server) {
+	time.Sleep(300 * time.Millisecond)
+	a.Stop()
+	time.Sleep(500 * time.Millisecond)
+	a.Restart(t)
+	time.Sleep(500 * time.Millisecond)
 }
