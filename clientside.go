@@ -110,6 +110,11 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 	var rec *Record
 	id := s.digest
 	reason := ""
+	if s.rec != nil && s.login && !s.newLineage && m.revoker != nil {
+		if err := m.continuable(ctx, s, now); err != nil {
+			return err
+		}
+	}
 	switch {
 	case s.rec == nil && (len(s.values) > 0 || s.login):
 		rec = &Record{Created: now, AbsExpiry: now.Add(m.absoluteFor(s)), Version: 1}
@@ -172,6 +177,26 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 		m.emit(ctx, Event{Kind: EventCreated, token: ref(id), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
 	case "renew":
 		m.emit(ctx, Event{Kind: EventRenewed, newToken: ref(id), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
+	}
+	return nil
+}
+
+// continuable decides whether a login continues the session it read (its
+// lineage: the same creation time) or starts a new one: only a session the
+// revocation hook still accepts at commit is continued. A revocation that
+// ran since the session was read (RevokeUser, a logout elsewhere) would
+// not cover the continuation, whose authentication time is new; a server
+// store refuses to renew such a session and the login stores a fresh one,
+// and so does this. It must be called with s.mu held.
+func (m *Manager) continuable(ctx context.Context, s *Session, now time.Time) error {
+	_, _, _, err := m.sealer().Open(ctx, m.cookieName, s.token, now)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrRevoked), errors.Is(err, ErrInvalidCookie):
+		m.emit(ctx, Event{Kind: EventRevoked, Reason: "ended during the request", token: ref(s.digest), UserID: s.rec.UserID, RemoteAddr: s.remoteAddr})
+		s.newLineage = true
+	default:
+		return m.storeErr(ctx, "open", Digest{}, err)
 	}
 	return nil
 }
