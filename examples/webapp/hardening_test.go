@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -199,6 +201,81 @@ func TestThrottleWindow(t *testing.T) {
 	}
 	if n := len(th.failures); n > 10 {
 		t.Fatalf("throttle keeps %d keys, bound 10", n)
+	}
+}
+
+// A login waiting in Begin for the attempts in progress stops waiting when
+// its client goes away, instead of holding its goroutine for queueFor.
+func TestThrottleBeginStopsWithTheRequest(t *testing.T) {
+	th := NewThrottle(1, time.Minute)
+	if w := th.Begin(context.Background(), "k"); w != 0 {
+		t.Fatalf("first attempt waits %v", w)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan time.Duration)
+	go func() { got <- th.Begin(ctx, "k") }()
+	select {
+	case w := <-got:
+		t.Fatalf("second attempt returned %v while the first is in progress; want it to wait", w)
+	case <-time.After(50 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case w := <-got:
+		if w == 0 {
+			t.Fatal("the attempt of a client that went away was let through")
+		}
+	case <-time.After(queueFor / 2):
+		t.Fatal("Begin kept waiting after its request's context ended")
+	}
+	if th.pending["k"] != 1 {
+		t.Fatalf("pending attempts = %d, want the first one only", th.pending["k"])
+	}
+}
+
+// panickingAccounts is an account check that panics.
+type panickingAccounts struct{}
+
+func (panickingAccounts) Authenticate(context.Context, string, string) (string, error) {
+	panic("account backend bug")
+}
+
+// A login whose password check panics counts as a failed attempt and
+// leaves nothing in progress: otherwise every panic would hold one of the
+// account's attempts for good, and maxLoginFailures of them would lock
+// the account out.
+func TestPanickingLoginCountsAsFailure(t *testing.T) {
+	_, _, m := testServerManager(t)
+	app, err := NewApp(m, panickingAccounts{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := app.Handler()
+	login := func() *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", "https://example.test/login", strings.NewReader("username=alice&password=x"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	for range maxLoginFailures {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("the login did not reach the panicking check")
+				}
+			}()
+			login()
+		}()
+		if len(app.logins.pending) != 0 {
+			t.Fatalf("attempts left in progress after a panic: %v", app.logins.pending)
+		}
+	}
+	if n := len(app.logins.failures["user\x00alice"]); n != maxLoginFailures {
+		t.Fatalf("alice has %d failures recorded after %d panicking logins, want %d", n, maxLoginFailures, maxLoginFailures)
+	}
+	if w := login(); w.Code != http.StatusTooManyRequests {
+		t.Fatalf("the next login answered %d, want 429", w.Code)
 	}
 }
 

@@ -38,7 +38,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 	}
 	name, pass := r.PostFormValue("username"), r.PostFormValue("password")
 	keys := throttleKeys(r, name)
-	if wait := a.logins.Begin(keys...); wait > 0 {
+	if wait := a.logins.Begin(r.Context(), keys...); wait > 0 {
 		// Checked before the password: a throttled guesser costs no
 		// bcrypt check.
 		w.Header().Set("Retry-After", retryAfter(wait))
@@ -46,6 +46,12 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 			Message: "Too many failed logins. Try again in " + wait.Round(time.Second).String() + ".", Username: name, NoRemember: a.noRemember})
 		return
 	}
+	ended := false
+	defer func() {
+		if !ended { // Authenticate panicked: the attempt counts as failed
+			a.logins.Done(true, keys...)
+		}
+	}()
 	userID, err := a.accounts.Authenticate(r.Context(), name, pass)
 	if errors.Is(err, django.ErrUnsupportedHasher) {
 		// Answered as a wrong password (the answer must not tell how an
@@ -53,6 +59,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		a.logger.Warn("webapp: a Django password hash this demo cannot check", "error", err)
 	}
 	wrong := errors.Is(err, errWrongPassword) || errors.Is(err, django.ErrBadCredentials) || errors.Is(err, django.ErrUnsupportedHasher)
+	ended = true
 	a.logins.Done(wrong, keys...)
 	if wrong {
 		a.render(w, http.StatusUnauthorized, "login.html", loginData{Message: "Wrong user name or password.", Username: name, NoRemember: a.noRemember})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"strconv"
@@ -82,11 +83,14 @@ const queueFor = 5 * time.Second
 // Begin is Wait for an attempt that goes on when it returns 0: the
 // attempt counts as a failure under every key until Done. When only
 // attempts in progress fill a count, it waits for them (polling, up to
-// queueFor) rather than refusing at once.
-func (t *Throttle) Begin(keys ...string) time.Duration {
+// queueFor, and no longer than ctx: a client that gave up stops waiting)
+// rather than refusing at once.
+func (t *Throttle) Begin(ctx context.Context, keys ...string) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	deadline := time.Now().Add(queueFor)
+	poll := time.NewTimer(0)
+	defer poll.Stop()
 	for {
 		wait, pendingOnly := t.wait(keys)
 		if wait == 0 {
@@ -95,11 +99,15 @@ func (t *Throttle) Begin(keys ...string) time.Duration {
 			}
 			return 0
 		}
-		if !pendingOnly || time.Now().After(deadline) {
+		if !pendingOnly || time.Now().After(deadline) || ctx.Err() != nil {
 			return wait
 		}
 		t.mu.Unlock()
-		time.Sleep(5 * time.Millisecond)
+		poll.Reset(5 * time.Millisecond)
+		select {
+		case <-poll.C:
+		case <-ctx.Done():
+		}
 		t.mu.Lock()
 	}
 }
