@@ -52,24 +52,26 @@ if command -v redis-cli >/dev/null && ! redis-cli -h 127.0.0.1 -p 6379 ping >/de
 	wait_for redis redis-cli -h 127.0.0.1 -p 6379 ping
 fi
 
-# Django (with django-redis and its PostgreSQL and MariaDB drivers), Flask
-# (with Flask-Session), Starlette and FastAPI
-# for the interop tests: Debian's packages, which install into Debian's
-# own interpreter.
+# What a fresh machine lacks, installed in one apt-get run (one package
+# index update): Django (with django-redis and its PostgreSQL and MariaDB
+# drivers), Flask (with Flask-Session), Starlette and FastAPI for the
+# interop tests, as Debian's packages, which install into Debian's own
+# interpreter; memcached for the Memcached store's tests, which start
+# their own servers on free loopback ports; Chromium for the demo's
+# end-to-end browser test.
+missing=()
 if ! /usr/bin/python3 -c 'import django, django_redis, msgpack, psycopg2, MySQLdb, flask, flask_session, redis, starlette, fastapi, itsdangerous, httpx' >/dev/null 2>&1; then
-	log "installing Django, Flask, Flask-Session, Starlette and FastAPI (Debian packages)"
-	install_packages python3-django python3-django-redis python3-msgpack python3-psycopg2 python3-mysqldb python3-flask python3-flask-session python3-redis python3-starlette python3-fastapi python3-itsdangerous python3-httpx
+	log "to install: Django, Flask, Flask-Session, Starlette and FastAPI (Debian packages)"
+	missing+=(python3-django python3-django-redis python3-msgpack python3-psycopg2 python3-mysqldb python3-flask python3-flask-session python3-redis python3-starlette python3-fastapi python3-itsdangerous python3-httpx)
 fi
-
-# Debian's memcached for the Memcached store's tests, which start their
-# own servers on free loopback ports.
 if ! command -v memcached >/dev/null 2>&1; then
-	log "installing memcached (Debian package)"
-	install_packages memcached
+	log "to install: memcached (Debian package)"
+	missing+=(memcached)
 fi
-
-# Debian's Chromium for the demo's end-to-end browser test.
 if ! command -v chromium >/dev/null 2>&1; then
-	log "installing chromium (Debian package)"
-	install_packages chromium
+	log "to install: chromium (Debian package)"
+	missing+=(chromium)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+	install_packages "${missing[@]}"
 fi
