@@ -183,17 +183,21 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 
 // continuable decides whether a login continues the session it read (its
 // lineage: the same creation time) or starts a new one: only a session the
-// revocation hook still accepts at commit is continued. A revocation that
-// ran since the session was read (RevokeUser, a logout elsewhere) would
-// not cover the continuation, whose authentication time is new; a server
-// store refuses to renew such a session and the login stores a fresh one,
-// and so does this. It must be called with s.mu held.
+// revocation hook still accepts at commit is continued. RevokeUser's "not
+// before" time would not cover a continuation whose authentication time
+// is after it; a server store refuses to renew a revoked session and the
+// login stores a fresh one, and so does this (a session revoked otherwise,
+// by a logout's lineage or a concurrent renewal, gives the same outcome:
+// a fresh session rather than a revoked continuation). It must be called
+// with s.mu held.
 func (m *Manager) continuable(ctx context.Context, s *Session, now time.Time) error {
 	_, _, _, err := m.sealer().Open(ctx, m.cookieName, s.token, now)
 	switch {
 	case err == nil:
-	case errors.Is(err, ErrRevoked), errors.Is(err, ErrInvalidCookie):
-		m.emit(ctx, Event{Kind: EventRevoked, Reason: "ended during the request", token: ref(s.digest), UserID: s.rec.UserID, RemoteAddr: s.remoteAddr})
+	case errors.Is(err, ErrRevoked):
+		m.emit(ctx, Event{Kind: EventRevoked, Reason: "revoked during the request", token: ref(s.digest), UserID: s.rec.UserID, RemoteAddr: s.remoteAddr})
+		s.newLineage = true
+	case errors.Is(err, ErrInvalidCookie): // its deadline passed during the request
 		s.newLineage = true
 	default:
 		return m.storeErr(ctx, "open", Digest{}, err)
@@ -232,13 +236,26 @@ func (m *Manager) destroyClient(ctx context.Context, s *Session) error {
 }
 
 // revokeClientUser rejects every client-side session of the user from now
-// on, through the revocation hook.
+// on, through the revocation hook: authenticated up to when the call
+// started, then, when recording that took time, up to when it was
+// recorded. A login on another request that read the user's session
+// before the first record was stored and authenticated after its time
+// (as its commit found no revocation, it continued the session) is
+// covered by the second: its authentication time, on this clock, is
+// before the first record was stored. A login on another server is
+// covered within the clocks' skew.
 func (m *Manager) revokeClientUser(ctx context.Context, userID string) error {
 	if m.revoker == nil {
 		return fmt.Errorf("%w: the client-side store has no revocation hook (ClientRevoker): copied cookies stay valid until their deadline", ErrUnsupported)
 	}
-	if err := m.revoker.RevokeUser(ctx, userID, m.now()); err != nil {
+	at := m.now()
+	if err := m.revoker.RevokeUser(ctx, userID, at); err != nil {
 		return &StoreError{Op: "revoke user", Err: err}
+	}
+	if end := m.now(); end.After(at) {
+		if err := m.revoker.RevokeUser(ctx, userID, end); err != nil {
+			return &StoreError{Op: "revoke user", Err: err}
+		}
 	}
 	m.emit(ctx, Event{Kind: EventRevoked, UserID: userID, Reason: "all client-side sessions of the user"})
 	return nil

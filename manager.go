@@ -216,7 +216,9 @@ func (m *Manager) Renew(ctx context.Context) error {
 // in the cookie (NewClientSide) follow the same rule: with a revocation
 // hook, the commit asks it whether the session read is still valid, and
 // if not the login starts a new session (a new creation time) rather than
-// continuing the revoked one.
+// continuing the revoked one. Its authentication time is that of the
+// Login call, so a RevokeUser that took its time after the call still
+// covers it.
 func (m *Manager) Login(ctx context.Context, userID string) error {
 	if userID == "" || len(userID) > 255 || !utf8.ValidString(userID) {
 		return ErrInvalidUserID

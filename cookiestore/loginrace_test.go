@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,10 +21,27 @@ import (
 // marker.
 type gatedStore struct {
 	*memstore.Store
-	mu      sync.Mutex
-	closed  bool
-	waiting chan struct{} // gets a value when a write waits
-	open    chan struct{} // closed to let waiting writes through
+	mu       sync.Mutex
+	closed   bool
+	waiting  chan struct{} // gets a value when a write waits
+	open     chan struct{} // closed to let waiting writes through
+	openOnce sync.Once
+}
+
+// release lets every waiting and later write through.
+func (g *gatedStore) release() { g.openOnce.Do(func() { close(g.open) }) }
+
+// recv receives from ch, failing the test if nothing comes within 10 s
+// (a step the test waits for did not happen).
+func recv[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("waited 10 s for %s", what)
+		panic("unreachable")
+	}
 }
 
 func (g *gatedStore) gate() {
@@ -69,6 +87,7 @@ func newLoginRace(t *testing.T) *loginRace {
 	mem := memstore.New(memstore.WithCleanupInterval(0), memstore.WithClock(clock))
 	t.Cleanup(mem.Stop)
 	lr.store = &gatedStore{Store: mem, waiting: make(chan struct{}), open: make(chan struct{})}
+	t.Cleanup(lr.store.release)
 	rev, err := cookiestore.NewRevocations(lr.store, 12*time.Hour, cookiestore.WithRevocationsClock(clock))
 	if err != nil {
 		t.Fatal(err)
@@ -108,30 +127,23 @@ func (lr *loginRace) tick() {
 
 // relogin sends /relogin with cookie in the background; it returns once
 // the handler has read the session, and the returned function lets it
-// log in and returns the response.
-func (lr *loginRace) relogin(cookie string) func() *httptest.ResponseRecorder {
-	done := make(chan *httptest.ResponseRecorder)
+// log in and returns the response (at the test's end if the test does
+// not call it).
+func (lr *loginRace) relogin(t *testing.T, cookie string) func() *httptest.ResponseRecorder {
+	done := make(chan *httptest.ResponseRecorder, 1)
 	go func() { done <- lr.do("/relogin", cookie) }()
-	<-lr.loaded
-	return func() *httptest.ResponseRecorder {
-		lr.resume <- struct{}{}
-		return <-done
+	recv(t, lr.loaded, "the login to read its session")
+	var once sync.Once
+	var w *httptest.ResponseRecorder
+	finish := func() *httptest.ResponseRecorder {
+		once.Do(func() {
+			lr.resume <- struct{}{}
+			w = <-done
+		})
+		return w
 	}
-}
-
-// checkNotContinued fails unless the cookie a login that raced RevokeUser
-// returned is either revoked or a new session (a creation time other than
-// the revoked one's, was: its user and creation time as /created showed
-// them): never the revoked session continued.
-func (lr *loginRace) checkNotContinued(t *testing.T, was, after string) {
-	t.Helper()
-	if after == "" {
-		t.Fatal("the login set no cookie")
-	}
-	now := lr.do("/created", after).Body.String()
-	if now == was {
-		t.Fatalf("the revoked session (user and creation time %q) goes on after a login that raced RevokeUser", was)
-	}
+	t.Cleanup(func() { finish() })
+	return finish
 }
 
 // Issue 17: a login that read its session before RevokeUser and logs the
@@ -143,12 +155,21 @@ func TestLoginAfterRevokeUserDoesNotContinueTheSession(t *testing.T) {
 	first := cookieOf(lr.do("/login?u=alice", ""))
 	was := lr.do("/created", first).Body.String()
 	lr.tick()
-	finish := lr.relogin(first)
+	finish := lr.relogin(t, first)
 	if _, err := lr.m.RevokeUser(context.Background(), "alice"); err != nil {
 		t.Fatal(err)
 	}
 	lr.tick()
-	lr.checkNotContinued(t, was, cookieOf(finish()))
+	after := cookieOf(finish())
+	if after == "" {
+		t.Fatal("the login set no cookie")
+	}
+	// A new authentication after the revocation: logged in, as a new
+	// session (another creation time), not the revoked one continued.
+	now := lr.do("/created", after).Body.String()
+	if !strings.HasPrefix(now, "alice ") || now == was {
+		t.Fatalf("after a login that raced RevokeUser the session is %q; want alice on a new session (the revoked one was %q)", now, was)
+	}
 }
 
 // Issue 17: a login that runs wholly while RevokeUser is between taking
@@ -167,18 +188,25 @@ func TestLoginDuringRevokeUserIsCovered(t *testing.T) {
 		_, err := lr.m.RevokeUser(context.Background(), "alice")
 		revoked <- err
 	}()
-	<-lr.store.waiting // RevokeUser has its time and waits to store the marker
+	recv(t, lr.store.waiting, "RevokeUser to store its marker") // it has its time and waits
 	lr.store.mu.Lock()
 	lr.store.closed = false
 	lr.store.mu.Unlock()
 	lr.tick()
-	finish := lr.relogin(first)
+	finish := lr.relogin(t, first)
 	lr.tick()
 	after := cookieOf(finish())
+	if after == "" {
+		t.Fatal("the login set no cookie")
+	}
 	lr.tick()
-	close(lr.store.open)
-	if err := <-revoked; err != nil {
+	lr.store.release()
+	if err := recv(t, revoked, "RevokeUser to return"); err != nil {
 		t.Fatal(err)
 	}
-	lr.checkNotContinued(t, was, after)
+	// The login authenticated after RevokeUser's time but before it
+	// returned, continuing the session: revoked with it.
+	if now := lr.do("/created", after).Body.String(); now == was || strings.HasPrefix(now, "alice") {
+		t.Fatalf("after RevokeUser returned, the login that ran during it still loads as %q (the revoked session was %q)", now, was)
+	}
 }

@@ -95,26 +95,9 @@ const nbPrefix = "nb:"
 // "ln:<created ms>" (see session.ClientLineageRevoker).
 const lnPrefix = "ln:"
 
-// revokeUser records at as the user's "not before" time, then, when
-// storing it took time, a later one: at moved on by that time and by the
-// millisecond that may separate at from this clock's reading. A login
-// that ran wholly in between read no marker and authenticated after at, so
-// it sealed a continuation of a session this call revokes, which the later
-// time covers. A login that reads the stored marker finds its session
-// revoked and starts a new one (see session.Manager.Login).
 func (r *Revocations) revokeUser(ctx context.Context, user string, at time.Time) error {
-	start := r.now()
-	for i := range 2 {
-		if i == 1 {
-			end := r.now()
-			if end.Equal(start) && !at.Before(start) {
-				return nil // nobody authenticated after at and before the marker was stored
-			}
-			at = at.Add(end.Sub(start) + time.Millisecond)
-		}
-		if err := r.record(ctx, user, nbPrefix+strconv.FormatInt(at.UnixMilli(), 10), at.UnixMilli()); err != nil {
-			return fmt.Errorf("cookiestore: recording a user revocation: %w", err)
-		}
+	if err := r.record(ctx, user, nbPrefix+strconv.FormatInt(at.UnixMilli(), 10), at.UnixMilli()); err != nil {
+		return fmt.Errorf("cookiestore: recording a user revocation: %w", err)
 	}
 	return nil
 }
