@@ -187,9 +187,31 @@ func TestDjangoRoundTrip(t *testing.T) {
 				t.Fatalf("Go reads %v, %v", v, err)
 			}
 
+			// Django writes a key between Go's read and Go's write: Go's
+			// conditional update finds the row changed, merges its own
+			// key into what Django wrote, and both survive.
+			s, err = m.Lookup(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := session.Get[[]any](s, "from_django"); err != nil {
+				t.Fatal(err)
+			}
+			py.Call(map[string]any{"op": "set", "key": key, "name": "inside_go_window", "value": "django"})
+			if err := s.Set("after_django", "go"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Save(s); err != nil {
+				t.Fatal(err)
+			}
+			data := py.Call(map[string]any{"op": "get", "key": key})["data"].(map[string]any)
+			if data["inside_go_window"] != "django" || data["after_django"] != "go" || data["from_go"] != "héllo ☃" {
+				t.Fatalf("after a Django write inside Go's read-update window, Django reads %v", data)
+			}
+
 			// Concurrent Go writes to different keys all survive.
 			writeKeysConcurrently(t, m, key, 20)
-			data := py.Call(map[string]any{"op": "get", "key": key})["data"].(map[string]any)
+			data = py.Call(map[string]any{"op": "get", "key": key})["data"].(map[string]any)
 			for i := range 20 {
 				if data[fmt.Sprintf("k%d", i)] != float64(i) {
 					t.Errorf("key k%d lost: %v", i, data)
