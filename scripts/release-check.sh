@@ -37,7 +37,10 @@ trap cleanup EXIT
 release proxy -version "$version" -out "$work/proxy"
 
 upstream=${GOPROXY:-https://proxy.golang.org,direct}
-export GOWORK=off GOFLAGS=-mod=mod GOMODCACHE="$work/modcache" GOBIN="$work/bin"
+# -trimpath keeps the module cache's path (new on every run) out of the
+# build cache's keys, so a later run reuses what an earlier one compiled
+# (about 20 s instead of 80 on a warm machine).
+export GOWORK=off GOFLAGS="-mod=mod -trimpath" GOMODCACHE="$work/modcache" GOBIN="$work/bin"
 export GOPROXY="file://$work/proxy,file://$(go env GOMODCACHE)/cache/download,$upstream"
 # Our modules are not in the public checksum database (not yet published);
 # everything else is verified as usual.
