@@ -38,6 +38,16 @@ type Manager struct {
 // Partitioned without Secure, malformed names, domains or paths, non-positive
 // timeouts) is an error wrapping ErrConfig.
 func New(store Store, opts ...Option) (*Manager, error) {
+	for range 8 { // a carrier of a carrier, but never one of itself
+		u, ok := store.(Unwrapper)
+		if !ok {
+			break
+		}
+		store = u.Unwrap()
+	}
+	if _, ok := store.(Unwrapper); ok {
+		return nil, fmt.Errorf("%w: the store's Unwrap does not lead to a store", ErrConfig)
+	}
 	if store == nil {
 		return nil, fmt.Errorf("%w: store is nil", ErrConfig)
 	}
@@ -78,7 +88,8 @@ func New(store Store, opts ...Option) (*Manager, error) {
 	return m, nil
 }
 
-// Store returns the manager's store.
+// Store returns the manager's store: the one New was given, or the one it
+// carries (see Unwrapper).
 func (m *Manager) Store() Store { return m.store }
 
 // CookieName returns the name of the session cookie.

@@ -270,6 +270,14 @@ type ExpiredDeleter interface {
 	DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
+// Unwrapper is implemented by a value that carries a store without being
+// it, such as the stores storeurl opens: New builds the manager on the
+// store Unwrap returns, so the manager has exactly that store's optional
+// capabilities, never more because the carrier has every method.
+type Unwrapper interface {
+	Unwrap() Store
+}
+
 // FullStore is a Store with every optional capability, as each server-side
 // store in this repository is. The manager never requires it; a store states
 // (and the compiler checks) that it is complete with

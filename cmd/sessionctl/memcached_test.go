@@ -12,7 +12,8 @@ import (
 )
 
 // sessionctl on a memcached:// store: a user's sessions are listed and
-// revoked through the index; count says plainly that Memcached cannot.
+// revoked through the index; count and clear-expired say plainly that
+// Memcached cannot, and stats lists what it can.
 func TestMemcachedStore(t *testing.T) {
 	a, b := memcachedtest.Start(t), memcachedtest.Start(t)
 	url := "memcached://" + a.Addr + "," + b.Addr + "?prefix=ctl" + suffix() + ":"
@@ -39,5 +40,12 @@ func TestMemcachedStore(t *testing.T) {
 	}
 	if _, errOut, code := sessionctl(t, "--store", url, "count"); code != 1 || !strings.Contains(errOut, "Memcached cannot count") {
 		t.Fatalf("count: %d %q", code, errOut)
+	}
+	if _, errOut, code := sessionctl(t, "--store", url, "clear-expired"); code != 1 || !strings.Contains(errOut, "nothing to clean up") {
+		t.Fatalf("clear-expired: %d %q", code, errOut)
+	}
+	if out, errOut, code := sessionctl(t, "--store", url, "stats"); code != 0 || !strings.Contains(out, "capabilities: touch, renew, user-index\n") ||
+		!strings.Contains(out, "memcachedstore.Store") || !strings.Contains(out, "Memcached cannot count") {
+		t.Fatalf("stats: %d %q %q", code, out, errOut)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/stores/memcachedstore/memcachedtest"
 	"github.com/sessionkit/session/stores/storeurl"
 )
 
@@ -379,5 +380,24 @@ func TestLoginLoopCapped(t *testing.T) {
 	}
 	if list, err := m.UserSessions(context.Background(), "alice"); err != nil || len(list) != 10 {
 		t.Fatalf("alice has %d sessions after 15 logins (%v); the demo keeps 10", len(list), err)
+	}
+}
+
+// The demo runs on memcached:// (issue 24): Memcached has no cleanup, so
+// the demo runs without a cleaner and says so, and logins work.
+func TestDemoOnMemcached(t *testing.T) {
+	mc := memcachedtest.Start(t)
+	d := startDemo(t, "--store", "memcached://"+mc.Addr+"?prefix=demo:", "--users", "alice:wonderland")
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.PostForm(d.base+"/login", url.Values{"username": {"alice"}, "password": {"wonderland"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login on Memcached: %d", res.StatusCode)
+	}
+	if out := d.stop(); !strings.Contains(out, "no cleaner") {
+		t.Fatalf("the demo on Memcached did not say it runs without a cleaner:\n%s", out)
 	}
 }

@@ -161,11 +161,16 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	app.noRemember = onDjango
 	// Redis expires sessions itself; the SQL stores need the cleaner. It is
 	// harmless on Redis (it removes index entries of expired sessions).
+	// Memcached drops expired items itself and has no cleanup at all.
 	cleaner, err := sessions.StartCleaner(5 * time.Minute)
-	if err != nil {
+	switch {
+	case errors.Is(err, session.ErrUnsupported):
+		logger.Info("webapp: no cleaner: the store removes expired sessions itself", "store", st.Kind)
+	case err != nil:
 		return err
+	default:
+		defer cleaner.Stop()
 	}
-	defer cleaner.Stop()
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {

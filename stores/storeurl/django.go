@@ -107,6 +107,7 @@ func openDjango(ctx context.Context, rawURL string) (*Store, error) {
 	}
 	return &Store{
 		FullStore: djangoFull{st},
+		inner:     st,
 		Kind:      "django-" + cfg.Vendor.String(),
 		// A Django session lives its set_expiry, else
 		// SESSION_COOKIE_AGE, past its last save and has no absolute

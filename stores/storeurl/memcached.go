@@ -76,17 +76,18 @@ func openMemcached(rawURL, prefix string) (*Store, error) {
 		client.Close()
 		return nil, fmt.Errorf("storeurl: memcached at %s: %w", strings.Join(servers, ","), err)
 	}
-	return &Store{FullStore: memcachedFull{st}, Kind: "memcached", close: client.Close}, nil
+	return &Store{FullStore: memcachedFull{st}, inner: st, Kind: "memcached", close: client.Close}, nil
 }
 
-// memcachedFull gives the Memcached store the two capabilities it does not
-// have, answering as the manager expects of a store without them:
-// counting is unsupported (Memcached cannot count without a scan), and
-// cleanup has nothing to do (items expire by themselves).
+// memcachedFull gives the Memcached store the capabilities it does not
+// have, saying why they are unsupported: counting (Memcached cannot count
+// without a scan) and cleanup (Memcached drops expired items itself).
 type memcachedFull struct{ *memcachedstore.Store }
 
 func (memcachedFull) CountActive(context.Context, time.Time) (int64, error) {
 	return 0, fmt.Errorf("%w: Memcached cannot count sessions without a scan", session.ErrUnsupported)
 }
 
-func (memcachedFull) DeleteExpired(context.Context, time.Time, int) (int, error) { return 0, nil }
+func (memcachedFull) DeleteExpired(context.Context, time.Time, int) (int, error) {
+	return 0, fmt.Errorf("%w: Memcached drops expired sessions itself, there is nothing to clean up", session.ErrUnsupported)
+}

@@ -26,8 +26,9 @@
 // Django's table has no user column, so a user's sessions cannot be
 // listed or revoked there (ErrUnsupported).
 //
-// A memcached:// store counts nothing (CountActive is unsupported) and has
-// nothing to clean up (items expire); see package memcachedstore for what
+// A memcached:// store counts nothing and has nothing to clean up (items
+// expire): CountActive and DeleteExpired are unsupported, saying so; see
+// package memcachedstore for what
 // Memcached can and cannot promise.
 //
 // SQL URLs accept a "table" query parameter (default "sessions") and Redis
@@ -66,10 +67,15 @@ import (
 var ErrUnknownScheme = errors.New("storeurl: unknown store URL scheme")
 
 // Store is an opened store and the function that releases it. It embeds
-// the store as a session.FullStore, so every capability (atomic renewal,
-// touch, the user index, counting, cleanup) stays visible: session.New(st)
-// builds the same manager as session.New on the store itself. The concrete
-// store (*sqlitestore.Store, *pgstore.Store, ...) is st.FullStore.
+// the store as a session.FullStore, for tools that call every capability
+// (counting, cleanup, a user's sessions) directly: where the store lacks
+// one (Memcached cannot count; Django's table has no user index), the
+// method returns an error wrapping session.ErrUnsupported that says why.
+// session.New(st) builds its manager on the store itself (Store is a
+// session.Unwrapper), so the manager has exactly the store's capabilities:
+// a configuration that needs one the store lacks (WithMaxSessionsPerUser
+// on Django's table) is refused by New, as on the store itself. The
+// concrete store (*sqlitestore.Store, *pgstore.Store, ...) is st.Unwrap().
 type Store struct {
 	session.FullStore
 	// Kind names the backend: sqlite, postgres, mysql, redis, memcached,
@@ -80,7 +86,17 @@ type Store struct {
 	// token scheme, cookie name and timeouts. Empty for this repository's
 	// stores.
 	Options []session.Option
+	inner   session.Store
 	close   func() error
+}
+
+// Unwrap returns the store itself, without the methods Store adds for the
+// capabilities it lacks (see session.Unwrapper).
+func (s *Store) Unwrap() session.Store {
+	if s == nil {
+		return nil
+	}
+	return s.inner
 }
 
 // Close releases the store's connections or file.
@@ -151,7 +167,7 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Store{FullStore: st, Kind: "sqlite", close: st.Close}, nil
+		return &Store{FullStore: st, inner: st, Kind: "sqlite", close: st.Close}, nil
 	case "postgres", "postgresql":
 		var opts []pgstore.Option
 		if table != "" {
@@ -164,7 +180,7 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), err)
 		}
-		return &Store{FullStore: st, Kind: "postgres", close: st.Close}, nil
+		return &Store{FullStore: st, inner: st, Kind: "postgres", close: st.Close}, nil
 	case "mysql":
 		dsn, err := mysqlDSN(rawURL)
 		if err != nil {
@@ -181,7 +197,7 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), err)
 		}
-		return &Store{FullStore: st, Kind: "mysql", close: st.Close}, nil
+		return &Store{FullStore: st, inner: st, Kind: "mysql", close: st.Close}, nil
 	case "redis", "rediss", "redis-sentinel", "rediss-sentinel", "redis-cluster", "rediss-cluster":
 		client, err := redisstore.NewClient(rawURL)
 		if err != nil {
@@ -209,7 +225,7 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 			client.Close()
 			return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), err)
 		}
-		return &Store{FullStore: st, Kind: "redis", close: client.Close}, nil
+		return &Store{FullStore: st, inner: st, Kind: "redis", close: client.Close}, nil
 	}
 	return nil, fmt.Errorf("%w %q (want sqlite:, postgres://, mysql://, redis://, rediss://, redis-sentinel://, rediss-sentinel://, redis-cluster://, rediss-cluster://, memcached:// or django+sqlite:, django+postgres://, django+mysql://)", ErrUnknownScheme, scheme)
 }
