@@ -36,7 +36,9 @@ type Manager struct {
 // a combination that browsers would reject or that weakens the cookie (a
 // __Host- name with a Domain or a Path other than "/", SameSite=None or
 // Partitioned without Secure, malformed names, domains or paths, non-positive
-// timeouts) is an error wrapping ErrConfig.
+// timeouts) is an error wrapping ErrConfig, and so is a nil store. A store
+// that carries another (an Unwrapper, such as what storeurl opens) is
+// replaced by the store it carries.
 func New(store Store, opts ...Option) (*Manager, error) {
 	for range 8 { // a carrier of a carrier, but never one of itself
 		u, ok := store.(Unwrapper)
@@ -46,7 +48,7 @@ func New(store Store, opts ...Option) (*Manager, error) {
 		store = u.Unwrap()
 	}
 	if _, ok := store.(Unwrapper); ok {
-		return nil, fmt.Errorf("%w: the store's Unwrap does not lead to a store", ErrConfig)
+		return nil, fmt.Errorf("%w: the store's Unwrap goes through more than 8 carriers, or in a circle", ErrConfig)
 	}
 	if store == nil {
 		return nil, fmt.Errorf("%w: store is nil", ErrConfig)

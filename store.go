@@ -271,9 +271,12 @@ type ExpiredDeleter interface {
 }
 
 // Unwrapper is implemented by a value that carries a store without being
-// it, such as the stores storeurl opens: New builds the manager on the
-// store Unwrap returns, so the manager has exactly that store's optional
-// capabilities, never more because the carrier has every method.
+// it, such as the stores storeurl opens, which have every method so that
+// tools can call them: New builds the manager on the store Unwrap returns
+// (repeatedly, through up to 8 carriers), so the manager has exactly that
+// store's optional capabilities. The manager never calls the carrier's
+// own methods, and Manager.Store returns the store inside. A wrapper that
+// adds behaviour (metrics, encryption) must therefore not implement it.
 type Unwrapper interface {
 	Unwrap() Store
 }

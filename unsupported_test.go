@@ -14,8 +14,8 @@ import (
 )
 
 // noLineage is a store whose type declares every capability (as a wrapper
-// such as storeurl.Store must) but which cannot follow renewals: its
-// DeleteLineage reports ErrUnsupported, as storeurl's Django store does.
+// of other stores may) but which cannot follow renewals: its DeleteLineage
+// reports ErrUnsupported.
 type noLineage struct{ *memstore.Store }
 
 func (noLineage) DeleteLineage(context.Context, string, time.Time) (int, error) {
@@ -26,7 +26,7 @@ func (noLineage) DeleteLineage(context.Context, string, time.Time) (int, error) 
 // renewal (LineageDeleter). A store that answers ErrUnsupported cannot:
 // that is the same documented limit as a store without the capability,
 // not a failed logout. It used to fail the request with 503 through
-// storeurl's Django store.
+// storeurl's Django store (which New now unwraps).
 func TestLogoutOnStoreThatCannotFollowRenewals(t *testing.T) {
 	st := noLineage{memstore.New()}
 	defer st.Stop()

@@ -205,8 +205,8 @@ func (m *Manager) deleteRevoked(ctx context.Context, d Digest, rec *Record, reas
 // LineageDeleter). Anonymous sessions have no index to follow, and a store
 // without LineageDeleter cannot follow the renewal: both are documented
 // limits of the revocation guarantee. A store whose type has the method
-// but answers ErrUnsupported (a wrapper such as storeurl.Store over a store
-// without a user index) is a store without it.
+// but answers ErrUnsupported (a wrapper over stores of which one lacks it,
+// as tieredstore can be) is a store without it.
 func (m *Manager) endLineage(ctx context.Context, rec *Record) error {
 	if rec == nil || rec.UserID == "" {
 		return nil

@@ -265,6 +265,9 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time, limit int) (in
 	if cc, ok := s.cache.(session.ExpiredDeleter); ok {
 		for {
 			m, err := cc.DeleteExpired(ctx, now, limit)
+			if errors.Is(err, session.ErrUnsupported) {
+				break // a stand-in for a cache that expires entries itself
+			}
 			if err != nil {
 				s.cacheFailed(ctx, "delete expired", err)
 				break

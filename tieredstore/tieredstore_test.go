@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -255,5 +256,37 @@ func TestRefillCannotCacheStaleVersion(t *testing.T) {
 	}
 	if string(got.Values["k"]) != `"new"` {
 		t.Fatalf("read after the write = %q, want the written value (a stale cached copy)", got.Values["k"])
+	}
+}
+
+// noCleanupCache is a cache whose DeleteExpired says it has no cleanup, as
+// storeurl's stand-in for Memcached does (the cache expires entries).
+type noCleanupCache struct{ *memstore.Store }
+
+func (noCleanupCache) DeleteExpired(context.Context, time.Time, int) (int, error) {
+	return 0, fmt.Errorf("%w: expires entries itself", session.ErrUnsupported)
+}
+
+// A cache without cleanup is no cache failure: cleanup deletes from the
+// durable store and logs nothing.
+func TestCleanupOverCacheWithoutCleanup(t *testing.T) {
+	cache, durable := memstore.New(memstore.WithCleanupInterval(0)), memstore.New(memstore.WithCleanupInterval(0))
+	defer cache.Stop()
+	defer durable.Stop()
+	var logs bytes.Buffer
+	st, err := tieredstore.New(noCleanupCache{cache}, durable, tieredstore.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	past := time.Now().Add(-time.Hour)
+	if err := durable.Create(ctx, sessiontest.NewDigest(), &session.Record{Created: past, LastSeen: past, IdleExpiry: past, AbsExpiry: past, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.DeleteExpired(ctx, time.Now(), 100); n != 1 || err != nil {
+		t.Fatalf("DeleteExpired = %d, %v; want the durable store's 1", n, err)
+	}
+	if logs.Len() != 0 {
+		t.Fatalf("cleanup over a cache without cleanup logged: %s", logs.String())
 	}
 }

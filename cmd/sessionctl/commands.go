@@ -144,17 +144,22 @@ func noArgs(name string, fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// count counts the live sessions through the manager; when the store
-// cannot count, the error is the store's own, which says why (the
-// manager's only names the missing capability).
-func (e *env) count(ctx context.Context) (int64, error) {
-	n, err := e.m.CountActive(ctx)
+// explain replaces the manager's error for a capability the store lacks
+// (it only names the interface) by the store's own reason, when storeurl
+// knows one.
+func (e *env) explain(err error, capability string) error {
 	if errors.Is(err, session.ErrUnsupported) {
-		if _, serr := e.st.CountActive(ctx, time.Now()); serr != nil {
-			err = serr
+		if reason := e.st.Unsupported(capability); reason != nil {
+			return reason
 		}
 	}
-	return n, err
+	return err
+}
+
+// count counts the live sessions through the manager.
+func (e *env) count(ctx context.Context) (int64, error) {
+	n, err := e.m.CountActive(ctx)
+	return n, e.explain(err, "Counter")
 }
 
 func cmdCount(args []string) (func(context.Context, *env) error, error) {
@@ -199,10 +204,7 @@ func cmdClearExpired(args []string) (func(context.Context, *env) error, error) {
 			fmt.Fprint(e.stderr, "\r\033[K")
 		}
 		if errors.Is(err, session.ErrUnsupported) {
-			if _, serr := e.st.DeleteExpired(ctx, time.Now(), 0); serr != nil {
-				return serr // the store's own reason (Memcached: nothing to clean up)
-			}
-			return err
+			return e.explain(err, "ExpiredDeleter")
 		}
 		if err != nil {
 			return fmt.Errorf("%w (deleted %d before the failure)", err, n)
@@ -225,7 +227,7 @@ func cmdList(args []string) (func(context.Context, *env) error, error) {
 	return func(ctx context.Context, e *env) error {
 		list, err := e.m.UserSessions(ctx, *user)
 		if err != nil {
-			return err
+			return e.explain(err, "UserIndex")
 		}
 		if *asJSON {
 			type item struct {
@@ -285,7 +287,7 @@ func cmdRevoke(args []string) (func(context.Context, *env) error, error) {
 			}
 			n, err := e.m.RevokeUser(ctx, *user)
 			if err != nil {
-				return err
+				return e.explain(err, "UserIndex")
 			}
 			fmt.Fprintf(e.stdout, "revoked %d sessions of %s\n", n, printable(*user, 0))
 			return nil

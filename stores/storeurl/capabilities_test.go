@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/memstore"
 	"github.com/sessionkit/session/stores/memcachedstore/memcachedtest"
 	"github.com/sessionkit/session/stores/mysqlstore"
 	"github.com/sessionkit/session/stores/pgstore"
@@ -116,4 +117,21 @@ func outcome(err error) string {
 		return "unsupported"
 	}
 	return fmt.Sprintf("error (%v)", err)
+}
+
+// Unwrap gives what FullStore holds (a store put there by the application,
+// an instrumented one say, is what the manager uses), or the store inside
+// storeurl's stand-in; nothing for a zero Store.
+func TestUnwrapFollowsFullStore(t *testing.T) {
+	mem := memstore.New(memstore.WithCleanupInterval(0))
+	defer mem.Stop()
+	if got := (&storeurl.Store{FullStore: mem}).Unwrap(); got != session.Store(mem) {
+		t.Fatalf("Unwrap = %T, want the FullStore", got)
+	}
+	if got := (&storeurl.Store{}).Unwrap(); got != nil {
+		t.Fatalf("Unwrap of a zero Store = %T", got)
+	}
+	if _, err := session.New(&storeurl.Store{}); !errors.Is(err, session.ErrConfig) {
+		t.Fatalf("New over a zero Store: %v", err)
+	}
 }

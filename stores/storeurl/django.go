@@ -107,7 +107,6 @@ func openDjango(ctx context.Context, rawURL string) (*Store, error) {
 	}
 	return &Store{
 		FullStore: djangoFull{st},
-		inner:     st,
 		Kind:      "django-" + cfg.Vendor.String(),
 		// A Django session lives its set_expiry, else
 		// SESSION_COOKIE_AGE, past its last save and has no absolute
@@ -195,6 +194,15 @@ func djangoSecret(env, file string) (string, error) {
 type djangoFull struct{ *django.Store }
 
 var errNoUserIndex = fmt.Errorf("%w: Django's session table has no user index (log a user out from Django, or delete the session by its key)", session.ErrUnsupported)
+
+func (d djangoFull) store() session.Store { return d.Store }
+
+func (djangoFull) reason(capability string) error {
+	if capability == "UserIndex" || capability == "LineageDeleter" {
+		return errNoUserIndex
+	}
+	return nil
+}
 
 func (djangoFull) ListByUser(context.Context, string, time.Time) ([]session.Entry, error) {
 	return nil, errNoUserIndex

@@ -76,7 +76,7 @@ func openMemcached(rawURL, prefix string) (*Store, error) {
 		client.Close()
 		return nil, fmt.Errorf("storeurl: memcached at %s: %w", strings.Join(servers, ","), err)
 	}
-	return &Store{FullStore: memcachedFull{st}, inner: st, Kind: "memcached", close: client.Close}, nil
+	return &Store{FullStore: memcachedFull{st}, Kind: "memcached", close: client.Close}, nil
 }
 
 // memcachedFull gives the Memcached store the capabilities it does not
@@ -84,10 +84,27 @@ func openMemcached(rawURL, prefix string) (*Store, error) {
 // without a scan) and cleanup (Memcached drops expired items itself).
 type memcachedFull struct{ *memcachedstore.Store }
 
+var (
+	errMemcachedCount   = fmt.Errorf("%w: Memcached cannot count sessions without a scan", session.ErrUnsupported)
+	errMemcachedCleanup = fmt.Errorf("%w: Memcached drops expired sessions itself, there is nothing to clean up", session.ErrUnsupported)
+)
+
 func (memcachedFull) CountActive(context.Context, time.Time) (int64, error) {
-	return 0, fmt.Errorf("%w: Memcached cannot count sessions without a scan", session.ErrUnsupported)
+	return 0, errMemcachedCount
 }
 
 func (memcachedFull) DeleteExpired(context.Context, time.Time, int) (int, error) {
-	return 0, fmt.Errorf("%w: Memcached drops expired sessions itself, there is nothing to clean up", session.ErrUnsupported)
+	return 0, errMemcachedCleanup
+}
+
+func (m memcachedFull) store() session.Store { return m.Store }
+
+func (memcachedFull) reason(capability string) error {
+	switch capability {
+	case "Counter":
+		return errMemcachedCount
+	case "ExpiredDeleter":
+		return errMemcachedCleanup
+	}
+	return nil
 }

@@ -69,13 +69,14 @@ var ErrUnknownScheme = errors.New("storeurl: unknown store URL scheme")
 // Store is an opened store and the function that releases it. It embeds
 // the store as a session.FullStore, for tools that call every capability
 // (counting, cleanup, a user's sessions) directly: where the store lacks
-// one (Memcached cannot count; Django's table has no user index), the
-// method returns an error wrapping session.ErrUnsupported that says why.
-// session.New(st) builds its manager on the store itself (Store is a
-// session.Unwrapper), so the manager has exactly the store's capabilities:
-// a configuration that needs one the store lacks (WithMaxSessionsPerUser
-// on Django's table) is refused by New, as on the store itself. The
-// concrete store (*sqlitestore.Store, *pgstore.Store, ...) is st.Unwrap().
+// one (Memcached cannot count or clean up; Django's table has no user
+// index), a stand-in's method returns an error wrapping
+// session.ErrUnsupported that says why (see Unsupported). session.New(st)
+// builds its manager on the store itself (Store is a session.Unwrapper),
+// so the manager has exactly the store's capabilities: a configuration
+// that needs one the store lacks (WithMaxSessionsPerUser on Django's
+// table) is refused by New, as on the store itself. The concrete store
+// (*sqlitestore.Store, *pgstore.Store, ...) is st.Unwrap().
 type Store struct {
 	session.FullStore
 	// Kind names the backend: sqlite, postgres, mysql, redis, memcached,
@@ -86,17 +87,40 @@ type Store struct {
 	// token scheme, cookie name and timeouts. Empty for this repository's
 	// stores.
 	Options []session.Option
-	inner   session.Store
 	close   func() error
 }
 
-// Unwrap returns the store itself, without the methods Store adds for the
-// capabilities it lacks (see session.Unwrapper).
+// standIn is a FullStore that adds to a store the capabilities it lacks,
+// each answering ErrUnsupported with the reason.
+type standIn interface {
+	session.FullStore
+	store() session.Store           // the store itself
+	reason(capability string) error // why it lacks capability, or nil
+}
+
+// Unwrap returns the store itself: FullStore, or the store inside the
+// stand-in that adds the capabilities it lacks (see session.Unwrapper).
+// session.New builds its manager on it and never calls Store's own
+// methods.
 func (s *Store) Unwrap() session.Store {
-	if s == nil {
+	if s == nil || s.FullStore == nil {
 		return nil
 	}
-	return s.inner
+	if si, ok := s.FullStore.(standIn); ok {
+		return si.store()
+	}
+	return s.FullStore
+}
+
+// Unsupported returns why the store lacks a capability (the name of its
+// interface in package session: "Counter", "ExpiredDeleter", "UserIndex",
+// "LineageDeleter", ...) as an error wrapping session.ErrUnsupported, or
+// nil when the store has it or no reason is known. It calls nothing.
+func (s *Store) Unsupported(capability string) error {
+	if si, ok := s.FullStore.(standIn); ok {
+		return si.reason(capability)
+	}
+	return nil
 }
 
 // Close releases the store's connections or file.
@@ -167,7 +191,7 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Store{FullStore: st, inner: st, Kind: "sqlite", close: st.Close}, nil
+		return &Store{FullStore: st, Kind: "sqlite", close: st.Close}, nil
 	case "postgres", "postgresql":
 		var opts []pgstore.Option
 		if table != "" {
@@ -180,7 +204,7 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), err)
 		}
-		return &Store{FullStore: st, inner: st, Kind: "postgres", close: st.Close}, nil
+		return &Store{FullStore: st, Kind: "postgres", close: st.Close}, nil
 	case "mysql":
 		dsn, err := mysqlDSN(rawURL)
 		if err != nil {
@@ -197,7 +221,7 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), err)
 		}
-		return &Store{FullStore: st, inner: st, Kind: "mysql", close: st.Close}, nil
+		return &Store{FullStore: st, Kind: "mysql", close: st.Close}, nil
 	case "redis", "rediss", "redis-sentinel", "rediss-sentinel", "redis-cluster", "rediss-cluster":
 		client, err := redisstore.NewClient(rawURL)
 		if err != nil {
@@ -225,7 +249,7 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 			client.Close()
 			return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), err)
 		}
-		return &Store{FullStore: st, inner: st, Kind: "redis", close: client.Close}, nil
+		return &Store{FullStore: st, Kind: "redis", close: client.Close}, nil
 	}
 	return nil, fmt.Errorf("%w %q (want sqlite:, postgres://, mysql://, redis://, rediss://, redis-sentinel://, rediss-sentinel://, redis-cluster://, rediss-cluster://, memcached:// or django+sqlite:, django+postgres://, django+mysql://)", ErrUnknownScheme, scheme)
 }
