@@ -375,6 +375,23 @@ func TestDoubleLogin(t *testing.T) {
 	sessiontest.DoubleLogin(t, m, 300)
 }
 
+// The same with the revocation hook, where a login re-checks the session
+// it read at commit (the other login's renewal revoked it, so one of the
+// two starts a new session): still a working login either way.
+func TestDoubleLoginWithRevocations(t *testing.T) {
+	mem := memstore.New(memstore.WithCleanupInterval(0))
+	defer mem.Stop()
+	rev, err := cookiestore.NewRevocations(mem, 12*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := session.NewClientSide(mustNew(t, [][]byte{key1}, cookiestore.WithRevocations(rev)), session.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessiontest.DoubleLogin(t, m, 300)
+}
+
 // Issue 17 (2): a second revocation of a user keeps the marker until every
 // cookie it revokes has expired. Revoke, log in again, revoke again: once
 // the first marker would have expired, the cookie revoked by the second
