@@ -2,10 +2,8 @@ package memcachedstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -18,7 +16,7 @@ import (
 // user's sessions out); entries whose deadline passed are pruned whenever
 // it is written.
 type index struct {
-	Entries []entry `json:"e"`
+	Entries []entry
 }
 
 // entry is one listed session: its digest (hex), creation time (the
@@ -27,14 +25,14 @@ type index struct {
 // moves the idle deadline without writing the index, and an entry pruned
 // before its session ends would log the session out.
 type entry struct {
-	Digest  string `json:"d"`
-	Created int64  `json:"c"`
-	Expires int64  `json:"x"`
-	Added   int64  `json:"a,omitempty"` // when listed (ms); 0 in indexes of earlier versions
+	Digest  session.Digest
+	Created int64 // Unix ms, as the other times
+	Expires int64
+	Added   int64 // when listed
 }
 
 func entryOf(d session.Digest, rec *session.Record, now time.Time) entry {
-	return entry{Digest: d.String(), Created: ms(rec.Created), Expires: ms(rec.AbsExpiry), Added: ms(now)}
+	return entry{Digest: d, Created: ms(rec.Created), Expires: ms(rec.AbsExpiry), Added: ms(now)}
 }
 
 // pruneGrace is how long an entry stays listed although its item is
@@ -50,11 +48,9 @@ var pruneGrace = time.Minute
 func (s *Store) pruneGone(x *index, now time.Time) error {
 	keys := make([]string, len(x.Entries))
 	for i, e := range x.Entries {
-		if d, err := session.ParseDigest(e.Digest); err == nil {
-			keys[i] = s.sessionKey(d)
-		}
+		keys[i] = s.sessionKey(e.Digest)
 	}
-	items, err := s.client.GetMulti(slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return k == "" }))
+	items, err := s.client.GetMulti(keys)
 	if err != nil {
 		return s.wrap("pruning the user index", err)
 	}
@@ -68,14 +64,21 @@ func (s *Store) pruneGone(x *index, now time.Time) error {
 	return nil
 }
 
-func (x *index) has(d session.Digest) bool {
-	h := d.String()
-	for _, e := range x.Entries {
-		if e.Digest == h {
-			return true
-		}
+// listed reports whether the user's index lists d, reading the index item
+// without decoding it (every read of a logged-in session asks): false
+// when there is none, or it cannot be read.
+func (s *Store) listed(ctx context.Context, userID string, d session.Digest) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
 	}
-	return false
+	item, err := s.client.Get(s.userKey(userID))
+	if errors.Is(err, memcache.ErrCacheMiss) {
+		return false, nil
+	}
+	if err != nil {
+		return false, s.wrap("reading the user index", err)
+	}
+	return indexLists(item.Value, d), nil
 }
 
 // readIndex returns the user's index with its item (for cas), or nil when
@@ -91,12 +94,12 @@ func (s *Store) readIndex(ctx context.Context, userID string) (*index, *memcache
 	if err != nil {
 		return nil, nil, s.wrap("reading the user index", err)
 	}
-	var x index
-	if err := json.Unmarshal(item.Value, &x); err != nil {
+	x, ok := decodeIndex(item.Value)
+	if !ok {
 		// An unreadable index lists nobody: the user's sessions are out.
 		return &index{}, item, nil
 	}
-	return &x, item, nil
+	return x, item, nil
 }
 
 // updateIndex applies change to the user's index with gets and cas (add
@@ -120,10 +123,7 @@ func (s *Store) updateIndex(ctx context.Context, userID string, change func(*ind
 		if err != nil || !write {
 			return err
 		}
-		v, err := json.Marshal(x)
-		if err != nil {
-			return err
-		}
+		v := encodeIndex(x)
 		if item == nil {
 			err = s.client.Add(&memcache.Item{Key: s.userKey(userID), Value: v})
 			if errors.Is(err, memcache.ErrNotStored) {
@@ -164,7 +164,7 @@ func (s *Store) indexAdd(ctx context.Context, userID string, replace session.Dig
 		if replace != (session.Digest{}) {
 			i := -1
 			for j, old := range x.Entries {
-				if old.Digest == replace.String() {
+				if old.Digest == replace {
 					i = j
 				}
 			}
@@ -199,14 +199,9 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 	if err != nil || x == nil || len(x.Entries) == 0 {
 		return nil, err
 	}
-	var keys []string
-	var digests []session.Digest
-	for _, e := range x.Entries {
-		d, err := session.ParseDigest(e.Digest)
-		if err != nil {
-			continue // an unreadable entry lists nothing
-		}
-		digests, keys = append(digests, d), append(keys, s.sessionKey(d))
+	keys := make([]string, len(x.Entries))
+	for i, e := range x.Entries {
+		keys[i] = s.sessionKey(e.Digest)
 	}
 	items, err := s.client.GetMulti(keys)
 	if err != nil {
@@ -222,7 +217,7 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 		if err != nil || rec.UserID != userID || !rec.Alive(now) {
 			continue
 		}
-		out = append(out, session.Entry{Digest: digests[i], Record: rec})
+		out = append(out, session.Entry{Digest: x.Entries[i].Digest, Record: rec})
 	}
 	return out, nil
 }
@@ -232,7 +227,7 @@ func (s *Store) ListByUser(ctx context.Context, userID string, now time.Time) ([
 // fails or moves an entry this call then deletes), then deletes the items
 // it listed and returns how many existed.
 func (s *Store) DeleteByUser(ctx context.Context, userID string, keep session.Digest) (int, error) {
-	return s.deleteListed(ctx, userID, func(e entry) bool { return e.Digest != keep.String() })
+	return s.deleteListed(ctx, userID, func(e entry) bool { return e.Digest != keep })
 }
 
 // DeleteLineage deletes the user's sessions created at created, as
@@ -261,11 +256,7 @@ func (s *Store) deleteListed(ctx context.Context, userID string, drop func(entry
 	}
 	n := 0
 	for _, e := range dropped {
-		d, perr := session.ParseDigest(e.Digest)
-		if perr != nil {
-			continue
-		}
-		err := s.client.Delete(s.sessionKey(d))
+		err := s.client.Delete(s.sessionKey(e.Digest))
 		if errors.Is(err, memcache.ErrCacheMiss) {
 			continue
 		}

@@ -180,11 +180,11 @@ func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, er
 	}
 	s.casHints.remember(d, rec.Version, item.CasID)
 	if rec.UserID != "" {
-		idx, _, err := s.readIndex(ctx, rec.UserID)
+		listed, err := s.listed(ctx, rec.UserID, d)
 		if err != nil {
 			return nil, err
 		}
-		if idx == nil || !idx.has(d) {
+		if !listed {
 			return nil, session.ErrNotFound // revoked, or its index evicted: logged out
 		}
 	}

@@ -20,9 +20,9 @@ import (
 //
 // Every read of a session decodes one, so the form is the cheapest to
 // decode that keeps the values as the other stores keep them (one JSON
-// object): the JSON record of earlier versions took 7.1 µs to decode with
-// encoding/json, more than half of the store's time over the raw get;
-// this form takes 1.3 µs, the values' object included
+// object): the JSON record of earlier versions took 4.7-7.1 µs to decode
+// with encoding/json, more than half of the store's time over the raw get;
+// this form takes 0.9-1.3 µs, the values' object included
 // (BenchmarkDecodeRecord). FuzzRecordCodecs checks that no input panics,
 // that what decodes re-encodes to the same record, and that a record comes
 // back from this form exactly as from the JSON one. An item in the JSON
