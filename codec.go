@@ -104,8 +104,8 @@ func appendValues(dst []byte, values map[string][]byte) ([]byte, error) {
 	dst = append(dst, '{')
 	first := true
 	for k, v := range values {
-		if !validJSON(v) {
-			return nil, fmt.Errorf("session: the value of %q is not JSON (does the codec produce JSON?)", k)
+		if !validMember(v) {
+			return nil, fmt.Errorf("session: the value of %q is not JSON (does the codec produce JSON?), or is nested more than %d levels deep", k, maxJSONDepth-1)
 		}
 		if !first {
 			dst = append(dst, ',')

@@ -219,3 +219,20 @@ func TestGetUsesTheConfiguredCodec(t *testing.T) {
 		t.Fatalf("Get with the reversing codec = %q, want %q", got, "Ada")
 	}
 }
+
+// A value nested as deep as the values object can hold is stored and reads
+// back; one level deeper is refused when encoded, instead of being stored
+// and then read as a corrupt session (review of issue 24's record codec).
+func TestEncodeValuesNestingLimit(t *testing.T) {
+	deep := func(n int) []byte { return []byte(strings.Repeat("[", n) + strings.Repeat("]", n)) }
+	data, err := session.EncodeValues(map[string][]byte{"k": deep(9999)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back, err := session.DecodeValues(data); err != nil || len(back["k"]) != 2*9999 {
+		t.Fatalf("a value 9,999 levels deep does not read back: %v", err)
+	}
+	if _, err := session.EncodeValues(map[string][]byte{"k": deep(10000)}); err == nil {
+		t.Fatal("a value 10,000 levels deep was encoded; the object holding it is 10,001 deep and reads as corrupt")
+	}
+}

@@ -17,6 +17,14 @@ func validJSON(b []byte) bool {
 	return i >= 0 && skipSpace(b, i) == len(b)
 }
 
+// validMember is validJSON for a value written into the values object
+// (EncodeValues): one level deeper than alone, so that the object reads
+// back (DecodeValues) within the nesting limit.
+func validMember(b []byte) bool {
+	i := scanJSON(b, skipSpace(b, 0), 1)
+	return i >= 0 && skipSpace(b, i) == len(b)
+}
+
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
