@@ -17,9 +17,15 @@ import (
 // it is written.
 type index struct {
 	Entries []entry
+	// unreadable: the item is no index of this version (an earlier
+	// version's, or damaged). It lists nobody, and a change of it is
+	// written even when it changes nothing, so that it becomes one: a
+	// revocation then ends the sessions a process still running the
+	// earlier version would accept.
+	unreadable bool
 }
 
-// entry is one listed session: its digest (hex), creation time (the
+// entry is one listed session: its digest, creation time (the
 // lineage of renewals) and absolute deadline, all the index needs without
 // reading the item. The absolute deadline, not the idle one: activity
 // moves the idle deadline without writing the index, and an entry pruned
@@ -97,7 +103,7 @@ func (s *Store) readIndex(ctx context.Context, userID string) (*index, *memcache
 	x, ok := decodeIndex(item.Value)
 	if !ok {
 		// An unreadable index lists nobody: the user's sessions are out.
-		return &index{}, item, nil
+		return &index{unreadable: true}, item, nil
 	}
 	return x, item, nil
 }
@@ -120,7 +126,7 @@ func (s *Store) updateIndex(ctx context.Context, userID string, change func(*ind
 			x = &index{}
 		}
 		write, err := change(x)
-		if err != nil || !write {
+		if err != nil || !write && !x.unreadable {
 			return err
 		}
 		v := encodeIndex(x)

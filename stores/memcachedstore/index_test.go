@@ -109,3 +109,47 @@ func TestEvictedIndexLogsOut(t *testing.T) {
 		t.Fatalf("RevokeUser: %d, %v; want 0 (nothing alive)", n, err)
 	}
 }
+
+// An index this version cannot read (an earlier version's JSON, or a
+// damaged item) lists nobody: the user's sessions do not load, and a
+// revocation rewrites it as an empty index of this version even though it
+// finds nothing to delete, so that a process of the earlier version stops
+// accepting the sessions its JSON lists; a login then lists its session.
+func TestUnreadableIndexListsNobody(t *testing.T) {
+	srv := memcachedtest.Start(t)
+	client := memcache.New(srv.Addr)
+	t.Cleanup(func() { client.Close() })
+	st, err := memcachedstore.New(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	d := sessiontest.NewDigest()
+	if err := st.Create(ctx, d, loggedIn("carol")); err != nil {
+		t.Fatal(err)
+	}
+	old := []byte(`{"e":[{"d":"` + d.String() + `","c":1,"x":9999999999999}]}`)
+	if err := client.Set(&memcache.Item{Key: st.UserKey("carol"), Value: old}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Load(ctx, d); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("Load under an unreadable index: %v, want ErrNotFound", err)
+	}
+	if list, err := st.ListByUser(ctx, "carol", time.Now()); err != nil || len(list) != 0 {
+		t.Fatalf("ListByUser under an unreadable index: %v, %v", list, err)
+	}
+	if n, err := st.DeleteByUser(ctx, "carol", session.Digest{}); n != 0 || err != nil {
+		t.Fatalf("DeleteByUser = %d, %v", n, err)
+	}
+	item, err := client.Get(st.UserKey("carol"))
+	if err != nil || len(item.Value) != 1 || item.Value[0] != 1 {
+		t.Fatalf("after a revocation the index is %q (%v), want an empty index of this version", item.Value, err)
+	}
+	d2 := sessiontest.NewDigest()
+	if err := st.Create(ctx, d2, loggedIn("carol")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Load(ctx, d2); err != nil {
+		t.Fatalf("a login after the revocation: %v", err)
+	}
+}

@@ -25,7 +25,8 @@ import (
 // this form takes 0.9-1.3 µs, the values' object included
 // (BenchmarkDecodeRecord). FuzzRecordCodecs checks that no input panics,
 // that what decodes re-encodes to the same record, and that a record comes
-// back from this form exactly as from the JSON one. An item in the JSON
+// back from this form as from the JSON one (its values byte for byte as
+// they were given, where encoding/json rewrote them). An item in the JSON
 // form reads as corrupt (the manager deletes it: its user logs in again).
 const recordFormat = 0x01
 
