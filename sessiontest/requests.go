@@ -212,6 +212,14 @@ func BenchRaw(b *testing.B, raw func(context.Context) error) {
 func BenchAgainstRaw(b *testing.B, st session.Store, path string, raw func(context.Context) error) {
 	b.Helper()
 	h, c := BenchSession(b, st)
+	BenchRequestAgainstRaw(b, h, c, path, raw)
+}
+
+// BenchRequestAgainstRaw is BenchAgainstRaw for a request of h's carrying
+// c, the session of the caller's choice (a logged-in one, say, whose read
+// the caller compares with the raw queries it takes).
+func BenchRequestAgainstRaw(b *testing.B, h http.Handler, c *http.Cookie, path string, raw func(context.Context) error) {
+	b.Helper()
 	r := httptest.NewRequest("GET", path, nil)
 	r.AddCookie(c)
 	w := &discardWriter{h: http.Header{}}

@@ -35,6 +35,27 @@ func BenchmarkReadOnlyVsGet(b *testing.B) {
 	})
 }
 
+// BenchmarkLoggedInReadVsGets: the read-only request of a logged-in
+// session, which reads its item and its user's index, against the raw gets
+// of the same two items, interleaved.
+func BenchmarkLoggedInReadVsGets(b *testing.B) {
+	st, client := benchStore(b)
+	h, _ := sessiontest.BenchSession(b, st)
+	c := sessiontest.NewSessionAt(b, h, "/login") // user "42"
+	d, ok := session.DigestOf(c.Value)
+	if !ok {
+		b.Fatal("the login's cookie is no token")
+	}
+	key, index := keyOf(b, client, d), st.UserKey("42")
+	sessiontest.BenchRequestAgainstRaw(b, h, c, "/read", func(context.Context) error {
+		if _, err := client.Get(key); err != nil {
+			return err
+		}
+		_, err := client.Get(index)
+		return err
+	})
+}
+
 // BenchmarkWriteVsGetsCas: the request writing one key against a raw gets
 // then cas of the same item, interleaved.
 func BenchmarkWriteVsGetsCas(b *testing.B) {
