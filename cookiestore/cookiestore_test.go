@@ -352,8 +352,14 @@ func TestVersion1CookieOpensAndIsResealed(t *testing.T) {
 // Issue 17: once RevokeUser returns, no cookie of the user issued before
 // it, nor one re-sealed by a renewal or a write racing it, is accepted.
 func TestRevocationRace(t *testing.T) {
+	sessiontest.RevocationRace(t, revokingManager(t), 300)
+}
+
+// revokingManager is a client-side manager with the revocation hook on a
+// memory store.
+func revokingManager(t *testing.T) *session.Manager {
 	mem := memstore.New(memstore.WithCleanupInterval(0))
-	defer mem.Stop()
+	t.Cleanup(mem.Stop)
 	rev, err := cookiestore.NewRevocations(mem, 12*time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -362,7 +368,7 @@ func TestRevocationRace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sessiontest.RevocationRace(t, m, 300)
+	return m
 }
 
 // Issue 17 (5): a double-submitted login form leaves a working login
@@ -379,17 +385,7 @@ func TestDoubleLogin(t *testing.T) {
 // it read at commit (the other login's renewal revoked it, so one of the
 // two starts a new session): still a working login either way.
 func TestDoubleLoginWithRevocations(t *testing.T) {
-	mem := memstore.New(memstore.WithCleanupInterval(0))
-	defer mem.Stop()
-	rev, err := cookiestore.NewRevocations(mem, 12*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := session.NewClientSide(mustNew(t, [][]byte{key1}, cookiestore.WithRevocations(rev)), session.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sessiontest.DoubleLogin(t, m, 300)
+	sessiontest.DoubleLogin(t, revokingManager(t), 300)
 }
 
 // Issue 17 (2): a second revocation of a user keeps the marker until every
