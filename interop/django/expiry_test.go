@@ -126,14 +126,7 @@ func expiryOf(t *testing.T, py *pyproc.Proc, key string) (age float64, browserCl
 func TestDjangoSetExpiry(t *testing.T) {
 	for _, v := range vendors() {
 		t.Run(v.name, func(t *testing.T) {
-			db, name := v.open(t)
-			defer db.Close()
-			py := startDjango(t, v.name, name)
-			ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})["users"].(map[string]any)
-			st, err := django.NewStore(db, django.Config{Vendor: v.vendor, Secret: secret})
-			if err != nil {
-				t.Fatal(err)
-			}
+			py, ids, st := vendorDjango(t, v, "alice")
 			m := djangoManager(t, st)
 
 			// set_expiry(300): a Go write keeps Django's 5 minutes.

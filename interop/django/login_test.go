@@ -22,14 +22,7 @@ func loginBackends() []loginBackend {
 	var out []loginBackend
 	for _, v := range vendors() {
 		out = append(out, loginBackend{"db/" + v.name, func(t *testing.T) (*pyproc.Proc, session.Store, map[string]any) {
-			db, name := v.open(t)
-			t.Cleanup(func() { db.Close() })
-			py := startDjango(t, v.name, name)
-			ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice", "bob"}})["users"].(map[string]any)
-			st, err := django.NewStore(db, django.Config{Vendor: v.vendor, Secret: secret})
-			if err != nil {
-				t.Fatal(err)
-			}
+			py, ids, st := vendorDjango(t, v, "alice", "bob")
 			return py, st, ids
 		}})
 	}

@@ -18,14 +18,7 @@ import (
 func TestDjangoSetExpiryInsideRenew(t *testing.T) {
 	for _, v := range vendors() {
 		t.Run(v.name, func(t *testing.T) {
-			db, name := v.open(t)
-			defer db.Close()
-			py := startDjango(t, v.name, name)
-			ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})["users"].(map[string]any)
-			st, err := django.NewStore(db, django.Config{Vendor: v.vendor, Secret: secret})
-			if err != nil {
-				t.Fatal(err)
-			}
+			py, ids, st := vendorDjango(t, v, "alice")
 			m := djangoManager(t, st)
 			for _, login := range []bool{false, true} {
 				key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)

@@ -106,6 +106,22 @@ func sqliteDjangoWith(t *testing.T, setup map[string]any) (*sql.DB, *pyproc.Proc
 	return db, py, ids
 }
 
+// vendorDjango opens v's database with Django's tables and users, and
+// Django's db store over it (closed when the test ends); ids maps the
+// users' names to their ids.
+func vendorDjango(t *testing.T, v vendorSetup, users ...string) (py *pyproc.Proc, ids map[string]any, st *django.Store) {
+	t.Helper()
+	db, name := v.open(t)
+	t.Cleanup(func() { db.Close() })
+	py = startDjango(t, v.name, name)
+	ids = py.Call(map[string]any{"op": "setup", "users": users})["users"].(map[string]any)
+	st, err := django.NewStore(db, django.Config{Vendor: v.vendor, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return py, ids, st
+}
+
 // writeKeysConcurrently writes n keys k0..k(n-1) to the session under key
 // from n concurrent Go lookups.
 func writeKeysConcurrently(t *testing.T, m *session.Manager, key string, n int) {
@@ -145,15 +161,8 @@ func newManager(t *testing.T, st session.Store) *session.Manager {
 func TestDjangoRoundTrip(t *testing.T) {
 	for _, v := range vendors() {
 		t.Run(v.name, func(t *testing.T) {
-			db, name := v.open(t)
-			defer db.Close()
-			py := startDjango(t, v.name, name)
-			users := py.Call(map[string]any{"op": "setup", "users": []string{"alice", "bob"}})["users"].(map[string]any)
+			py, users, st := vendorDjango(t, v, "alice", "bob")
 			alice := users["alice"].(string)
-			st, err := django.NewStore(db, django.Config{Vendor: v.vendor, Secret: secret})
-			if err != nil {
-				t.Fatal(err)
-			}
 			m := newManager(t, st)
 			ctx := context.Background()
 
@@ -420,14 +429,7 @@ func TestDjangoPasswordRehash(t *testing.T) {
 func TestDeleteExpired(t *testing.T) {
 	for _, v := range vendors() {
 		t.Run(v.name, func(t *testing.T) {
-			db, name := v.open(t)
-			defer db.Close()
-			py := startDjango(t, v.name, name)
-			py.Call(map[string]any{"op": "setup", "users": []string{"alice", "bob", "carol"}})
-			st, err := django.NewStore(db, django.Config{Vendor: v.vendor, Secret: secret})
-			if err != nil {
-				t.Fatal(err)
-			}
+			py, _, st := vendorDjango(t, v, "alice", "bob", "carol")
 			var keys []string
 			for _, u := range []string{"alice", "bob", "carol"} {
 				keys = append(keys, py.Call(map[string]any{"op": "login", "user": u})["key"].(string))
