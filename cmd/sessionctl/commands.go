@@ -244,9 +244,14 @@ func cmdList(args []string) (func(context.Context, *env) error, error) {
 			for _, s := range list {
 				out = append(out, item{s.Handle, s.UserID, s.Created, s.LastSeen, s.AuthTime, s.ExpiresAt, s.IP, s.UserAgent})
 			}
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(out)
+			b, err := json.MarshalIndent(out, "", "  ")
+			if err != nil {
+				return err
+			}
+			// encoding/json leaves C1 controls and bidirectional
+			// overrides raw: escaped here, the same strings.
+			_, err = fmt.Fprintf(e.stdout, "%s\n", escapeJSONControls(b))
+			return err
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "HANDLE\tCREATED\tLAST SEEN\tEXPIRES\tIP\tUSER AGENT")

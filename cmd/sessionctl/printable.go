@@ -40,3 +40,22 @@ func printable(s string, max int) string {
 	}
 	return b.String()
 }
+
+// escapeJSONControls rewrites, in JSON that encoding/json produced, every
+// control character and bidirectional override it left raw (C1 controls
+// such as U+009B, which terminals act on, DEL and U+202E) as a \uXXXX escape:
+// the JSON decodes to the same strings and prints nothing a terminal
+// acts on. Outside strings JSON holds only ASCII, which is kept as it is.
+func escapeJSONControls(b []byte) []byte {
+	var out []byte
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r >= 0x7f && (unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)) {
+			out = fmt.Appendf(out, `\u%04x`, r)
+		} else {
+			out = append(out, b[i:i+size]...)
+		}
+		i += size
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -41,6 +42,24 @@ func FuzzPrintable(f *testing.F) {
 		for _, r := range out {
 			if r < 0x20 || (r >= 0x7f && r < 0xa0) || strings.ContainsRune("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c", r) {
 				t.Fatalf("printable(%q) = %q holds %U", s, out, r)
+			}
+		}
+		// The JSON form: the same string once decoded, nothing raw.
+		raw, err := json.Marshal(map[string]string{"user_agent": s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		escaped := escapeJSONControls(raw)
+		var before, after map[string]string
+		if err := json.Unmarshal(raw, &before); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(escaped, &after); err != nil || after["user_agent"] != before["user_agent"] {
+			t.Fatalf("escapeJSONControls(%s) = %s: %v, %q", raw, escaped, err, after)
+		}
+		for _, r := range string(escaped) {
+			if r < 0x20 || (r >= 0x7f && r < 0xa0) || strings.ContainsRune("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c", r) {
+				t.Fatalf("escapeJSONControls(%s) = %s holds %U", raw, escaped, r)
 			}
 		}
 	})

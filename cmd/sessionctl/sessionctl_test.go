@@ -339,6 +339,20 @@ func TestListEscapesClientText(t *testing.T) {
 	if strings.ContainsAny(out, "\x1b\x07\u009b\u202e") || !strings.Contains(out, `\x1b]0;pwned\x07\x9b2J\u202eévil`) || !utf8.ValidString(out) {
 		t.Fatalf("list printed %q", out)
 	}
+	// The JSON form escapes them too, and decodes to the stored text.
+	out, _, code = sessionctl(t, "--store", url, "list", "--user", "mallory", "--json")
+	if code != 0 {
+		t.Fatalf("list --json: exit %d", code)
+	}
+	if strings.ContainsAny(out, "\x1b\x07\u009b\u202e") || !utf8.ValidString(out) {
+		t.Fatalf("list --json printed %q", out)
+	}
+	var listed []struct {
+		UserAgent string `json:"user_agent"`
+	}
+	if err := json.Unmarshal([]byte(out), &listed); err != nil || len(listed) != 1 || listed[0].UserAgent != r.Header.Get("User-Agent") {
+		t.Fatalf("list --json: %v, %q", err, out)
+	}
 }
 
 // Issue 18: on a Redis whose eviction policy may drop indexes, every
