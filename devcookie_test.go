@@ -136,4 +136,31 @@ func TestSecureCookieOverPlainHTTPLogged(t *testing.T) {
 	if logs.Len() != 0 {
 		t.Fatalf("warned with WithInsecureCookie:\n%s", logs.String())
 	}
+
+	// Safari, and every browser on iOS, drops a Secure cookie on plain
+	// HTTP even on localhost, where Chrome and Firefox keep it.
+	const (
+		chrome       = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+		firefox      = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:133.0) Gecko/20100101 Firefox/133.0"
+		safari       = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15"
+		chromeOniOS  = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/131.0.6778.73 Mobile/15E148 Safari/604.1"
+		firefoxOniOS = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) FxiOS/133.0 Mobile/15E148 Safari/605.1.15"
+	)
+	h, logs = newManager()
+	for _, ua := range []string{chrome, firefox} {
+		send(h, "http://localhost:8080/", "User-Agent", ua)
+		send(h, "http://127.0.0.1:8080/", "User-Agent", ua)
+	}
+	if logs.Len() != 0 {
+		t.Fatalf("warned on localhost for Chrome or Firefox:\n%s", logs.String())
+	}
+	for _, ua := range []string{safari, chromeOniOS, firefoxOniOS} {
+		h, logs = newManager()
+		send(h, "http://localhost:8080/", "User-Agent", ua)
+		send(h, "http://[::1]:8080/", "User-Agent", ua)
+		if n := strings.Count(logs.String(), "level=WARN"); n != 1 || !strings.Contains(logs.String(), "Safari") ||
+			!strings.Contains(logs.String(), "WithInsecureCookie") {
+			t.Fatalf("%s on localhost: want one warning naming Safari and the fix, got %d:\n%s", ua, n, logs.String())
+		}
+	}
 }

@@ -7,11 +7,14 @@ import (
 )
 
 // warnPlainHTTP logs once per manager that a Secure session cookie was
-// answered to a request that came over plain HTTP to a host browsers do
-// not treat as secure (not localhost or a loopback address): every browser
-// drops such a cookie, so logging in seems to do nothing, and without this
-// line nothing says why. A request that a TLS-terminating proxy forwarded
-// (X-Forwarded-Proto: https, or Forwarded with proto=https) is not one.
+// answered to a request that came over plain HTTP where the browser will
+// drop it, so logging in seems to do nothing and, without this line,
+// nothing says why: any browser on a host it does not treat as secure (a
+// LAN address, a container name, *.test), and Safari or another WebKit
+// browser (every browser on iOS) on localhost and loopback addresses too,
+// where Chrome and Firefox keep it. A request that a TLS-terminating proxy
+// forwarded (X-Forwarded-Proto: https, or Forwarded with proto=https) is
+// not one.
 func (m *Manager) warnPlainHTTP(r *http.Request) {
 	if r == nil || m.insecure || m.headerToken || r.TLS != nil || m.plainHTTPWarned.Load() {
 		return
@@ -25,15 +28,30 @@ func (m *Manager) warnPlainHTTP(r *http.Request) {
 		host = h
 	}
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return
-	}
+	loopback := host == "localhost" || strings.HasSuffix(host, ".localhost")
 	if ip := net.ParseIP(strings.Trim(host, "[]")); ip != nil && ip.IsLoopback() {
+		loopback = true
+	}
+	if loopback && !webKit(r.UserAgent()) {
 		return
 	}
 	if m.plainHTTPWarned.Swap(true) {
 		return
 	}
+	if loopback {
+		m.logger.Warn("session: the session cookie has the Secure attribute but this request came over plain HTTP from Safari or another WebKit browser (every browser on iOS), which drops Secure cookies on plain HTTP even on localhost (Chrome and Firefox keep them there; logging in will seem to do nothing in Safari): for local development, use WithInsecureCookie, or serve HTTPS",
+			"host", r.Host, "cookie", m.cookieName)
+		return
+	}
 	m.logger.Warn("session: the session cookie has the Secure attribute but this request came over plain HTTP to a host browsers drop Secure cookies from (logging in will seem to do nothing): serve HTTPS; behind a TLS-terminating proxy, have it send X-Forwarded-Proto: https; for local development only, use WithInsecureCookie",
 		"host", r.Host, "cookie", m.cookieName)
+}
+
+// webKit reports whether a User-Agent header is Safari's or another
+// browser built on WebKit without Chromium's cookie rules: Safari on macOS
+// and every browser on iOS (Chrome there is "CriOS", Firefox "FxiOS"),
+// whose user agents name AppleWebKit but not Chrome or Chromium.
+func webKit(userAgent string) bool {
+	return strings.Contains(userAgent, "AppleWebKit/") &&
+		!strings.Contains(userAgent, "Chrome/") && !strings.Contains(userAgent, "Chromium/")
 }
