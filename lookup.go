@@ -62,11 +62,26 @@ func (s *Session) Context() context.Context {
 // Destroy or when the session was ended meanwhile by a logout elsewhere).
 // A session is saved once; look it up again for later changes.
 func (m *Manager) Save(s *Session) (string, error) {
+	return m.saveAs(s, http.StatusOK)
+}
+
+// Abandon ends a session from Lookup whose work failed, as the middleware
+// treats a response with a 5xx status (Django's rule): nothing is saved,
+// neither its changes nor a Login or Renew. A Destroy or revocation the
+// work made has already happened in the store; then Abandon returns "",
+// otherwise the token the session was looked up with, which still names
+// it. A session is ended once, by Save or Abandon.
+func (m *Manager) Abandon(s *Session) (string, error) {
+	return m.saveAs(s, http.StatusInternalServerError)
+}
+
+// saveAs commits s as the middleware does for a response with status.
+func (m *Manager) saveAs(s *Session, status int) (string, error) {
 	if s == nil || s.m != m || s.req != nil {
 		return "", ErrNoSession
 	}
 	h := http.Header{}
-	if err := m.commit(s, h, http.StatusOK); err != nil {
+	if err := m.commit(s, h, status); err != nil {
 		return "", err
 	}
 	// What the commit would have told a client: a new token, a deletion,

@@ -140,3 +140,48 @@ func gone(ctx context.Context, st session.Store, d session.Digest) bool {
 	_, err := st.Load(ctx, d)
 	return errors.Is(err, session.ErrNotFound)
 }
+
+// Abandon is the middleware's rule for a failed response (a 5xx) outside
+// a request: nothing is saved, not even a Login or Renew; a Destroy that
+// already happened is reported.
+func TestLookupAndAbandon(t *testing.T) {
+	e := newEnv(t)
+	tok := mustToken(t, e.do("/login?u=alice", ""))
+	ctx := context.Background()
+	s, err := e.m.Lookup(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set("k", "lost"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.Login(s.Context(), "bob"); err != nil {
+		t.Fatal(err)
+	}
+	e.store.reset()
+	if got, err := e.m.Abandon(s); err != nil || got != tok {
+		t.Fatalf("Abandon = %q, %v; want the token it was looked up with", got, err)
+	}
+	if n := e.store.total(); n != 0 {
+		t.Fatalf("Abandon made %d store calls", n)
+	}
+	if got := body(e.do("/get?k=k", tok)); got != "false:" {
+		t.Fatalf("an abandoned write was saved: %q", got)
+	}
+	s, err = e.m.Lookup(ctx, tok)
+	if err != nil {
+		t.Fatalf("the token after an abandoned Login: %v", err)
+	}
+	if u, err := s.UserID(); err != nil || u != "alice" {
+		t.Fatalf("after an abandoned Login the user is %q, %v", u, err)
+	}
+	if err := e.m.Destroy(s.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.m.Abandon(s); err != nil || got != "" {
+		t.Fatalf("Abandon after Destroy = %q, %v; want \"\"", got, err)
+	}
+	if _, err := e.m.Lookup(ctx, tok); !errors.Is(err, session.ErrInvalidToken) {
+		t.Fatalf("a destroyed session after Abandon: %v", err)
+	}
+}

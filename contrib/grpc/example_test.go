@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -54,7 +55,8 @@ func Example() {
 	token := rec.Header().Get(session.SessionTokenHeader)
 
 	srv := grpc.NewServer(grpc.UnaryInterceptor(grpcsession.UnaryServerInterceptor(m)),
-		grpc.StreamInterceptor(grpcsession.StreamServerInterceptor(m)))
+		// Long-lived streams end within 30 s of a revocation.
+		grpc.StreamInterceptor(grpcsession.StreamServerInterceptor(m, grpcsession.WithRecheck(30*time.Second))))
 	grpc_health_v1.RegisterHealthServer(srv, whoAmI{m: m})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

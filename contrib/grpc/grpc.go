@@ -10,14 +10,31 @@
 // method decides for itself); a token that names no live session ends the
 // call with codes.Unauthenticated, a store failure with codes.Unavailable,
 // before the handler runs. A token renewed by the handler (Login, Renew)
-// goes back in the "session-token" response header (unary) or trailer
-// (stream); an ended session as an empty "session-token".
+// goes back in the "session-token" response header of a unary call (in its
+// trailer when the call fails or the handler sent the header itself) and
+// in the trailer of a stream; an ended session as an empty
+// "session-token".
+//
+// The middleware's rule for a failed response holds: when the handler
+// returns an error with a code that is the server's failure (Unknown,
+// Internal, Unavailable, DataLoss, Unimplemented, DeadlineExceeded, or an
+// error without a gRPC status), the session's changes are not saved, nor a
+// Login or Renew (session.Manager.Abandon); other errors (InvalidArgument,
+// PermissionDenied, ...) are answers, and the changes are saved.
+//
+// A stream checks its session when it starts. With WithRecheck it checks
+// again at an interval while it runs and, once the session is revoked,
+// logged out elsewhere or expired, cancels the stream's context and ends
+// the stream's receives and sends with codes.Unauthenticated, so a
+// long-lived stream does not outlive its session by more than the interval.
 package grpc
 
 import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -33,7 +50,7 @@ const TokenKey = "session-token"
 // UnaryServerInterceptor attaches m's sessions to unary calls.
 func UnaryServerInterceptor(m *session.Manager) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		s, err := lookup(ctx, m)
+		s, token, err := lookup(ctx, m)
 		if err != nil {
 			return nil, err
 		}
@@ -41,31 +58,75 @@ func UnaryServerInterceptor(m *session.Manager) grpc.UnaryServerInterceptor {
 			return handler(ctx, req)
 		}
 		resp, herr := handler(s.Context(), req)
-		tok, changed, err := save(m, s)
+		tok, changed, err := end(m, s, token, herr)
 		if err != nil {
 			return nil, err
 		}
 		if changed {
-			if err := grpc.SetHeader(ctx, metadata.Pairs(TokenKey, tok)); err != nil {
-				return nil, status.Error(codes.Internal, "session: sending the session token")
+			// A failed call may answer with trailers only, and a header
+			// the handler sent itself cannot take more: the trailer then.
+			md := metadata.Pairs(TokenKey, tok)
+			if herr != nil || grpc.SetHeader(ctx, md) != nil {
+				if err := grpc.SetTrailer(ctx, md); err != nil {
+					return nil, status.Error(codes.Internal, "session: sending the session token")
+				}
 			}
 		}
 		return resp, herr
 	}
 }
 
+// Option configures StreamServerInterceptor.
+type Option func(*streamConfig)
+
+type streamConfig struct {
+	recheck time.Duration
+}
+
+// WithRecheck makes a stream look its session up again every interval
+// while it runs (one store read each time) and end the stream, with
+// codes.Unauthenticated, once the session is no longer valid (revoked,
+// logged out elsewhere, expired). A store failure during a re-check ends
+// nothing: the next re-check tries again. Zero or less: no re-checks (the
+// default).
+func WithRecheck(interval time.Duration) Option {
+	return func(c *streamConfig) { c.recheck = interval }
+}
+
+// errSessionEnded is the cause of a stream context cancelled by a re-check.
+var errSessionEnded = status.Error(codes.Unauthenticated, "session: the session ended while the stream ran (revoked, logged out or expired)")
+
 // StreamServerInterceptor attaches m's sessions to streams.
-func StreamServerInterceptor(m *session.Manager) grpc.StreamServerInterceptor {
+func StreamServerInterceptor(m *session.Manager, opts ...Option) grpc.StreamServerInterceptor {
+	var cfg streamConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		s, err := lookup(ss.Context(), m)
+		s, token, err := lookup(ss.Context(), m)
 		if err != nil {
 			return err
 		}
 		if s == nil {
 			return handler(srv, ss)
 		}
-		herr := handler(srv, &sessionStream{ServerStream: ss, ctx: s.Context()})
-		tok, changed, err := save(m, s)
+		ctx, cancel := context.WithCancelCause(s.Context())
+		defer cancel(nil)
+		wrapped := &sessionStream{ServerStream: ss, ctx: ctx}
+		if cfg.recheck > 0 {
+			var wg sync.WaitGroup
+			stop := make(chan struct{})
+			wg.Go(func() { recheck(ss.Context(), m, token, cfg.recheck, stop, cancel) })
+			defer wg.Wait()
+			defer close(stop)
+			wrapped.rechecked = true
+		}
+		herr := handler(srv, wrapped)
+		if errors.Is(context.Cause(ctx), errSessionEnded) {
+			ss.SetTrailer(metadata.Pairs(TokenKey, ""))
+			return errSessionEnded
+		}
+		tok, changed, err := end(m, s, token, herr)
 		if err != nil {
 			return err
 		}
@@ -76,48 +137,122 @@ func StreamServerInterceptor(m *session.Manager) grpc.StreamServerInterceptor {
 	}
 }
 
-// sessionStream is a server stream whose context carries the session.
+// recheck looks token up every interval until stop is closed or ctx ends,
+// and cancels the stream with errSessionEnded once it names no session.
+func recheck(ctx context.Context, m *session.Manager, token string, interval time.Duration, stop <-chan struct{}, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := m.Lookup(ctx, token); errors.Is(err, session.ErrInvalidToken) {
+				cancel(errSessionEnded)
+				return
+			}
+		}
+	}
+}
+
+// sessionStream is a server stream whose context carries the session and,
+// with re-checks, ends its receives and sends when the session ends.
 type sessionStream struct {
 	grpc.ServerStream
-	ctx context.Context
+	ctx       context.Context
+	rechecked bool
 }
 
 // Context returns the stream's context with the session.
 func (s *sessionStream) Context() context.Context { return s.ctx }
 
-// lookup finds the call's session: nil without a token.
-func lookup(ctx context.Context, m *session.Manager) (*session.Session, error) {
+// SendMsg sends m unless a re-check found the session ended.
+func (s *sessionStream) SendMsg(m any) error {
+	if s.rechecked && s.ctx.Err() != nil {
+		return ended(s.ctx)
+	}
+	return s.ServerStream.SendMsg(m)
+}
+
+// RecvMsg receives into m. With re-checks it also returns, with
+// codes.Unauthenticated, when a re-check ends the session while it waits
+// for the client; the receive it started then finishes into m when the
+// call ends, and later receives return at once.
+func (s *sessionStream) RecvMsg(m any) error {
+	if !s.rechecked {
+		return s.ServerStream.RecvMsg(m)
+	}
+	if s.ctx.Err() != nil {
+		return ended(s.ctx)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.ServerStream.RecvMsg(m) }()
+	select {
+	case err := <-done:
+		return err
+	case <-s.ctx.Done():
+		return ended(s.ctx)
+	}
+}
+
+// ended is the error of a stream whose context ended: errSessionEnded
+// when a re-check ended it, the context's error otherwise.
+func ended(ctx context.Context) error {
+	if cause := context.Cause(ctx); errors.Is(cause, errSessionEnded) {
+		return errSessionEnded
+	}
+	return status.FromContextError(ctx.Err()).Err()
+}
+
+// lookup finds the call's session and the token it presented: nil
+// without a token.
+func lookup(ctx context.Context, m *session.Manager) (*session.Session, string, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	values := md.Get("authorization")
 	if len(values) == 0 {
-		return nil, nil
+		return nil, "", nil
 	}
 	scheme, token, ok := strings.Cut(strings.TrimSpace(values[0]), " ")
 	if len(values) > 1 || !ok || !strings.EqualFold(scheme, "Bearer") {
-		return nil, status.Error(codes.Unauthenticated, "session: expected one \"authorization: Bearer TOKEN\"")
+		return nil, "", status.Error(codes.Unauthenticated, "session: expected one \"authorization: Bearer TOKEN\"")
 	}
-	s, err := m.Lookup(ctx, strings.TrimSpace(token))
+	token = strings.TrimSpace(token)
+	s, err := m.Lookup(ctx, token)
 	switch {
 	case errors.Is(err, session.ErrInvalidToken):
-		return nil, status.Error(codes.Unauthenticated, "session: the session token is invalid, expired or revoked")
+		return nil, "", status.Error(codes.Unauthenticated, "session: the session token is invalid, expired or revoked")
 	case err != nil:
-		return nil, status.Error(codes.Unavailable, "session: the session store is unavailable")
+		return nil, "", status.Error(codes.Unavailable, "session: the session store is unavailable")
 	}
-	return s, nil
+	return s, token, nil
 }
 
-// save commits the session and reports its token if it changed.
-func save(m *session.Manager, s *session.Session) (token string, changed bool, err error) {
-	before := ""
-	if md, ok := metadata.FromIncomingContext(s.Context()); ok {
-		if v := md.Get("authorization"); len(v) == 1 {
-			_, before, _ = strings.Cut(strings.TrimSpace(v[0]), " ")
-			before = strings.TrimSpace(before)
-		}
+// serverFailure reports whether a handler's error is the server's failure,
+// the gRPC counterpart of a 5xx response: its changes are not saved.
+func serverFailure(err error) bool {
+	if err == nil {
+		return false
 	}
-	token, err = m.Save(s)
+	switch status.Code(err) {
+	case codes.Unknown, codes.Internal, codes.Unavailable, codes.DataLoss, codes.Unimplemented, codes.DeadlineExceeded:
+		return true
+	}
+	return false
+}
+
+// end saves the session after its handler returned herr (or abandons it
+// when herr is the server's failure) and reports its token if it changed
+// from the one the call presented.
+func end(m *session.Manager, s *session.Session, presented string, herr error) (token string, changed bool, err error) {
+	if serverFailure(herr) {
+		token, err = m.Abandon(s)
+	} else {
+		token, err = m.Save(s)
+	}
 	if err != nil {
 		return "", false, status.Error(codes.Unavailable, "session: saving the session failed")
 	}
-	return token, token != before, nil
+	return token, token != presented, nil
 }

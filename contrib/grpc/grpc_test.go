@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
@@ -53,6 +54,17 @@ func (h health) serve(ctx context.Context, action string) error {
 		err = h.m.Renew(ctx)
 	case "logout":
 		err = h.m.Destroy(ctx)
+	case "renew-fail", "renew-refuse":
+		if err = h.m.Renew(ctx); err == nil {
+			if action == "renew-fail" {
+				return status.Error(codes.Internal, "handler: failed after Renew")
+			}
+			return status.Error(codes.InvalidArgument, "handler: refused after Renew")
+		}
+	case "send-header-renew":
+		if err = grpc.SendHeader(ctx, metadata.Pairs("x-handler", "1")); err == nil {
+			err = h.m.Renew(ctx)
+		}
 	}
 	if err != nil {
 		return status.Error(codes.Internal, err.Error())
@@ -71,7 +83,17 @@ func (h health) Watch(req *grpc_health_v1.HealthCheckRequest, stream grpc_health
 	if err := h.serve(stream.Context(), req.Service); err != nil {
 		return err
 	}
-	return stream.Send(&grpc_health_v1.HealthCheckResponse{Status: grpc_health_v1.HealthCheckResponse_SERVING})
+	serving := &grpc_health_v1.HealthCheckResponse{Status: grpc_health_v1.HealthCheckResponse_SERVING}
+	if req.Service == "follow" {
+		// A long-lived stream: an update every 10 ms until a send fails.
+		for {
+			if err := stream.Send(serving); err != nil {
+				return err
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return stream.Send(serving)
 }
 
 // Issue 21: the interceptors on a real gRPC server on loopback, with
@@ -107,8 +129,9 @@ func checkInterceptors(t *testing.T, st session.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const recheck = 50 * time.Millisecond
 	srv := grpc.NewServer(grpc.UnaryInterceptor(grpcsession.UnaryServerInterceptor(m)),
-		grpc.StreamInterceptor(grpcsession.StreamServerInterceptor(m)))
+		grpc.StreamInterceptor(grpcsession.StreamServerInterceptor(m, grpcsession.WithRecheck(recheck))))
 	var calls atomic.Int64
 	grpc_health_v1.RegisterHealthServer(srv, health{m: m, calls: &calls})
 	go srv.Serve(lis)
@@ -215,6 +238,63 @@ func checkInterceptors(t *testing.T, st session.Store) {
 				t.Fatalf("logout sent %q, want one empty session-token", sent)
 			}
 			refused("a logged-out token", bob)
+
+			// A handler failing with the server's error: nothing is
+			// saved, not even its Renew (a 5xx over HTTP), and no token
+			// is sent; the old one still works.
+			carol := sessiontest.LoginToken(t, m, "carol-"+transport, nil)
+			if r := call(carol, "renew-fail"); r.code != codes.Internal || r.header != nil || r.trailer != nil {
+				t.Fatalf("a failing handler's renewal: %v %q, header %q, trailer %q", r.code, r.msg, r.header, r.trailer)
+			}
+			do("the token after a failed call's renewal", carol, "")
+			// A refusal is an answer (a 4xx over HTTP): the renewal is
+			// saved and its token sent in the trailer.
+			r := call(carol, "renew-refuse")
+			if r.code != codes.InvalidArgument || r.header != nil || len(r.trailer) != 1 || len(r.trailer[0]) != 43 || r.trailer[0] == carol {
+				t.Fatalf("a refusing handler's renewal: %v %q, header %q, trailer %q", r.code, r.msg, r.header, r.trailer)
+			}
+			refused("the token a refused call renewed away", carol)
+			carol = r.trailer[0]
+			do("the token a refused call renewed", carol, "")
+			if transport == "unary" {
+				// A handler that sent the header itself: the renewed
+				// token comes in the trailer.
+				r := unary(carol, "send-header-renew")
+				if r.code != codes.OK || r.header != nil || len(r.trailer) != 1 || len(r.trailer[0]) != 43 || r.trailer[0] == carol {
+					t.Fatalf("renewal after the handler sent the header: %v %q, header %q, trailer %q", r.code, r.msg, r.header, r.trailer)
+				}
+				refused("the token renewed after the header was sent", carol)
+			}
 		})
 	}
+
+	// A long-lived stream ends, with Unauthenticated and an empty token,
+	// within about one re-check interval of its session's revocation.
+	dave := sessiontest.LoginToken(t, m, "dave", nil)
+	follow, err := client.Watch(outgoing(dave), &grpc_health_v1.HealthCheckRequest{Service: "follow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := follow.Recv(); err != nil {
+			t.Fatalf("the stream before the revocation: %v", err)
+		}
+	}
+	revoked := time.Now()
+	if _, err := m.RevokeUser(context.Background(), "dave"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err = follow.Recv(); err != nil {
+			break
+		}
+		if time.Since(revoked) > 20*recheck {
+			t.Fatalf("the stream still runs %v after its session was revoked", time.Since(revoked))
+		}
+	}
+	took := time.Since(revoked)
+	if s := status.Convert(err); s.Code() != codes.Unauthenticated || follow.Trailer().Get(grpcsession.TokenKey) == nil || follow.Trailer().Get(grpcsession.TokenKey)[0] != "" {
+		t.Fatalf("the stream of a revoked session ended with %v %q, trailer %q", s.Code(), s.Message(), follow.Trailer())
+	}
+	t.Logf("the stream ended %v after the revocation (re-check every %v)", took, recheck)
 }
