@@ -23,11 +23,11 @@ const cookieAge = 14 * 24 * time.Hour
 // project: SESSION_COOKIE_AGE as the idle and absolute timeouts; and, as
 // Django sends the cookie again at every save, activity is recorded (and
 // the cookie sent) at every request.
-func djangoManager(t *testing.T, st session.Store) *session.Manager {
+func djangoManager(t *testing.T, st session.Store, opts ...session.Option) *session.Manager {
 	t.Helper()
-	m, err := session.New(st, session.WithTokenScheme(django.Keys{}), session.WithCookieName("sessionid"),
+	m, err := session.New(st, append([]session.Option{session.WithTokenScheme(django.Keys{}), session.WithCookieName("sessionid"),
 		session.WithIdleTimeout(cookieAge), session.WithAbsoluteTimeout(cookieAge), session.WithTouchFraction(1e-9),
-		session.WithLogger(slog.New(slog.DiscardHandler)))
+		session.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -186,16 +187,58 @@ func FuzzUnsign(f *testing.F) {
 	f.Add(s.Sign([]byte(`{"a":1}`), false, fixtureTime))
 	f.Add(s.Sign(bytes.Repeat([]byte(`{"a":1}`), 20), true, fixtureTime))
 	f.Add("a:b:c")
+	f.Add(".eJwrzs9NVcjMKygtUcgvSy1SSMsvyklRBABbTQi5:1vb6i0")
 	f.Fuzz(func(t *testing.T, v string) {
-		data, err := s.Unsign(v, 0, fixtureTime)
-		if err != nil {
-			return
+		// As it comes (almost always refused at the signature), and
+		// signed, so that what follows the signature check (the
+		// timestamp, base64, zlib, the size limit, the JSON) is fuzzed
+		// too.
+		for _, signed := range []string{v, v + ":" + s.signature(sha256.New, s.Secret, v)} {
+			data, err := s.Unsign(signed, 0, fixtureTime)
+			if err != nil {
+				if !errors.Is(err, ErrBadSignature) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrLegacyFormat) && !errors.Is(err, ErrExpired) {
+					t.Fatalf("Unsign(%q): error of no class: %v", signed, err)
+				}
+				continue
+			}
+			if len(data) > DefaultMaxPayload {
+				t.Fatalf("%d bytes", len(data))
+			}
+			decodeSession(data)
 		}
-		if len(data) > DefaultMaxPayload {
-			t.Fatalf("%d bytes", len(data))
-		}
-		decodeSession(data)
 	})
+}
+
+// SPEC 7.2: the signature is verified before anything is decoded: a
+// compressed payload that would inflate far beyond the limit, unsigned or
+// badly signed, is refused as a bad signature without being inflated
+// (properly signed, it is refused by size: TestDecompressionBomb).
+func TestUnsignedBombNotInflated(t *testing.T) {
+	s := sessionSigner()
+	var b bytes.Buffer
+	w := zlib.NewWriter(&b)
+	w.Write(bytes.Repeat([]byte(" "), 64<<20))
+	w.Close()
+	value := "." + base64.RawURLEncoding.EncodeToString(b.Bytes()) + ":" + encodeBase62(fixtureTime.Unix())
+	good := s.signature(sha256.New, s.Secret, value)
+	for name, signed := range map[string]string{
+		"unsigned":       value,
+		"bad signature":  value + ":" + strings.Repeat("A", len(good)),
+		"other secret":   value + ":" + s.signature(sha256.New, "another secret", value),
+		"empty":          value + ":",
+		"signature only": ":" + good,
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := s.Unsign(signed, 0, fixtureTime)
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, ErrBadSignature) {
+			t.Fatalf("%s: %v, want ErrBadSignature", name, err)
+		}
+		if grown := after.TotalAlloc - before.TotalAlloc; grown > 1<<20 {
+			t.Fatalf("%s: refusing it allocated %d bytes: the payload was inflated", name, grown)
+		}
+	}
 }
 
 // FuzzDecodeSession: any payload decodes or fails cleanly; what decodes

@@ -175,3 +175,36 @@ func TestUserIDKeepsItsType(t *testing.T) {
 		t.Fatalf("written back as %s", data)
 	}
 }
+
+// SPEC 7.2 pitfall: itsdangerous refuses a signature dated in its future
+// ("age < 0"), so a Go clock ahead of Starlette's would log every Go
+// login out there; Config.Skew dates Go's signatures back (5 s by
+// default). With the Go clock 3 s ahead, Starlette keeps a Go login with
+// the default skew and drops it with none.
+func TestStarletteClockAhead(t *testing.T) {
+	py := pyproc.Start(t, "../testdata/pyside.py", "starlette", secret)
+	ahead := func() time.Time { return time.Now().Add(3 * time.Second) }
+	for _, c := range []struct {
+		skew time.Duration
+		kept bool
+	}{{0, true}, {time.Nanosecond, false}} {
+		st, err := starlette.New(starlette.Config{Secret: secret, Skew: c.skew})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Now = ahead
+		m, err := session.NewClientSide(st, session.WithCookieName("session"), session.WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cookie, _, _ := pyproc.Serve(t, goApp(t, m), "session", "/login", "")
+		res := py.Call(map[string]any{"method": "GET", "path": "/get", "cookie": cookie})
+		got, _ := res["body"].(map[string]any)
+		if res["status"] != float64(200) || got == nil {
+			t.Fatalf("skew %v: Starlette answered %v", c.skew, res)
+		}
+		if _, kept := got["_user_id"]; kept != c.kept {
+			t.Errorf("skew %v, Go clock 3 s ahead: Starlette kept the session: %v", c.skew, kept)
+		}
+	}
+}
