@@ -30,24 +30,27 @@ import (
 // Each round logs a fresh user in on several sessions, then starts one
 // goroutine per session that renews it, logs the user in again on it
 // (Manager.Login on a logged-in session, which also replaces its token),
-// writes to it and reads it in a loop, following the cookies it is given, while the round's revocation
-// runs after a varying number of those requests. After the revocation has
-// returned and the goroutines have stopped, every cookie any of them was
-// given is presented again: none of those the revocation covers may be the
-// user's with its lineage's creation time. Renewals and a login on a
-// logged-in session keep the creation time, so every continuation of a
-// covered session has it, whenever the request that made it was sent: a
-// login racing the revocation may keep the user logged in only as a new
-// authentication, a fresh session with a creation time of its own (see
-// Manager.Login). Rounds rotate through RevokeUser; Destroy of the first session
-// (a logout with its current cookie, while its goroutine renews it); and,
+// writes to it and reads it in a loop, following the cookies it is given,
+// while the round's revocation runs after a varying number of those
+// requests. After the revocation has returned and the goroutines have
+// stopped, every cookie any of them was given is presented again: none of
+// those the revocation covers may be the user's with its lineage's
+// creation time. Renewals and a login on a logged-in session keep the
+// creation time, so every continuation of a covered session has it,
+// whenever the request that made it was sent: a login racing the
+// revocation may keep the user logged in only as a new authentication, a
+// fresh session with a creation time of its own (see Manager.Login).
+// Rounds rotate through RevokeUser; Destroy of the first session (a
+// logout with its current cookie, while its goroutine renews it); and,
 // when the store has a user index, RevokeOtherSessions from one more
-// session of the user (which must stay logged in) and RevokeSession of the
-// first session from that one. A Destroy or RevokeSession that found the
-// session already gone (its cookie or handle was replaced by a renewal
-// before the call) covers nothing and is tried again with the latest
-// cookie, up to 50 times; with 20 rounds of a mode or more, at least one
-// in ten must cover a session, or the race was not run.
+// session of the user (which must stay logged in), RevokeSession of the
+// first session from that one, and Manager.AdminRevokeSession of the
+// first session by its handle. A Destroy, RevokeSession or
+// AdminRevokeSession that found the session already gone (its cookie or
+// handle was replaced by a renewal before the call) covers nothing and is
+// tried again with the latest cookie, up to 50 times; with 20 rounds of a
+// mode or more, at least one in ten must cover a session, or the race was
+// not run.
 //
 // It reports the survivors of all rounds in one failure. m must use the
 // store under test and may be a client-side manager; its clock must be the
@@ -83,7 +86,7 @@ func runRevocationRace(t *testing.T, m *session.Manager, rounds int) raceResult 
 	_, hasIndex := m.Store().(session.UserIndex)
 	modes := []raceMode{revokeUser, destroyOne}
 	if hasIndex {
-		modes = append(modes, revokeOthers, revokeOne)
+		modes = append(modes, revokeOthers, revokeOne, adminRevoke)
 	}
 	survivors, wrongCounts, covered := 0, 0, 0
 	roundsOf, coveringRoundsOf := map[raceMode]int{}, map[raceMode]int{}
@@ -113,6 +116,7 @@ const (
 	revokeUser   raceMode = "RevokeUser"
 	revokeOthers raceMode = "RevokeOtherSessions"
 	revokeOne    raceMode = "RevokeSession"
+	adminRevoke  raceMode = "AdminRevokeSession"
 	destroyOne   raceMode = "Destroy"
 )
 
@@ -208,7 +212,7 @@ func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user stri
 		} else if v != "" {
 			err = fmt.Errorf("RevokeOtherSessions changed the current cookie (%q)", v)
 		}
-	case revokeOne, destroyOne:
+	case revokeOne, adminRevoke, destroyOne:
 		// The first session's goroutine renews it all the time: its
 		// cookie (and handle) may be replaced before the call reads it,
 		// and then names no session. Up to 50 tries with the latest.
@@ -217,6 +221,17 @@ func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user stri
 			mu.Lock()
 			target := latest[0]
 			mu.Unlock()
+			if mode == adminRevoke {
+				d, _ := session.DigestOf(target)
+				existed, aerr := m.AdminRevokeSession(context.Background(), d.Handle())
+				switch {
+				case aerr != nil:
+					err = fmt.Errorf("%s: %w", mode, aerr)
+				case existed:
+					coveredLineages = []int{0}
+				}
+				continue
+			}
 			w := httptest.NewRecorder()
 			var r *http.Request
 			if mode == revokeOne {
