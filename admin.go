@@ -19,7 +19,9 @@ func (m *Manager) CountActive(ctx context.Context) (int64, error) {
 	if !ok {
 		return 0, m.unsupported("Counter")
 	}
+	start := m.startTimer()
 	n, err := c.CountActive(ctx, m.now())
+	m.timed(ctx, "count", start, err)
 	if err != nil {
 		return 0, &StoreError{Op: "count", Err: err}
 	}
@@ -49,7 +51,9 @@ func (m *Manager) DeleteExpired(ctx context.Context, batch int, progress func(to
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
+		start := m.startTimer()
 		n, err := del.DeleteExpired(ctx, now, batch)
+		m.timed(ctx, "delete expired", start, err)
 		total += n
 		if err != nil {
 			return total, &StoreError{Op: "delete expired", Err: err}
@@ -75,7 +79,9 @@ func (m *Manager) RevokeUser(ctx context.Context, userID string) (int, error) {
 	if !ok {
 		return 0, m.unsupported("UserIndex")
 	}
+	start := m.startTimer()
 	n, err := ui.DeleteByUser(ctx, userID, Digest{})
+	m.timed(ctx, "delete by user", start, err)
 	if err != nil {
 		return n, &StoreError{Op: "delete by user", Err: err}
 	}

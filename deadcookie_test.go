@@ -100,3 +100,26 @@ func TestDeadCookieClearedOnce(t *testing.T) {
 		}
 	}
 }
+
+// The same rule for a session that expired or is corrupt when a browser's
+// background request is the first to present it: the session ends (and
+// its record goes), but the response deletes no cookie, since it may
+// reach the browser after a concurrent login's and delete the new one; the
+// next page navigation deletes it.
+func TestBackgroundRequestKeepsExpiredCookie(t *testing.T) {
+	e := newEnv(t)
+	expired := mustToken(t, e.do("/set?k=a&v=1", ""))
+	e.clock.Advance(31 * time.Minute)
+	r := httptest.NewRequest("GET", "http://example.test/get?k=a", nil)
+	r.Header.Set("Cookie", "__Host-sid="+expired)
+	r.Header.Set("Sec-Fetch-Mode", "cors")
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	if body(w) != "false:" || len(w.Header().Values("Set-Cookie")) != 0 {
+		t.Fatalf("a background request with an expired session: %q, Set-Cookie %q", body(w), w.Header().Values("Set-Cookie"))
+	}
+	w = e.do("/get?k=a", expired)
+	if set := w.Header().Values("Set-Cookie"); body(w) != "false:" || len(set) != 1 || !strings.Contains(set[0], "Max-Age=0") {
+		t.Fatalf("the next navigation: %q, Set-Cookie %q", body(w), set)
+	}
+}

@@ -558,14 +558,21 @@ func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, no
 		m.timed(ctx, "renew", start, err)
 	} else {
 		var existed bool
+		start := m.startTimer()
 		existed, err = m.store.Delete(ctx, s.digest)
+		m.timed(ctx, "delete", start, err)
 		if err != nil {
 			return m.storeErr(ctx, "delete", s.digest, err)
 		}
 		if !existed {
 			err = ErrNotFound
-		} else if err := m.store.Create(ctx, d, rec); err != nil {
-			return m.storeErr(ctx, "create", d, err)
+		} else {
+			start := m.startTimer()
+			err := m.store.Create(ctx, d, rec)
+			m.timed(ctx, "create", start, err)
+			if err != nil {
+				return m.storeErr(ctx, "create", d, err)
+			}
 		}
 	}
 	if errors.Is(err, ErrNotFound) && s.login {

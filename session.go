@@ -128,11 +128,14 @@ func (s *Session) load() error {
 	case errors.Is(err, ErrCorrupt):
 		s.hasToken = false
 		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: "corrupt", token: ref(s.digest), RemoteAddr: s.remoteAddr, Err: err, Op: "load"})
-		if _, err := m.store.Delete(s.ctx, s.digest); err != nil {
+		start := m.startTimer()
+		_, err := m.store.Delete(s.ctx, s.digest)
+		m.timed(s.ctx, "delete", start, err)
+		if err != nil {
 			s.loadErr = m.storeErr(s.ctx, "delete", s.digest, err)
 			return s.loadErr
 		}
-		s.clearCookie = true
+		s.clearCookie = s.deadCookieDeletable()
 		return nil
 	default:
 		s.loadErr = m.storeErr(s.ctx, "load", s.digest, err)
@@ -145,9 +148,12 @@ func (s *Session) load() error {
 	now := m.now()
 	if !m.alive(rec, now) {
 		s.hasToken = false
-		s.clearCookie = true
+		s.clearCookie = s.deadCookieDeletable()
 		m.emit(s.ctx, Event{Kind: EventExpired, token: ref(s.digest), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
-		if _, err := m.store.Delete(s.ctx, s.digest); err != nil {
+		start := m.startTimer()
+		_, err := m.store.Delete(s.ctx, s.digest)
+		m.timed(s.ctx, "delete", start, err)
+		if err != nil {
 			// The session is rejected either way; a failed lazy delete
 			// leaves work for the cleaner but must not be silent.
 			m.storeErr(s.ctx, "delete", s.digest, err)

@@ -266,7 +266,9 @@ func (m *Manager) enforceLimit(ctx context.Context, user string, keep Digest) {
 		return
 	}
 	now := m.now()
+	start := m.startTimer()
 	entries, err := ui.ListByUser(ctx, user, now)
+	m.timed(ctx, "list by user", start, err)
 	if err != nil {
 		m.emit(ctx, Event{Kind: EventStoreError, Op: "list by user (session limit)", UserID: user, Err: err})
 		return

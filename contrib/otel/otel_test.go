@@ -175,6 +175,32 @@ func checkSpansEventsAndMetrics(t *testing.T, st session.Store) {
 		}
 	}
 
+	// Store calls outside requests (force logout, counting, cleanup) are
+	// timed and traced too, as children of their caller's span.
+	ctx, admin := tp.Tracer("test").Start(context.Background(), "admin")
+	do("/login", "")
+	if _, err := m.RevokeUser(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.CountActive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.DeleteExpired(ctx, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	admin.End()
+	adminCalls := map[string]bool{}
+	for _, s := range spans.Ended() {
+		if s.Parent().SpanID() == admin.SpanContext().SpanID() {
+			adminCalls[s.Name()] = true
+		}
+	}
+	for _, name := range []string{"session.store.delete by user", "session.store.count", "session.store.delete expired"} {
+		if !adminCalls[name] {
+			t.Fatalf("no %s span under the caller's span (%v)", name, adminCalls)
+		}
+	}
+
 	var rm metricdata.ResourceMetrics
 	if err := reader.Collect(context.Background(), &rm); err != nil {
 		t.Fatal(err)
