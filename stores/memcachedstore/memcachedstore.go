@@ -23,6 +23,10 @@
 //     (their users log in again), and memory pressure evicts sessions
 //     before their deadline. Pair it with tieredstore over PostgreSQL for
 //     sessions that must survive that (Django's cached_db on Memcached).
+//   - Several servers: build the client with NewServers (rendezvous
+//     hashing), so that a change of the server list moves only the
+//     sessions of the servers that changed; gomemcache's memcache.New
+//     moves most of them.
 //   - gomemcache takes no context: a call's context is checked before it
 //     starts, and WithTimeout bounds each network operation.
 package memcachedstore
@@ -102,8 +106,8 @@ func WithMaxItemSize(n int) Option { return func(s *Store) { s.maxItem = n } }
 
 // WithIndexLimit sets how many sessions a user's index lists at most
 // (default MaxSessionsPerUser): a login beyond it fails once the index is
-// pruned of the sessions that ended. The index is one item: at about 110
-// bytes an entry, keep the limit under the item size limit.
+// pruned of the sessions that ended. The index is one item of 56 bytes an
+// entry (indexcodec.go): keep the limit under the item size limit.
 func WithIndexLimit(n int) Option { return func(s *Store) { s.indexLimit = n } }
 
 // New returns a store on client. Set client.Timeout (gomemcache's default

@@ -34,7 +34,11 @@ func newStore(t testing.TB, servers ...*memcachedtest.Server) *memcachedstore.St
 	for i, s := range servers {
 		addrs[i] = s.Addr
 	}
-	client := memcache.New(addrs...)
+	sel, err := memcachedstore.NewServers(addrs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := memcache.NewFromSelector(sel)
 	client.Timeout = 2 * time.Second
 	client.MaxIdleConns = 64
 	t.Cleanup(func() { client.Close() })

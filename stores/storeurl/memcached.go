@@ -43,7 +43,14 @@ func openMemcached(rawURL, prefix string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storeurl: invalid memcached URL parameters")
 	}
-	client := memcache.New(servers...)
+	// Rendezvous hashing: a change of the server list moves only the
+	// sessions of the servers that changed (gomemcache's default moves
+	// most of them).
+	sel, err := memcachedstore.NewServers(servers...)
+	if err != nil {
+		return nil, fmt.Errorf("storeurl: %w", err)
+	}
+	client := memcache.NewFromSelector(sel)
 	for k, vs := range q {
 		v := vs[len(vs)-1]
 		switch k {
