@@ -108,7 +108,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 func Readers() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
 
 // New returns a store on an existing database handle. The handle should use
-// the settings of DSN (WAL, busy timeout); the store keeps one of its
+// the settings of DSN (WAL, busy timeout); a handle that cannot keep
+// committed sessions across a crash (journal_mode OFF or MEMORY,
+// synchronous OFF) is refused; the store keeps one of its
 // connections as its writer for as long as it is open, so the handle must
 // allow at least two (SetMaxOpenConns 0 or at least 2), and it should keep
 // its readers open (SetMaxIdleConns, as Open does with Readers()+1; the
@@ -129,6 +131,10 @@ func newStore(ctx context.Context, db *sql.DB, cfg sqlstore.Config) (*Store, err
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: connecting: %w", err)
 	}
+	if err := checkDurable(ctx, wc); err != nil {
+		wc.Close()
+		return nil, err
+	}
 	c := &conn{db: db, w: newWriter(wc, Dialect.IsDuplicate)}
 	s, err := sqlstore.NewConn(ctx, c, Dialect, cfg)
 	if err != nil {
@@ -136,6 +142,51 @@ func newStore(ctx context.Context, db *sql.DB, cfg sqlstore.Config) (*Store, err
 		return nil, err
 	}
 	return &Store{Store: s, db: db, conn: c}, nil
+}
+
+// checkDurable refuses a writer connection whose settings lose committed
+// sessions when the application crashes: journal_mode OFF or MEMORY (a
+// crash in the middle of a write can corrupt the file) and synchronous
+// OFF. Open's settings (DSN: WAL, synchronous=NORMAL) and stronger ones
+// pass. A database that lives in memory has nothing to keep and passes.
+func checkDurable(ctx context.Context, wc *sql.Conn) error {
+	rows, err := wc.QueryContext(ctx, "PRAGMA database_list")
+	if err != nil {
+		return fmt.Errorf("sqlitestore: reading the database's settings: %w", err)
+	}
+	file := ""
+	for rows.Next() {
+		var seq int
+		var name, path string
+		if err := rows.Scan(&seq, &name, &path); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqlitestore: reading the database's settings: %w", err)
+		}
+		if name == "main" {
+			file = path
+		}
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("sqlitestore: reading the database's settings: %w", err)
+	}
+	if file == "" {
+		return nil
+	}
+	var mode string
+	var sync int
+	if err := wc.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("sqlitestore: reading the journal mode: %w", err)
+	}
+	if err := wc.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+		return fmt.Errorf("sqlitestore: reading the synchronous setting: %w", err)
+	}
+	switch mode = strings.ToLower(mode); {
+	case mode == "off" || mode == "memory":
+		return fmt.Errorf("sqlitestore: the database handle uses journal_mode=%s, with which a crash during a write can corrupt the file: build it with DSN (WAL)", mode)
+	case sync == 0:
+		return errors.New("sqlitestore: the database handle uses synchronous=OFF, with which a crash of the machine loses committed sessions: build it with DSN (synchronous=NORMAL in WAL mode)")
+	}
+	return nil
 }
 
 // Close stops the writer, releases the prepared statements and closes the

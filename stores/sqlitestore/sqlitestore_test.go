@@ -152,3 +152,61 @@ func TestConcurrentWritesHoldSizeLimit(t *testing.T) {
 func TestHeaderTokens(t *testing.T) {
 	sessiontest.HeaderTokens(t, newStore(t))
 }
+
+// Issue 25: the store keeps durability across crashes. Open's connections
+// use WAL with synchronous=NORMAL, and New refuses a handle whose settings
+// lose committed sessions in a crash (journal_mode OFF or MEMORY,
+// synchronous OFF); stronger settings and in-memory databases pass.
+func TestDurableSettings(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	conn, err := st.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mode string
+	var sync int
+	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	if mode != "wal" || sync != 1 {
+		t.Fatalf("Open's connections: journal_mode=%s synchronous=%d, want wal and 1 (NORMAL)", mode, sync)
+	}
+	open := func(dsn string) error {
+		db, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		s, err := sqlitestore.New(ctx, db)
+		if err == nil {
+			s.Close()
+		}
+		return err
+	}
+	for _, c := range []struct {
+		pragmas string
+		refused string // what the error must name; "" when accepted
+	}{
+		{"_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)", "synchronous=OFF"},
+		{"_pragma=journal_mode(OFF)", "journal_mode=off"},
+		{"_pragma=journal_mode(MEMORY)", "journal_mode=memory"},
+		{"_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)", ""},
+		{"_pragma=journal_mode(DELETE)&_pragma=synchronous(FULL)", ""},
+	} {
+		err := open("file:" + filepath.Join(t.TempDir(), "d.db") + "?" + c.pragmas)
+		switch {
+		case c.refused == "" && err != nil:
+			t.Errorf("%s refused: %v", c.pragmas, err)
+		case c.refused != "" && (err == nil || !strings.Contains(err.Error(), c.refused)):
+			t.Errorf("%s: %v, want a refusal naming %s", c.pragmas, err, c.refused)
+		}
+	}
+	if err := open("file::memory:?_pragma=journal_mode(MEMORY)"); err != nil {
+		t.Errorf("an in-memory database refused: %v", err)
+	}
+}
