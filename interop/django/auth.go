@@ -14,6 +14,11 @@ const (
 	KeyUserHash    = "_auth_user_hash"
 )
 
+// KeyCSRFToken is the key under which Django keeps a session's CSRF
+// secret when CSRF_USE_SESSIONS is set (django.middleware.csrf.
+// CSRF_SESSION_KEY). A Go login removes it, as Django's login rotates it.
+const KeyCSRFToken = "_csrftoken"
+
 // ModelBackend is Django's default authentication backend.
 const ModelBackend = "django.contrib.auth.backends.ModelBackend"
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/sessionkit/session/internal/pyjson"
 )
@@ -44,6 +45,15 @@ func (d *dict) set(k string, v []byte) {
 		d.keys = append(d.keys, k)
 	}
 	d.vals[k] = v
+}
+
+// remove deletes k, keeping the order of the other keys.
+func (d *dict) remove(k string) {
+	if _, ok := d.vals[k]; !ok {
+		return
+	}
+	delete(d.vals, k)
+	d.keys = slices.DeleteFunc(d.keys, func(key string) bool { return key == k })
 }
 
 func (d *dict) get(k string) ([]byte, bool) {

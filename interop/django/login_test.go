@@ -116,3 +116,36 @@ func TestGoLoginIntoDjangoSession(t *testing.T) {
 		})
 	}
 }
+
+// SPEC 3.11: under CSRF_USE_SESSIONS Django keeps the CSRF secret in the
+// session (_csrftoken) and its login rotates it, so a secret an attacker
+// planted before the victim logged in is worthless after. A Go login
+// drops it (Django makes a new one when a page asks); a Go write that is
+// no login keeps it.
+func TestGoLoginRotatesDjangoCSRFSecret(t *testing.T) {
+	for _, b := range loginBackends() {
+		t.Run(b.name, func(t *testing.T) {
+			py, st, ids := b.start(t)
+			m := newManager(t, st)
+			alice := ids["alice"].(string)
+			planted := py.Call(map[string]any{"op": "anon", "name": django.KeyCSRFToken, "value": "planted-by-the-attacker"})["key"].(string)
+			py.Call(map[string]any{"op": "get", "key": planted}) // cached_db caches it
+			_, key := serveGo(t, m, planted, func(r *http.Request) error { return m.Login(r.Context(), alice) })
+			got := py.Call(map[string]any{"op": "get", "key": key})
+			if got["user"] != alice {
+				t.Fatalf("Django sees the Go login as %v", got)
+			}
+			if v, kept := got["data"].(map[string]any)[django.KeyCSRFToken]; kept {
+				t.Fatalf("the CSRF secret planted before the login survived it: %v", v)
+			}
+			// Django's own secret on the logged-in session stays through
+			// Go writes that are no login.
+			py.Call(map[string]any{"op": "set", "key": key, "name": django.KeyCSRFToken, "value": "djangos-own"})
+			serveGo(t, m, key, setFromGo("from_go", 1))
+			got = py.Call(map[string]any{"op": "get", "key": key})
+			if data := got["data"].(map[string]any); data[django.KeyCSRFToken] != "djangos-own" || data["from_go"] != float64(1) {
+				t.Fatalf("after a Go write Django sees %v", data)
+			}
+		})
+	}
+}

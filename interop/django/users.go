@@ -197,6 +197,18 @@ func rebuild(ctx context.Context, u *users, base *dict, rec *session.Record, fre
 		if err := u.loginKeys(ctx, out, base, rec.UserID, fresh); err != nil {
 			return nil, err
 		}
+		var prevID string
+		if base != nil {
+			jsonString(base.vals[KeyUserID], &prevID)
+		}
+		if prevID != rec.UserID {
+			// A login: Django's login rotates the CSRF secret it keeps
+			// in the session under CSRF_USE_SESSIONS (rotate_token), so
+			// that a secret planted before the login is worthless after
+			// it. Dropped here; Django makes a new one when a page next
+			// asks for it.
+			out.remove(KeyCSRFToken)
+		}
 	} else if base != nil {
 		for _, k := range []string{KeyUserID, KeyUserBackend, KeyUserHash} {
 			if v, ok := base.get(k); ok {
