@@ -80,7 +80,7 @@ func (s *Session) loadClient() error {
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrRevoked):
-		s.hasToken, s.clearCookie = false, true
+		s.hasToken, s.clearCookie = false, s.deadCookieDeletable()
 		m.emit(s.ctx, Event{Kind: EventRevoked, Reason: "client-side session revoked", RemoteAddr: s.remoteAddr})
 		return nil
 	case errors.Is(err, ErrInvalidCookie):
@@ -95,7 +95,7 @@ func (s *Session) loadClient() error {
 		return s.loadErr
 	}
 	if !m.alive(rec, now) {
-		s.hasToken, s.clearCookie = false, true
+		s.hasToken, s.clearCookie = false, s.deadCookieDeletable()
 		m.emit(s.ctx, Event{Kind: EventExpired, token: ref(id), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
 		return nil
 	}

@@ -163,4 +163,13 @@ func TestSecureCookieOverPlainHTTPLogged(t *testing.T) {
 			t.Fatalf("%s on localhost: want one warning naming Safari and the fix, got %d:\n%s", ua, n, logs.String())
 		}
 	}
+	// The Safari warning does not silence the one for a host no browser
+	// trusts.
+	h, logs = newManager()
+	send(h, "http://localhost:8080/", "User-Agent", safari)
+	send(h, "http://192.168.1.20:8080/", "User-Agent", chrome)
+	send(h, "http://192.168.1.21:8080/", "User-Agent", chrome)
+	if n := strings.Count(logs.String(), "level=WARN"); n != 2 {
+		t.Fatalf("Safari on localhost, then Chrome on a LAN address: %d warnings, want 2:\n%s", n, logs.String())
+	}
 }

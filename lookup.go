@@ -67,10 +67,12 @@ func (m *Manager) Save(s *Session) (string, error) {
 
 // Abandon ends a session from Lookup whose work failed, as the middleware
 // treats a response with a 5xx status (Django's rule): nothing is saved,
-// neither its changes nor a Login or Renew. A Destroy or revocation the
-// work made has already happened in the store; then Abandon returns "",
-// otherwise the token the session was looked up with, which still names
-// it. A session is ended once, by Save or Abandon.
+// neither its changes nor a Login or Renew. A Destroy of this session (or
+// a RevokeSession of its own handle, which destroys it) has already
+// happened in the store; then Abandon returns "", otherwise the token the
+// session was looked up with (which a revocation made by other means,
+// such as RevokeUser, may have ended meanwhile). A session is ended once,
+// by Save or Abandon.
 func (m *Manager) Abandon(s *Session) (string, error) {
 	return m.saveAs(s, http.StatusInternalServerError)
 }

@@ -29,7 +29,8 @@ type Manager struct {
 	hashers sync.Pool     // of HMAC-SHA-256 keyed with logKey, for hash
 	anonCap *anonBucket   // WithAnonymousLimit, or nil
 
-	plainHTTPWarned atomic.Bool // warnPlainHTTP logged its line
+	plainHTTPWarned atomic.Bool // warnPlainHTTP logged its line for a host browsers do not trust
+	webKitWarned    atomic.Bool // warnPlainHTTP logged its line for WebKit on localhost
 }
 
 // New returns a Manager saving sessions in store. Options are validated here:

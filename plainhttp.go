@@ -6,7 +6,8 @@ import (
 	"strings"
 )
 
-// warnPlainHTTP logs once per manager that a Secure session cookie was
+// warnPlainHTTP logs once per manager (once for each of the two cases
+// below) that a Secure session cookie was
 // answered to a request that came over plain HTTP where the browser will
 // drop it, so logging in seems to do nothing and, without this line,
 // nothing says why: any browser on a host it does not treat as secure (a
@@ -16,7 +17,7 @@ import (
 // forwarded (X-Forwarded-Proto: https, or Forwarded with proto=https) is
 // not one.
 func (m *Manager) warnPlainHTTP(r *http.Request) {
-	if r == nil || m.insecure || m.headerToken || r.TLS != nil || m.plainHTTPWarned.Load() {
+	if r == nil || m.insecure || m.headerToken || r.TLS != nil || (m.plainHTTPWarned.Load() && m.webKitWarned.Load()) {
 		return
 	}
 	if strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") ||
@@ -35,12 +36,15 @@ func (m *Manager) warnPlainHTTP(r *http.Request) {
 	if loopback && !webKit(r.UserAgent()) {
 		return
 	}
-	if m.plainHTTPWarned.Swap(true) {
-		return
-	}
 	if loopback {
+		if m.webKitWarned.Swap(true) {
+			return
+		}
 		m.logger.Warn("session: the session cookie has the Secure attribute but this request came over plain HTTP from Safari or another WebKit browser (every browser on iOS), which drops Secure cookies on plain HTTP even on localhost (Chrome and Firefox keep them there; logging in will seem to do nothing in Safari): for local development, use WithInsecureCookie, or serve HTTPS",
 			"host", r.Host, "cookie", m.cookieName)
+		return
+	}
+	if m.plainHTTPWarned.Swap(true) {
 		return
 	}
 	m.logger.Warn("session: the session cookie has the Secure attribute but this request came over plain HTTP to a host browsers drop Secure cookies from (logging in will seem to do nothing): serve HTTPS; behind a TLS-terminating proxy, have it send X-Forwarded-Proto: https; for local development only, use WithInsecureCookie",
