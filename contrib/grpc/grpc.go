@@ -86,9 +86,17 @@ type streamConfig struct {
 // WithRecheck makes a stream look its session up again every interval
 // while it runs (one store read each time) and end the stream, with
 // codes.Unauthenticated, once the session is no longer valid (revoked,
-// logged out elsewhere, expired). A store failure during a re-check ends
-// nothing: the next re-check tries again. Zero or less: no re-checks (the
-// default).
+// logged out elsewhere, renewed by another call, expired). A store failure
+// during a re-check ends nothing: the next re-check tries again. Zero or
+// less: no re-checks (the default).
+//
+// A re-check only reads: the stream's activity does not move the
+// session's idle deadline until the stream ends and its session is saved,
+// so a stream that outlives the idle timeout without other requests is
+// ended as expired. With re-checks, a receive the handler is waiting in
+// returns when the session ends; the message it was reading into may
+// still be written to afterwards, until the call ends, so a handler must
+// not reuse it after such an error.
 func WithRecheck(interval time.Duration) Option {
 	return func(c *streamConfig) { c.recheck = interval }
 }
@@ -114,11 +122,14 @@ func StreamServerInterceptor(m *session.Manager, opts ...Option) grpc.StreamServ
 		defer cancel(nil)
 		wrapped := &sessionStream{ServerStream: ss, ctx: ctx}
 		if cfg.recheck > 0 {
+			// The re-checks end with the handler, a store call in flight
+			// included (its context is canceled), before the session is
+			// saved.
 			var wg sync.WaitGroup
-			stop := make(chan struct{})
-			wg.Go(func() { recheck(ss.Context(), m, token, cfg.recheck, stop, cancel) })
+			rctx, stop := context.WithCancel(ss.Context())
+			wg.Go(func() { recheck(rctx, m, token, cfg.recheck, cancel) })
 			defer wg.Wait()
-			defer close(stop)
+			defer stop()
 			wrapped.rechecked = true
 		}
 		herr := handler(srv, wrapped)
@@ -137,15 +148,13 @@ func StreamServerInterceptor(m *session.Manager, opts ...Option) grpc.StreamServ
 	}
 }
 
-// recheck looks token up every interval until stop is closed or ctx ends,
-// and cancels the stream with errSessionEnded once it names no session.
-func recheck(ctx context.Context, m *session.Manager, token string, interval time.Duration, stop <-chan struct{}, cancel context.CancelCauseFunc) {
+// recheck looks token up every interval until ctx ends, and cancels the
+// stream with errSessionEnded once it names no session.
+func recheck(ctx context.Context, m *session.Manager, token string, interval time.Duration, cancel context.CancelCauseFunc) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
-		case <-stop:
-			return
 		case <-ctx.Done():
 			return
 		case <-t.C:
