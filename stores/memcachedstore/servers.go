@@ -71,7 +71,7 @@ func (s *Servers) SetServers(names ...string) error {
 		}
 		h := fnv.New64a()
 		h.Write([]byte(name))
-		servers = append(servers, server{seed: h.Sum64(), addr: addr})
+		servers = append(servers, server{seed: h.Sum64(), addr: resolvedAddr{network: addr.Network(), str: addr.String()}})
 	}
 	s.mu.Lock()
 	s.servers = servers
@@ -111,6 +111,16 @@ func (s *Servers) Each(f func(net.Addr) error) error {
 	}
 	return nil
 }
+
+// resolvedAddr is a resolved server address whose String does not
+// allocate: gomemcache calls it on every operation (its connection pool is
+// keyed by it), and net.TCPAddr builds the string each time.
+type resolvedAddr struct {
+	network, str string
+}
+
+func (a resolvedAddr) Network() string { return a.network }
+func (a resolvedAddr) String() string  { return a.str }
 
 // fnv64a is FNV-1a over key, without allocating.
 func fnv64a(key string) uint64 {

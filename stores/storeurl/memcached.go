@@ -15,7 +15,7 @@ import (
 	"github.com/sessionkit/session/stores/memcachedstore"
 )
 
-// openMemcached opens memcached://host:port[,host:port...][?timeout=DURATION&max_idle=N]
+// openMemcached opens memcached://host:port[,host:port...][?timeout=DURATION&max_idle=N&distribution=rendezvous|modulo]
 // (the prefix parameter was taken already).
 func openMemcached(rawURL, prefix string) (*Store, error) {
 	rest := strings.TrimPrefix(rawURL, "memcached://")
@@ -43,17 +43,33 @@ func openMemcached(rawURL, prefix string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storeurl: invalid memcached URL parameters")
 	}
-	// Rendezvous hashing: a change of the server list moves only the
-	// sessions of the servers that changed (gomemcache's default moves
-	// most of them).
-	sel, err := memcachedstore.NewServers(servers...)
-	if err != nil {
-		return nil, fmt.Errorf("storeurl: %w", err)
+	// Rendezvous hashing by default: a change of the server list moves
+	// only the sessions of the servers that changed. distribution=modulo
+	// is gomemcache's own (memcache.New), for applications that build
+	// their client that way: every client of the same sessions, sessionctl
+	// included, must place keys alike.
+	var sel memcache.ServerSelector
+	switch d := q.Get("distribution"); d {
+	case "", "rendezvous":
+		rs, err := memcachedstore.NewServers(servers...)
+		if err != nil {
+			return nil, fmt.Errorf("storeurl: %w", err)
+		}
+		sel = rs
+	case "modulo":
+		ss := new(memcache.ServerList)
+		if err := ss.SetServers(servers...); err != nil {
+			return nil, fmt.Errorf("storeurl: memcached servers: %w", err)
+		}
+		sel = ss
+	default:
+		return nil, fmt.Errorf("storeurl: memcached distribution=%q is not rendezvous or modulo", d)
 	}
 	client := memcache.NewFromSelector(sel)
 	for k, vs := range q {
 		v := vs[len(vs)-1]
 		switch k {
+		case "distribution":
 		case "timeout":
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
@@ -67,7 +83,7 @@ func openMemcached(rawURL, prefix string) (*Store, error) {
 			}
 			client.MaxIdleConns = n
 		default:
-			return nil, fmt.Errorf("storeurl: unknown memcached URL parameter %q (want prefix, timeout, max_idle)", k)
+			return nil, fmt.Errorf("storeurl: unknown memcached URL parameter %q (want prefix, timeout, max_idle, distribution)", k)
 		}
 	}
 	var opts []memcachedstore.Option

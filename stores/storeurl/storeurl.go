@@ -8,7 +8,7 @@
 //	redis://[user:pass@]host:6379/0                  (also rediss://)
 //	redis-sentinel://[user:pass@]host:26379,host:26380/mastername   (rediss-sentinel:// for TLS)
 //	redis-cluster://[user:pass@]host:7000,host:7001                  (rediss-cluster:// for TLS)
-//	memcached://host:11211[,host:11211...]?prefix=...&timeout=500ms&max_idle=N
+//	memcached://host:11211[,host:11211...]?prefix=...&timeout=500ms&max_idle=N&distribution=rendezvous|modulo
 //	django+sqlite:PATH?secret_key_env=NAME            (a Django project's django_session table)
 //	django+postgres://user@host/db?secret_key_file=PATH
 //	django+mysql://user@host/db?secret_key_env=NAME
@@ -28,8 +28,11 @@
 //
 // A memcached:// store counts nothing and has nothing to clean up (items
 // expire): CountActive and DeleteExpired are unsupported, saying so; see
-// package memcachedstore for what
-// Memcached can and cannot promise.
+// package memcachedstore for what Memcached can and cannot promise. It
+// places keys on its servers by rendezvous hashing (memcachedstore.
+// NewServers); distribution=modulo places them as gomemcache's
+// memcache.New does, for applications that build their client that way
+// (every client of the same sessions must place keys alike).
 //
 // SQL URLs accept a "table" query parameter (default "sessions") and Redis
 // URLs a "prefix" one (default "session:"); they are removed before the URL
