@@ -110,8 +110,21 @@ func HeaderTokens(t *testing.T, st session.Store) {
 	if _, err := m.RevokeUser(context.Background(), user); err != nil {
 		t.Fatal(err)
 	}
-	if _, body := do("/whoami", tok); body["user"] != "" {
-		t.Fatalf("a revoked header token: %v", body)
+	if w, body := do("/whoami", tok); body["user"] != "" || w.Header().Values(session.SessionTokenHeader) == nil || w.Header().Get(session.SessionTokenHeader) != "" {
+		t.Fatalf("a revoked header token: %v, Session-Token %q (want one empty)", body, w.Header().Values(session.SessionTokenHeader))
+	}
+	// So does the revocation of one session by its handle, when the
+	// store lists a user's sessions.
+	if _, ok := m.Store().(session.UserIndex); ok {
+		w, _ = do("/login?u="+url.QueryEscape(user), "")
+		tok = w.Header().Get(session.SessionTokenHeader)
+		d, _ := session.DigestOf(tok)
+		if existed, err := m.AdminRevokeSession(context.Background(), d.Handle()); err != nil || !existed {
+			t.Fatalf("AdminRevokeSession: %v, %v", existed, err)
+		}
+		if w, body := do("/whoami", tok); body["user"] != "" || w.Header().Get(session.SessionTokenHeader) != "" || w.Header().Values(session.SessionTokenHeader) == nil {
+			t.Fatalf("a header token revoked by its handle: %v, Session-Token %q", body, w.Header().Values(session.SessionTokenHeader))
+		}
 	}
 
 	// Outside HTTP (Manager.Lookup and Save) on the same store.

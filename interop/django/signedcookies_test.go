@@ -54,13 +54,15 @@ func TestDjangoSignedCookies(t *testing.T) {
 
 	cookie := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
 	cookie = py.Call(map[string]any{"op": "set", "key": cookie, "name": "cart", "value": []int{3, 1, 4}})["key"].(string)
+	// Django's CSRF secret (CSRF_USE_SESSIONS) outlives a Go write.
+	cookie = py.Call(map[string]any{"op": "set", "key": cookie, "name": django.KeyCSRFToken, "value": "djangos-own"})["key"].(string)
 	user, goCookie := serve("/write", cookie)
 	if user != ids["alice"] || goCookie == "" {
 		t.Fatalf("Go sees user %q, writes %q", user, goCookie)
 	}
 	got := py.Call(map[string]any{"op": "get", "key": goCookie})
 	data, _ := got["data"].(map[string]any)
-	if got["user"] != ids["alice"] || data["from_go"] != "Zoë" || len(data["cart"].([]any)) != 3 {
+	if got["user"] != ids["alice"] || data["from_go"] != "Zoë" || len(data["cart"].([]any)) != 3 || data[django.KeyCSRFToken] != "djangos-own" {
 		t.Fatalf("Django reads the Go cookie as %v", got)
 	}
 	// A Go login is a Django login.

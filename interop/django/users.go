@@ -201,12 +201,15 @@ func rebuild(ctx context.Context, u *users, base *dict, rec *session.Record, fre
 		if base != nil {
 			jsonString(base.vals[KeyUserID], &prevID)
 		}
-		if prevID != rec.UserID {
-			// A login: Django's login rotates the CSRF secret it keeps
-			// in the session under CSRF_USE_SESSIONS (rotate_token), so
-			// that a secret planted before the login is worthless after
-			// it. Dropped here; Django makes a new one when a page next
-			// asks for it.
+		if base != nil && prevID != rec.UserID {
+			// A login over a stored session (its user changes): Django's
+			// login rotates the CSRF secret it keeps in the session under
+			// CSRF_USE_SESSIONS (rotate_token), so that a secret planted
+			// before the login is worthless after it. Dropped here;
+			// Django makes a new one when a page next asks for it. (A
+			// signed cookie is rebuilt without its stored form, base:
+			// there a write cannot be told from a login, and the secret
+			// stays.)
 			out.remove(KeyCSRFToken)
 		}
 	} else if base != nil {

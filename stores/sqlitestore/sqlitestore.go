@@ -108,8 +108,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 func Readers() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
 
 // New returns a store on an existing database handle. The handle should use
-// the settings of DSN (WAL, busy timeout); a handle that cannot keep
-// committed sessions across a crash (journal_mode OFF or MEMORY,
+// the settings of DSN (WAL, busy timeout); a handle whose settings put
+// committed sessions at risk in a crash (journal_mode OFF or MEMORY,
 // synchronous OFF) is refused; the store keeps one of its
 // connections as its writer for as long as it is open, so the handle must
 // allow at least two (SetMaxOpenConns 0 or at least 2), and it should keep
@@ -144,11 +144,13 @@ func newStore(ctx context.Context, db *sql.DB, cfg sqlstore.Config) (*Store, err
 	return &Store{Store: s, db: db, conn: c}, nil
 }
 
-// checkDurable refuses a writer connection whose settings lose committed
-// sessions when the application crashes: journal_mode OFF or MEMORY (a
-// crash in the middle of a write can corrupt the file) and synchronous
-// OFF. Open's settings (DSN: WAL, synchronous=NORMAL) and stronger ones
-// pass. A database that lives in memory has nothing to keep and passes.
+// checkDurable refuses a writer connection whose settings put committed
+// sessions at risk: journal_mode OFF or MEMORY (an application crash in
+// the middle of a write can corrupt the file) and synchronous OFF (an
+// operating-system crash or power loss can corrupt it). Open's settings
+// (DSN: WAL with synchronous=NORMAL, which survives application crashes
+// and may lose the last commits on power loss) and stronger ones pass. A
+// database that lives in memory has nothing to keep and passes.
 func checkDurable(ctx context.Context, wc *sql.Conn) error {
 	rows, err := wc.QueryContext(ctx, "PRAGMA database_list")
 	if err != nil {
