@@ -15,9 +15,13 @@
 //     never outlive its deletion or serve data older than a write the
 //     client was told succeeded. The durable write has happened; the request
 //     is answered by the manager's error handler.
-//   - A refill cannot resurrect a session deleted meanwhile: after filling
-//     the cache from the durable store, the store checks the durable store
-//     again and removes the copy when the session has gone.
+//   - A refill cannot resurrect a session deleted meanwhile, nor serve it
+//     for a moment: it fills the cache with a copy marked as being filled,
+//     which reads ignore, checks the durable store again, and only then
+//     marks the copy as filled, with a write that fails if a deletion or
+//     a revocation removed the copy meanwhile. The first read of a session
+//     costs five store calls (a cache miss, two durable reads, the copy
+//     and its mark); later reads one.
 //   - The user index, counting and cleanup are served by the durable store.
 package tieredstore
 
@@ -59,12 +63,15 @@ func (s *Store) cacheFailed(ctx context.Context, op string, err error) {
 	s.logger.WarnContext(ctx, "tieredstore: cache unavailable; using the durable store", "op", op, "error", err)
 }
 
-// Load reads the cache, falling back to the durable store.
+// Load reads the cache, falling back to the durable store. A copy still
+// being filled (see refill) is no copy: the durable store answers.
 func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, error) {
 	rec, err := s.cache.Load(ctx, d)
 	switch {
 	case err == nil:
-		return rec, nil
+		if rec, ok := s.confirmed(ctx, d, rec); ok {
+			return rec, nil
+		}
 	case errors.Is(err, session.ErrNotFound):
 	case errors.Is(err, session.ErrCorrupt):
 		// A corrupt cached copy: drop it and trust the durable store.
@@ -80,27 +87,6 @@ func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, er
 	}
 	s.refill(ctx, d, rec)
 	return rec, nil
-}
-
-// refill copies a record into the cache and makes sure that a deletion or
-// a write that raced with it does not leave the copy behind: the durable
-// record is read again after filling, and the copy goes unless it is
-// still the same version with the same expiry. (A write that reaches the
-// durable store after that second read invalidates the copy itself.)
-func (s *Store) refill(ctx context.Context, d session.Digest, rec *session.Record) {
-	if err := s.cache.Create(ctx, d, rec); err != nil {
-		if !errors.Is(err, session.ErrExists) {
-			s.cacheFailed(ctx, "refill", err)
-		}
-		return
-	}
-	// Any error (gone, or unknown) drops the copy too.
-	now, err := s.durable.Load(ctx, d)
-	if err != nil || now.Version != rec.Version || !now.IdleExpiry.Equal(rec.IdleExpiry) || !now.LastSeen.Equal(rec.LastSeen) {
-		if _, err := s.cache.Delete(ctx, d); err != nil {
-			s.logger.ErrorContext(ctx, "tieredstore: cannot remove a stale cached copy", "error", err)
-		}
-	}
 }
 
 // invalidate deletes the cached copy, retrying once; it fails when the

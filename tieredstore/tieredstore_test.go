@@ -290,3 +290,118 @@ func TestCleanupOverCacheWithoutCleanup(t *testing.T) {
 		t.Fatalf("cleanup over a cache without cleanup logged: %s", logs.String())
 	}
 }
+
+// loadGate is a durable store whose Loads, once armed, each run the next
+// armed pair of functions, one before reading and one after.
+type loadGate struct {
+	*memstore.Store
+	mu    sync.Mutex
+	armed []gate
+}
+
+type gate struct{ before, after func() }
+
+func (s *loadGate) Load(ctx context.Context, d session.Digest) (*session.Record, error) {
+	s.mu.Lock()
+	var g gate
+	if len(s.armed) > 0 {
+		g, s.armed = s.armed[0], s.armed[1:]
+	}
+	s.mu.Unlock()
+	if g.before != nil {
+		g.before()
+	}
+	rec, err := s.Store.Load(ctx, d)
+	if g.after != nil {
+		g.after()
+	}
+	return rec, err
+}
+
+// Issue 17: a read that starts after RevokeUser returned is never served
+// the revoked session. A refill that read the durable record just before
+// the revocation used to put its copy in the cache after the revocation
+// had emptied it, and serve it until its re-check removed it: here a read
+// between the two got the revoked session. Now the copy is marked as
+// being filled until the re-check, and reads ignore it.
+func TestRefillNeverServesARevokedSession(t *testing.T) {
+	cache, durable := mem(t), &loadGate{Store: mem(t)}
+	s, _ := tieredstore.New(cache, durable)
+	ctx := context.Background()
+	d := sessiontest.NewDigest()
+	if err := durable.Create(ctx, d, record("u")); err != nil { // cached nowhere yet
+		t.Fatal(err)
+	}
+	var during error
+	durable.armed = []gate{
+		{after: func() { // the refill has read the session: the revocation runs and returns
+			if _, err := s.DeleteByUser(ctx, "u", session.Digest{}); err != nil {
+				t.Error(err)
+			}
+		}},
+		{before: func() { // the refill has filled the cache; before its re-check, a later request
+			_, during = s.Load(ctx, d)
+		}},
+	}
+	if _, err := s.Load(ctx, d); err != nil { // miss, durable read, refill
+		t.Fatal(err)
+	}
+	if !errors.Is(during, session.ErrNotFound) {
+		t.Fatalf("a read after the revocation returned, during the refill: %v, want ErrNotFound", during)
+	}
+	if _, err := s.Load(ctx, d); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("after the refill: %v", err)
+	}
+	if _, err := cache.Load(ctx, d); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("a copy of the revoked session stayed in the cache: %v", err)
+	}
+}
+
+// A filled copy serves reads with the durable version and without its
+// marker; a copy whose refill stopped between filling and marking is
+// removed by a read after staleFill, so the session is cached again.
+func TestFilledCopies(t *testing.T) {
+	cache, durable := mem(t), mem(t)
+	s, _ := tieredstore.New(cache, durable)
+	ctx := context.Background()
+	d := sessiontest.NewDigest()
+	rec := record("u")
+	rec.Values = map[string][]byte{"k": []byte(`"v"`)}
+	if err := durable.Create(ctx, d, rec); err != nil {
+		t.Fatal(err)
+	}
+	want, err := durable.Load(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, d); err != nil { // fills the cache
+		t.Fatal(err)
+	}
+	got, err := s.Load(ctx, d) // from the cache
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != want.Version || len(got.Values) != 1 || string(got.Values["k"]) != `"v"` {
+		t.Fatalf("the cached copy reads as version %d with %q, want version %d with k only", got.Version, got.Values, want.Version)
+	}
+	// A refill that stopped after filling: a copy marked as being filled
+	// since long ago.
+	if _, err := cache.Delete(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	stuck := want.Clone()
+	stuck.Values["\x00tieredstore"] = []byte(`"filling 1"`)
+	if err := cache.Create(ctx, d, stuck); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, d); err != nil { // served durably; the stuck copy goes
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, d); err != nil { // refills
+		t.Fatal(err)
+	}
+	c, err := cache.Load(ctx, d)
+	if err != nil || string(c.Values["\x00tieredstore"]) == `"filling 1"` {
+		t.Fatalf("the stuck copy was not replaced: %q, %v", c.Values, err)
+	}
+}
