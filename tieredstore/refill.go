@@ -69,12 +69,14 @@ func (s *Store) refill(ctx context.Context, d session.Digest, rec *session.Recor
 // confirmed returns a cached copy as the session's record, without its
 // fill marker and with the durable version, when the copy is filled; a
 // copy still being filled is no copy (ok false), and one that has been
-// so for longer than staleFill is removed.
+// so for longer than staleFill, or that has no mark, is removed.
 func (s *Store) confirmed(ctx context.Context, d session.Digest, rec *session.Record) (*session.Record, bool) {
 	raw, ok := rec.Values[fillKey]
 	if !ok {
-		// Cached before fill markers, or by another writer: not known to
-		// be checked against the durable store.
+		// Cached by an older version of this package, without the mark:
+		// not known to be checked against the durable store. Removed, so
+		// that the next read caches it again.
+		s.dropCopy(ctx, d)
 		return nil, false
 	}
 	mark, err := strconv.Unquote(string(raw))

@@ -401,7 +401,24 @@ func TestFilledCopies(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := cache.Load(ctx, d)
-	if err != nil || string(c.Values["\x00tieredstore"]) == `"filling 1"` {
-		t.Fatalf("the stuck copy was not replaced: %q, %v", c.Values, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(c.Values["\x00tieredstore"]) == `"filling 1"` {
+		t.Fatalf("the stuck copy was not replaced: %q", c.Values)
+	}
+	// A copy without a mark (cached by an older version) is replaced too.
+	if _, err := cache.Delete(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := cache.Create(ctx, d, want.Clone()); err != nil {
+		t.Fatal(err)
+	}
+	s.Load(ctx, d)
+	s.Load(ctx, d)
+	if c, err := cache.Load(ctx, d); err != nil {
+		t.Fatal(err)
+	} else if c.Values["\x00tieredstore"] == nil {
+		t.Fatalf("the unmarked copy was not replaced: %q", c.Values)
 	}
 }
