@@ -509,3 +509,26 @@ func lookupAs(t *testing.T, m *session.Manager, key string, id any) *session.Ses
 	}
 	return s
 }
+
+// Config.Compress: Go writes the compressed form signing.dumps writes
+// (a payload starting with "."), and a real Django reads it, user and
+// values.
+func TestDjangoReadsCompressedGoWrites(t *testing.T) {
+	db, py, ids := sqliteDjango(t, "alice")
+	st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret, Compress: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := djangoManager(t, st)
+	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+	long := strings.Repeat("compressible ", 100)
+	serveGo(t, m, key, setFromGo("note", long))
+	row := py.Call(map[string]any{"op": "raw", "key": key})["row"].([]any)
+	if data := row[0].(string); !strings.HasPrefix(data, ".") || len(data) > len(long)/2 {
+		t.Fatalf("the row Go wrote is not compressed (%d bytes): %.60s", len(data), data)
+	}
+	got := py.Call(map[string]any{"op": "get", "key": key})
+	if got["user"] != ids["alice"] || got["data"].(map[string]any)["note"] != long {
+		t.Fatalf("Django reads the compressed Go write as %v", got)
+	}
+}
