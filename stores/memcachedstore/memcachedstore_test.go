@@ -123,6 +123,22 @@ func TestItemSizeLimit(t *testing.T) {
 	if err := st.Create(context.Background(), sessiontest.NewDigest(), rec); !errors.Is(err, session.ErrTooLarge) {
 		t.Fatalf("oversized create: %v", err)
 	}
+	// An update that would take the item over the limit is refused the
+	// same way, and the item stays as it was.
+	ctx := context.Background()
+	d := sessiontest.NewDigest()
+	rec.Values = map[string][]byte{"half": []byte(`"` + strings.Repeat("x", 40<<10) + `"`)}
+	if err := st.Create(ctx, d, rec); err != nil {
+		t.Fatal(err)
+	}
+	err = st.Update(ctx, d, &session.Change{Set: map[string][]byte{"more": []byte(`"` + strings.Repeat("y", 30<<10) + `"`)}})
+	if !errors.Is(err, session.ErrTooLarge) {
+		t.Fatalf("an update over the item limit: %v, want ErrTooLarge", err)
+	}
+	got, err := st.Load(ctx, d)
+	if err != nil || len(got.Values) != 1 || len(got.Values["half"]) != len(rec.Values["half"]) {
+		t.Fatalf("after the refused update: %v, %v", got, err)
+	}
 	for _, bad := range []string{"a b", "x\n", strings.Repeat("p", 65)} {
 		if _, err := memcachedstore.New(client, memcachedstore.WithPrefix(bad)); err == nil {
 			t.Errorf("prefix %q accepted", bad)
