@@ -198,3 +198,61 @@ func TestQueuedWriteGivenUpIsNotRun(t *testing.T) {
 		t.Fatalf("write after Close: %v", err)
 	}
 }
+
+// Issue 25: writes run in the order they arrived. While the writer is
+// busy, 200 writes queue one after the other (each enqueued before the
+// next is sent); once it is free they run, in batches, in that order.
+func TestWritesRunInArrivalOrder(t *testing.T) {
+	s := openForTest(t)
+	ctx := context.Background()
+	if _, err := s.conn.Exec(ctx, "CREATE TABLE arrivals (seq INTEGER NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	release := holdWriter(t, s.conn)
+	errc := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := s.conn.Exec(ctx, "INSERT INTO arrivals (seq) VALUES (?)", i)
+			errc <- err
+		}()
+		// The write is queued before the next one is sent.
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			s.conn.w.mu.Lock()
+			queued := len(s.conn.w.queue)
+			s.conn.w.mu.Unlock()
+			if queued == i+1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("write %d not queued: %d in the queue", i, queued)
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	release()
+	for range n {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := s.db.Query("SELECT seq FROM arrivals ORDER BY rowid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	next := 0
+	for rows.Next() {
+		var seq int
+		if err := rows.Scan(&seq); err != nil {
+			t.Fatal(err)
+		}
+		if seq != next {
+			t.Fatalf("write %d ran after write %d: not in arrival order", seq, next-1)
+		}
+		next++
+	}
+	if err := rows.Err(); err != nil || next != n {
+		t.Fatalf("%d writes ran, %v", next, err)
+	}
+}
