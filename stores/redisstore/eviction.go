@@ -59,9 +59,11 @@ func (s *Store) checkEviction(ctx context.Context) error {
 // maxmemory-policy is allkeys-*: they may evict the user indexes and
 // expiry shards of live sessions, after which counts over-report and a
 // force-logout misses sessions until RebuildUserIndex runs. (The
-// volatile-* policies New also refuses evict sessions, never indexes:
-// counts and revocations stay right.) It returns an error when a master's
-// policy cannot be read (CONFIG disabled).
+// volatile-* policies, volatile-ttl included, evict sessions, never
+// indexes: revocations stay right, but a session evicted before its
+// expiry stays in its expiry shard, so CountActive counts it until that
+// expiry passes.) It returns an error when a master's policy cannot be
+// read (CONFIG disabled).
 func (s *Store) UnsafeEviction(ctx context.Context) (map[string]string, error) {
 	policies, err := s.evictionPolicies(ctx)
 	for node, policy := range policies {
