@@ -3,8 +3,12 @@
 // logged-in session is required), and the open connection re-checks its
 // session every interval with Manager.Lookup, closing with status 1008
 // (policy violation) within one interval after the session is logged out,
-// revoked or expired. The connection echoes what it receives, as a stand-in
-// for an application's messages.
+// revoked or expired. A renewal of the session (Renew, or a login in
+// another tab) replaces the token the connection was opened with, so it
+// ends the connection too: the client reconnects with its new cookie, as
+// after any privilege change. Re-checks only read: the connection's
+// activity does not move the session's idle deadline. The connection
+// echoes what it receives, as a stand-in for an application's messages.
 //
 // It uses github.com/coder/websocket, and runs on any store of this
 // repository (the tests use SQLite and Redis). ExampleHandler shows the
