@@ -34,8 +34,15 @@ func DecodeObject(data []byte) (map[string][]byte, error) {
 
 // DecodeMembers parses a JSON object and calls member with each key and
 // its value as compact JSON, in the order of the text (numbers are kept
-// exactly as written).
+// exactly as written). Text that is not valid UTF-8 is refused, as Python
+// refuses it.
 func DecodeMembers(data []byte, member func(key string, value []byte)) error {
+	if !utf8.Valid(data) {
+		// Python decodes the bytes before parsing and fails on them
+		// (UnicodeDecodeError); encoding/json would keep them raw in a
+		// value.
+		return errors.New("pyjson: invalid UTF-8")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	tok, err := dec.Token()

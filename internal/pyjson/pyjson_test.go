@@ -1,0 +1,82 @@
+package pyjson
+
+import (
+	"bytes"
+	"errors"
+	"maps"
+	"testing"
+	"unicode/utf8"
+)
+
+// SPEC 2.4: the JSON Python's json module writes, read as Python reads it
+// and written as it writes it: integers beyond 2^53 exact, float specials
+// refused (Python writes NaN and Infinity, JSON has neither), a repeated
+// key keeping its last value, non-ASCII text as \u escapes with astral
+// characters as surrogate pairs, keys sorted.
+func TestDecodeObject(t *testing.T) {
+	got, err := DecodeObject([]byte(`{"big": 9007199254740993, "f": [1e+16, 1e-05, -0.0], "s": "Zo\u00eb \ud83d\ude00", "n": {"a": null}, "k": 1, "k": 2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{
+		"big": []byte(`9007199254740993`),
+		"f":   []byte(`[1e+16,1e-05,-0.0]`),
+		"s":   []byte(`"Zo\u00eb \ud83d\ude00"`),
+		"n":   []byte(`{"a":null}`),
+		"k":   []byte(`2`),
+	}
+	if !maps.EqualFunc(got, want, bytes.Equal) {
+		t.Fatalf("DecodeObject = %q, want %q", got, want)
+	}
+	for _, special := range []string{`{"a": NaN}`, `{"a": Infinity}`, `{"a": [-Infinity]}`} {
+		if _, err := DecodeObject([]byte(special)); !errors.Is(err, ErrNonStandardJSON) {
+			t.Errorf("%s: %v, want ErrNonStandardJSON", special, err)
+		}
+	}
+	for _, bad := range []string{``, `[]`, `"a"`, `{"a": 1} {}`, `{"a": 1`, `{1: 2}`, `{"a": 'b'}`, "{\"a\": \"\xff\"}", "{\"\xc3\": 1}"} {
+		if m, err := DecodeObject([]byte(bad)); err == nil {
+			t.Errorf("%q accepted: %q", bad, m)
+		}
+	}
+}
+
+func TestEncodeObject(t *testing.T) {
+	values := map[string][]byte{"b": []byte(`"Zoë ☃ 😀"`), "a": []byte(`[1,2]`), "é": []byte(`true`)}
+	if got, want := string(EncodeObject(values, false)), `{"a":[1,2],"b":"Zo\u00eb \u2603 \ud83d\ude00","\u00e9":true}`; got != want {
+		t.Fatalf("compact: %s, want %s", got, want)
+	}
+	if got, want := string(EncodeObject(values, true)), `{"a": [1,2], "b": "Zo\u00eb \u2603 \ud83d\ude00", "\u00e9": true}`; got != want {
+		t.Fatalf("spaced: %s, want %s", got, want)
+	}
+}
+
+// FuzzDecodeObject: whatever decodes re-encodes to ASCII that decodes to
+// the same members.
+func FuzzDecodeObject(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a": 9007199254740993}`, `{"a": NaN}`, `{"k": 1, "k": 2}`, `{"s": "\ud83d\ude00\u00e9"}`, `{"n": {"x": [1.5e300, -0.0]}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := DecodeObject(data)
+		if err != nil {
+			return
+		}
+		out := EncodeObject(m, true)
+		for _, c := range out {
+			if c >= utf8.RuneSelf {
+				t.Fatalf("EncodeObject wrote non-ASCII: %q", out)
+			}
+		}
+		again, err := DecodeObject(out)
+		if err != nil {
+			t.Fatalf("re-encoded %s: %v", out, err)
+		}
+		if !maps.EqualFunc(m, again, func(a, b []byte) bool {
+			// The same JSON value: \u escapes and raw characters are
+			// the same string.
+			return bytes.Equal(AppendASCII(nil, a), AppendASCII(nil, b))
+		}) {
+			t.Fatalf("round trip of %q: %q, then %q", data, m, again)
+		}
+	})
+}
