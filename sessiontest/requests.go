@@ -96,7 +96,8 @@ type RequestCost struct {
 
 // StandardCosts are the costs every server-side store promises: a new
 // session 1, a read 1, a write 2, a read after a touch is due 2 (the
-// throttled expiry refresh), a login from an anonymous session 2.
+// throttled expiry refresh), a login from an anonymous session 2, and
+// then, logged in, a read 1 and a write 2.
 var StandardCosts = []RequestCost{
 	{"/new", 0, 1},
 	{"/read", time.Second, 1},
@@ -104,6 +105,8 @@ var StandardCosts = []RequestCost{
 	{"/read", 5 * time.Minute, 2},
 	{"/read", time.Second, 1},
 	{"/login", time.Second, 2},
+	{"/read", time.Second, 1},
+	{"/write", time.Second, 2},
 }
 
 // CheckRequestCosts sends the requests in order through Handler on a

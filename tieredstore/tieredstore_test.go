@@ -422,3 +422,76 @@ func TestFilledCopies(t *testing.T) {
 		t.Fatalf("the unmarked copy was not replaced: %q", c.Values)
 	}
 }
+
+// counted is a memory store counting every store call made on it.
+type counted struct {
+	*memstore.Store
+	calls *atomic.Int64
+}
+
+func (s counted) Load(ctx context.Context, d session.Digest) (*session.Record, error) {
+	s.calls.Add(1)
+	return s.Store.Load(ctx, d)
+}
+
+func (s counted) Create(ctx context.Context, d session.Digest, rec *session.Record) error {
+	s.calls.Add(1)
+	return s.Store.Create(ctx, d, rec)
+}
+
+func (s counted) Update(ctx context.Context, d session.Digest, c *session.Change) error {
+	s.calls.Add(1)
+	return s.Store.Update(ctx, d, c)
+}
+
+func (s counted) Touch(ctx context.Context, d session.Digest, lastSeen, idleExpiry time.Time) error {
+	s.calls.Add(1)
+	return s.Store.Touch(ctx, d, lastSeen, idleExpiry)
+}
+
+func (s counted) Delete(ctx context.Context, d session.Digest) (bool, error) {
+	s.calls.Add(1)
+	return s.Store.Delete(ctx, d)
+}
+
+func (s counted) Renew(ctx context.Context, old, new session.Digest, rec *session.Record) error {
+	s.calls.Add(1)
+	return s.Store.Renew(ctx, old, new, rec)
+}
+
+func (s counted) ListByUser(ctx context.Context, userID string, now time.Time) ([]session.Entry, error) {
+	s.calls.Add(1)
+	return s.Store.ListByUser(ctx, userID, now)
+}
+
+func (s counted) DeleteByUser(ctx context.Context, userID string, keep session.Digest) (int, error) {
+	s.calls.Add(1)
+	return s.Store.DeleteByUser(ctx, userID, keep)
+}
+
+// Store calls per request, both tiers counted: a new session is one
+// durable write; the first read of a session, and the first after each
+// write (which invalidates the copy), costs five (a cache miss, the
+// durable read, the copy marked as being filled, the durable re-check,
+// the mark); a read served by the cache one; a write three (the cached
+// read, the durable write, the invalidation); a due refresh two more; a
+// login three.
+func TestStoreCallsPerRequest(t *testing.T) {
+	var calls atomic.Int64
+	s, err := tieredstore.New(counted{mem(t), &calls}, counted{mem(t), &calls})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessiontest.CheckRequestCosts(t, s, calls.Load, []sessiontest.RequestCost{
+		{Path: "/new", Want: 1},
+		{Path: "/read", Advance: time.Second, Want: 5},
+		{Path: "/read", Advance: time.Second, Want: 1},
+		{Path: "/write", Advance: time.Second, Want: 3},
+		{Path: "/read", Advance: time.Second, Want: 5},
+		{Path: "/read", Advance: 5 * time.Minute, Want: 3},
+		{Path: "/read", Advance: time.Second, Want: 5},
+		{Path: "/login", Advance: time.Second, Want: 3},
+		{Path: "/read", Advance: time.Second, Want: 5},
+		{Path: "/read", Advance: time.Second, Want: 1},
+	})
+}

@@ -198,6 +198,9 @@ func TestRoundTripsPerRequest(t *testing.T) {
 		{"/read", 5 * time.Minute, 2, map[string]int64{"hgetall": 1, "evalsha": 1}},
 		{"/read", time.Second, 1, map[string]int64{"hgetall": 1}},
 		{"/login", time.Second, 2, map[string]int64{"hgetall": 1, "evalsha": 1}},
+		// Logged in: a read and a write cost what they cost before.
+		{"/read", time.Second, 1, map[string]int64{"hgetall": 1}},
+		{"/write", time.Second, 2, map[string]int64{"hgetall": 1, "evalsha": 1}},
 	} {
 		clock = clock.Add(tc.advance)
 		r := httptest.NewRequest("GET", tc.path, nil)
