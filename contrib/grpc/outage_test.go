@@ -1,0 +1,90 @@
+package grpc_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync/atomic"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/sessionkit/session"
+	grpcsession "github.com/sessionkit/session/contrib/grpc"
+	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/sessiontest"
+)
+
+// failing is a memory store whose Loads fail while down is set.
+type failing struct {
+	*memstore.Store
+	down *atomic.Bool
+}
+
+func (s failing) Load(ctx context.Context, d session.Digest) (*session.Record, error) {
+	if s.down.Load() {
+		return nil, errors.New("store down")
+	}
+	return s.Store.Load(ctx, d)
+}
+
+// A store failure is never "no session": a call whose session cannot be
+// loaded ends with codes.Unavailable before the handler runs, on unary
+// calls and streams, and the session works again once the store is back.
+func TestStoreFailureIsUnavailable(t *testing.T) {
+	mem := memstore.New()
+	defer mem.Stop()
+	var down atomic.Bool
+	m, err := session.New(failing{mem, &down}, session.WithHeaderToken(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.UnaryInterceptor(grpcsession.UnaryServerInterceptor(m)),
+		grpc.StreamInterceptor(grpcsession.StreamServerInterceptor(m)))
+	var calls atomic.Int64
+	grpc_health_v1.RegisterHealthServer(srv, health{m: m, calls: &calls})
+	go srv.Serve(lis)
+	defer srv.Stop()
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := grpc_health_v1.NewHealthClient(conn)
+	tok := sessiontest.LoginToken(t, m, "alice", nil)
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
+	unary := func() error {
+		_, err := client.Check(ctx, &grpc_health_v1.HealthCheckRequest{})
+		return err
+	}
+	stream := func() error {
+		st, err := client.Watch(ctx, &grpc_health_v1.HealthCheckRequest{})
+		if err == nil {
+			_, err = st.Recv()
+		}
+		return err
+	}
+	for name, call := range map[string]func() error{"unary": unary, "stream": stream} {
+		down.Store(true)
+		before := calls.Load()
+		if err := call(); status.Code(err) != codes.Unavailable {
+			t.Fatalf("%s with the store down: %v, want Unavailable", name, err)
+		}
+		if calls.Load() != before {
+			t.Fatalf("%s: the handler ran with the store down", name)
+		}
+		down.Store(false)
+		if err := call(); err != nil {
+			t.Fatalf("%s with the store back: %v", name, err)
+		}
+	}
+}
