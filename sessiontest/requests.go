@@ -94,8 +94,10 @@ type RequestCost struct {
 	Want    int64
 }
 
-// StandardCosts are the costs every server-side store promises: a new
-// session 1, a read 1, a write 2, a read after a touch is due 2 (the
+// StandardCosts are the costs of a store that reads a session in one
+// round trip (the SQL stores; Redis checks the same list with its own
+// counter; Memcached reads a logged-in session with its user's index, two):
+// a new session 1, a read 1, a write 2, a read after a touch is due 2 (the
 // throttled expiry refresh), a login from an anonymous session 2, and
 // then, logged in, a read 1 and a write 2.
 var StandardCosts = []RequestCost{

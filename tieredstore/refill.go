@@ -2,6 +2,8 @@ package tieredstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"strconv"
 	"strings"
@@ -10,40 +12,58 @@ import (
 	"github.com/sessionkit/session"
 )
 
-// fillKey is the value a cached copy carries beside the session's own
-// values: "filling <ms>" while a refill checks the durable store (since
-// when, in ms since the epoch), then the durable record's version once
-// the copy may be served. No session key can collide with it: the
-// manager's keys are printable.
-const fillKey = "\x00tieredstore"
+// A cached copy carries two values beside the session's own, under keys
+// reserved by this package (an application value under either is not
+// returned by this store):
+//
+//   - fillIDKey, set when the copy is created: "<ms> <id>", when the refill
+//     that created it started (ms since the epoch) and a random id of that
+//     refill;
+//   - fillMarkKey, set once that refill has checked the durable store:
+//     "<version> <id>", the durable record's version and the refill's id.
+//
+// A copy is served only when both ids are the same: a refill's mark that
+// lands on a copy another refill created (after a deletion removed its
+// own) does not make that copy servable.
+const (
+	fillIDKey   = "\x00tieredstore.fill"
+	fillMarkKey = "\x00tieredstore.mark"
+)
 
-// staleFill is how long a copy may stay marked as being filled before a
-// read removes it: its refill was canceled or failed between filling and
-// marking, and the copy would otherwise keep every read of the session on
-// the durable store until the copy expires.
-const staleFill = 5 * time.Second
+// staleFill is how long a copy may stay unmarked before a read removes it:
+// its refill failed or stopped between creating and marking it, and the
+// copy would otherwise keep every read of the session on the durable store
+// until it expires. Removing a copy early is always safe; the margin
+// covers clocks of servers that disagree.
+const staleFill = 30 * time.Second
 
 // refill copies rec into the cache so that no read can be served a copy
 // of a session a deletion or revocation removed after rec was read, or a
 // copy older than a write:
 //
-//  1. the copy is created marked as being filled, and reads ignore it;
+//  1. the copy is created with this refill's id, unmarked, and reads
+//     ignore it;
 //  2. the durable record is read again, and the copy goes unless it is
 //     still the same version with the same expiry (a deletion, a
 //     revocation or a write came between the two reads);
-//  3. the copy is marked as filled, with the durable version, by an
-//     Update, which fails when the copy was removed meanwhile (a
+//  3. the copy is marked with the durable version and this refill's id by
+//     an Update, which fails when the copy was removed meanwhile (a
 //     deletion or revocation removes it by digest or through the cache's
-//     user index, a write by digest) and never recreates it.
+//     user index, a write by digest) and never recreates it. If another
+//     refill's copy has taken its place, the ids differ and that copy
+//     stays unservable until its own refill marks it.
 //
 // A write that reaches the durable store after step 2 invalidates the
-// copy itself.
+// copy itself. The refill is not canceled with the request that started
+// it (a client that leaves would leave an unmarked copy behind).
 func (s *Store) refill(ctx context.Context, d session.Digest, rec *session.Record) {
+	ctx = context.WithoutCancel(ctx)
+	var b [12]byte
+	rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
 	filling := rec.Clone()
-	if filling.Values == nil {
-		filling.Values = map[string][]byte{}
-	}
-	filling.Values[fillKey] = []byte(strconv.Quote("filling " + strconv.FormatInt(time.Now().UnixMilli(), 10)))
+	delete(filling.Values, fillMarkKey)
+	filling.Values[fillIDKey] = []byte(strconv.Quote(strconv.FormatInt(time.Now().UnixMilli(), 10) + " " + id))
 	if err := s.cache.Create(ctx, d, filling); err != nil {
 		if !errors.Is(err, session.ErrExists) {
 			s.cacheFailed(ctx, "refill", err)
@@ -56,48 +76,56 @@ func (s *Store) refill(ctx context.Context, d session.Digest, rec *session.Recor
 		s.dropCopy(ctx, d)
 		return
 	}
-	err = s.cache.Update(ctx, d, &session.Change{Set: map[string][]byte{fillKey: []byte(strconv.FormatInt(rec.Version, 10))}})
+	mark := strconv.Quote(strconv.FormatInt(rec.Version, 10) + " " + id)
+	err = s.cache.Update(ctx, d, &session.Change{Set: map[string][]byte{fillMarkKey: []byte(mark)}})
 	switch {
 	case err == nil, errors.Is(err, session.ErrNotFound):
-		// Filled, or removed meanwhile by a deletion or a write.
+		// Marked, or removed meanwhile by a deletion or a write.
 	default:
 		s.cacheFailed(ctx, "refill", err)
 		s.dropCopy(ctx, d)
 	}
 }
 
-// confirmed returns a cached copy as the session's record, without its
-// fill marker and with the durable version, when the copy is filled; a
-// copy still being filled is no copy (ok false), and one that has been
-// so for longer than staleFill, or that has no mark, is removed.
+// confirmed returns a cached copy as the session's record, without the
+// fill values and with the durable version, when the refill that created
+// it has marked it; otherwise the copy is no copy (ok false), and it is
+// removed when it has no fill values at all (cached by an older version of
+// this package) or has stayed unmarked for longer than staleFill.
 func (s *Store) confirmed(ctx context.Context, d session.Digest, rec *session.Record) (*session.Record, bool) {
-	raw, ok := rec.Values[fillKey]
-	if !ok {
-		// Cached by an older version of this package, without the mark:
-		// not known to be checked against the durable store. Removed, so
-		// that the next read caches it again.
-		s.dropCopy(ctx, d)
-		return nil, false
-	}
-	mark, err := strconv.Unquote(string(raw))
-	if err != nil {
-		mark = string(raw)
-	}
-	if since, ok := strings.CutPrefix(mark, "filling "); ok {
-		if ms, err := strconv.ParseInt(since, 10, 64); err != nil || time.Since(time.UnixMilli(ms)) > staleFill {
-			s.dropCopy(ctx, d)
+	started, id, okID := splitFill(rec.Values[fillIDKey])
+	version, markID, okMark := splitFill(rec.Values[fillMarkKey])
+	if okID && okMark && markID == id {
+		if v, err := strconv.ParseInt(version, 10, 64); err == nil {
+			out := withoutFill(rec)
+			out.Version = v
+			return out, true
 		}
-		return nil, false
 	}
-	version, err := strconv.ParseInt(mark, 10, 64)
-	if err != nil {
+	if ms, err := strconv.ParseInt(started, 10, 64); !okID || err != nil || time.Since(time.UnixMilli(ms)) > staleFill {
 		s.dropCopy(ctx, d)
-		return nil, false
 	}
+	return nil, false
+}
+
+// splitFill splits a fill value ("<a> <id>", as a JSON string).
+func splitFill(raw []byte) (a, id string, ok bool) {
+	if raw == nil {
+		return "", "", false
+	}
+	v, err := strconv.Unquote(string(raw))
+	if err != nil {
+		return "", "", false
+	}
+	return strings.Cut(v, " ")
+}
+
+// withoutFill returns a copy of rec without this package's fill values.
+func withoutFill(rec *session.Record) *session.Record {
 	out := rec.Clone()
-	delete(out.Values, fillKey)
-	out.Version = version
-	return out, true
+	delete(out.Values, fillIDKey)
+	delete(out.Values, fillMarkKey)
+	return out
 }
 
 // dropCopy removes a cached copy that must not be served.

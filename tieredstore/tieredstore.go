@@ -16,10 +16,11 @@
 //     client was told succeeded. The durable write has happened; the request
 //     is answered by the manager's error handler.
 //   - A refill cannot resurrect a session deleted meanwhile, nor serve it
-//     for a moment: it fills the cache with a copy marked as being filled,
-//     which reads ignore, checks the durable store again, and only then
-//     marks the copy as filled, with a write that fails if a deletion or
-//     a revocation removed the copy meanwhile. The first read of a session
+//     for a moment: it fills the cache with an unmarked copy, which reads
+//     ignore, checks the durable store again, and only then marks the copy
+//     (with its own id, so that its mark never validates another refill's
+//     copy), with a write that fails if a deletion or a revocation removed
+//     the copy meanwhile. The first read of a session
 //     costs five store calls (a cache miss, two durable reads, the copy
 //     and its mark); later reads one.
 //   - The user index, counting and cleanup are served by the durable store.
@@ -84,6 +85,9 @@ func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, er
 	rec, err = s.durable.Load(ctx, d)
 	if err != nil {
 		return nil, err
+	}
+	if rec.Values[fillIDKey] != nil || rec.Values[fillMarkKey] != nil {
+		rec = withoutFill(rec) // reserved keys: never an application's
 	}
 	s.refill(ctx, d, rec)
 	return rec, nil

@@ -357,9 +357,11 @@ func TestRefillNeverServesARevokedSession(t *testing.T) {
 	}
 }
 
-// A filled copy serves reads with the durable version and without its
-// marker; a copy whose refill stopped between filling and marking is
-// removed by a read after staleFill, so the session is cached again.
+// A marked copy serves reads with the durable version and without the
+// fill values; a copy whose refill stopped before marking it, one without
+// fill values (cached by the previous version) and one carrying another
+// refill's mark are not served, and the first two are removed so that
+// the session is cached again.
 func TestFilledCopies(t *testing.T) {
 	cache, durable := mem(t), mem(t)
 	s, _ := tieredstore.New(cache, durable)
@@ -384,42 +386,46 @@ func TestFilledCopies(t *testing.T) {
 	if got.Version != want.Version || len(got.Values) != 1 || string(got.Values["k"]) != `"v"` {
 		t.Fatalf("the cached copy reads as version %d with %q, want version %d with k only", got.Version, got.Values, want.Version)
 	}
-	// A refill that stopped after filling: a copy marked as being filled
-	// since long ago.
-	if _, err := cache.Delete(ctx, d); err != nil {
-		t.Fatal(err)
+	const idKey, markKey = "\x00tieredstore.fill", "\x00tieredstore.mark"
+	cached := func() *session.Record {
+		t.Helper()
+		c, err := cache.Load(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
 	}
-	stuck := want.Clone()
-	stuck.Values["\x00tieredstore"] = []byte(`"filling 1"`)
-	if err := cache.Create(ctx, d, stuck); err != nil {
-		t.Fatal(err)
+	if c := cached(); c.Values[idKey] == nil || c.Values[markKey] == nil {
+		t.Fatalf("the cached copy has no fill values: %q", c.Values)
 	}
-	if _, err := s.Load(ctx, d); err != nil { // served durably; the stuck copy goes
-		t.Fatal(err)
-	}
-	if _, err := s.Load(ctx, d); err != nil { // refills
-		t.Fatal(err)
-	}
-	c, err := cache.Load(ctx, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(c.Values["\x00tieredstore"]) == `"filling 1"` {
-		t.Fatalf("the stuck copy was not replaced: %q", c.Values)
-	}
-	// A copy without a mark (cached by an older version) is replaced too.
-	if _, err := cache.Delete(ctx, d); err != nil {
-		t.Fatal(err)
-	}
-	if err := cache.Create(ctx, d, want.Clone()); err != nil {
-		t.Fatal(err)
-	}
-	s.Load(ctx, d)
-	s.Load(ctx, d)
-	if c, err := cache.Load(ctx, d); err != nil {
-		t.Fatal(err)
-	} else if c.Values["\x00tieredstore"] == nil {
-		t.Fatalf("the unmarked copy was not replaced: %q", c.Values)
+	for _, bad := range []struct {
+		name     string
+		fill     map[string]string
+		replaced bool
+	}{
+		{"stopped before its mark long ago", map[string]string{idKey: `"1 aaaa"`}, true},
+		{"without fill values", nil, true},
+		{"marked by another refill", map[string]string{idKey: fmt.Sprintf(`"%d bbbb"`, time.Now().UnixMilli()), markKey: `"1 aaaa"`}, false},
+	} {
+		if _, err := cache.Delete(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		c := want.Clone()
+		c.Values["k"] = []byte(`"stale"`)
+		for k, v := range bad.fill {
+			c.Values[k] = []byte(v)
+		}
+		if err := cache.Create(ctx, d, c); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Load(ctx, d)
+		if err != nil || string(got.Values["k"]) != `"v"` {
+			t.Fatalf("%s: served %q, %v; want the durable record", bad.name, got.Values, err)
+		}
+		s.Load(ctx, d)
+		if c, err := cache.Load(ctx, d); bad.replaced && (err != nil || string(c.Values["k"]) != `"v"`) {
+			t.Fatalf("%s: not replaced by a fresh copy: %v", bad.name, err)
+		}
 	}
 }
 

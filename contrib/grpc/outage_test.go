@@ -76,8 +76,8 @@ func TestStoreFailureIsUnavailable(t *testing.T) {
 	for name, call := range map[string]func() error{"unary": unary, "stream": stream} {
 		down.Store(true)
 		before := calls.Load()
-		if err := call(); status.Code(err) != codes.Unavailable {
-			t.Fatalf("%s with the store down: %v, want Unavailable", name, err)
+		if s := status.Convert(call()); s.Code() != codes.Unavailable || s.Message() != "session: the session store is unavailable" {
+			t.Fatalf("%s with the store down: %v %q, want the interceptor's Unavailable", name, s.Code(), s.Message())
 		}
 		if calls.Load() != before {
 			t.Fatalf("%s: the handler ran with the store down", name)
