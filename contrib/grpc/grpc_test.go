@@ -120,28 +120,36 @@ type result struct {
 // live session.
 const invalidToken = "session: the session token is invalid, expired or revoked"
 
+// serveHealth serves the health test service behind m's interceptors on
+// a loopback port until the test ends, and returns a client of it and the
+// count of calls that reached the service.
+func serveHealth(t *testing.T, m *session.Manager, opts ...grpcsession.Option) (grpc_health_v1.HealthClient, *atomic.Int64) {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.UnaryInterceptor(grpcsession.UnaryServerInterceptor(m)),
+		grpc.StreamInterceptor(grpcsession.StreamServerInterceptor(m, opts...)))
+	calls := new(atomic.Int64)
+	grpc_health_v1.RegisterHealthServer(srv, health{m: m, calls: calls})
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return grpc_health_v1.NewHealthClient(conn), calls
+}
+
 func checkInterceptors(t *testing.T, st session.Store) {
 	m, err := session.New(st, session.WithHeaderToken(""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	const recheck = 50 * time.Millisecond
-	srv := grpc.NewServer(grpc.UnaryInterceptor(grpcsession.UnaryServerInterceptor(m)),
-		grpc.StreamInterceptor(grpcsession.StreamServerInterceptor(m, grpcsession.WithRecheck(recheck))))
-	var calls atomic.Int64
-	grpc_health_v1.RegisterHealthServer(srv, health{m: m, calls: &calls})
-	go srv.Serve(lis)
-	defer srv.Stop()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	client := grpc_health_v1.NewHealthClient(conn)
+	client, calls := serveHealth(t, m, grpcsession.WithRecheck(recheck))
 	outgoing := func(token string) context.Context {
 		ctx := context.Background()
 		if token != "" {

@@ -3,19 +3,15 @@ package grpc_test
 import (
 	"context"
 	"errors"
-	"net"
 	"sync/atomic"
 	"testing"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/sessionkit/session"
-	grpcsession "github.com/sessionkit/session/contrib/grpc"
 	"github.com/sessionkit/session/memstore"
 	"github.com/sessionkit/session/sessiontest"
 )
@@ -44,22 +40,7 @@ func TestStoreFailureIsUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer(grpc.UnaryInterceptor(grpcsession.UnaryServerInterceptor(m)),
-		grpc.StreamInterceptor(grpcsession.StreamServerInterceptor(m)))
-	var calls atomic.Int64
-	grpc_health_v1.RegisterHealthServer(srv, health{m: m, calls: &calls})
-	go srv.Serve(lis)
-	defer srv.Stop()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	client := grpc_health_v1.NewHealthClient(conn)
+	client, calls := serveHealth(t, m)
 	tok := sessiontest.LoginToken(t, m, "alice", nil)
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
 	unary := func() error {
