@@ -44,7 +44,11 @@ func WithRevocationsClock(now func() time.Time) RevocationsOption {
 
 // NewRevocations returns a hook on store. maxLifetime is the longest a
 // session can live (the manager's absolute timeout, or longer); per-user
-// revocations are kept that long after the latest one.
+// revocations are kept that long after the latest one. The markers are the
+// revocations: on a replicated store they must reach the replicas before
+// a logout is reported done (on Redis, a redisstore with WithWait and
+// WithWaitOnWrites), or a failover can make a logged-out cookie valid
+// again.
 func NewRevocations(store session.Store, maxLifetime time.Duration, opts ...RevocationsOption) (*Revocations, error) {
 	if store == nil || maxLifetime <= 0 {
 		return nil, errors.New("cookiestore: revocations need a store and a positive maximum session lifetime")

@@ -50,6 +50,25 @@ func (s *Store) Create(ctx context.Context, d session.Digest, r *session.Record)
 		if err != nil {
 			return wrap("create", err)
 		}
+	} else if s.waitWrites {
+		keys := []string{key, shard}
+		if r.UserID != "" {
+			keys = append(keys, s.userKey(r.UserID))
+		}
+		var wait *redis.Cmd
+		err := s.pipelined(ctx, func(p redis.Pipeliner) error {
+			created = createScript.Run(ctx, p, keys, args...)
+			wait = s.waitCmd(p, ctx)
+			return nil
+		})
+		if err != nil {
+			return wrap("create", err)
+		}
+		if n, _ := created.Int(); n == 1 {
+			if err := s.waited(wait); err != nil {
+				return wrap("create", err)
+			}
+		}
 	} else {
 		keys := []string{key, shard}
 		if r.UserID != "" {
@@ -123,7 +142,20 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 	if c.Clear || len(c.Set) > 0 || len(c.Delete) > 0 {
 		args = append(args, "_s", "") // the script fills in the size
 	}
-	n, err := updateScript.Run(ctx, s.client, []string{key, shard}, args...).Int()
+	var res, wait *redis.Cmd
+	if s.waitWrites {
+		err := s.pipelined(ctx, func(p redis.Pipeliner) error {
+			res = updateScript.Run(ctx, p, []string{key, shard}, args...)
+			wait = s.waitCmd(p, ctx)
+			return nil
+		})
+		if err != nil {
+			return wrap("update", err)
+		}
+	} else {
+		res = updateScript.Run(ctx, s.client, []string{key, shard}, args...)
+	}
+	n, err := res.Int()
 	if err != nil {
 		return wrap("update", err)
 	}
@@ -132,6 +164,9 @@ func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change)
 		return session.ErrNotFound
 	case -1:
 		return fmt.Errorf("%w: the merged session would exceed %d bytes", session.ErrTooLarge, c.MaxSize)
+	}
+	if err := s.waited(wait); err != nil {
+		return wrap("update", err)
 	}
 	return nil
 }

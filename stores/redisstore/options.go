@@ -26,6 +26,16 @@ func WithWait(replicas int, timeout time.Duration) Option {
 	return func(s *Store) { s.wait, s.waitFor = replicas, timeout }
 }
 
+// WithWaitOnWrites extends WithWait to Create and Update: each waits, in
+// its own pipeline, for the replicas WithWait asks for. Give it to a store
+// whose writes are revocations: the store of cookie sessions' revocation
+// markers (cookiestore.NewRevocations), where a marker a failover loses
+// would make a logged-out cookie valid again. On a store of server-side
+// sessions it only makes logins and writes wait (a lost login or write
+// logs out or loses a value, never undoes a logout). New refuses it
+// without WithWait.
+func WithWaitOnWrites() Option { return func(s *Store) { s.waitWrites = true } }
+
 // WithLogger sets the logger for configuration warnings (default
 // slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.logger = l } }

@@ -100,12 +100,13 @@ const DefaultPrefix = "session:"
 // Store is a Redis session store. It implements session.Store and every
 // optional capability. It is safe for concurrent use.
 type Store struct {
-	client  redis.UniversalClient
-	prefix  string
-	cluster bool
-	wait    int
-	waitFor time.Duration
-	logger  *slog.Logger
+	client     redis.UniversalClient
+	prefix     string
+	cluster    bool
+	wait       int
+	waitFor    time.Duration
+	waitWrites bool // WithWaitOnWrites: Create and Update wait too
+	logger     *slog.Logger
 	// allowEviction: WithUnsafeEviction.
 	allowEviction bool
 }
@@ -125,6 +126,9 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 	s := &Store{client: client, prefix: DefaultPrefix, logger: slog.Default()}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.waitWrites && s.wait <= 0 {
+		return nil, errors.New("redisstore: WithWaitOnWrites needs WithWait (how many replicas, how long)")
 	}
 	if s.wait < 0 || (s.wait > 0 && s.waitFor <= 0) {
 		return nil, fmt.Errorf("redisstore: WithWait(%d, %v) needs a positive number of replicas and a positive timeout", s.wait, s.waitFor)

@@ -2,12 +2,16 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/sessiontest"
 	"github.com/sessionkit/session/stores/redisstore"
 )
 
@@ -36,5 +40,47 @@ func TestClientsReadingReplicasRefused(t *testing.T) {
 	defer mc.Close()
 	if _, err := redisstore.New(context.Background(), mc); err != nil {
 		t.Errorf("New on the master: %v", err)
+	}
+}
+
+// Issue 17: with WithWaitOnWrites, Create and Update wait for replicas as
+// deletions do, so that the revocation markers of cookie sessions kept in
+// Redis survive a failover; here the Redis has no replica, so each write
+// is applied and fails with ErrNotReplicated, as a logout does. Without
+// the option writes do not wait; the option without WithWait is refused.
+func TestWaitOnWrites(t *testing.T) {
+	p := startRedis(t)
+	c := redis.NewClient(&redis.Options{Addr: p.addr})
+	t.Cleanup(func() { c.Close() })
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	rec := func() *session.Record {
+		return &session.Record{Values: map[string][]byte{"a": []byte("1")}, UserID: "u", Created: now, LastSeen: now,
+			IdleExpiry: now.Add(time.Minute), AbsExpiry: now.Add(time.Minute), Version: 1}
+	}
+	waiting := newStore(t, c, redisstore.WithWait(1, 50*time.Millisecond), redisstore.WithWaitOnWrites())
+	d := sessiontest.NewDigest()
+	if err := waiting.Create(ctx, d, rec()); !errors.Is(err, redisstore.ErrNotReplicated) {
+		t.Fatalf("Create without replicas: %v, want ErrNotReplicated", err)
+	}
+	if _, err := waiting.Load(ctx, d); err != nil {
+		t.Fatalf("the master applied the create: %v", err)
+	}
+	if err := waiting.Update(ctx, d, &session.Change{Set: map[string][]byte{"b": []byte("2")}}); !errors.Is(err, redisstore.ErrNotReplicated) {
+		t.Fatalf("Update without replicas: %v, want ErrNotReplicated", err)
+	}
+	if err := waiting.Create(ctx, d, rec()); !errors.Is(err, session.ErrExists) {
+		t.Fatalf("Create over an existing session: %v, want ErrExists", err)
+	}
+	plain := newStore(t, c, redisstore.WithWait(1, 50*time.Millisecond))
+	d = sessiontest.NewDigest()
+	if err := plain.Create(ctx, d, rec()); err != nil {
+		t.Fatalf("Create with WithWait only: %v", err)
+	}
+	if err := plain.Update(ctx, d, &session.Change{Set: map[string][]byte{"b": []byte("2")}}); err != nil {
+		t.Fatalf("Update with WithWait only: %v", err)
+	}
+	if _, err := redisstore.New(ctx, c, redisstore.WithWaitOnWrites()); err == nil {
+		t.Fatal("WithWaitOnWrites without WithWait accepted")
 	}
 }
