@@ -2,8 +2,13 @@ package session_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/memstore"
 	"github.com/sessionkit/session/sessiontest"
 )
 
@@ -32,5 +37,33 @@ func TestLoginCookieHelper(t *testing.T) {
 	anon := sessiontest.LoginCookie(t, e.m, "", map[string]any{"theme": "dark"})
 	if got := body(e.do("/whoami", anon.Value)); got != "" {
 		t.Fatalf("an anonymous helper session has a user: %q", got)
+	}
+}
+
+// LoggedInRequest carries the session the way the manager reads it: a
+// cookie, the Authorization header, or a header of the application's.
+func TestLoggedInRequestEveryTransport(t *testing.T) {
+	st := memstore.New()
+	defer st.Stop()
+	for name, opts := range map[string][]session.Option{
+		"cookie":        nil,
+		"authorization": {session.WithHeaderToken("")},
+		"own header":    {session.WithHeaderToken("X-Session")},
+	} {
+		m, err := session.New(st, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s := m.FromContext(r.Context())
+			user, _ := s.UserID()
+			theme := session.GetOr(s, "theme", "")
+			io.WriteString(w, user+" "+theme)
+		}))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, sessiontest.LoggedInRequest(t, m, "GET", "https://example.com/", "alice", map[string]any{"theme": "dark"}))
+		if got := w.Body.String(); got != "alice dark" {
+			t.Errorf("%s: the handler saw %q", name, got)
+		}
 	}
 }

@@ -81,10 +81,13 @@ func TestRememberMe(t *testing.T) {
 func TestSessionGetters(t *testing.T) {
 	e := newEnv(t)
 	var created, seen, idle, abs time.Time
-	var handle string
+	var handle, user string
 	var err error
 	e.mux.HandleFunc("/info", func(w http.ResponseWriter, r *http.Request) {
 		s := session.FromContext(r.Context())
+		if user, err = s.UserID(); err != nil {
+			return
+		}
 		if created, err = s.CreatedAt(); err != nil {
 			return
 		}
@@ -97,15 +100,15 @@ func TestSessionGetters(t *testing.T) {
 		handle, err = s.Handle()
 	})
 	e.do("/info", "")
-	if err != nil || !created.IsZero() || !idle.IsZero() || handle != "" {
-		t.Fatalf("a visitor without a session: %v %v %v %q", err, created, idle, handle)
+	if err != nil || !created.IsZero() || !idle.IsZero() || handle != "" || user != "" {
+		t.Fatalf("a visitor without a session: %v %v %v %q %q", err, created, idle, handle, user)
 	}
 	start := e.clock.Now().UTC().Truncate(time.Millisecond)
 	tok := mustToken(t, e.do("/login?u=alice", ""))
 	e.clock.Advance(10 * time.Minute)
 	e.do("/info", tok)
-	if err != nil || !created.Equal(start) || !seen.Equal(start) || !idle.Equal(start.Add(30*time.Minute)) || !abs.Equal(start.Add(12*time.Hour)) {
-		t.Fatalf("getters: %v created %v seen %v idle %v abs %v (start %v)", err, created, seen, idle, abs, start)
+	if err != nil || user != "alice" || !created.Equal(start) || !seen.Equal(start) || !idle.Equal(start.Add(30*time.Minute)) || !abs.Equal(start.Add(12*time.Hour)) {
+		t.Fatalf("getters: %v user %q created %v seen %v idle %v abs %v (start %v)", err, user, created, seen, idle, abs, start)
 	}
 	list, _ := e.m.UserSessions(context.Background(), "alice")
 	if len(list) != 1 || handle == "" || list[0].Handle != handle {
