@@ -115,6 +115,17 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 			return err
 		}
 	}
+	if s.rec != nil && s.login {
+		// A login is a new authentication: a new session (creation time),
+		// never a continuation of the one it read. A cookie cannot be
+		// deleted, only outdated: a revocation of the user that starts
+		// after the hook accepted this session above, and whose "not
+		// before" time precedes this login's authentication, would not
+		// cover the continuation, which would keep the revoked lineage
+		// alive (sessiontest.RevocationRace found it 2 times in 300
+		// rounds).
+		s.newLineage = true
+	}
 	switch {
 	case s.rec == nil && (len(s.values) > 0 || s.login):
 		rec = &Record{Created: now, AbsExpiry: now.Add(m.absoluteFor(s)), Version: 1}
@@ -181,15 +192,13 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 	return nil
 }
 
-// continuable decides whether a login continues the session it read (its
-// lineage: the same creation time) or starts a new one: only a session the
-// revocation hook still accepts at commit is continued. RevokeUser's "not
-// before" time would not cover a continuation whose authentication time
-// is after it; a server store refuses to renew a revoked session and the
-// login stores a fresh one, and so does this (a session revoked otherwise,
-// by a logout's lineage or a concurrent renewal, gives the same outcome:
-// a fresh session rather than a revoked continuation). It must be called
-// with s.mu held.
+// continuable re-opens, at a login's commit, the session the login read,
+// so that one the revocation hook revoked while the request ran is
+// reported (EventRevoked) and, like one whose deadline passed meanwhile,
+// never continued: the login stores a new session, as a server store's
+// login does when it cannot renew a revoked session. (Every login on a
+// client-side session starts a new one since; see commitClient.) It must
+// be called with s.mu held.
 func (m *Manager) continuable(ctx context.Context, s *Session, now time.Time) error {
 	_, _, _, err := m.sealer().Open(ctx, m.cookieName, s.token, now)
 	switch {

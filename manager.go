@@ -226,13 +226,13 @@ func (m *Manager) Renew(ctx context.Context) error {
 // revocation) before this response is committed, Login stores a fresh
 // session for userID instead of answering with a cookie deletion. Such a
 // fresh session is a new authentication, not a continuation of the ended
-// one: a revocation that ran before it does not cover it. Sessions sealed
-// in the cookie (NewClientSide) follow the same rule: with a revocation
-// hook, the commit asks it whether the session read is still valid, and
-// if not the login starts a new session (a new creation time) rather than
-// continuing the revoked one. Its authentication time is that of the
-// Login call, so a RevokeUser that took its time after the call still
-// covers it.
+// one: a revocation that ran before it does not cover it. On a session
+// sealed in the cookie (NewClientSide), which a revocation cannot delete,
+// only outdate, every login starts a new session (a new creation time),
+// never a continuation of the one it read; with a revocation hook, a
+// session revoked while the request ran is reported. Its authentication
+// time is that of the Login call, so a RevokeUser that took its time after
+// the call still covers it.
 func (m *Manager) Login(ctx context.Context, userID string) error {
 	if userID == "" || len(userID) > 255 || !utf8.ValidString(userID) {
 		return ErrInvalidUserID
