@@ -6,16 +6,15 @@ import (
 	"strings"
 )
 
-// warnPlainHTTP logs once per manager (once for each of the two cases
-// below) that a Secure session cookie was
-// answered to a request that came over plain HTTP where the browser will
-// drop it, so logging in seems to do nothing and, without this line,
-// nothing says why: any browser on a host it does not treat as secure (a
-// LAN address, a container name, *.test), and Safari or another WebKit
-// browser (every browser on iOS) on localhost and loopback addresses too,
-// where Chrome and Firefox keep it. A request that a TLS-terminating proxy
-// forwarded (X-Forwarded-Proto: https, or Forwarded with proto=https) is
-// not one.
+// warnPlainHTTP logs, once per manager for each of two cases, that a
+// Secure session cookie was answered to a request that came over plain
+// HTTP where the browser will drop it, so logging in seems to do nothing
+// and, without this line, nothing says why: any browser on a host it does
+// not treat as secure (a LAN address, a container name, *.test), and
+// Safari or another WebKit browser (every browser on iOS) on localhost and
+// loopback addresses too, where Chrome and Firefox keep it. A request that
+// a TLS-terminating proxy forwarded (X-Forwarded-Proto: https, or
+// Forwarded with proto=https) is not one.
 func (m *Manager) warnPlainHTTP(r *http.Request) {
 	if r == nil || m.insecure || m.headerToken || r.TLS != nil || (m.plainHTTPWarned.Load() && m.webKitWarned.Load()) {
 		return
