@@ -1,6 +1,7 @@
 package sessiontest
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -25,6 +26,22 @@ func LoginCookie(tb testing.TB, m *session.Manager, userID string, values map[st
 	}
 	tb.Fatalf("sessiontest.LoginCookie(%q): no session cookie was set (a header-token manager? use LoginToken)", userID)
 	return nil
+}
+
+// Logout ends the session token names as a logout elsewhere does, outside
+// a request (Manager.Lookup, Destroy, Save), failing tb when it cannot.
+func Logout(tb testing.TB, m *session.Manager, token string) {
+	tb.Helper()
+	s, err := m.Lookup(context.Background(), token)
+	if err != nil {
+		tb.Fatalf("sessiontest.Logout: %v", err)
+	}
+	if err := m.Destroy(s.Context()); err != nil {
+		tb.Fatalf("sessiontest.Logout: %v", err)
+	}
+	if _, err := m.Save(s); err != nil {
+		tb.Fatalf("sessiontest.Logout: %v", err)
+	}
 }
 
 // LoginToken is LoginCookie for any manager: it returns the session's

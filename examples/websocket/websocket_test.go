@@ -123,16 +123,7 @@ func checkRevocationCloses(t *testing.T, st session.Store) {
 				t.Fatal(err)
 			}
 		} else {
-			s, err := m.Lookup(context.Background(), cookie.Value)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := m.Destroy(s.Context()); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := m.Save(s); err != nil {
-				t.Fatal(err)
-			}
+			sessiontest.Logout(t, m, cookie.Value)
 		}
 		revoked := time.Now()
 		_, _, err = conn.Read(ctx)

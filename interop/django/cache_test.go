@@ -17,6 +17,7 @@ import (
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/pyproc"
 	"github.com/sessionkit/session/interop/django"
+	"github.com/sessionkit/session/sessiontest"
 )
 
 // redisForDjango connects to the Redis on 127.0.0.1:6379 and returns a key
@@ -108,20 +109,6 @@ func writeFromGo(t *testing.T, m *session.Manager, key, name string, value any) 
 	}
 }
 
-func logoutFromGo(t *testing.T, m *session.Manager, key string) {
-	t.Helper()
-	s, err := m.Lookup(context.Background(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Destroy(s.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Save(s); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // Django's cache backend on Redis through django-redis (JSONSerializer),
 // with a real Django: logins, values and logouts cross both ways,
 // concurrent Go writes to different keys all survive, a password change in
@@ -152,7 +139,7 @@ func TestDjangoCache(t *testing.T) {
 			t.Errorf("k%d lost", i)
 		}
 	}
-	logoutFromGo(t, m, key)
+	sessiontest.Logout(t, m, key)
 	if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false {
 		t.Fatalf("after a Go logout Django sees %v", got)
 	}
@@ -211,7 +198,7 @@ func TestDjangoCachedDB(t *testing.T) {
 	if data, _ := got["data"].(map[string]any); data["from_go"] != float64(7) {
 		t.Fatalf("Django serves a stale copy: %v", got)
 	}
-	logoutFromGo(t, m, key)
+	sessiontest.Logout(t, m, key)
 	if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false {
 		t.Fatalf("after a Go logout Django still serves %v", got)
 	}

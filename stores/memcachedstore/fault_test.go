@@ -1,7 +1,6 @@
 package memcachedstore_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -45,16 +44,7 @@ func TestNodeKilledAndRestarted(t *testing.T) {
 		dead[i] = sessiontest.LoginCookie(t, m, id, nil)
 		live[i] = sessiontest.LoginCookie(t, m, id, nil)
 		// Log the first session out: it must never come back.
-		s, err := m.Lookup(context.Background(), dead[i].Value)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := m.Destroy(s.Context()); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := m.Save(s); err != nil {
-			t.Fatal(err)
-		}
+		sessiontest.Logout(t, m, dead[i].Value)
 	}
 	var wrong, resurrected, served, failed, anonymous atomic.Int64
 	stop := make(chan struct{})
