@@ -104,7 +104,7 @@ go test -run '^$' -fuzz '^FuzzRecordCodecs$' -fuzztime "$fuzztime" ./stores/memc
 go test -run '^$' -fuzz '^FuzzIndexCodecs$' -fuzztime "$fuzztime" ./stores/memcachedstore
 go test -run '^$' -fuzz '^FuzzRedact$' -fuzztime "$fuzztime" ./internal/urlredact
 go test -run '^$' -fuzz '^FuzzDecodeObject$' -fuzztime "$fuzztime" ./internal/pyjson
-go test -run '^$' -fuzz '^FuzzPrintable$' -fuzztime "$fuzztime" ./cmd/sessionctl
+go test -run '^$' -fuzz '^FuzzPrintable$' -fuzztime "$fuzztime" ./internal/termtext
 go test -run '^$' -fuzz '^FuzzUnsign$' -fuzztime "$fuzztime" ./interop/django
 go test -run '^$' -fuzz '^FuzzDecodeSession$' -fuzztime "$fuzztime" ./interop/django
 go test -run '^$' -fuzz '^FuzzDecodeMsgpack$' -fuzztime "$fuzztime" ./interop/django

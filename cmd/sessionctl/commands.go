@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/termtext"
 	"github.com/sessionkit/session/stores/redisstore"
 	"github.com/sessionkit/session/stores/sqlitestore"
 	"github.com/sessionkit/session/stores/storeurl"
@@ -107,7 +108,7 @@ func (e *env) warnEviction(ctx context.Context) {
 	for node, policy := range unsafe {
 		e.unreliable = true
 		fmt.Fprintf(e.stderr, "sessionctl: warning: Redis %s evicts with maxmemory-policy %s: user indexes and expiry shards of live sessions may be gone, so counts can over-report and a force-logout can miss sessions (use noeviction or volatile-*, then rebuild-index)\n",
-			printable(node, 0), printable(policy, 0))
+			termtext.Printable(node, 0), termtext.Printable(policy, 0))
 	}
 }
 
@@ -250,7 +251,7 @@ func cmdList(args []string) (func(context.Context, *env) error, error) {
 			}
 			// encoding/json leaves C1 controls and bidirectional
 			// overrides raw: escaped here, the same strings.
-			_, err = fmt.Fprintf(e.stdout, "%s\n", escapeJSONControls(b))
+			_, err = fmt.Fprintf(e.stdout, "%s\n", termtext.EscapeJSONControls(b))
 			return err
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
@@ -259,7 +260,7 @@ func cmdList(args []string) (func(context.Context, *env) error, error) {
 			// Client-supplied text: escaped (no terminal control
 			// sequences), cut at a character boundary.
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Handle, s.Created.Format(time.DateTime), s.LastSeen.Format(time.DateTime),
-				s.ExpiresAt.Format(time.DateTime), printable(s.IP, 45), printable(s.UserAgent, 40))
+				s.ExpiresAt.Format(time.DateTime), termtext.Printable(s.IP, 45), termtext.Printable(s.UserAgent, 40))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -288,13 +289,13 @@ func cmdRevoke(args []string) (func(context.Context, *env) error, error) {
 	return func(ctx context.Context, e *env) error {
 		if *user != "" {
 			if e.unreliable && !*force {
-				return fmt.Errorf("revoke --user: the store's eviction policy may have lost the index of %s's sessions, so a revocation could miss live ones; fix the policy and run rebuild-index, or pass --force", printable(*user, 0))
+				return fmt.Errorf("revoke --user: the store's eviction policy may have lost the index of %s's sessions, so a revocation could miss live ones; fix the policy and run rebuild-index, or pass --force", termtext.Printable(*user, 0))
 			}
 			n, err := e.m.RevokeUser(ctx, *user)
 			if err != nil {
 				return e.explain(err, "UserIndex")
 			}
-			fmt.Fprintf(e.stdout, "revoked %d sessions of %s\n", n, printable(*user, 0))
+			fmt.Fprintf(e.stdout, "revoked %d sessions of %s\n", n, termtext.Printable(*user, 0))
 			return nil
 		}
 		existed, err := e.m.AdminRevokeSession(ctx, *handle)
@@ -400,7 +401,7 @@ func cmdCheck(args []string) (func(context.Context, *env) error, error) {
 				return fmt.Errorf("check: %w", err)
 			}
 			if line != "ok" {
-				problems = append(problems, printable(line, 200))
+				problems = append(problems, termtext.Printable(line, 200))
 			}
 		}
 		if err := rows.Err(); err != nil {

@@ -2,6 +2,7 @@ package storeurl_test
 
 import (
 	"context"
+	"iter"
 	"net/url"
 	"strings"
 	"testing"
@@ -57,13 +58,45 @@ func checkPieces(t *testing.T, tpl string, passwords []string) {
 				st.Close()
 				continue // the password's syntax made another valid URL: nothing printed
 			}
-			for _, piece := range pieces(pw) {
-				if strings.Contains(err.Error(), piece) {
-					t.Errorf("Open(%q): the error holds %q, a piece of the password:\n%v", raw, piece, err)
-					break
+			// Every error a caller can reach (errors.Unwrap,
+			// errors.As) is checked, not only the outer text.
+			for e := range chain(err) {
+				for _, piece := range pieces(pw) {
+					if strings.Contains(e.Error(), piece) {
+						t.Errorf("Open(%q): the error %T in the chain holds %q, a piece of the password:\n%v", raw, e, piece, e)
+						break
+					}
 				}
 			}
 		}
+	}
+}
+
+// chain yields err and every error it wraps, depth first (Unwrap() error
+// and Unwrap() []error), as errors.Is and errors.As walk them.
+func chain(err error) iter.Seq[error] {
+	return func(yield func(error) bool) {
+		var walk func(error) bool
+		walk = func(e error) bool {
+			if e == nil {
+				return true
+			}
+			if !yield(e) {
+				return false
+			}
+			switch u := e.(type) {
+			case interface{ Unwrap() error }:
+				return walk(u.Unwrap())
+			case interface{ Unwrap() []error }:
+				for _, inner := range u.Unwrap() {
+					if !walk(inner) {
+						return false
+					}
+				}
+			}
+			return true
+		}
+		walk(err)
 	}
 }
 

@@ -130,7 +130,9 @@ func (s *Store) Unsupported(capability string) error {
 func (s *Store) Close() error { return s.close() }
 
 // Open opens the store a URL describes, creating its schema if needed. Errors
-// never contain the URL's password.
+// never contain the URL's password: their text is redacted, and errors.Is
+// sees the errors they wrap, but errors.As and errors.Unwrap do not reach
+// them (a driver's or parser's error may quote the password).
 func Open(ctx context.Context, rawURL string) (*Store, error) {
 	return openURL(ctx, rawURL, false)
 }
@@ -311,14 +313,21 @@ func Redact(rawURL string) string { return urlredact.Redact(rawURL) }
 
 // redactedError is an error whose text is redacted (urlredact.RedactFor:
 // the credentials and every piece of the URL's passwords a parser may have
-// quoted); errors.Is and errors.As still see the error it wraps.
+// quoted). errors.Is sees every error it wraps (ErrUnknownScheme,
+// context.DeadlineExceeded, redisstore.ErrUnsafeEviction, ...), but it
+// hands none of them out: it has no Unwrap, so errors.Unwrap and errors.As
+// cannot reach a driver's or parser's error whose own text quotes the
+// password (a *url.Error holds the whole URL).
 type redactedError struct {
 	rawURL string
 	err    error
 }
 
 func (e redactedError) Error() string { return urlredact.RedactFor(e.rawURL, e.err.Error()) }
-func (e redactedError) Unwrap() error { return e.err }
+
+// Is reports whether target is in the wrapped chain; it returns a bool
+// only, never the wrapped error.
+func (e redactedError) Is(target error) bool { return errors.Is(e.err, target) }
 
 // takeParam removes the query parameter name from rawURL and returns its
 // value.

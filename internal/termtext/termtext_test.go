@@ -1,4 +1,4 @@
-package main
+package termtext
 
 import (
 	"encoding/json"
@@ -23,8 +23,8 @@ func TestPrintable(t *testing.T) {
 		{"日本語のユーザーエージェント", 5, "日本語のユ..."},
 	}
 	for _, c := range cases {
-		if got := printable(c.in, c.max); got != c.want {
-			t.Errorf("printable(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
+		if got := Printable(c.in, c.max); got != c.want {
+			t.Errorf("Printable(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
 		}
 	}
 }
@@ -35,13 +35,13 @@ func FuzzPrintable(f *testing.F) {
 	f.Add("Mozilla/5.0 \x1b]0;title\x07", 40)
 	f.Add("\u202e\xc2\x85\xff", 3)
 	f.Fuzz(func(t *testing.T, s string, max int) {
-		out := printable(s, max%100)
+		out := Printable(s, max%100)
 		if !utf8.ValidString(out) {
-			t.Fatalf("printable(%q) = %q: invalid UTF-8", s, out)
+			t.Fatalf("Printable(%q) = %q: invalid UTF-8", s, out)
 		}
 		for _, r := range out {
 			if r < 0x20 || (r >= 0x7f && r < 0xa0) || strings.ContainsRune("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c", r) {
-				t.Fatalf("printable(%q) = %q holds %U", s, out, r)
+				t.Fatalf("Printable(%q) = %q holds %U", s, out, r)
 			}
 		}
 		// The JSON form: the same string once decoded, nothing raw.
@@ -49,17 +49,17 @@ func FuzzPrintable(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		escaped := escapeJSONControls(raw)
+		escaped := EscapeJSONControls(raw)
 		var before, after map[string]string
 		if err := json.Unmarshal(raw, &before); err != nil {
 			t.Fatal(err)
 		}
 		if err := json.Unmarshal(escaped, &after); err != nil || after["user_agent"] != before["user_agent"] {
-			t.Fatalf("escapeJSONControls(%s) = %s: %v, %q", raw, escaped, err, after)
+			t.Fatalf("EscapeJSONControls(%s) = %s: %v, %q", raw, escaped, err, after)
 		}
 		for _, r := range string(escaped) {
 			if r < 0x20 || (r >= 0x7f && r < 0xa0) || strings.ContainsRune("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c", r) {
-				t.Fatalf("escapeJSONControls(%s) = %s holds %U", raw, escaped, r)
+				t.Fatalf("EscapeJSONControls(%s) = %s holds %U", raw, escaped, r)
 			}
 		}
 	})

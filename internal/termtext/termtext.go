@@ -1,4 +1,8 @@
-package main
+// Package termtext makes text that came from clients (user agents,
+// addresses, user ids) safe to print to an administrator's terminal, as
+// plain text or inside JSON: nothing in its output is a control character,
+// a bidirectional override or invalid UTF-8. sessionctl prints through it.
+package termtext
 
 import (
 	"fmt"
@@ -7,13 +11,13 @@ import (
 	"unicode/utf8"
 )
 
-// printable makes text that came from clients (user agents, addresses,
+// Printable makes text that came from clients (user agents, addresses,
 // user ids) safe to print to an administrator's terminal: control
 // characters (C0, DEL and C1, which terminals act on), bidirectional
 // overrides (which reorder what is shown) and invalid UTF-8 are written as
 // escapes (\x1b, \u202e), and text longer than max runes is cut at a
 // character boundary and ends with "..." (max <= 0: no limit).
-func printable(s string, max int) string {
+func Printable(s string, max int) string {
 	var b strings.Builder
 	n := 0
 	for i := 0; i < len(s); {
@@ -41,12 +45,12 @@ func printable(s string, max int) string {
 	return b.String()
 }
 
-// escapeJSONControls rewrites, in JSON that encoding/json produced, every
+// EscapeJSONControls rewrites, in JSON that encoding/json produced, every
 // control character and bidirectional override it left raw (C1 controls
 // such as U+009B, which terminals act on, DEL and U+202E) as a \uXXXX escape:
 // the JSON decodes to the same strings and prints nothing a terminal
 // acts on. Outside strings JSON holds only ASCII, which is kept as it is.
-func escapeJSONControls(b []byte) []byte {
+func EscapeJSONControls(b []byte) []byte {
 	var out []byte
 	for i := 0; i < len(b); {
 		r, size := utf8.DecodeRune(b[i:])
