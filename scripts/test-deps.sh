@@ -6,7 +6,20 @@
 # frameworks (the interop tests) when they are missing. test.sh
 # runs it first; tests that need a server fail (never skip) when it is
 # missing.
+#
+# With an argument it does one half: "services" (start what is not
+# running: seconds) or "packages" (install what is missing: on a fresh
+# machine about a minute of downloads and dpkg, which test.sh runs in the
+# background while the static checks compile).
 set -euo pipefail
+part=${1:-all}
+case $part in
+all | services | packages) ;;
+*)
+	echo "usage: $0 [services|packages]" >&2
+	exit 2
+	;;
+esac
 
 log() { printf '==> %s\n' "$*"; }
 
@@ -29,6 +42,7 @@ install_packages() {
 	$sudo apt-get install -y -q "$@"
 }
 
+services() {
 # PostgreSQL on 127.0.0.1:5432 (trust auth, database test).
 if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
 	log "starting PostgreSQL"
@@ -52,6 +66,9 @@ if command -v redis-cli >/dev/null && ! redis-cli -h 127.0.0.1 -p 6379 ping >/de
 	wait_for redis redis-cli -h 127.0.0.1 -p 6379 ping
 fi
 
+}
+
+packages() {
 # What a fresh machine lacks, installed in one apt-get run (one package
 # index update): Django (with django-redis and its PostgreSQL and MariaDB
 # drivers), Flask (with Flask-Session), Starlette and FastAPI for the
@@ -75,3 +92,7 @@ fi
 if [ ${#missing[@]} -gt 0 ]; then
 	install_packages "${missing[@]}"
 fi
+}
+
+if [ "$part" != packages ]; then services; fi
+if [ "$part" != services ]; then packages; fi

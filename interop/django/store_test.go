@@ -17,10 +17,6 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql"
-	_ "github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite"
-
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/pyproc"
 	"github.com/sessionkit/session/interop/django"
