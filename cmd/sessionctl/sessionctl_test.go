@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +35,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "sessionctl")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+	args := append([]string{"build", "-o", binary}, ownBuildFlags()...)
+	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building sessionctl: %v\n%s", err, out)
 		os.Exit(1)
 	}
@@ -43,9 +45,39 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// ownBuildFlags returns the flags this test binary was built with that
+// select how packages compile (-race, -trimpath, -tags), so that the
+// binary under test is built as the tests were (with the race detector
+// under go test -race) and from the compiled packages the test build left
+// in the cache, instead of compiling every driver again.
+func ownBuildFlags() []string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return nil
+	}
+	var flags []string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "-race", "-trimpath":
+			if s.Value == "true" {
+				flags = append(flags, s.Key)
+			}
+		case "-tags":
+			flags = append(flags, "-tags="+s.Value)
+		}
+	}
+	return flags
+}
+
 func sessionctl(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
+	// Built with the race detector (under go test -race), the binary
+	// reports a race and exits with status 66, which the exit-code checks
+	// catch; its default one-second sleep at every exit (GORACE
+	// atexit_sleep_ms, time for goroutines still running to report) would
+	// add a second to every command of these tests.
+	cmd.Env = append(os.Environ(), "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
