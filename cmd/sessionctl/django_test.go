@@ -1,13 +1,17 @@
 package main_test
 
 import (
+	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/session/internal/pyproc"
 )
@@ -75,5 +79,40 @@ func createPostgresDatabase(t *testing.T, name string) {
 	defer admin.Close()
 	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil && !strings.Contains(err.Error(), "42P04") {
 		t.Fatalf("PostgreSQL: %v", err)
+	}
+}
+
+// sessionctl on Django's cached_db backend (counting and cleanup on the
+// rows) and on its cache backend on Redis (a cache counts nothing: it
+// says so, exit status 1).
+func TestDjangoCacheStores(t *testing.T) {
+	const secret = "django-insecure-interop-fixture-secret-0123456789abcdef"
+	name := filepath.Join(t.TempDir(), "django.db")
+	var b [6]byte
+	rand.Read(b[:])
+	prefix := "sessionctldj" + hex.EncodeToString(b[:])
+	client := redis.NewClient(&redis.Options{Addr: env("SESSION_TEST_REDIS_ADDR", "127.0.0.1:6379")})
+	t.Cleanup(func() {
+		ctx := context.Background()
+		if keys, _ := client.Keys(ctx, prefix+":*").Result(); len(keys) > 0 {
+			client.Del(ctx, keys...)
+		}
+		client.Close()
+	})
+	cfg, _ := json.Marshal(map[string]string{"vendor": "sqlite", "name": name, "engine": "django.contrib.sessions.backends.cached_db", "cache_prefix": prefix})
+	py := pyproc.Start(t, "../../interop/django/testdata/djangoside.py", string(cfg))
+	py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})
+	py.Call(map[string]any{"op": "login", "user": "alice"})
+	t.Setenv("SESSIONCTL_DJANGO_SECRET", secret)
+	t.Setenv("SESSIONCTL_DJANGO_CACHE", "redis://"+env("SESSION_TEST_REDIS_ADDR", "127.0.0.1:6379")+"/0")
+	cachedDB := "django+sqlite:" + name + "?secret_key_env=SESSIONCTL_DJANGO_SECRET&cache_url_env=SESSIONCTL_DJANGO_CACHE&cache_key_prefix=" + prefix
+	if out, errOut, code := sessionctl(t, "--store", cachedDB, "count"); code != 0 || strings.TrimSpace(out) != "1" {
+		t.Fatalf("count on cached_db: %d %q %q", code, out, errOut)
+	}
+	cache := "django+redis://" + env("SESSION_TEST_REDIS_ADDR", "127.0.0.1:6379") + "/0?secret_key_env=SESSIONCTL_DJANGO_SECRET&key_prefix=" + prefix
+	for _, cmd := range [][]string{{"count"}, {"clear-expired"}, {"list", "--user", "1"}} {
+		if out, errOut, code := sessionctl(t, append([]string{"--store", cache}, cmd...)...); code != 1 || !strings.Contains(errOut, "cache") {
+			t.Errorf("%s on the cache backend: %d %q %q", cmd[0], code, out, errOut)
+		}
 	}
 }

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sessionkit/session v0.1.0
 	github.com/sessionkit/session/stores/memcachedstore v0.1.0
 	github.com/sessionkit/session/stores/pgstore v0.1.0
@@ -24,7 +25,6 @@ require (
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
-	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/sessionkit/session/interop/django v0.1.0 // indirect
 	github.com/sessionkit/session/stores/mysqlstore v0.1.0 // indirect

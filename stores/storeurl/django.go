@@ -14,20 +14,43 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for Django's PostgreSQL database
 	_ "modernc.org/sqlite"             // database/sql driver "sqlite", for Django's SQLite database
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/urlredact"
 	"github.com/sessionkit/session/interop/django"
+	"github.com/sessionkit/session/stores/redisstore"
 )
 
 // djangoParams are the parameters a django+ URL takes; they never reach
 // the database driver.
-var djangoParams = []string{"secret_key_env", "secret_key_file", "fallbacks_file", "table", "user_table", "store_class", "cookie_age", "accept_sha1"}
+var djangoParams = []string{"secret_key_env", "secret_key_file", "fallbacks_file", "table", "user_table", "store_class", "cookie_age", "accept_sha1",
+	// cached_db on a database URL: the environment variable holding the
+	// Redis URL of CACHES["default"], its KEY_PREFIX and VERSION.
+	"cache_url_env", "cache_key_prefix", "cache_version",
+	// The cache backend (django+redis://): the cache's KEY_PREFIX,
+	// VERSION, serializer and compressor, and the environment variable
+	// holding the URL of the database with auth_user.
+	"key_prefix", "version", "serializer", "compressor", "user_db_env"}
 
-// openDjango opens the django_session table of a Django project's
-// database: django+sqlite:PATH, django+postgres://..., django+mysql://....
-// The secret comes by reference (secret_key_env=NAME or
-// secret_key_file=PATH), never in the URL. Django's migrations own the
-// tables, so the database and the tables must exist, whatever existing
-// says; a probe query checks them before the store is returned.
+// cacheOnlyParams and dbOnlyParams are the parameters of one kind of
+// django+ URL only.
+var (
+	cacheOnlyParams = []string{"key_prefix", "version", "serializer", "compressor", "user_db_env"}
+	dbOnlyParams    = []string{"table", "store_class", "cache_url_env", "cache_key_prefix", "cache_version"}
+)
+
+// openDjango opens the sessions of a Django project: its django_session
+// table (django+sqlite:PATH, django+postgres://..., django+mysql://...,
+// with cache_url_env=NAME the cached_db backend over it) or its cache
+// backend on Redis (django+redis://..., django+rediss://...). The secret
+// comes by reference (secret_key_env=NAME or secret_key_file=PATH), never
+// in the URL; so do the URLs of a second server (cache_url_env,
+// user_db_env: the name of an environment variable holding the URL), so
+// that neither needs escaping inside this one nor shows its password in
+// it. Django's migrations own the tables, so the database and the tables
+// must exist, whatever existing says; a probe query checks them before the
+// store is returned.
 func openDjango(ctx context.Context, rawURL string) (*Store, error) {
 	inner := strings.TrimPrefix(rawURL, "django+")
 	params := map[string]string{}
@@ -63,34 +86,45 @@ func openDjango(ctx context.Context, rawURL string) (*Store, error) {
 			return nil, fmt.Errorf("storeurl: accept_sha1=%q is not a boolean", v)
 		}
 	}
+	age := cfg.CookieAge
+	if age <= 0 {
+		age = djangoCookieAge
+	}
+	// A Django session lives its set_expiry, else SESSION_COOKIE_AGE, past
+	// its last save and has no absolute deadline. The stores read it with
+	// that idle timeout whatever the manager's, and date its creation and
+	// login no earlier than expire_date minus SESSION_COOKIE_AGE, so an
+	// absolute timeout of SESSION_COOKIE_AGE never ends a session Django
+	// still accepts (a longer set_expiry included); shorter timeouts would
+	// be written into the sessions Go creates, and the absolute one would
+	// end Django's sessions that long after their last save.
+	options := []session.Option{session.WithTokenScheme(django.Keys{}), session.WithCookieName("sessionid"),
+		session.WithIdleTimeout(age), session.WithAbsoluteTimeout(age)}
+
 	scheme, _, _ := strings.Cut(inner, ":")
-	var db *sql.DB
-	switch scheme {
-	case "sqlite":
-		cfg.Vendor = django.SQLite
-		path := strings.TrimPrefix(strings.TrimPrefix(inner, "sqlite:"), "//")
-		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("storeurl: Django's SQLite database: %w", err)
+	if scheme == "redis" || scheme == "rediss" {
+		for _, name := range dbOnlyParams {
+			if params[name] != "" {
+				return nil, fmt.Errorf("storeurl: %s= is for django+ database URLs, not the cache backend's django+%s://", name, scheme)
+			}
 		}
-		// mode=rw: never create a database where Django's should be. The
-		// path is escaped so that a "?", "#" or "%" in it cannot end it
-		// early (dropping mode=rw) or name another file.
-		db, err = sql.Open("sqlite", "file:"+sqliteURIPath(path)+"?mode=rw&_pragma=busy_timeout(10000)")
-	case "postgres", "postgresql":
-		cfg.Vendor = django.PostgreSQL
-		db, err = sql.Open("pgx", inner)
-	case "mysql":
-		cfg.Vendor = django.MySQL
-		var dsn string
-		if dsn, err = mysqlDSN(inner); err == nil {
-			db, err = sql.Open("mysql", dsn)
+		st, err := openDjangoCache(ctx, inner, params, cfg)
+		if err != nil {
+			return nil, err
 		}
-	default:
-		return nil, fmt.Errorf("%w %q (want django+sqlite:, django+postgres:// or django+mysql://)", ErrUnknownScheme, "django+"+scheme)
+		st.Options = options
+		return st, nil
 	}
+	for _, name := range cacheOnlyParams {
+		if params[name] != "" {
+			return nil, fmt.Errorf("storeurl: %s= is for the cache backend's django+redis:// URLs, not django+%s", name, scheme)
+		}
+	}
+	db, vendor, err := openDjangoDB(inner)
 	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), err)
+		return nil, err
 	}
+	cfg.Vendor = vendor
 	st, err := django.NewStore(db, cfg)
 	if err == nil {
 		// The table is Django's: a missing one is a wrong URL, never
@@ -101,25 +135,166 @@ func openDjango(ctx context.Context, rawURL string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", Redact(rawURL), err)
 	}
-	age := cfg.CookieAge
-	if age <= 0 {
-		age = djangoCookieAge
+	if params["cache_url_env"] == "" {
+		if params["cache_key_prefix"] != "" || params["cache_version"] != "" {
+			db.Close()
+			return nil, errors.New("storeurl: cache_key_prefix= and cache_version= need cache_url_env= (the cached_db backend)")
+		}
+		return &Store{FullStore: djangoFull{st}, Kind: "django-" + vendor.String(), Options: options, close: db.Close}, nil
+	}
+	client, version, err := djangoRedis(params["cache_url_env"], "cache_url_env", params["cache_version"], "cache_version")
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	cached, err := django.NewCachedDB(st, client, params["cache_key_prefix"], version)
+	if err == nil {
+		err = client.Ping(ctx).Err()
+	}
+	if err != nil {
+		client.Close()
+		db.Close()
+		return nil, fmt.Errorf("opening the cache of %s: %w", Redact(rawURL), err)
 	}
 	return &Store{
-		FullStore: djangoFull{st},
-		Kind:      "django-" + cfg.Vendor.String(),
-		// A Django session lives its set_expiry, else
-		// SESSION_COOKIE_AGE, past its last save and has no absolute
-		// deadline. The store reads it with that idle timeout whatever
-		// the manager's, and dates its creation and login no earlier than
-		// expire_date minus SESSION_COOKIE_AGE, so an absolute timeout of
-		// SESSION_COOKIE_AGE never ends a session Django still accepts
-		// (a longer set_expiry included); shorter timeouts would be
-		// written into the sessions Go creates, and the absolute one would
-		// end Django's sessions that long after their last save.
-		Options: []session.Option{session.WithTokenScheme(django.Keys{}), session.WithCookieName("sessionid"),
-			session.WithIdleTimeout(age), session.WithAbsoluteTimeout(age)},
-		close: db.Close,
+		FullStore: cachedDBFull{cached, st},
+		Kind:      "django-cached_db-" + vendor.String(),
+		Options:   options,
+		close:     func() error { return errors.Join(client.Close(), db.Close()) },
+	}, nil
+}
+
+// openDjangoDB opens a Django project's database from its URL without the
+// django+ prefix: sqlite:PATH (which must exist), postgres:// or mysql://.
+func openDjangoDB(dbURL string) (*sql.DB, django.Vendor, error) {
+	scheme, _, _ := strings.Cut(dbURL, ":")
+	var (
+		db     *sql.DB
+		vendor django.Vendor
+		err    error
+	)
+	switch scheme {
+	case "sqlite":
+		vendor = django.SQLite
+		path := strings.TrimPrefix(strings.TrimPrefix(dbURL, "sqlite:"), "//")
+		if _, err := os.Stat(path); err != nil {
+			return nil, 0, fmt.Errorf("storeurl: Django's SQLite database: %w", err)
+		}
+		// mode=rw: never create a database where Django's should be. The
+		// path is escaped so that a "?", "#" or "%" in it cannot end it
+		// early (dropping mode=rw) or name another file.
+		db, err = sql.Open("sqlite", "file:"+sqliteURIPath(path)+"?mode=rw&_pragma=busy_timeout(10000)")
+	case "postgres", "postgresql":
+		vendor = django.PostgreSQL
+		db, err = sql.Open("pgx", dbURL)
+	case "mysql":
+		vendor = django.MySQL
+		var dsn string
+		if dsn, err = mysqlDSN(dbURL); err == nil {
+			db, err = sql.Open("mysql", dsn)
+		}
+	default:
+		return nil, 0, fmt.Errorf("%w %q (want django+sqlite:, django+postgres://, django+mysql://, django+redis:// or django+rediss://)", ErrUnknownScheme, "django+"+scheme)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("opening %s: %w", Redact(dbURL), err)
+	}
+	return db, vendor, nil
+}
+
+// djangoRedis makes the Redis client of the URL in the environment
+// variable env (named by the parameter param) and parses the cache
+// VERSION in version (the parameter versionParam; default 1).
+func djangoRedis(env, param, version, versionParam string) (redis.UniversalClient, int, error) {
+	v := 1
+	if version != "" {
+		n, err := strconv.Atoi(version)
+		if err != nil || n < 1 {
+			return nil, 0, fmt.Errorf("storeurl: %s=%q is not a positive integer", versionParam, version)
+		}
+		v = n
+	}
+	redisURL := os.Getenv(env)
+	if redisURL == "" {
+		return nil, 0, fmt.Errorf("storeurl: %s: the environment variable %s is empty or unset", param, env)
+	}
+	client, err := redisstore.NewClient(redisURL)
+	if err != nil {
+		return nil, 0, fmt.Errorf("storeurl: %s: %s", param, urlredact.RedactFor(redisURL, err.Error()))
+	}
+	return client, v, nil
+}
+
+// openDjangoCache opens the cache backend's sessions on Redis (a
+// redis:// or rediss:// URL, the LOCATION of CACHES["default"]), with
+// user_db_env naming the environment variable that holds the URL of the
+// database with auth_user (sqlite:PATH, postgres://, mysql://): without
+// it a Django login reads as anonymous and a Go login fails, as
+// django.CacheConfig says.
+func openDjangoCache(ctx context.Context, redisURL string, params map[string]string, cfg django.Config) (*Store, error) {
+	cc := django.CacheConfig{KeyPrefix: params["key_prefix"], Secret: cfg.Secret, Fallbacks: cfg.Fallbacks,
+		AcceptSHA1: cfg.AcceptSHA1, UserTable: cfg.UserTable, CookieAge: cfg.CookieAge}
+	switch params["serializer"] {
+	case "", "json":
+	case "msgpack":
+		cc.Msgpack = true
+	default:
+		return nil, fmt.Errorf("storeurl: serializer=%q: want json (django-redis' JSONSerializer) or msgpack (MSGPackSerializer); pickle is never read", params["serializer"])
+	}
+	switch params["compressor"] {
+	case "":
+	case "zlib":
+		cc.Zlib = true
+	default:
+		return nil, fmt.Errorf("storeurl: compressor=%q: want zlib or none", params["compressor"])
+	}
+	if v := params["version"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("storeurl: version=%q is not a positive integer", v)
+		}
+		cc.Version = n
+	}
+	var db *sql.DB
+	if env := params["user_db_env"]; env != "" {
+		dbURL := os.Getenv(env)
+		if dbURL == "" {
+			return nil, fmt.Errorf("storeurl: user_db_env: the environment variable %s is empty or unset", env)
+		}
+		var err error
+		if db, cc.Vendor, err = openDjangoDB(dbURL); err != nil {
+			return nil, fmt.Errorf("storeurl: user_db_env: %s", urlredact.RedactFor(dbURL, err.Error()))
+		}
+	}
+	cc.DB = db
+	closeDB := func() error {
+		if db == nil {
+			return nil
+		}
+		return db.Close()
+	}
+	client, err := redisstore.NewClient(redisURL)
+	if err != nil {
+		closeDB()
+		return nil, err
+	}
+	cc.Client = client
+	st, err := django.NewCacheStore(cc)
+	if err == nil {
+		err = client.Ping(ctx).Err()
+	}
+	if err == nil && db != nil {
+		err = db.PingContext(ctx)
+	}
+	if err != nil {
+		client.Close()
+		closeDB()
+		return nil, fmt.Errorf("opening %s: %w", Redact("django+"+redisURL), err)
+	}
+	return &Store{
+		FullStore: cacheFull{st},
+		Kind:      "django-cache",
+		close:     func() error { return errors.Join(client.Close(), closeDB()) },
 	}, nil
 }
 
@@ -213,5 +388,74 @@ func (djangoFull) DeleteByUser(context.Context, string, session.Digest) (int, er
 }
 
 func (djangoFull) DeleteLineage(context.Context, string, time.Time) (int, error) {
+	return 0, errNoUserIndex
+}
+
+// cacheFull gives the cache backend's store the capabilities a cache
+// cannot have: its sessions are keys that Redis expires itself, found by
+// session key only, so nothing counts them, cleans them up or lists a
+// user's (django-redis keeps no index).
+type cacheFull struct{ *django.CacheStore }
+
+var errCacheNoIndex = fmt.Errorf("%w: Django's cache sessions are Redis keys found by session key only (no index of a user's sessions, nothing to count without a scan, expiry by Redis TTL)", session.ErrUnsupported)
+
+func (c cacheFull) store() session.Store { return c.CacheStore }
+
+func (cacheFull) reason(capability string) error {
+	switch capability {
+	case "UserIndex", "LineageDeleter", "Counter", "ExpiredDeleter":
+		return errCacheNoIndex
+	}
+	return nil
+}
+
+func (cacheFull) ListByUser(context.Context, string, time.Time) ([]session.Entry, error) {
+	return nil, errCacheNoIndex
+}
+
+func (cacheFull) DeleteByUser(context.Context, string, session.Digest) (int, error) {
+	return 0, errCacheNoIndex
+}
+
+func (cacheFull) DeleteLineage(context.Context, string, time.Time) (int, error) {
+	return 0, errCacheNoIndex
+}
+
+func (cacheFull) CountActive(context.Context, time.Time) (int64, error) { return 0, errCacheNoIndex }
+
+func (cacheFull) DeleteExpired(context.Context, time.Time, int) (int, error) {
+	return 0, errCacheNoIndex
+}
+
+// cachedDBFull is the cached_db store with the table's counting and
+// cleanup: the rows are the truth (clearsessions deletes expired rows;
+// Django's cache copies expire by their TTL), and no user index, as for
+// the db backend.
+type cachedDBFull struct {
+	*django.CachedDB
+	rows *django.Store
+}
+
+func (c cachedDBFull) store() session.Store { return c.CachedDB }
+
+func (cachedDBFull) reason(capability string) error { return djangoFull{}.reason(capability) }
+
+func (c cachedDBFull) CountActive(ctx context.Context, now time.Time) (int64, error) {
+	return c.rows.CountActive(ctx, now)
+}
+
+func (c cachedDBFull) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
+	return c.rows.DeleteExpired(ctx, now, limit)
+}
+
+func (cachedDBFull) ListByUser(context.Context, string, time.Time) ([]session.Entry, error) {
+	return nil, errNoUserIndex
+}
+
+func (cachedDBFull) DeleteByUser(context.Context, string, session.Digest) (int, error) {
+	return 0, errNoUserIndex
+}
+
+func (cachedDBFull) DeleteLineage(context.Context, string, time.Time) (int, error) {
 	return 0, errNoUserIndex
 }

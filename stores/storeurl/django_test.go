@@ -2,6 +2,8 @@ package storeurl_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -11,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/pyproc"
+	"github.com/sessionkit/session/sessiontest"
 	"github.com/sessionkit/session/stores/storeurl"
 )
 
@@ -109,7 +114,8 @@ func TestOpenDjangoRefusals(t *testing.T) {
 		{"django+sqlite:" + missing + "?secret_key_env=TEST_DJANGO_SECRET", "missing.db"},
 		{"django+sqlite:" + path + "?secret_key_env=TEST_DJANGO_SECRET&table=no_such_table", "no_such_table"},
 		{"django+sqlite:" + path + "?secret_key_env=TEST_DJANGO_SECRET&cookie_age=soon", "cookie_age"},
-		{"django+redis://127.0.0.1:6379?secret_key_env=TEST_DJANGO_SECRET", "unknown store URL scheme"},
+		{"django+memcached://127.0.0.1:11211?secret_key_env=TEST_DJANGO_SECRET", "unknown store URL scheme"},
+		{"django+redis://:hunter2@127.0.0.1:1/0?secret_key_env=TEST_DJANGO_SECRET&dial_timeout=1s", "127.0.0.1:1"},
 		{"django+postgres://postgres:hunter2@127.0.0.1:1/x?secret_key_env=TEST_DJANGO_SECRET", "127.0.0.1:1"},
 	} {
 		st, err := storeurl.Open(ctx, tc.url)
@@ -166,3 +172,189 @@ func TestOpenDjangoOddPath(t *testing.T) {
 		}
 	}
 }
+
+// djangoEngine starts a real Django on a new SQLite database whose
+// sessions use engine, its cache on the local Redis under a fresh
+// KEY_PREFIX, with the user alice; it returns the Python side, the
+// database's path, the prefix and alice's id.
+func djangoEngine(t *testing.T, engine string) (py *pyproc.Proc, path, prefix, alice string) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "django.db")
+	var b [6]byte
+	rand.Read(b[:])
+	prefix = "storeurldj" + hex.EncodeToString(b[:])
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	t.Cleanup(func() {
+		ctx := context.Background()
+		if keys, _ := client.Keys(ctx, prefix+":*").Result(); len(keys) > 0 {
+			client.Del(ctx, keys...)
+		}
+		client.Close()
+	})
+	cfg, _ := json.Marshal(map[string]string{"vendor": "sqlite", "name": path, "engine": engine, "cache_prefix": prefix})
+	py = pyproc.Start(t, "../../interop/django/testdata/djangoside.py", string(cfg))
+	alice = py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})["users"].(map[string]any)["alice"].(string)
+	return py, path, prefix, alice
+}
+
+// djangoManager builds the manager an application builds on st.
+func djangoManager(t *testing.T, st *storeurl.Store) *session.Manager {
+	t.Helper()
+	m, err := session.New(st, append([]session.Option{session.WithLogger(slog.New(slog.DiscardHandler))}, st.Options...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// setFromGo sets name to value in the session of key through m.
+func setFromGo(t *testing.T, m *session.Manager, key, name string, value any) {
+	t.Helper()
+	s, err := m.Lookup(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(name, value); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Save(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Issue 23: a django+redis:// URL opens Django's cache backend on Redis
+// (django-redis, JSON serializer): Django's login is seen (the user table
+// from user_db_env), a Go write reaches Django, a Go logout ends the
+// session in Django, and what a cache cannot do is unsupported, saying so.
+func TestOpenDjangoCache(t *testing.T) {
+	py, path, prefix, alice := djangoEngine(t, "django.contrib.sessions.backends.cache")
+	ctx := context.Background()
+	t.Setenv("TEST_DJANGO_SECRET", djangoSecret)
+	t.Setenv("TEST_DJANGO_DB", "sqlite:"+path)
+	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+
+	st, err := storeurl.OpenExisting(ctx, "django+redis://127.0.0.1:6379/0?secret_key_env=TEST_DJANGO_SECRET&key_prefix="+prefix+"&user_db_env=TEST_DJANGO_DB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if st.Kind != "django-cache" {
+		t.Errorf("kind %q", st.Kind)
+	}
+	m := djangoManager(t, st)
+	s, err := m.Lookup(ctx, key)
+	if err != nil {
+		t.Fatalf("Lookup of Django's cache session: %v", err)
+	}
+	if uid, err := s.UserID(); err != nil || uid != alice {
+		t.Fatalf("Go sees user %q (%v), want alice's %q", uid, err, alice)
+	}
+	setFromGo(t, m, key, "from_go", "héllo")
+	got := py.Call(map[string]any{"op": "get", "key": key})
+	if data, _ := got["data"].(map[string]any); data["from_go"] != "héllo" || got["user"] != alice {
+		t.Fatalf("Django reads %v", got)
+	}
+	for name, err := range map[string]error{
+		"CountActive":   second(st.CountActive(ctx, time.Now())),
+		"DeleteExpired": second(st.DeleteExpired(ctx, time.Now(), 10)),
+		"ListByUser":    second(st.ListByUser(ctx, alice, time.Now())),
+		"DeleteByUser":  second(st.DeleteByUser(ctx, alice, session.Digest{})),
+	} {
+		if !errors.Is(err, session.ErrUnsupported) {
+			t.Errorf("%s = %v, want ErrUnsupported", name, err)
+		}
+	}
+	if err := st.Unsupported("Counter"); !errors.Is(err, session.ErrUnsupported) {
+		t.Errorf("Unsupported(Counter) = %v", err)
+	}
+	sessiontest.Logout(t, m, key)
+	if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false {
+		t.Fatalf("after the Go logout Django still has the session: %v", got)
+	}
+
+	// Without the user table a Django login reads as anonymous (its
+	// _auth_user_hash cannot be checked), never as the user.
+	key = py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+	anon, err := storeurl.OpenExisting(ctx, "django+redis://127.0.0.1:6379/0?secret_key_env=TEST_DJANGO_SECRET&key_prefix="+prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer anon.Close()
+	if s, err := djangoManager(t, anon).Lookup(ctx, key); err == nil {
+		if uid, _ := s.UserID(); uid != "" {
+			t.Errorf("without user_db_env the login of %q was taken", uid)
+		}
+	}
+}
+
+// Issue 23: cache_url_env= on a django+ database URL opens the cached_db
+// backend: the row is read, and a Go write or logout deletes Django's
+// cache copy, so Django serves neither a stale value nor an ended login.
+func TestOpenDjangoCachedDB(t *testing.T) {
+	py, path, prefix, alice := djangoEngine(t, "django.contrib.sessions.backends.cached_db")
+	ctx := context.Background()
+	t.Setenv("TEST_DJANGO_SECRET", djangoSecret)
+	t.Setenv("TEST_DJANGO_CACHE", "redis://127.0.0.1:6379/0")
+	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+	py.Call(map[string]any{"op": "get", "key": key}) // Django caches its copy
+
+	st, err := storeurl.OpenExisting(ctx, "django+sqlite:"+path+"?secret_key_env=TEST_DJANGO_SECRET&cache_url_env=TEST_DJANGO_CACHE&cache_key_prefix="+prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if st.Kind != "django-cached_db-sqlite" {
+		t.Errorf("kind %q", st.Kind)
+	}
+	m := djangoManager(t, st)
+	s, err := m.Lookup(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uid, err := s.UserID(); err != nil || uid != alice {
+		t.Fatalf("Go sees user %q (%v), want alice's %q", uid, err, alice)
+	}
+	if n, err := st.CountActive(ctx, time.Now()); err != nil || n != 1 {
+		t.Errorf("CountActive = %d, %v; want 1 (the rows)", n, err)
+	}
+	setFromGo(t, m, key, "from_go", 7.0)
+	got := py.Call(map[string]any{"op": "get", "key": key})
+	if data, _ := got["data"].(map[string]any); data["from_go"] != 7.0 {
+		t.Fatalf("Django serves a stale copy: %v", got)
+	}
+	sessiontest.Logout(t, m, key)
+	if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false || got["user"] != nil {
+		t.Fatalf("after the Go logout Django still serves the session: %v", got)
+	}
+}
+
+// The cache backend's and cached_db's parameters are refused on the other
+// kind of URL, and values they cannot mean are refused with what to give.
+func TestOpenDjangoCacheRefusals(t *testing.T) {
+	ctx := context.Background()
+	path, _ := djangoSQLite(t)
+	t.Setenv("TEST_DJANGO_SECRET", djangoSecret)
+	t.Setenv("TEST_DJANGO_EMPTY", "")
+	for _, bad := range []string{
+		"django+redis://127.0.0.1:6379/0?secret_key_env=TEST_DJANGO_SECRET&serializer=pickle",
+		"django+redis://127.0.0.1:6379/0?secret_key_env=TEST_DJANGO_SECRET&compressor=lzma",
+		"django+redis://127.0.0.1:6379/0?secret_key_env=TEST_DJANGO_SECRET&version=0",
+		"django+redis://127.0.0.1:6379/0?secret_key_env=TEST_DJANGO_SECRET&table=django_session",
+		"django+redis://127.0.0.1:6379/0?secret_key_env=TEST_DJANGO_SECRET&cache_url_env=TEST_DJANGO_SECRET",
+		"django+redis://127.0.0.1:6379/0?secret_key_env=TEST_DJANGO_SECRET&user_db_env=TEST_DJANGO_EMPTY",
+		"django+redis://127.0.0.1:6379/0",
+		"django+sqlite:" + path + "?secret_key_env=TEST_DJANGO_SECRET&key_prefix=x",
+		"django+sqlite:" + path + "?secret_key_env=TEST_DJANGO_SECRET&cache_key_prefix=x",
+		"django+sqlite:" + path + "?secret_key_env=TEST_DJANGO_SECRET&cache_url_env=TEST_DJANGO_EMPTY",
+		"django+sqlite:" + path + "?secret_key_env=TEST_DJANGO_SECRET&cache_url_env=TEST_DJANGO_SECRET&cache_version=x",
+	} {
+		if st, err := storeurl.OpenExisting(ctx, bad); err == nil {
+			st.Close()
+			t.Errorf("%s accepted", bad)
+		} else if strings.Contains(err.Error(), djangoSecret) {
+			t.Errorf("%s: the error holds the secret: %v", bad, err)
+		}
+	}
+}
+
+func second[T any](_ T, err error) error { return err }

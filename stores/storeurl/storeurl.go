@@ -12,6 +12,8 @@
 //	django+sqlite:PATH?secret_key_env=NAME            (a Django project's django_session table)
 //	django+postgres://user@host/db?secret_key_file=PATH
 //	django+mysql://user@host/db?secret_key_env=NAME
+//	django+sqlite:PATH?secret_key_env=NAME&cache_url_env=NAME2      (cached_db: the table, and Django's cache copies dropped on every write)
+//	django+redis://host:6379/1?secret_key_env=NAME&key_prefix=P&user_db_env=NAME3   (the cache backend, django-redis; also django+rediss://)
 //
 // A django+ URL opens the sessions of a Django project (package
 // interop/django) in its own database, which must exist with Django's
@@ -25,6 +27,23 @@
 // the idle and absolute timeouts (Django has no other deadline).
 // Django's table has no user column, so a user's sessions cannot be
 // listed or revoked there (ErrUnsupported).
+//
+// The cached_db backend is a django+ database URL with cache_url_env=NAME,
+// the name of an environment variable holding the Redis URL of the
+// project's cache (CACHES["default"]), and its cache_key_prefix= and
+// cache_version= (KEY_PREFIX and VERSION): the row is read and written,
+// and Django's cache copy is deleted around every write, so Django never
+// serves a session Go changed or ended. The cache backend on Redis
+// (django-redis) is django+redis:// (or django+rediss://) with the cache's
+// key_prefix=, version=, serializer=json|msgpack (pickle is never read)
+// and compressor=zlib, and user_db_env=NAME naming an environment variable
+// that holds the URL of the database with auth_user (sqlite:PATH,
+// postgres://..., mysql://...), against which logins are checked (without
+// it a Django login reads as anonymous and a Go login fails). The cache
+// backend keeps no index: counting, cleanup and a user's sessions are
+// unsupported there. Second servers come by reference, like the secret,
+// so that their URLs need no escaping in this one and their passwords
+// never show in it.
 //
 // A memcached:// store counts nothing and has nothing to clean up (items
 // expire): CountActive and DeleteExpired are unsupported, saying so; see
@@ -256,7 +275,7 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 		}
 		return &Store{FullStore: st, Kind: "redis", close: client.Close}, nil
 	}
-	return nil, fmt.Errorf("%w %q (want sqlite:, postgres://, mysql://, redis://, rediss://, redis-sentinel://, rediss-sentinel://, redis-cluster://, rediss-cluster://, memcached:// or django+sqlite:, django+postgres://, django+mysql://)", ErrUnknownScheme, scheme)
+	return nil, fmt.Errorf("%w %q (want sqlite:, postgres://, mysql://, redis://, rediss://, redis-sentinel://, rediss-sentinel://, redis-cluster://, rediss-cluster://, memcached:// or django+sqlite:, django+postgres://, django+mysql://, django+redis://, django+rediss://)", ErrUnknownScheme, scheme)
 }
 
 // mysqlDSN turns mysql://user:pass@host:port/db?params into the driver's
