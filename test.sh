@@ -25,7 +25,10 @@ deps_log=$(mktemp)
 scripts/test-deps.sh packages >"$deps_log" 2>&1 &
 deps_pid=$!
 finish() {
-	if [ -n "$deps_pid" ]; then wait "$deps_pid" || true; fi
+	if [ -n "$deps_pid" ]; then
+		echo "test.sh: waiting for the package installation to end" >&2
+		wait "$deps_pid" || cat "$deps_log" >&2
+	fi
 	rm -f "$deps_log"
 	printf "test.sh phases (seconds):\n%s  %-34s %4ds\n" "$timings" total "$SECONDS" >&2
 }
@@ -49,10 +52,11 @@ if [ -n "$unformatted" ]; then
 fi
 
 # staticcheck, pinned (fetched from the module proxy on first use), built
-# without our flags and run with -race (see go vet above).
+# without our flags and run with -race -trimpath (it compiles what it
+# loads: with go vet's flags it finds that build in the cache).
 tools=${XDG_CACHE_HOME:-$HOME/.cache}/sessionkit/bin
 GOFLAGS= GOBIN="$tools" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
-GOFLAGS=-race "$tools/staticcheck" work
+GOFLAGS="-race -trimpath" "$tools/staticcheck" work
 phase "vet, gofmt, staticcheck"
 
 # govulncheck over every module, offline (see the script).

@@ -79,7 +79,9 @@ global flags:
                              memcached://, django+sqlite:, django+postgres://,
                              django+mysql:// (Django's own table; its SECRET_KEY
                              from ?secret_key_env=VAR or ?secret_key_file=PATH;
-                             its timeouts from ?cookie_age=, default 2 weeks)
+                             its timeouts from ?cookie_age=, default 2 weeks;
+                             cached_db with ?cache_url_env=VAR), django+redis://
+                             (Django's cache backend: no count, list or cleanup)
                              (or $SESSIONCTL_STORE)
   --idle-timeout D           the application's idle timeout (default 30m)
   --absolute-timeout D       the application's absolute timeout (default 12h)

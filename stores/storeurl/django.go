@@ -149,12 +149,15 @@ func openDjango(ctx context.Context, rawURL string) (*Store, error) {
 	}
 	cached, err := django.NewCachedDB(st, client, params["cache_key_prefix"], version)
 	if err == nil {
-		err = client.Ping(ctx).Err()
+		// The cache's URL is not the one Open redacts for.
+		if err = client.Ping(ctx).Err(); err != nil {
+			err = redactedError{os.Getenv(params["cache_url_env"]), err}
+		}
 	}
 	if err != nil {
 		client.Close()
 		db.Close()
-		return nil, fmt.Errorf("opening the cache of %s: %w", Redact(rawURL), err)
+		return nil, fmt.Errorf("opening the cache (cache_url_env) of %s: %w", Redact(rawURL), err)
 	}
 	return &Store{
 		FullStore: cachedDBFull{cached, st},
@@ -218,6 +221,18 @@ func djangoRedis(env, param, version, versionParam string) (redis.UniversalClien
 	if redisURL == "" {
 		return nil, 0, fmt.Errorf("storeurl: %s: the environment variable %s is empty or unset", param, env)
 	}
+	// The value is never quoted: a variable named by mistake may hold
+	// another secret (SECRET_KEY itself).
+	scheme, _, _ := strings.Cut(redisURL, "://")
+	switch scheme {
+	case "redis", "rediss", "redis-sentinel", "rediss-sentinel":
+	default:
+		// Cluster included: a renewal deletes the old and the new key
+		// of Django's cache in one command, which Cluster refuses
+		// across slots (django-redis itself runs on one node or behind
+		// Sentinel).
+		return nil, 0, fmt.Errorf("storeurl: %s: the environment variable %s does not hold a redis://, rediss://, redis-sentinel:// or rediss-sentinel:// URL", param, env)
+	}
 	client, err := redisstore.NewClient(redisURL)
 	if err != nil {
 		return nil, 0, fmt.Errorf("storeurl: %s: %s", param, urlredact.RedactFor(redisURL, err.Error()))
@@ -255,15 +270,26 @@ func openDjangoCache(ctx context.Context, redisURL string, params map[string]str
 		}
 		cc.Version = n
 	}
-	var db *sql.DB
+	var (
+		db    *sql.DB
+		dbURL string
+	)
 	if env := params["user_db_env"]; env != "" {
-		dbURL := os.Getenv(env)
+		dbURL = os.Getenv(env)
 		if dbURL == "" {
 			return nil, fmt.Errorf("storeurl: user_db_env: the environment variable %s is empty or unset", env)
 		}
+		// The value is never quoted: a variable named by mistake may
+		// hold another secret (SECRET_KEY itself).
+		scheme, _, _ := strings.Cut(dbURL, ":")
+		switch scheme {
+		case "sqlite", "postgres", "postgresql", "mysql":
+		default:
+			return nil, fmt.Errorf("storeurl: user_db_env: the environment variable %s does not hold a sqlite:, postgres:// or mysql:// URL", env)
+		}
 		var err error
 		if db, cc.Vendor, err = openDjangoDB(dbURL); err != nil {
-			return nil, fmt.Errorf("storeurl: user_db_env: %s", urlredact.RedactFor(dbURL, err.Error()))
+			return nil, fmt.Errorf("storeurl: user_db_env: %w", redactedError{dbURL, err})
 		}
 	}
 	cc.DB = db
@@ -284,7 +310,10 @@ func openDjangoCache(ctx context.Context, redisURL string, params map[string]str
 		err = client.Ping(ctx).Err()
 	}
 	if err == nil && db != nil {
-		err = db.PingContext(ctx)
+		// The database's URL is not the one Open redacts for.
+		if err = db.PingContext(ctx); err != nil {
+			err = fmt.Errorf("user_db_env: %w", redactedError{dbURL, err})
+		}
 	}
 	if err != nil {
 		client.Close()

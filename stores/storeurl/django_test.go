@@ -335,7 +335,20 @@ func TestOpenDjangoCacheRefusals(t *testing.T) {
 	path, _ := djangoSQLite(t)
 	t.Setenv("TEST_DJANGO_SECRET", djangoSecret)
 	t.Setenv("TEST_DJANGO_EMPTY", "")
+	// Second servers' URLs by reference: wrong ones, and a variable
+	// named by mistake that holds the secret, whose value must never
+	// show in the error.
+	t.Setenv("TEST_DJANGO_PG_BAD", "postgres://postgres:hunter2@127.0.0.1:notaport/test")
+	t.Setenv("TEST_DJANGO_PG_DOWN", "postgres://postgres:hunter2@127.0.0.1:1/test?connect_timeout=1")
+	t.Setenv("TEST_DJANGO_REDIS_DOWN", "redis://:hunter2@127.0.0.1:1/0?dial_timeout=1s")
+	t.Setenv("TEST_DJANGO_CLUSTER", "redis-cluster://127.0.0.1:7000")
 	for _, bad := range []string{
+		"django+sqlite:" + path + "?secret_key_env=TEST_DJANGO_SECRET&cache_url_env=TEST_DJANGO_SECRET",
+		"django+sqlite:" + path + "?secret_key_env=TEST_DJANGO_SECRET&cache_url_env=TEST_DJANGO_REDIS_DOWN",
+		"django+sqlite:" + path + "?secret_key_env=TEST_DJANGO_SECRET&cache_url_env=TEST_DJANGO_CLUSTER",
+		"django+redis://127.0.0.1:6379/0?secret_key_env=TEST_DJANGO_SECRET&user_db_env=TEST_DJANGO_SECRET",
+		"django+redis://127.0.0.1:6379/0?secret_key_env=TEST_DJANGO_SECRET&user_db_env=TEST_DJANGO_PG_BAD",
+		"django+redis://127.0.0.1:6379/0?secret_key_env=TEST_DJANGO_SECRET&user_db_env=TEST_DJANGO_PG_DOWN",
 		"django+redis://127.0.0.1:6379/0?secret_key_env=TEST_DJANGO_SECRET&serializer=pickle",
 		"django+redis://127.0.0.1:6379/0?secret_key_env=TEST_DJANGO_SECRET&compressor=lzma",
 		"django+redis://127.0.0.1:6379/0?secret_key_env=TEST_DJANGO_SECRET&version=0",
@@ -351,8 +364,12 @@ func TestOpenDjangoCacheRefusals(t *testing.T) {
 		if st, err := storeurl.OpenExisting(ctx, bad); err == nil {
 			st.Close()
 			t.Errorf("%s accepted", bad)
-		} else if strings.Contains(err.Error(), djangoSecret) {
-			t.Errorf("%s: the error holds the secret: %v", bad, err)
+		} else {
+			for _, secret := range []string{djangoSecret, "hunter2"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("%s: the error holds a secret: %v", bad, err)
+				}
+			}
 		}
 	}
 }
