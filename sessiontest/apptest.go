@@ -44,6 +44,23 @@ func Logout(tb testing.TB, m *session.Manager, token string) {
 	}
 }
 
+// Set sets key to value in the session token names as a request
+// elsewhere does, outside a request (Manager.Lookup, Session.Set, Save),
+// failing tb when it cannot.
+func Set(tb testing.TB, m *session.Manager, token, key string, value any) {
+	tb.Helper()
+	s, err := m.Lookup(context.Background(), token)
+	if err != nil {
+		tb.Fatalf("sessiontest.Set: %v", err)
+	}
+	if err := s.Set(key, value); err != nil {
+		tb.Fatalf("sessiontest.Set: %v", err)
+	}
+	if _, err := m.Save(s); err != nil {
+		tb.Fatalf("sessiontest.Set: %v", err)
+	}
+}
+
 // LoginToken is LoginCookie for any manager: it returns the session's
 // token, the cookie's value or, for a header-token manager
 // (session.WithHeaderToken), the bearer token.

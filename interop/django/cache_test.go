@@ -95,20 +95,6 @@ func loginHandler(t *testing.T, m *session.Manager, user string) string {
 	return ""
 }
 
-func writeFromGo(t *testing.T, m *session.Manager, key, name string, value any) {
-	t.Helper()
-	s, err := m.Lookup(context.Background(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Set(name, value); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Save(s); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // Django's cache backend on Redis through django-redis (JSONSerializer),
 // with a real Django: logins, values and logouts cross both ways,
 // concurrent Go writes to different keys all survive, a password change in
@@ -127,7 +113,7 @@ func TestDjangoCache(t *testing.T) {
 	if uid, _ := s.UserID(); uid != ids["alice"] {
 		t.Fatalf("Go sees user %q", uid)
 	}
-	writeFromGo(t, m, key, "from_go", "héllo ☃")
+	sessiontest.Set(t, m, key, "from_go", "héllo ☃")
 	writeKeysConcurrently(t, m, key, 20)
 	got := py.Call(map[string]any{"op": "get", "key": key})
 	data, _ := got["data"].(map[string]any)
@@ -193,7 +179,7 @@ func TestDjangoCachedDB(t *testing.T) {
 	if n, _ := client.Exists(context.Background(), prefix+":1:django.contrib.sessions.cached_db"+key).Result(); n != 1 {
 		t.Fatal("Django did not cache the session: the test would prove nothing")
 	}
-	writeFromGo(t, m, key, "from_go", 7)
+	sessiontest.Set(t, m, key, "from_go", 7)
 	got := py.Call(map[string]any{"op": "get", "key": key})
 	if data, _ := got["data"].(map[string]any); data["from_go"] != float64(7) {
 		t.Fatalf("Django serves a stale copy: %v", got)
@@ -227,7 +213,7 @@ func TestDjangoCacheMsgpackZlib(t *testing.T) {
 	if cart, _, err := session.Get[[]any](s, "cart"); err != nil || fmt.Sprint(cart) != "[3 1.5 Zoë]" {
 		t.Fatalf("cart %v %v", cart, err)
 	}
-	writeFromGo(t, m, key, "from_go", map[string]any{"n": 7, "s": "☃"})
+	sessiontest.Set(t, m, key, "from_go", map[string]any{"n": 7, "s": "☃"})
 	got := py.Call(map[string]any{"op": "get", "key": key})
 	data, _ := got["data"].(map[string]any)
 	if got["user"] != ids["alice"] || fmt.Sprint(data["from_go"]) != "map[n:7 s:☃]" {

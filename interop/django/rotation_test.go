@@ -9,6 +9,7 @@ import (
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/pyproc"
 	"github.com/sessionkit/session/interop/django"
+	"github.com/sessionkit/session/sessiontest"
 )
 
 // oldSecret is the SECRET_KEY before a rotation.
@@ -50,7 +51,7 @@ func TestDjangoCacheSecretFallbacks(t *testing.T) {
 	m := newManager(t, st)
 	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
 	lookupAs(t, m, key, ids["alice"])
-	writeFromGo(t, m, key, "from_go", 1)
+	sessiontest.Set(t, m, key, "from_go", 1)
 	if got := py.Call(map[string]any{"op": "get", "key": key}); got["user"] != ids["alice"] || got["data"].(map[string]any)["from_go"] != float64(1) {
 		t.Fatalf("after a Go write Django sees %v", got)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sessionkit/session/internal/pyproc"
 	"github.com/sessionkit/session/interop/django"
+	"github.com/sessionkit/session/sessiontest"
 )
 
 // Config.StoreClass end to end: a Django project whose session store is
@@ -28,7 +29,7 @@ func TestDjangoSubclassedStore(t *testing.T) {
 	m := newManager(t, st)
 	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
 	lookupAs(t, m, key, ids["alice"])
-	writeFromGo(t, m, key, "from_go", "☃")
+	sessiontest.Set(t, m, key, "from_go", "☃")
 	if got := py.Call(map[string]any{"op": "get", "key": key}); got["user"] != ids["alice"] || got["data"].(map[string]any)["from_go"] != "☃" {
 		t.Fatalf("Django reads %v", got)
 	}

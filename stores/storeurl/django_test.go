@@ -207,21 +207,6 @@ func djangoManager(t *testing.T, st *storeurl.Store) *session.Manager {
 	return m
 }
 
-// setFromGo sets name to value in the session of key through m.
-func setFromGo(t *testing.T, m *session.Manager, key, name string, value any) {
-	t.Helper()
-	s, err := m.Lookup(context.Background(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Set(name, value); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Save(s); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // Issue 23: a django+redis:// URL opens Django's cache backend on Redis
 // (django-redis, JSON serializer): Django's login is seen (the user table
 // from user_db_env), a Go write reaches Django, a Go logout ends the
@@ -249,7 +234,7 @@ func TestOpenDjangoCache(t *testing.T) {
 	if uid, err := s.UserID(); err != nil || uid != alice {
 		t.Fatalf("Go sees user %q (%v), want alice's %q", uid, err, alice)
 	}
-	setFromGo(t, m, key, "from_go", "héllo")
+	sessiontest.Set(t, m, key, "from_go", "héllo")
 	got := py.Call(map[string]any{"op": "get", "key": key})
 	if data, _ := got["data"].(map[string]any); data["from_go"] != "héllo" || got["user"] != alice {
 		t.Fatalf("Django reads %v", got)
@@ -317,7 +302,7 @@ func TestOpenDjangoCachedDB(t *testing.T) {
 	if n, err := st.CountActive(ctx, time.Now()); err != nil || n != 1 {
 		t.Errorf("CountActive = %d, %v; want 1 (the rows)", n, err)
 	}
-	setFromGo(t, m, key, "from_go", 7.0)
+	sessiontest.Set(t, m, key, "from_go", 7.0)
 	got := py.Call(map[string]any{"op": "get", "key": key})
 	if data, _ := got["data"].(map[string]any); data["from_go"] != 7.0 {
 		t.Fatalf("Django serves a stale copy: %v", got)
