@@ -112,6 +112,49 @@ type ObserverFunc func(ctx context.Context, e Event)
 // Observe calls f(ctx, e).
 func (f ObserverFunc) Observe(ctx context.Context, e Event) { f(ctx, e) }
 
+// A PhaseObserver is an Observer that also wraps the two phases of a
+// session in a request: "load" (reading it from the store, when the
+// handler first touches it) and "commit" (writing it when the response
+// starts, for a request that writes). StartPhase is called when a phase
+// begins, with the context its store calls and events would get; it
+// returns the context to give them instead (one carrying a tracing span,
+// so that the store calls' spans are its children) and a function the
+// manager calls with the phase's outcome when it ends. Only phases that
+// may call the store are reported: a load when there is a token to look
+// up (not for a request without one, nor for a session kept in the
+// cookie), a commit when the session may be written (changed values, a
+// login or logout, a refresh due), never for a read-only request with no
+// refresh due. contrib/otel's Observer is one.
+type PhaseObserver interface {
+	Observer
+	StartPhase(ctx context.Context, phase string) (context.Context, func(err error))
+}
+
+// startPhase begins phase for the manager's PhaseObservers: the context
+// for the phase's store calls and events, and the function that ends it.
+// Without phase observers it returns ctx and nil, and costs nothing more.
+func (m *Manager) startPhase(ctx context.Context, phase string) (context.Context, []func(error)) {
+	if len(m.phasers) == 0 {
+		return ctx, nil
+	}
+	ends := make([]func(error), 0, len(m.phasers))
+	for _, p := range m.phasers {
+		var end func(error)
+		ctx, end = p.StartPhase(ctx, phase)
+		ends = append(ends, end)
+	}
+	return ctx, ends
+}
+
+// endPhase ends what startPhase began, innermost first.
+func endPhase(ends []func(error), err error) {
+	for i := len(ends) - 1; i >= 0; i-- {
+		if ends[i] != nil {
+			ends[i](err)
+		}
+	}
+}
+
 // startTimer returns the start time of a store call for timed, or the
 // zero time when there is no observer to report it to (reading the clock
 // is a measurable part of a request on some virtual machines).

@@ -391,7 +391,16 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 	if s.rec != nil && !s.dirty() && !s.reseal && !m.touchDue(s.rec, s.loadedAt) {
 		return nil
 	}
-	ctx := s.ctx
+	ctx, ends := m.startPhase(s.ctx, "commit")
+	err := m.commitWrite(ctx, s, h)
+	endPhase(ends, err)
+	return err
+}
+
+// commitWrite is commit's part for a session that writes: ctx is the
+// commit phase's context (see PhaseObserver). It must be called with s.mu
+// held.
+func (m *Manager) commitWrite(ctx context.Context, s *Session, h http.Header) error {
 	now := m.now()
 	if m.anon != nil && !s.login && (s.sealed || s.rec == nil) {
 		// WithAnonymousInCookie: an anonymous session stays in the cookie.

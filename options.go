@@ -85,6 +85,7 @@ type config struct {
 	codec           Codec
 	errorHandler    func(http.ResponseWriter, *http.Request, error)
 	observers       []Observer
+	phasers         []PhaseObserver // the observers that are PhaseObservers
 	logger          *slog.Logger
 	clock           func() time.Time
 	logKey          []byte
@@ -200,10 +201,16 @@ func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error))
 	return func(c *config) { c.errorHandler = h }
 }
 
-// WithObserver adds an observer of lifecycle and security events. It may be
-// given several times.
+// WithObserver adds an observer of lifecycle and security events (and of
+// the load and commit phases, when it is a PhaseObserver). It may be given
+// several times.
 func WithObserver(o Observer) Option {
-	return func(c *config) { c.observers = append(c.observers, o) }
+	return func(c *config) {
+		c.observers = append(c.observers, o)
+		if p, ok := o.(PhaseObserver); ok {
+			c.phasers = append(c.phasers, p)
+		}
+	}
 }
 
 // WithLogger sets the slog logger for events and errors (default

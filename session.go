@@ -112,9 +112,19 @@ func (s *Session) load() error {
 	if s.sealed {
 		return s.loadClient()
 	}
+	ctx, ends := m.startPhase(s.ctx, "load")
+	err := s.loadStored(ctx)
+	endPhase(ends, err)
+	return err
+}
+
+// loadStored is load's part for a token the store may hold: ctx is the
+// load phase's context (see PhaseObserver).
+func (s *Session) loadStored(ctx context.Context) error {
+	m := s.m
 	start := m.startTimer()
-	rec, err := m.store.Load(s.ctx, s.digest)
-	m.timed(s.ctx, "load", start, err)
+	rec, err := m.store.Load(ctx, s.digest)
+	m.timed(ctx, "load", start, err)
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrNotFound):
@@ -123,40 +133,40 @@ func (s *Session) load() error {
 		// log line on every request until its Max-Age runs out.
 		s.hasToken = false
 		s.clearCookie = s.deadCookieDeletable()
-		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: "unknown", token: ref(s.digest), RemoteAddr: s.remoteAddr, repeats: !s.clearCookie})
+		m.emit(ctx, Event{Kind: EventInvalidToken, Reason: "unknown", token: ref(s.digest), RemoteAddr: s.remoteAddr, repeats: !s.clearCookie})
 		return nil
 	case errors.Is(err, ErrCorrupt):
 		s.hasToken = false
-		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: "corrupt", token: ref(s.digest), RemoteAddr: s.remoteAddr, Err: err, Op: "load"})
+		m.emit(ctx, Event{Kind: EventInvalidToken, Reason: "corrupt", token: ref(s.digest), RemoteAddr: s.remoteAddr, Err: err, Op: "load"})
 		start := m.startTimer()
-		_, err := m.store.Delete(s.ctx, s.digest)
-		m.timed(s.ctx, "delete", start, err)
+		_, err := m.store.Delete(ctx, s.digest)
+		m.timed(ctx, "delete", start, err)
 		if err != nil {
-			s.loadErr = m.storeErr(s.ctx, "delete", s.digest, err)
+			s.loadErr = m.storeErr(ctx, "delete", s.digest, err)
 			return s.loadErr
 		}
 		s.clearCookie = s.deadCookieDeletable()
 		return nil
 	default:
-		s.loadErr = m.storeErr(s.ctx, "load", s.digest, err)
+		s.loadErr = m.storeErr(ctx, "load", s.digest, err)
 		return s.loadErr
 	}
 	if rec == nil {
-		s.loadErr = m.storeErr(s.ctx, "load", s.digest, errors.New("store returned no record and no error"))
+		s.loadErr = m.storeErr(ctx, "load", s.digest, errors.New("store returned no record and no error"))
 		return s.loadErr
 	}
 	now := m.now()
 	if !m.alive(rec, now) {
 		s.hasToken = false
 		s.clearCookie = s.deadCookieDeletable()
-		m.emit(s.ctx, Event{Kind: EventExpired, token: ref(s.digest), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
+		m.emit(ctx, Event{Kind: EventExpired, token: ref(s.digest), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
 		start := m.startTimer()
-		_, err := m.store.Delete(s.ctx, s.digest)
-		m.timed(s.ctx, "delete", start, err)
+		_, err := m.store.Delete(ctx, s.digest)
+		m.timed(ctx, "delete", start, err)
 		if err != nil {
 			// The session is rejected either way; a failed lazy delete
 			// leaves work for the cleaner but must not be silent.
-			m.storeErr(s.ctx, "delete", s.digest, err)
+			m.storeErr(ctx, "delete", s.digest, err)
 		}
 		return nil
 	}

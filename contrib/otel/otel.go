@@ -1,8 +1,12 @@
-// Package otel reports a session.Manager to OpenTelemetry: a span for
-// every store call (session.store.load, .create, .update, .touch, .renew,
-// .delete, ...) as a child of the request's span, span events for the
+// Package otel reports a session.Manager to OpenTelemetry: a span for the
+// session's load and one for its commit in a request (session.load,
+// session.commit, children of the request's span), a span for every store
+// call (session.store.load, .create, .update, .touch, .renew, .delete, ...)
+// as a child of its phase's span (or of the caller's span for calls
+// outside a request, such as the admin ones), span events for the
 // lifecycle and security events (created, renewed, destroyed, expired,
-// revoked, invalid_token, store_error) on the request's span, and two
+// revoked, invalid_token, store_error) on the span where they happen (the
+// request's, or its session.load or session.commit), and two
 // metrics: the store calls' duration (session.store.duration, seconds, by
 // operation and outcome) and the events (session.events, by kind and
 // reason).
@@ -75,6 +79,21 @@ func New(opts ...Option) (*Observer, error) {
 		return nil, err
 	}
 	return &Observer{tracer: o.tp.Tracer(instrumentation), duration: duration, events: events, userID: o.userID}, nil
+}
+
+// StartPhase starts the span of a session's load or commit
+// (session.load, session.commit) as a child of ctx's span; the store
+// calls of the phase are its children. It makes Observer a
+// session.PhaseObserver.
+func (o *Observer) StartPhase(ctx context.Context, phase string) (context.Context, func(error)) {
+	ctx, span := o.tracer.Start(ctx, "session."+phase, trace.WithSpanKind(trace.SpanKindInternal))
+	return ctx, func(err error) {
+		if err != nil {
+			// As for store calls: the outcome, not the text.
+			span.SetStatus(codes.Error, "session "+phase+" failed")
+		}
+		span.End()
+	}
 }
 
 // Observe records e.

@@ -22,7 +22,8 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// Issue 21: store calls become child spans of the request's span, events
+// Issue 21: a session's load and commit become child spans of the
+// request's span and its store calls their children, events
 // become span events, metrics count both, and nothing recorded holds a
 // token or a digest, on memory, SQLite and Redis.
 func TestSpansEventsAndMetrics(t *testing.T) {
@@ -141,14 +142,30 @@ func checkSpansEventsAndMetrics(t *testing.T, st session.Store) {
 	var storeSpans int
 	seen := map[string]bool{} // span event names, and "ref" once a session.ref was recorded
 	parents := map[string]string{}
+	phases := map[string]int{} // "load" and "commit" spans
 	for _, s := range spans.Ended() {
 		parents[s.SpanContext().SpanID().String()] = s.Name()
 	}
 	for _, s := range spans.Ended() {
-		if strings.HasPrefix(s.Name(), "session.store.") {
+		p := parents[s.Parent().SpanID().String()]
+		switch {
+		case strings.HasPrefix(s.Name(), "session.store."):
+			// A read happens in the session's load, a write in its
+			// commit; a deletion in either, or in the handler's own
+			// call (Destroy deletes at once).
 			storeSpans++
-			if p := parents[s.Parent().SpanID().String()]; !strings.HasPrefix(p, "GET ") {
-				t.Fatalf("store span %s is not a child of the request's span (parent %q)", s.Name(), p)
+			want := map[string]string{"session.store.load": "session.load", "session.store.create": "session.commit",
+				"session.store.update": "session.commit", "session.store.touch": "session.commit", "session.store.renew": "session.commit"}[s.Name()]
+			if want != "" && p != want || want == "" && p != "session.load" && p != "session.commit" && !strings.HasPrefix(p, "GET ") {
+				t.Fatalf("store span %s is a child of %q", s.Name(), p)
+			}
+		case s.Name() == "session.load" || s.Name() == "session.commit":
+			phases[s.Name()]++
+			if !strings.HasPrefix(p, "GET ") {
+				t.Fatalf("%s is not a child of the request's span (parent %q)", s.Name(), p)
+			}
+			if s.EndTime().Before(s.StartTime()) {
+				t.Fatalf("%s ends before it starts", s.Name())
 			}
 		}
 		check("a span name", s.Name())
@@ -167,6 +184,12 @@ func checkSpansEventsAndMetrics(t *testing.T, st session.Store) {
 	}
 	if storeSpans < 6 { // create, load, renew, load, renew, load, ..., delete
 		t.Fatalf("%d store spans, want at least 6", storeSpans)
+	}
+	// Loads: every request but the first (no cookie) and the malformed
+	// token's (nothing to look up). Commits: the visit's create, the
+	// login's and the renewal's renewals, the logout's delete.
+	if phases["session.load"] < 6 || phases["session.commit"] < 3 {
+		t.Fatalf("phase spans %v, want at least 6 loads and 3 commits", phases)
 	}
 	// The paths whose tokens were checked above were recorded.
 	for _, name := range []string{"session.created", "session.renewed", "session.invalid_token", "session.destroyed", "ref"} {

@@ -1,0 +1,105 @@
+package session_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/sessionkit/session"
+)
+
+// phaseKey marks the context a phaseRecorder gave a phase.
+type phaseKey struct{}
+
+// phaseRecorder is a PhaseObserver that records each phase with its
+// outcome, and each store call with the phase its context came from.
+type phaseRecorder struct {
+	mu     sync.Mutex
+	phases []string // "load", "commit", "commit failed", ...
+	calls  []string // "load in load", "create in commit", "delete in none", ...
+}
+
+func (p *phaseRecorder) StartPhase(ctx context.Context, phase string) (context.Context, func(error)) {
+	return context.WithValue(ctx, phaseKey{}, phase), func(err error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if err != nil {
+			phase += " failed"
+		}
+		p.phases = append(p.phases, phase)
+	}
+}
+
+func (p *phaseRecorder) Observe(ctx context.Context, e session.Event) {
+	if e.Kind != session.EventStoreCall {
+		return
+	}
+	phase, _ := ctx.Value(phaseKey{}).(string)
+	if phase == "" {
+		phase = "none"
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls = append(p.calls, e.Op+" in "+phase)
+}
+
+// take returns what was recorded since the last take.
+func (p *phaseRecorder) take() (phases, calls []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	phases, calls = p.phases, p.calls
+	p.phases, p.calls = nil, nil
+	return phases, calls
+}
+
+// Issue 21: a PhaseObserver sees a session's load and commit as phases
+// around their store calls, which get the phase's context; a request that
+// needs no store call has no phase, and a failed phase ends with its
+// error.
+func TestPhaseObserver(t *testing.T) {
+	rec := &phaseRecorder{}
+	e := newEnv(t, session.WithObserver(rec))
+	same := func(what string, got []string, want ...string) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Fatalf("%s: %q, want %q", what, got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("%s: %q, want %q", what, got, want)
+			}
+		}
+	}
+
+	tok := mustToken(t, e.do("/set?k=a&v=1", "")) // no cookie: nothing to load
+	phases, calls := rec.take()
+	same("new session: phases", phases, "commit")
+	same("new session: store calls", calls, "create in commit")
+
+	e.do("/get?k=a", tok) // read-only, no refresh due: nothing to commit
+	phases, calls = rec.take()
+	same("read: phases", phases, "load")
+	same("read: store calls", calls, "load in load")
+
+	e.do("/set?k=a&v=2", tok)
+	phases, calls = rec.take()
+	same("write: phases", phases, "load", "commit")
+	same("write: store calls", calls, "load in load", "update in commit")
+
+	e.do("/noop", tok) // the handler never touches its session
+	phases, calls = rec.take()
+	same("untouched: phases", phases)
+	same("untouched: store calls", calls)
+
+	e.store.setFail("load", errBoom)
+	e.do("/get?k=a", tok)
+	e.store.setFail("load", nil)
+	phases, _ = rec.take()
+	same("failed load: phases", phases, "load failed")
+
+	e.store.setFail("update", errBoom)
+	e.do("/set?k=a&v=3", tok)
+	e.store.setFail("update", nil)
+	phases, _ = rec.take()
+	same("failed commit: phases", phases, "load", "commit failed")
+}
