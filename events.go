@@ -113,18 +113,21 @@ type ObserverFunc func(ctx context.Context, e Event)
 func (f ObserverFunc) Observe(ctx context.Context, e Event) { f(ctx, e) }
 
 // A PhaseObserver is an Observer that also wraps the two phases of a
-// session in a request: "load" (reading it from the store, when the
-// handler first touches it) and "commit" (writing it when the response
-// starts, for a request that writes). StartPhase is called when a phase
+// session: "load" (reading it from the store, when the handler first
+// touches it, or in Manager.Lookup) and "commit" (writing it when the
+// response starts, or in Manager.Save). StartPhase is called when a phase
 // begins, with the context its store calls and events would get; it
 // returns the context to give them instead (one carrying a tracing span,
 // so that the store calls' spans are its children) and a function the
-// manager calls with the phase's outcome when it ends. Only phases that
-// may call the store are reported: a load when there is a token to look
-// up (not for a request without one, nor for a session kept in the
-// cookie), a commit when the session may be written (changed values, a
-// login or logout, a refresh due), never for a read-only request with no
-// refresh due. contrib/otel's Observer is one.
+// manager calls once with the phase's outcome when it ends (also when a
+// store call panics). A load is reported when there is a token to look up
+// in the store (not for a request without one, nor for a session kept in
+// the cookie, which is opened without a store call); a commit when the
+// session may be written (values, a login, a refresh due, a session kept
+// in the cookie), not for a read-only request with no refresh due nor for
+// a request without a session. The store calls the handler's own calls
+// make (Destroy, RevokeSession, the revocations) belong to no phase.
+// contrib/otel's Observer is one.
 type PhaseObserver interface {
 	Observer
 	StartPhase(ctx context.Context, phase string) (context.Context, func(err error))
@@ -139,8 +142,10 @@ func (m *Manager) startPhase(ctx context.Context, phase string) (context.Context
 	}
 	ends := make([]func(error), 0, len(m.phasers))
 	for _, p := range m.phasers {
-		var end func(error)
-		ctx, end = p.StartPhase(ctx, phase)
+		c, end := p.StartPhase(ctx, phase)
+		if c != nil {
+			ctx = c
+		}
 		ends = append(ends, end)
 	}
 	return ctx, ends

@@ -391,10 +391,26 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 	if s.rec != nil && !s.dirty() && !s.reseal && !m.touchDue(s.rec, s.loadedAt) {
 		return nil
 	}
+	if s.rec == nil && !s.login && len(s.values) == 0 && !s.sealed && m.anon == nil && m.client == nil {
+		// No session to write (a request without one, or whose token
+		// was dead): what commitWrite would do, without a phase.
+		if s.clearCookie {
+			m.writeDeletion(h)
+		}
+		return nil
+	}
 	ctx, ends := m.startPhase(s.ctx, "commit")
-	err := m.commitWrite(ctx, s, h)
-	endPhase(ends, err)
-	return err
+	if ends == nil {
+		return m.commitWrite(ctx, s, h)
+	}
+	return m.commitPhase(ctx, s, h, ends)
+}
+
+// commitPhase is commitWrite inside a commit phase, which it ends however
+// commitWrite returns.
+func (m *Manager) commitPhase(ctx context.Context, s *Session, h http.Header, ends []func(error)) (err error) {
+	defer func() { endPhase(ends, err) }()
+	return m.commitWrite(ctx, s, h)
 }
 
 // commitWrite is commit's part for a session that writes: ctx is the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sessionkit/session"
 )
@@ -90,6 +91,35 @@ func TestPhaseObserver(t *testing.T) {
 	phases, calls = rec.take()
 	same("untouched: phases", phases)
 	same("untouched: store calls", calls)
+
+	e.do("/get?k=a", "") // no session, none created: no phase
+	phases, calls = rec.take()
+	same("anonymous read: phases", phases)
+	same("anonymous read: store calls", calls)
+
+	e.do("/get?k=a", randomToken()) // looked up, unknown: its cookie is cleared without a commit
+	phases, calls = rec.take()
+	same("unknown token: phases", phases, "load")
+	same("unknown token: store calls", calls, "load in load")
+
+	e.clock.Advance(5 * time.Minute) // the refresh is due (a tenth of the idle timeout)
+	e.do("/get?k=a", tok)
+	phases, calls = rec.take()
+	same("refresh: phases", phases, "load", "commit")
+	same("refresh: store calls", calls, "load in load", "touch in commit")
+
+	tok = mustToken(t, e.do("/login?u=alice", tok))
+	phases, calls = rec.take()
+	same("login: phases", phases, "load", "commit")
+	same("login: store calls", calls, "load in load", "renew in commit")
+
+	e.clock.Advance(31 * time.Minute) // past the idle timeout: deleted at load
+	e.do("/get?k=a", tok)
+	phases, calls = rec.take()
+	same("expired: phases", phases, "load")
+	same("expired: store calls", calls, "load in load", "delete in load")
+	tok = mustToken(t, e.do("/set?k=a&v=1", ""))
+	rec.take()
 
 	e.store.setFail("load", errBoom)
 	e.do("/get?k=a", tok)

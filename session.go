@@ -113,9 +113,17 @@ func (s *Session) load() error {
 		return s.loadClient()
 	}
 	ctx, ends := m.startPhase(s.ctx, "load")
-	err := s.loadStored(ctx)
-	endPhase(ends, err)
-	return err
+	if ends == nil {
+		return s.loadStored(ctx)
+	}
+	return s.loadPhase(ctx, ends)
+}
+
+// loadPhase is loadStored inside a load phase, which it ends however
+// loadStored returns.
+func (s *Session) loadPhase(ctx context.Context, ends []func(error)) (err error) {
+	defer func() { endPhase(ends, err) }()
+	return s.loadStored(ctx)
 }
 
 // loadStored is load's part for a token the store may hold: ctx is the

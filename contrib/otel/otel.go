@@ -1,9 +1,11 @@
 // Package otel reports a session.Manager to OpenTelemetry: a span for the
 // session's load and one for its commit in a request (session.load,
-// session.commit, children of the request's span), a span for every store
+// session.commit, children of the request's span; see
+// session.PhaseObserver for when each happens), a span for every store
 // call (session.store.load, .create, .update, .touch, .renew, .delete, ...)
-// as a child of its phase's span (or of the caller's span for calls
-// outside a request, such as the admin ones), span events for the
+// as a child of its phase's span, or of the caller's span for the calls a
+// handler makes itself (Destroy, RevokeSession) and those outside a
+// request (the admin ones), span events for the
 // lifecycle and security events (created, renewed, destroyed, expired,
 // revoked, invalid_token, store_error) on the span where they happen (the
 // request's, or its session.load or session.commit), and two

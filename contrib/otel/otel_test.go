@@ -164,9 +164,6 @@ func checkSpansEventsAndMetrics(t *testing.T, st session.Store) {
 			if !strings.HasPrefix(p, "GET ") {
 				t.Fatalf("%s is not a child of the request's span (parent %q)", s.Name(), p)
 			}
-			if s.EndTime().Before(s.StartTime()) {
-				t.Fatalf("%s ends before it starts", s.Name())
-			}
 		}
 		check("a span name", s.Name())
 		check("a span status", s.Status().Description)
@@ -187,9 +184,10 @@ func checkSpansEventsAndMetrics(t *testing.T, st session.Store) {
 	}
 	// Loads: every request but the first (no cookie) and the malformed
 	// token's (nothing to look up). Commits: the visit's create, the
-	// login's and the renewal's renewals, the logout's delete.
-	if phases["session.load"] < 6 || phases["session.commit"] < 3 {
-		t.Fatalf("phase spans %v, want at least 6 loads and 3 commits", phases)
+	// login's and the renewal's renewals (the logout deleted in the
+	// handler; the reads had no refresh due; the dead tokens no session).
+	if phases["session.load"] != 6 || phases["session.commit"] != 3 {
+		t.Fatalf("phase spans %v, want 6 loads and 3 commits", phases)
 	}
 	// The paths whose tokens were checked above were recorded.
 	for _, name := range []string{"session.created", "session.renewed", "session.invalid_token", "session.destroyed", "ref"} {
