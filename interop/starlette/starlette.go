@@ -9,6 +9,11 @@
 // "itsdangerous.Signer", key derivation "django-concat"). Like any cookie
 // session it cannot be revoked on the server: a copied cookie stays valid
 // until its age runs out (MaxAge), whichever side logs out.
+//
+// Go writes Starlette's bytes (json.dumps spacing, \u escapes, padding,
+// timestamp, signature) with one difference: the keys in sorted order,
+// where Starlette keeps the order in which the app set them (a session's
+// values do not carry it). Each side reads either order.
 package starlette
 
 import (

@@ -208,3 +208,36 @@ func TestStarletteClockAhead(t *testing.T) {
 		}
 	}
 }
+
+// SPEC 6 worked example, the other way: Go seals the session it opened
+// from Starlette's cookie into the bytes Starlette writes for it (its
+// json.dumps spacing and \u escapes, padded standard base64, the
+// timestamp and signature), but for the order of the keys: Starlette
+// keeps the dictionary's insertion order, which a session's values do not
+// carry, and Go writes them sorted (each side reads either order).
+func TestStarletteWritesTheWorkedExample(t *testing.T) {
+	const cookie = "eyJ1c2VyIjogNywgIm5hbWUiOiAiWm9cdTAwZWIifQ==.aVW5AA.j0TYkWVjX799FXX-BNZ3zS4WgBY"
+	at := time.Unix(1767225600, 0)
+	st, err := starlette.New(starlette.Config{Secret: secret, Skew: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rec, _, err := st.Open(context.Background(), "session", cookie, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Now = func() time.Time { return at.Add(time.Nanosecond) }
+	again, err := st.Seal(context.Background(), "session", session.Digest{}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Starlette's payload, {"user": 7, "name": "Zo\u00eb"}, with its keys
+	// in sorted order.
+	want := signStarlette(base64.StdEncoding.EncodeToString([]byte(`{"name": "Zo\u00eb", "user": 7}`)), at)
+	if again != want {
+		t.Fatalf("sealed %q, want %q", again, want)
+	}
+	if strings.Split(again, ".")[1] != strings.Split(cookie, ".")[1] {
+		t.Fatalf("timestamp %q, Starlette's %q", strings.Split(again, ".")[1], strings.Split(cookie, ".")[1])
+	}
+}
