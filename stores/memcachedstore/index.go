@@ -137,6 +137,9 @@ func (s *Store) updateIndex(ctx context.Context, userID string, change func(*ind
 			}
 		} else {
 			item.Value, item.Expiration = v, 0
+			if beforeCAS != nil {
+				beforeCAS()
+			}
 			err = s.client.CompareAndSwap(item)
 			if errors.Is(err, memcache.ErrCASConflict) || errors.Is(err, memcache.ErrNotStored) || errors.Is(err, memcache.ErrCacheMiss) {
 				continue

@@ -63,6 +63,10 @@ const MaxSessionsPerUser = 5000
 // (see backoff), so writers racing on one session take turns.
 const maxAttempts = 32
 
+// beforeCAS, set only by tests, runs between a compare-and-swap loop's
+// read and its write, where another client's write makes the swap fail.
+var beforeCAS func()
+
 // backoff waits before retry attempt (1, 2, ...) of a conflicting cas: a
 // random time up to attempt × 200 µs, or until ctx ends.
 func backoff(ctx context.Context, attempt int) error {
@@ -318,6 +322,9 @@ func (s *Store) rewrite(ctx context.Context, d session.Digest, op string, change
 			return err
 		}
 		item.Value, item.Expiration = v, expiration(rec.ExpiresAt(), time.Now())
+		if beforeCAS != nil {
+			beforeCAS()
+		}
 		err = s.client.CompareAndSwap(item)
 		switch {
 		case err == nil:
