@@ -49,6 +49,10 @@ def configure(db):
         extra["DEFAULT_HASHING_ALGORITHM"] = "sha1"
     if db.get("browser_close"):
         extra["SESSION_EXPIRE_AT_BROWSER_CLOSE"] = True
+    if db.get("session_serializer"):
+        # e.g. "django.contrib.sessions.serializers.PickleSerializer",
+        # which Go must refuse, never decode.
+        extra["SESSION_SERIALIZER"] = db["session_serializer"]
     settings.configure(
         SECRET_KEY=db.get("secret", SECRET),
         **extra,
