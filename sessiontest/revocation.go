@@ -49,8 +49,9 @@ import (
 // AdminRevokeSession that found the session already gone (its cookie or
 // handle was replaced by a renewal before the call) covers nothing and is
 // tried again with the latest cookie, up to 50 times; with 20 rounds of a
-// mode or more, at least one in ten must cover a session, or the race was
-// not run.
+// mode or more, at least half must cover a session, or the race was not
+// run (on every store of this repository nearly all rounds do: 57 to 60
+// of 60).
 //
 // It reports the survivors of all rounds in one failure. m must use the
 // store under test and may be a client-side manager; its clock must be the
@@ -62,7 +63,7 @@ func RevocationRace(t *testing.T, m *session.Manager, rounds int) {
 		t.Fatalf("%d sessions survived their revocation over %d rounds (first in %s); %d rounds left the current session wrong", r.survivors, rounds, r.first, r.wrongCounts)
 	}
 	for _, mode := range r.modes {
-		if n := r.roundsOf[mode]; n >= 20 && r.coveringRoundsOf[mode]*10 < n {
+		if n := r.roundsOf[mode]; n >= 20 && r.coveringRoundsOf[mode]*2 < n {
 			t.Fatalf("%s covered a session in %d of its %d rounds: the race was not run", mode, r.coveringRoundsOf[mode], n)
 		}
 	}
