@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -28,6 +29,8 @@ type Manager struct {
 	revoker ClientRevoker // the client store's revocation hook, if any
 	hashers sync.Pool     // of HMAC-SHA-256 keyed with logKey, for hash
 	anonCap *anonBucket   // WithAnonymousLimit, or nil
+
+	loginLocks [64]sync.Mutex // WithMaxSessionsPerUser: a user's logins in this process, one at a time (see lockLogins)
 
 	plainHTTPWarned atomic.Bool // warnPlainHTTP logged its line for a host browsers do not trust
 	webKitWarned    atomic.Bool // warnPlainHTTP logged its line for WebKit on localhost
@@ -430,6 +433,11 @@ func (m *Manager) commitWrite(ctx context.Context, s *Session, h http.Header) er
 	if s.sealed {
 		return m.commitClient(ctx, s, h, now)
 	}
+	if s.login && m.maxPerUser > 0 {
+		// The login's new session and the eviction of the user's
+		// sessions beyond the limit, one login at a time.
+		defer m.lockLogins(s.userID)()
+	}
 	switch {
 	case s.rec != nil && s.renew:
 		return m.commitRenew(ctx, s, h, now)
@@ -620,4 +628,22 @@ func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, no
 		m.enforceLimit(ctx, rec.UserID, d)
 	}
 	return nil
+}
+
+// lockLogins serializes, within this process, the logins of user under
+// WithMaxSessionsPerUser: each one stores its new session and evicts the
+// least recently active beyond the limit before the next begins. Run
+// concurrently, each login would list the others and evict some of them,
+// and logins of one user from several devices at once could evict each
+// other down to none (seen: 0 of 20 concurrent logins left logged in,
+// though each answered as done). Serialized, every login sees the
+// sessions of those before it, so the limit holds and the last login
+// stays. Users share 64 locks by a hash of their id. It returns the
+// unlock function.
+func (m *Manager) lockLogins(user string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(user))
+	mu := &m.loginLocks[h.Sum32()%uint32(len(m.loginLocks))]
+	mu.Lock()
+	return mu.Unlock
 }

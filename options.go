@@ -124,6 +124,12 @@ func WithTrustedProxies(prefixes ...netip.Prefix) Option {
 // (Spring Security's concurrent session control): after a login beyond the
 // limit, the user's least recently active other sessions are revoked. Zero
 // (the default) means no limit. It needs a store implementing UserIndex.
+// A manager runs the logins of one user one at a time (the new session,
+// then the evictions), so concurrent logins from several devices leave at
+// most n sessions and the last login logged in
+// (sessiontest.SessionLimitRace). Logins of one user on several instances
+// at the same moment are not serialized: each may evict the others' new
+// sessions, so one of them may need to log in again.
 func WithMaxSessionsPerUser(n int) Option { return func(c *config) { c.maxPerUser = n } }
 
 // WithCookieName sets the cookie name (default "__Host-sid"; "__Secure-sid"

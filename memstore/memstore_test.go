@@ -120,6 +120,14 @@ func TestRevocationRace(t *testing.T) {
 	sessiontest.RevocationRaceStore(t, s, 300)
 }
 
+// Issue 18 (5): WithMaxSessionsPerUser holds under concurrent logins of
+// one user: once they have answered, at most the limit are logged in.
+func TestSessionLimitRace(t *testing.T) {
+	s := memstore.New()
+	defer s.Stop()
+	sessiontest.SessionLimitRace(t, s, 3, 20, 30)
+}
+
 // Issue 17 (5): a double-submitted login form leaves a working login
 // whichever response the browser processes last.
 func TestDoubleLogin(t *testing.T) {

@@ -66,6 +66,12 @@ func TestRevocationRace(t *testing.T) {
 	sessiontest.RevocationRaceStore(t, newStore(t), 300)
 }
 
+// Issue 18 (5): WithMaxSessionsPerUser holds under concurrent logins of
+// one user: once they have answered, at most the limit are logged in.
+func TestSessionLimitRace(t *testing.T) {
+	sessiontest.SessionLimitRace(t, newStore(t), 3, 20, 30)
+}
+
 func TestDoubleLogin(t *testing.T) {
 	sessiontest.DoubleLoginStore(t, newStore(t), 300)
 }

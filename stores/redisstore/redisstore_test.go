@@ -395,6 +395,12 @@ func TestRevocationRaceStandalone(t *testing.T) {
 	sessiontest.RevocationRaceStore(t, newStore(t, testClient(t)), 300)
 }
 
+// Issue 18 (5): WithMaxSessionsPerUser holds under concurrent logins of
+// one user: once they have answered, at most the limit are logged in.
+func TestSessionLimitRaceStandalone(t *testing.T) {
+	sessiontest.SessionLimitRace(t, newStore(t, testClient(t)), 3, 20, 30)
+}
+
 // Issue 17 (5): a double-submitted login form leaves a working login
 // whichever response the browser processes last.
 func TestDoubleLoginStandalone(t *testing.T) {

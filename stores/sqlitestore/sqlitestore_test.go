@@ -136,6 +136,12 @@ func TestRevocationRace(t *testing.T) {
 	sessiontest.RevocationRaceStore(t, newStore(t), 300)
 }
 
+// Issue 18 (5): WithMaxSessionsPerUser holds under concurrent logins of
+// one user: once they have answered, at most the limit are logged in.
+func TestSessionLimitRace(t *testing.T) {
+	sessiontest.SessionLimitRace(t, newStore(t), 3, 20, 30)
+}
+
 // Issue 17 (5): a double-submitted login form leaves a working login
 // whichever response the browser processes last.
 func TestDoubleLogin(t *testing.T) {
