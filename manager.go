@@ -30,7 +30,8 @@ type Manager struct {
 	hashers sync.Pool     // of HMAC-SHA-256 keyed with logKey, for hash
 	anonCap *anonBucket   // WithAnonymousLimit, or nil
 
-	loginLocks [64]sync.Mutex // WithMaxSessionsPerUser: a user's logins in this process, one at a time (see lockLogins)
+	loginLocks    [64]chan struct{} // WithMaxSessionsPerUser: a user's logins in this manager, one at a time (see lockLogins)
+	loginLocksSet sync.Once
 
 	plainHTTPWarned atomic.Bool // warnPlainHTTP logged its line for a host browsers do not trust
 	webKitWarned    atomic.Bool // warnPlainHTTP logged its line for WebKit on localhost
@@ -420,6 +421,17 @@ func (m *Manager) commitPhase(ctx context.Context, s *Session, h http.Header, en
 // commit phase's context (see PhaseObserver). It must be called with s.mu
 // held.
 func (m *Manager) commitWrite(ctx context.Context, s *Session, h http.Header) error {
+	if s.login && m.maxPerUser > 0 {
+		// The login's new session and the eviction of the user's
+		// sessions beyond the limit, one login at a time; its time is
+		// read once it has its turn, so that the least recently active
+		// are the earlier logins.
+		unlock, err := m.lockLogins(ctx, s.userID)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	now := m.now()
 	if m.anon != nil && !s.login && (s.sealed || s.rec == nil) {
 		// WithAnonymousInCookie: an anonymous session stays in the cookie.
@@ -432,11 +444,6 @@ func (m *Manager) commitWrite(ctx context.Context, s *Session, h http.Header) er
 	}
 	if s.sealed {
 		return m.commitClient(ctx, s, h, now)
-	}
-	if s.login && m.maxPerUser > 0 {
-		// The login's new session and the eviction of the user's
-		// sessions beyond the limit, one login at a time.
-		defer m.lockLogins(s.userID)()
 	}
 	switch {
 	case s.rec != nil && s.renew:
@@ -630,7 +637,7 @@ func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, no
 	return nil
 }
 
-// lockLogins serializes, within this process, the logins of user under
+// lockLogins serializes, within this manager, the logins of user under
 // WithMaxSessionsPerUser: each one stores its new session and evicts the
 // least recently active beyond the limit before the next begins. Run
 // concurrently, each login would list the others and evict some of them,
@@ -638,12 +645,21 @@ func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, no
 // other down to none (seen: 0 of 20 concurrent logins left logged in,
 // though each answered as done). Serialized, every login sees the
 // sessions of those before it, so the limit holds and the last login
-// stays. Users share 64 locks by a hash of their id. It returns the
-// unlock function.
-func (m *Manager) lockLogins(user string) func() {
+// stays. Users share 64 locks by a hash of their id; a login waits for
+// its turn until ctx is done. It returns the unlock function.
+func (m *Manager) lockLogins(ctx context.Context, user string) (func(), error) {
+	m.loginLocksSet.Do(func() {
+		for i := range m.loginLocks {
+			m.loginLocks[i] = make(chan struct{}, 1)
+		}
+	})
 	h := fnv.New32a()
 	h.Write([]byte(user))
-	mu := &m.loginLocks[h.Sum32()%uint32(len(m.loginLocks))]
-	mu.Lock()
-	return mu.Unlock
+	turn := m.loginLocks[h.Sum32()%uint32(len(m.loginLocks))]
+	select {
+	case turn <- struct{}{}:
+		return func() { <-turn }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("session: login waiting for the same user's other logins: %w", ctx.Err())
+	}
 }

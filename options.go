@@ -125,11 +125,14 @@ func WithTrustedProxies(prefixes ...netip.Prefix) Option {
 // limit, the user's least recently active other sessions are revoked. Zero
 // (the default) means no limit. It needs a store implementing UserIndex.
 // A manager runs the logins of one user one at a time (the new session,
-// then the evictions), so concurrent logins from several devices leave at
-// most n sessions and the last login logged in
-// (sessiontest.SessionLimitRace). Logins of one user on several instances
-// at the same moment are not serialized: each may evict the others' new
-// sessions, so one of them may need to log in again.
+// then the evictions), so concurrent logins from several devices leave
+// exactly the n most recent sessions and the last login logged in
+// (sessiontest.SessionLimitRace); logins of users that share one of its 64
+// locks wait for each other too. Logins of one user through several
+// managers at the same moment (several instances, or two managers of one
+// process over the same store) are not serialized with each other: each
+// may evict the others' new sessions, possibly all of them, and the user
+// then logs in again.
 func WithMaxSessionsPerUser(n int) Option { return func(c *config) { c.maxPerUser = n } }
 
 // WithCookieName sets the cookie name (default "__Host-sid"; "__Secure-sid"

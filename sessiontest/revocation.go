@@ -50,8 +50,8 @@ import (
 // handle was replaced by a renewal before the call) covers nothing and is
 // tried again with the latest cookie, up to 50 times; with 20 rounds of a
 // mode or more, at least half must cover a session, or the race was not
-// run (on every store of this repository nearly all rounds do: 57 to 60
-// of 60).
+// run (on this repository's stores most rounds do, well above half even
+// under load).
 //
 // It reports the survivors of all rounds in one failure. m must use the
 // store under test and may be a client-side manager; its clock must be the

@@ -231,6 +231,10 @@ func TestStarletteWritesTheWorkedExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The test's signer, checked against the cookie Starlette wrote:
+	if got := signStarlette(strings.Split(cookie, ".")[0], at); got != cookie {
+		t.Fatalf("signStarlette gives %q, Starlette wrote %q", got, cookie)
+	}
 	// Starlette's payload, {"user": 7, "name": "Zo\u00eb"}, with its keys
 	// in sorted order.
 	want := signStarlette(base64.StdEncoding.EncodeToString([]byte(`{"name": "Zo\u00eb", "user": 7}`)), at)

@@ -18,7 +18,7 @@ func SetPruneGrace(d time.Duration) (restore func()) {
 func (s *Store) UserKey(userID string) string { return s.userKey(userID) }
 
 // SetBeforeCAS sets beforeCAS for a test and returns the function that
-// restores it.
+// restores it. A test using it must not run in parallel with others.
 func SetBeforeCAS(f func()) (restore func()) {
 	old := beforeCAS
 	beforeCAS = f
