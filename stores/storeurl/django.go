@@ -140,9 +140,14 @@ func openDjango(ctx context.Context, rawURL string) (*Store, error) {
 			db.Close()
 			return nil, errors.New("storeurl: cache_key_prefix= and cache_version= need cache_url_env= (the cached_db backend)")
 		}
-		return &Store{FullStore: djangoFull{st}, Kind: "django-" + vendor.String(), Options: options, close: db.Close}, nil
+		return &Store{FullStore: djangoFull{Store: st}, Kind: "django-" + vendor.String(), Options: options, close: db.Close}, nil
 	}
-	client, version, err := djangoRedis(params["cache_url_env"], "cache_url_env", params["cache_version"], "cache_version")
+	version, err := cacheVersion("cache_version", params["cache_version"])
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	client, err := cacheClient(params["cache_url_env"])
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -160,7 +165,7 @@ func openDjango(ctx context.Context, rawURL string) (*Store, error) {
 		return nil, fmt.Errorf("opening the cache (cache_url_env) of %s: %w", Redact(rawURL), err)
 	}
 	return &Store{
-		FullStore: cachedDBFull{cached, st},
+		FullStore: cachedDBFull{CachedDB: cached},
 		Kind:      "django-cached_db-" + vendor.String(),
 		Options:   options,
 		close:     func() error { return errors.Join(client.Close(), db.Close()) },
@@ -205,21 +210,25 @@ func openDjangoDB(dbURL string) (*sql.DB, django.Vendor, error) {
 	return db, vendor, nil
 }
 
-// djangoRedis makes the Redis client of the URL in the environment
-// variable env (named by the parameter param) and parses the cache
-// VERSION in version (the parameter versionParam; default 1).
-func djangoRedis(env, param, version, versionParam string) (redis.UniversalClient, int, error) {
-	v := 1
-	if version != "" {
-		n, err := strconv.Atoi(version)
-		if err != nil || n < 1 {
-			return nil, 0, fmt.Errorf("storeurl: %s=%q is not a positive integer", versionParam, version)
-		}
-		v = n
+// cacheVersion parses a cache VERSION given in the parameter name: 0 when
+// it is not given (Django's default, 1, to the stores).
+func cacheVersion(name, value string) (int, error) {
+	if value == "" {
+		return 0, nil
 	}
+	n, err := strconv.Atoi(value)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("storeurl: %s=%q is not a positive integer", name, value)
+	}
+	return n, nil
+}
+
+// cacheClient makes the Redis client of the cached_db backend's cache, from
+// the URL in the environment variable env (cache_url_env).
+func cacheClient(env string) (redis.UniversalClient, error) {
 	redisURL := os.Getenv(env)
 	if redisURL == "" {
-		return nil, 0, fmt.Errorf("storeurl: %s: the environment variable %s is empty or unset", param, env)
+		return nil, fmt.Errorf("storeurl: cache_url_env: the environment variable %s is empty or unset", env)
 	}
 	// The value is never quoted: a variable named by mistake may hold
 	// another secret (SECRET_KEY itself).
@@ -231,13 +240,13 @@ func djangoRedis(env, param, version, versionParam string) (redis.UniversalClien
 		// of Django's cache in one command, which Cluster refuses
 		// across slots (django-redis itself runs on one node or behind
 		// Sentinel).
-		return nil, 0, fmt.Errorf("storeurl: %s: the environment variable %s does not hold a redis://, rediss://, redis-sentinel:// or rediss-sentinel:// URL", param, env)
+		return nil, fmt.Errorf("storeurl: cache_url_env: the environment variable %s does not hold a redis://, rediss://, redis-sentinel:// or rediss-sentinel:// URL", env)
 	}
 	client, err := redisstore.NewClient(redisURL)
 	if err != nil {
-		return nil, 0, fmt.Errorf("storeurl: %s: %s", param, urlredact.RedactFor(redisURL, err.Error()))
+		return nil, fmt.Errorf("storeurl: cache_url_env: %s", urlredact.RedactFor(redisURL, err.Error()))
 	}
-	return client, v, nil
+	return client, nil
 }
 
 // openDjangoCache opens the cache backend's sessions on Redis (a
@@ -263,12 +272,9 @@ func openDjangoCache(ctx context.Context, redisURL string, params map[string]str
 	default:
 		return nil, fmt.Errorf("storeurl: compressor=%q: want zlib or none", params["compressor"])
 	}
-	if v := params["version"]; v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("storeurl: version=%q is not a positive integer", v)
-		}
-		cc.Version = n
+	var err error
+	if cc.Version, err = cacheVersion("version", params["version"]); err != nil {
+		return nil, err
 	}
 	var (
 		db    *sql.DB
@@ -395,28 +401,35 @@ func djangoSecret(env, file string) (string, error) {
 // have: it has no user column, so listing and revoking a user's sessions
 // are unsupported (a Django login is in the signed data, which a query
 // cannot select by).
-type djangoFull struct{ *django.Store }
-
-var errNoUserIndex = fmt.Errorf("%w: Django's session table has no user index (log a user out from Django, or delete the session by its key)", session.ErrUnsupported)
+type djangoFull struct {
+	*django.Store
+	noUserIndex
+}
 
 func (d djangoFull) store() session.Store { return d.Store }
 
-func (djangoFull) reason(capability string) error {
+var errNoUserIndex = fmt.Errorf("%w: Django's session table has no user index (log a user out from Django, or delete the session by its key)", session.ErrUnsupported)
+
+// noUserIndex is the user index Django's table lacks (the db and cached_db
+// backends): every call answers errNoUserIndex.
+type noUserIndex struct{}
+
+func (noUserIndex) reason(capability string) error {
 	if capability == "UserIndex" || capability == "LineageDeleter" {
 		return errNoUserIndex
 	}
 	return nil
 }
 
-func (djangoFull) ListByUser(context.Context, string, time.Time) ([]session.Entry, error) {
+func (noUserIndex) ListByUser(context.Context, string, time.Time) ([]session.Entry, error) {
 	return nil, errNoUserIndex
 }
 
-func (djangoFull) DeleteByUser(context.Context, string, session.Digest) (int, error) {
+func (noUserIndex) DeleteByUser(context.Context, string, session.Digest) (int, error) {
 	return 0, errNoUserIndex
 }
 
-func (djangoFull) DeleteLineage(context.Context, string, time.Time) (int, error) {
+func (noUserIndex) DeleteLineage(context.Context, string, time.Time) (int, error) {
 	return 0, errNoUserIndex
 }
 
@@ -456,35 +469,13 @@ func (cacheFull) DeleteExpired(context.Context, time.Time, int) (int, error) {
 	return 0, errCacheNoIndex
 }
 
-// cachedDBFull is the cached_db store with the table's counting and
-// cleanup: the rows are the truth (clearsessions deletes expired rows;
-// Django's cache copies expire by their TTL), and no user index, as for
-// the db backend.
+// cachedDBFull is the cached_db store: counting and cleanup are its
+// table's (the rows are the truth; clearsessions deletes expired rows and
+// Django's cache copies expire by their TTL), and it has no user index, as
+// for the db backend.
 type cachedDBFull struct {
 	*django.CachedDB
-	rows *django.Store
+	noUserIndex
 }
 
 func (c cachedDBFull) store() session.Store { return c.CachedDB }
-
-func (cachedDBFull) reason(capability string) error { return djangoFull{}.reason(capability) }
-
-func (c cachedDBFull) CountActive(ctx context.Context, now time.Time) (int64, error) {
-	return c.rows.CountActive(ctx, now)
-}
-
-func (c cachedDBFull) DeleteExpired(ctx context.Context, now time.Time, limit int) (int, error) {
-	return c.rows.DeleteExpired(ctx, now, limit)
-}
-
-func (cachedDBFull) ListByUser(context.Context, string, time.Time) ([]session.Entry, error) {
-	return nil, errNoUserIndex
-}
-
-func (cachedDBFull) DeleteByUser(context.Context, string, session.Digest) (int, error) {
-	return 0, errNoUserIndex
-}
-
-func (cachedDBFull) DeleteLineage(context.Context, string, time.Time) (int, error) {
-	return 0, errNoUserIndex
-}
