@@ -162,24 +162,36 @@ func (m *Manager) RevokeSession(ctx context.Context, handle string) error {
 
 // AdminRevokeSession ends any session by handle, for administrators and
 // tools (sessionctl revoke --session). It reports whether a session existed.
+// The session is read first, so that a renewal that moves it to a new
+// token while the call runs is followed (see LineageDeleter), as Destroy
+// and RevokeSession follow one: a handle that names a session when the
+// call reads it names no live continuation of it once the call returns. A
+// record that cannot be decoded (ErrCorrupt) is deleted without that
+// follow-up.
 func (m *Manager) AdminRevokeSession(ctx context.Context, handle string) (bool, error) {
 	d, err := ParseHandle(handle)
 	if err != nil {
 		return false, err
 	}
 	start := m.startTimer()
-	existed, err := m.store.Delete(ctx, d)
-	m.timed(ctx, "delete", start, err)
-	if err != nil {
-		return false, &StoreError{Op: "delete", Err: err}
+	rec, err := m.store.Load(ctx, d)
+	m.timed(ctx, "load", start, err)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return false, nil
+	case errors.Is(err, ErrCorrupt):
+		rec = nil
+	case err != nil:
+		return false, &StoreError{Op: "load", Err: err}
 	}
-	if existed {
-		m.emit(ctx, Event{Kind: EventRevoked, token: ref(d), Reason: "revoked by an administrator"})
+	if err := m.deleteRevoked(ctx, d, rec, "revoked by an administrator"); err != nil {
+		return false, err
 	}
-	return existed, nil
+	return true, nil
 }
 
-// deleteRevoked deletes a session its user revoked, rec as it was loaded;
+// deleteRevoked deletes a revoked session, rec as it was loaded (nil: a
+// record that could not be decoded);
 // like Destroy, the deletion is not canceled when the client disconnects
 // (see detached).
 func (m *Manager) deleteRevoked(ctx context.Context, d Digest, rec *Record, reason string) error {
@@ -194,7 +206,11 @@ func (m *Manager) deleteRevoked(ctx context.Context, d Digest, rec *Record, reas
 	if err != nil {
 		return &StoreError{Op: "delete", Err: err}
 	}
-	m.emit(ctx, Event{Kind: EventRevoked, token: ref(d), UserID: rec.UserID, Reason: reason})
+	user := ""
+	if rec != nil {
+		user = rec.UserID
+	}
+	m.emit(ctx, Event{Kind: EventRevoked, token: ref(d), UserID: user, Reason: reason})
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/sessiontest"
 )
 
 // usersEnv adds handlers for the users'-sessions API to an env.
@@ -279,5 +282,55 @@ func TestClientChangeRecordedOnRefresh(t *testing.T) {
 	}
 	if list := mine(t, e, tok); list[0].IP != "198.51.100.9" {
 		t.Fatalf("IP after moving: %q", list[0].IP)
+	}
+}
+
+// renewingStore is a memstore whose next Delete first renews the session
+// it is asked to delete to a new digest: a renewal committed between a
+// revocation's read and its delete.
+type renewingStore struct {
+	*memstore.Store
+	renewed *session.Digest // set: the next Delete renews to it
+}
+
+func (s *renewingStore) Delete(ctx context.Context, d session.Digest) (bool, error) {
+	if to := s.renewed; to != nil {
+		s.renewed = nil
+		rec, err := s.Store.Load(ctx, d)
+		if err != nil {
+			return false, err
+		}
+		if err := s.Store.Renew(ctx, d, *to, rec); err != nil {
+			return false, err
+		}
+	}
+	return s.Store.Delete(ctx, d)
+}
+
+// Issue 17: AdminRevokeSession ends a session that a renewal moves while
+// the call runs (before, it deleted by digest only, found nothing and
+// left the renewed session alive, reporting false).
+func TestAdminRevokeFollowsARenewal(t *testing.T) {
+	inner := memstore.New(memstore.WithCleanupInterval(0))
+	t.Cleanup(inner.Stop)
+	st := &renewingStore{Store: inner}
+	m, err := session.New(st, session.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	token := sessiontest.LoginToken(t, m, "alice", nil)
+	d, _ := session.DigestOf(token)
+	to := sessiontest.NewDigest()
+	st.renewed = &to
+	existed, err := m.AdminRevokeSession(ctx, d.Handle())
+	if err != nil || !existed {
+		t.Fatalf("AdminRevokeSession = %v, %v; want true", existed, err)
+	}
+	if _, err := inner.Load(ctx, to); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("the session renewed during the revocation survived it (Load: %v)", err)
+	}
+	if existed, err := m.AdminRevokeSession(ctx, d.Handle()); err != nil || existed {
+		t.Fatalf("AdminRevokeSession of a revoked handle = %v, %v", existed, err)
 	}
 }

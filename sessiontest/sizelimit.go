@@ -2,6 +2,7 @@ package sessiontest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,14 +18,23 @@ import (
 // setting a key of its own to a value of valueSize bytes, with a manager
 // limiting sessions to limit bytes (WithMaxSize) over st. Each request sees
 // only its own key added to the session and passes the per-request check;
-// the store, which merges the changes, must refuse (ErrTooLarge, answered
-// with 500 by the default error handler) every change that would take the
+// the store, which merges the changes, must refuse (ErrTooLarge, and no
+// other error) every change that would take the
 // stored record over the limit, and apply the others whole. Afterwards the
 // stored record is within the limit and holds exactly the keys of the
 // requests that succeeded.
 func ConcurrentSizeLimit(t *testing.T, st session.Store, writers, valueSize, limit int) {
 	t.Helper()
-	m, err := session.New(st, session.WithMaxSize(limit), session.WithLogger(slog.New(slog.DiscardHandler)))
+	// A refusal for size is told apart from any other failure: 413 for
+	// ErrTooLarge, 500 for the rest.
+	tooLarge := func(w http.ResponseWriter, r *http.Request, err error) {
+		if errors.Is(err, session.ErrTooLarge) {
+			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+	m, err := session.New(st, session.WithMaxSize(limit), session.WithLogger(slog.New(slog.DiscardHandler)), session.WithErrorHandler(tooLarge))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +70,7 @@ func ConcurrentSizeLimit(t *testing.T, st session.Store, writers, valueSize, lim
 		switch {
 		case code == http.StatusOK && stored:
 			ok++
-		case code == http.StatusInternalServerError && !stored:
+		case code == http.StatusRequestEntityTooLarge && !stored:
 			refused++
 		default:
 			t.Fatalf("write %d: status %d, key stored %v", i, code, stored)

@@ -85,7 +85,7 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return usagef("%v", err)
 	}
-	e := &env{m: m, st: st, stdout: stdout, stderr: stderr}
+	e := &env{m: m, st: st, stdout: stdout, stderr: stderr, counting: cmd == "count" || cmd == "stats"}
 	e.warnEviction(ctx)
 	return action(ctx, e)
 }
@@ -102,12 +102,26 @@ func (e *env) warnEviction(ctx context.Context) {
 	}
 	unsafe, err := rs.UnsafeEviction(ctx)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "sessionctl: warning: cannot check Redis's maxmemory-policy (%v); counts and revocations are right only if it never evicts indexes (noeviction or volatile-*)\n", err)
+		fmt.Fprintf(e.stderr, "sessionctl: warning: cannot check Redis's maxmemory-policy (%v); counts and revocations are right only if it never evicts indexes (noeviction or volatile-ttl)\n", err)
 		return
 	}
 	for node, policy := range unsafe {
 		e.unreliable = true
-		fmt.Fprintf(e.stderr, "sessionctl: warning: Redis %s evicts with maxmemory-policy %s: user indexes and expiry shards of live sessions may be gone, so counts can over-report and a force-logout can miss sessions (use noeviction or volatile-*, then rebuild-index)\n",
+		fmt.Fprintf(e.stderr, "sessionctl: warning: Redis %s evicts with maxmemory-policy %s: user indexes and expiry shards of live sessions may be gone, so counts can over-report and a force-logout can miss sessions (use noeviction or volatile-ttl, then rebuild-index)\n",
+			termtext.Printable(node, 0), termtext.Printable(policy, 0))
+	}
+	if !e.counting {
+		return
+	}
+	evicting, err := rs.EvictingNodes(ctx)
+	if err != nil {
+		return // reported above: the same CONFIG GET
+	}
+	for node, policy := range evicting {
+		if _, said := unsafe[node]; said {
+			continue
+		}
+		fmt.Fprintf(e.stderr, "sessionctl: warning: Redis %s may evict sessions (maxmemory set, maxmemory-policy %s): a session evicted before its expiry is counted until that expiry, so the count can over-report (it never under-reports)\n",
 			termtext.Printable(node, 0), termtext.Printable(policy, 0))
 	}
 }
@@ -120,6 +134,9 @@ type env struct {
 	// unreliable is set when the store may have lost index data (see
 	// warnEviction).
 	unreliable bool
+	// counting is set for the commands that print a count of active
+	// sessions, for which any evicting policy is worth a warning.
+	counting bool
 }
 
 // A command parses its flags and returns the action to run on the store.
@@ -335,7 +352,7 @@ func cmdStats(args []string) (func(context.Context, *env) error, error) {
 		fmt.Fprintf(e.stdout, "capabilities: %s\n", strings.Join(caps, ", "))
 		n, err := e.count(ctx)
 		if errors.Is(err, session.ErrUnsupported) {
-			fmt.Fprintf(e.stdout, "active:       unknown (%v)\n", err)
+			fmt.Fprintf(e.stdout, "active:       unknown (%s)\n", termtext.Printable(err.Error(), 0))
 			return nil
 		}
 		if err != nil {

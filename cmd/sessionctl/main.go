@@ -42,6 +42,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/sessionkit/session/internal/termtext"
 )
 
 func main() {
@@ -98,10 +100,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "sessionctl: %v\n\n%s", err, usage)
+		fmt.Fprintf(stderr, "sessionctl: %s\n\n%s", termtext.Printable(err.Error(), 0), usage)
 		return 2
 	default:
-		fmt.Fprintf(stderr, "sessionctl: %v\n", err)
+		// An error may quote what a server or the command line said:
+		// escaped like the client text of list.
+		fmt.Fprintf(stderr, "sessionctl: %s\n", termtext.Printable(err.Error(), 0))
 		return 1
 	}
 }

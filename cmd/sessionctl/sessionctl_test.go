@@ -344,6 +344,20 @@ func TestOpensExistingStoresOnly(t *testing.T) {
 	if out, errOut, code := sessionctl(t, "--store", "sqlite:"+good, "check"); code != 1 || !strings.Contains(errOut, "damaged") {
 		t.Fatalf("check of a damaged file: exit %d, %q %q", code, out, errOut)
 	}
+	// Nor do count and revoke report numbers read off a damaged file
+	// (it used to print 0 sessions, exit 0).
+	if out, errOut, code := sessionctl(t, "--store", "sqlite:"+good, "count"); code != 1 || out != "" {
+		t.Fatalf("count on a damaged file: exit %d, %q %q", code, out, errOut)
+	}
+	if out, errOut, code := sessionctl(t, "--store", "sqlite:"+good, "revoke", "--user", "alice"); code != 1 || strings.Contains(out, "revoked") {
+		t.Fatalf("revoke on a damaged file: exit %d, %q %q", code, out, errOut)
+	}
+	// An error quoting the command line (or a server) reaches the
+	// terminal with its control characters escaped.
+	weird := filepath.Join(dir, "ty\x1b]0;pwned\x07po.db")
+	if out, errOut, code := sessionctl(t, "--store", "sqlite:"+weird, "count"); code != 1 || strings.ContainsAny(errOut, "\x1b\x07") || !strings.Contains(errOut, `ty\x1b]0;pwned\x07po.db`) {
+		t.Fatalf("missing file with control characters: exit %d, %q %q", code, out, errOut)
+	}
 }
 
 // Issue 18: text that came from clients reaches the administrator's
@@ -415,9 +429,27 @@ func TestRedisEvictionPolicyWarns(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	populate(t, url)
-	if out, err := exec.Command("redis-cli", "-p", fmt.Sprint(port), "config", "set", "maxmemory-policy", "allkeys-lru").CombinedOutput(); err != nil {
-		t.Fatalf("redis-cli config set: %v %s", err, out)
+	policy := func(p string) {
+		t.Helper()
+		if out, err := exec.Command("redis-cli", "-p", fmt.Sprint(port), "config", "set", "maxmemory-policy", p).CombinedOutput(); err != nil {
+			t.Fatalf("redis-cli config set: %v %s", err, out)
+		}
 	}
+	// noeviction: nothing to say. volatile-ttl (accepted by New): a
+	// session evicted before its expiry is still counted, so count
+	// warns; listing and revoking are right and say nothing.
+	policy("noeviction")
+	if out, errOut, code := sessionctl(t, "--store", url, "count"); code != 0 || errOut != "" || strings.TrimSpace(out) != "4" {
+		t.Fatalf("count on noeviction: exit %d, %q %q", code, out, errOut)
+	}
+	policy("volatile-ttl")
+	if out, errOut, code := sessionctl(t, "--store", url, "count"); code != 0 || !strings.Contains(errOut, "volatile-ttl") || !strings.Contains(errOut, "over-report") || strings.TrimSpace(out) != "4" {
+		t.Fatalf("count on volatile-ttl: exit %d, %q %q", code, out, errOut)
+	}
+	if out, errOut, code := sessionctl(t, "--store", url, "list", "--user", "alice"); code != 0 || strings.Contains(errOut, "warning") || strings.Count(out, "Firefox/140") != 3 {
+		t.Fatalf("list on volatile-ttl: exit %d, %q %q", code, out, errOut)
+	}
+	policy("allkeys-lru")
 	// An application refuses to start on it; sessionctl opens it to report.
 	if st, err := storeurl.Open(context.Background(), url); !errors.Is(err, redisstore.ErrUnsafeEviction) {
 		if err == nil {

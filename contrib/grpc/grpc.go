@@ -6,6 +6,14 @@
 // the handler's context (Manager.FromContext), and save its changes when
 // the handler returns, under the same conditional writes.
 //
+// gRPC carries no cookies, so the interceptors read the metadata whatever
+// m's transport: installed with a cookie-mode manager they make gRPC a
+// second, deliberate transport of its sessions (a browser's token, which
+// only its HttpOnly cookie holds, then also works as a bearer token here).
+// Give gRPC clients a header-token manager of their own (session.
+// WithHeaderToken, over its own store or key prefix) when the two kinds of
+// client must not share sessions.
+//
 // A call without a token reaches the handler without a session (a public
 // method decides for itself); a token that names no live session ends the
 // call with codes.Unauthenticated, a store failure with codes.Unavailable,

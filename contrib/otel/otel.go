@@ -18,7 +18,11 @@
 // replayed or turned back into the token; the user id is recorded as
 // enduser.id only with WithUserID.
 //
-//	sessions, err := session.New(store, session.WithObserver(otel.New(otel.WithUserID())))
+//	obs, err := otel.New(otel.WithUserID())
+//	if err != nil {
+//		return err
+//	}
+//	sessions, err := session.New(store, session.WithObserver(obs))
 package otel
 
 import (

@@ -2,14 +2,9 @@ package urlredact
 
 import (
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 )
-
-// secretQueryParam matches a password-like parameter of a URL query and
-// its value up to the next "&".
-var secretQueryParam = regexp.MustCompile(`(?i)[?&][a-z0-9_.-]*(?:pass|pwd|secret|token)[a-z0-9_.-]*=([^&]*)`)
 
 // breaksURL are the characters that, unescaped in the password of a URL's
 // userinfo, make URL parsers split it (and quote the pieces in their
@@ -29,8 +24,10 @@ const minPiece = 3
 // for rawURL) redacted as Redact does and, in addition, with every piece
 // of three bytes or more of rawURL's passwords replaced by Mask: the
 // password of its userinfo (everything after the first ":" up to the last
-// "@"), and the values of its password-like parameters, as written,
-// unescaped and quoted as %q quotes them. A parser that splits a URL at a "/", ":", "?" or "#" inside a
+// "@"), and the values of its password-like parameters (in a URL,
+// everything after such a parameter's "=", since an unescaped "&" in the
+// password makes drivers read its tail as another parameter and name it in
+// their errors), as written, unescaped and quoted as %q quotes them. A parser that splits a URL at a "/", ":", "?" or "#" inside a
 // password quotes a fragment of it ("invalid port \":s3c\" after host"),
 // which no rule about where the userinfo ends can catch. When the
 // userinfo's password holds a character that makes parsers split it ("/",
@@ -56,26 +53,15 @@ func RedactFor(rawURL, text string) string {
 			windows[s[i:i+minPiece]] = true
 		}
 	}
-	masked := make([]bool, len(text))
+	hide := make([]bool, len(text))
 	for i := 0; i+minPiece <= len(text); i++ {
 		if windows[text[i:i+minPiece]] {
 			for j := i; j < i+minPiece; j++ {
-				masked[j] = true
+				hide[j] = true
 			}
 		}
 	}
-	var b strings.Builder
-	for i := 0; i < len(text); i++ {
-		if !masked[i] {
-			b.WriteByte(text[i])
-			continue
-		}
-		b.WriteString(Mask)
-		for i+1 < len(text) && masked[i+1] {
-			i++
-		}
-	}
-	return b.String()
+	return masked(text, hide, nil)
 }
 
 // passwords returns the password of rawURL's userinfo as written
@@ -103,9 +89,10 @@ func passwords(rawURL string) (userinfo string, all []string) {
 		raw = append(raw, strings.Trim(m[2], `'"`))
 	}
 	if strings.Contains(rawURL, "://") {
-		// In a URL, a value runs to the next "&", blanks included.
-		for _, m := range secretQueryParam.FindAllStringSubmatch(rawURL, -1) {
-			raw = append(raw, m[1])
+		// In a URL, a value runs on through every "&" (an unescaped one
+		// may be part of it) to the end, blanks included.
+		for _, m := range urlSecretParam.FindAllStringSubmatchIndex(rawURL, -1) {
+			raw = append(raw, rawURL[m[4]:])
 		}
 	}
 	for _, s := range raw {

@@ -12,14 +12,21 @@ import (
 // Mask replaces each credential.
 const Mask = "xxxxx"
 
-// secretParam matches a password-like parameter (in a URL query or a
-// key=value connection string) and its value: password, pass, passwd, pwd,
-// sentinel_password, sslpassword, secret, token, and any name containing
-// them.
-//
-// The value runs to the next "&" or blank: a "#", "?", ";" or "," in an
-// unescaped password is part of what is hidden.
+// secretParam matches a password-like parameter of a key=value
+// connection string (or of a URL, see urlSecretParam) and its value:
+// password, pass, passwd, pwd, sentinel_password, sslpassword, secret,
+// token, and any name containing them. The value runs to the next "&" or
+// blank: a "#", "?", ";" or "," in an unescaped password is part of what
+// is hidden.
 var secretParam = regexp.MustCompile(`(?i)((?:^|[?&;\s,])[a-z0-9_.-]*(?:pass|pwd|secret|token)[a-z0-9_.-]*\s*=\s*)('[^']*'|"[^"]*"|[^&\s'"]*)`)
+
+// urlSecretParam matches a password-like parameter of a URL's query and
+// everything after its "=" up to the next blank: a password typed with an
+// unescaped "&" (password=Zq7&Kw9Xy) is read by drivers as a password and
+// a parameter named after its tail, which they quote in their errors, so
+// no "&" can be taken for the end of the value. The parameters after a
+// password are hidden with it.
+var urlSecretParam = regexp.MustCompile(`(?i)((?:[?&;,])[a-z0-9_.-]*(?:pass|pwd|secret|token)[a-z0-9_.-]*=)(\S*)`)
 
 // Redact returns s with every credential it may contain replaced by Mask:
 //
@@ -28,20 +35,66 @@ var secretParam = regexp.MustCompile(`(?i)((?:^|[?&;\s,])[a-z0-9_.-]*(?:pass|pwd
 //     "@", which break URL parsers);
 //   - in text without "://" that contains "@" (a MySQL driver DSN such as
 //     user:pass@tcp(host:3306)/db), everything before the last "@";
-//   - the value of every password-like parameter (password=, pass=,
-//     sentinel_password=, sslpassword=, secret=, token=, ...).
+//   - in text with "://", everything after a password-like parameter's "="
+//     (password=, pass=, sentinel_password=, sslpassword=, secret=,
+//     token=, ...) up to the next blank, the parameters after it included
+//     (an unescaped "&" in the password cannot be told from the next
+//     parameter's);
+//   - in other text, the value of every password-like parameter.
 //
 // It works on any text, not only on a well-formed URL: an error message
 // that quotes a URL is redacted as well. It may hide more than the
-// credentials (a user name, an "@" in a query), never less.
+// credentials (a user name, an "@" in a query, the parameters after a
+// password), never less. Each rule is applied to s as given and what any
+// of them covers is hidden, so that an "@" in a query value cannot make
+// the userinfo rule end inside it and expose the rest.
 func Redact(s string) string {
+	hide := make([]bool, len(s))
+	cover := func(from, to int) {
+		for i := from; i < to; i++ {
+			hide[i] = true
+		}
+	}
+	params := secretParam
 	if i := strings.Index(s, "://"); i >= 0 {
-		rest := s[i+3:]
-		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
-			s = s[:i+3] + Mask + rest[at:]
+		params = urlSecretParam
+		if at := strings.LastIndexByte(s[i+3:], '@'); at >= 0 {
+			cover(i+3, i+3+at)
 		}
 	} else if at := strings.LastIndexByte(s, '@'); at >= 0 {
-		s = Mask + s[at:]
+		cover(0, at)
 	}
-	return secretParam.ReplaceAllString(s, "${1}"+Mask)
+	// An empty value is masked too: whether a password is set is not
+	// told.
+	empty := map[int]bool{}
+	for _, m := range params.FindAllStringSubmatchIndex(s, -1) {
+		cover(m[4], m[5])
+		if m[4] == m[5] {
+			empty[m[4]] = true
+		}
+	}
+	return masked(s, hide, empty)
+}
+
+// masked returns s with each run of hidden bytes replaced by Mask, and
+// Mask inserted at each position of empty that no run covers.
+func masked(s string, hide []bool, empty map[int]bool) string {
+	var b strings.Builder
+	for i := 0; i <= len(s); i++ {
+		if empty[i] && (i == 0 || !hide[i-1]) && (i == len(s) || !hide[i]) {
+			b.WriteString(Mask)
+		}
+		if i == len(s) {
+			break
+		}
+		if !hide[i] {
+			b.WriteByte(s[i])
+			continue
+		}
+		b.WriteString(Mask)
+		for i+1 < len(s) && hide[i+1] {
+			i++
+		}
+	}
+	return b.String()
 }

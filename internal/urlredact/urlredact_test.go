@@ -9,17 +9,25 @@ import (
 func TestRedact(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"postgres://u:hunter2@db:5432/app?sslmode=disable", "postgres://xxxxx@db:5432/app?sslmode=disable"},
-		{"postgres://db:5432/app?user=u&password=hunter2&sslmode=disable", "postgres://db:5432/app?user=u&password=xxxxx&sslmode=disable"},
+		{"postgres://db:5432/app?user=u&password=hunter2&sslmode=disable", "postgres://db:5432/app?user=u&password=xxxxx"},
 		{"redis://:pa/ss@127.0.0.1:6379/0", "redis://xxxxx@127.0.0.1:6379/0"},
 		{"redis://u:p@ss@127.0.0.1:bad", "redis://xxxxx@127.0.0.1:bad"},
-		{"redis-sentinel://h:26379/m?sentinel_password=s3cret&db=1", "redis-sentinel://h:26379/m?sentinel_password=xxxxx&db=1"},
+		{"redis-sentinel://h:26379/m?sentinel_password=s3cret&db=1", "redis-sentinel://h:26379/m?sentinel_password=xxxxx"},
 		{"mysql://root:pw@127.0.0.1:3306/test?table=x", "mysql://xxxxx@127.0.0.1:3306/test?table=x"},
 		{"root:pw@tcp(127.0.0.1:3306)/test", "xxxxx@tcp(127.0.0.1:3306)/test"},
 		{"host=db user=u password=hunter2 dbname=app", "host=db user=u password=xxxxx dbname=app"},
 		{"host=db password='a b c' dbname=app", "host=db password=xxxxx dbname=app"},
 		{`parse "mysql://u:p/ss@h:x/db": invalid port ":x" after host`, `parse "mysql://xxxxx@h:x/db": invalid port ":x" after host`},
 		{"sqlite:/var/lib/app/sessions.db?table=s", "sqlite:/var/lib/app/sessions.db?table=s"},
-		{"redis://127.0.0.1:6379/0?PASSWORD=x&Token=y", "redis://127.0.0.1:6379/0?PASSWORD=xxxxx&Token=xxxxx"},
+		// Issue 18: an unescaped "&" in a password parameter; an "@" in
+		// one does not end the userinfo rule inside it.
+		{"redis://127.0.0.1:1/0?password=Zq7&Kw9Xy", "redis://127.0.0.1:1/0?password=xxxxx"},
+		{`parse "postgres://db/app?password=Zq7&Kw9Xy": missing "="`, `parse "postgres://db/app?password=xxxxx missing "="`},
+		{"redis://h:1/0?password=a@bcdef&db=1", "redis://xxxxx"},
+		{"postgres://db/app?password=&user=u", "postgres://db/app?password=xxxxx"},
+		{"host=db password= dbname=app", "host=db password= xxxxx"}, // libpq reads the password "dbname=app"
+		{"host=db password=", "host=db password=xxxxx"},
+		{"redis://127.0.0.1:6379/0?PASSWORD=x&Token=y", "redis://127.0.0.1:6379/0?PASSWORD=xxxxx"},
 	}
 	for _, c := range cases {
 		if got := Redact(c.in); got != c.want {
@@ -38,6 +46,8 @@ var templates = []string{
 	"redis-cluster://u:%[1]s@h1:7000,h2:7001",
 	"postgres://u:%[1]s@db:5432/app?sslmode=disable",
 	"postgres://db:5432/app?user=u&password=%[2]s&sslmode=disable",
+	"postgres://db:5432/app?password=%[1]s&sslmode=disable",
+	"redis-sentinel://h1:26379/mymaster?sentinel_password=%[1]s&db=1",
 	"postgresql:///app?host=/run/postgresql&sslpassword=%[2]s",
 	"mysql://root:%[1]s@127.0.0.1:3306/test?table=t",
 	"root:%[1]s@tcp(127.0.0.1:3306)/test",
@@ -98,11 +108,13 @@ func TestRedactFor(t *testing.T) {
 	cases := []struct{ rawURL, text, want string }{
 		{"redis://:Zq7/Kw9@127.0.0.1:6379", `parse "redis://:Zq7/Kw9@127.0.0.1:6379": invalid port ":Zq7" after host`, Withheld},
 		{"redis://u:ab/cdefgh@h:6379", `parse "redis://u:ab/cdefgh@h:6379": invalid port ":ab" after host`, Withheld},
-		{"redis-sentinel://h:1/m?sentinel_password=Zq7#Kw9&db=1", "dial h:1: fragment #Kw9&db=1", "dial h:1: fragment xxxxx&db=1"},
+		{"redis-sentinel://h:1/m?sentinel_password=Zq7#Kw9&db=1", "dial h:1: fragment #Kw9&db=1", "dial h:1: fragment xxxxx"},
 		{"redis://u:Zq7Kw9@h:1", "dial h:1: auth Zq7Kw9 refused", "dial h:1: auth xxxxx refused"},
 		{"postgres://u:Zq7%2FKw9@db/app", "password Zq7/Kw9 refused", "password xxxxx refused"},
 		{"postgres://u@db/app", "user u refused at db", "user u refused at db"},
 		{"redis://u:ab@h:1", "ab refused", "ab refused"},
+		{"redis://h:1/0?password=Zq7&Kw9Xy", "redis: unexpected option: Kw9Xy, password", "redis: unexpected option: xxxxx, password"},
+		{"postgres://db/app?password=Zq7&Kw9Xy", `missing key/value separator "=": "Kw9Xy"`, `missing key/value separator "=": "xxxxx"`},
 	}
 	for _, c := range cases {
 		if got := RedactFor(c.rawURL, c.text); got != c.want {

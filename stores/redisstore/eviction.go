@@ -74,17 +74,51 @@ func (s *Store) UnsafeEviction(ctx context.Context) (map[string]string, error) {
 	return policies, err
 }
 
+// EvictingNodes returns the masters (address to maxmemory-policy) that
+// may evict keys: a maxmemory limit set and a policy other than
+// noeviction. volatile-ttl, which New accepts, is among them: a session it
+// evicts before its expiry stays in its expiry shard, so CountActive
+// counts it until that expiry passes (an over-report, never an
+// under-report), and the sessions nearest their end go first, logged-in
+// ones and a Cluster revocation's tombstones included (see the README's
+// eviction section). It returns an error when a master's configuration
+// cannot be read (CONFIG disabled).
+func (s *Store) EvictingNodes(ctx context.Context) (map[string]string, error) {
+	nodes, err := s.evictionConfig(ctx)
+	out := map[string]string{}
+	for node, c := range nodes {
+		if c.maxmemory != "0" && c.policy != "noeviction" {
+			out[node] = c.policy
+		}
+	}
+	return out, err
+}
+
 // evictionPolicies returns every master's maxmemory-policy by address.
 func (s *Store) evictionPolicies(ctx context.Context) (map[string]string, error) {
+	nodes, err := s.evictionConfig(ctx)
 	out := map[string]string{}
+	for node, c := range nodes {
+		out[node] = c.policy
+	}
+	return out, err
+}
+
+// memoryConfig is a master's memory limit (bytes, decimal; "0": none) and
+// eviction policy.
+type memoryConfig struct{ maxmemory, policy string }
+
+// evictionConfig returns every master's memory configuration by address.
+func (s *Store) evictionConfig(ctx context.Context) (map[string]memoryConfig, error) {
+	out := map[string]memoryConfig{}
 	var mu sync.Mutex
 	check := func(ctx context.Context, c *redis.Client) error {
-		res, err := c.ConfigGet(ctx, "maxmemory-policy").Result()
+		res, err := c.ConfigGet(ctx, "maxmemory*").Result()
 		if err != nil {
 			return fmt.Errorf("redisstore: reading maxmemory-policy of %s: %w", c.Options().Addr, err)
 		}
 		mu.Lock()
-		out[c.Options().Addr] = res["maxmemory-policy"]
+		out[c.Options().Addr] = memoryConfig{maxmemory: res["maxmemory"], policy: res["maxmemory-policy"]}
 		mu.Unlock()
 		return nil
 	}

@@ -84,3 +84,47 @@ func TestWaitOnWrites(t *testing.T) {
 		t.Fatal("WithWaitOnWrites without WithWait accepted")
 	}
 }
+
+// Issue 17 (6): with WithWait, a renewal and both kinds of revocation are
+// applied and then fail with ErrNotReplicated when fewer replicas than
+// asked acknowledge them (this Redis has none), as a logout does: none is
+// reported as done while a failover could undo it.
+func TestWaitOnRenewAndRevocations(t *testing.T) {
+	p := startRedis(t)
+	c := redis.NewClient(&redis.Options{Addr: p.addr})
+	t.Cleanup(func() { c.Close() })
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	rec := func(created time.Time) *session.Record {
+		return &session.Record{Values: map[string][]byte{"a": []byte("1")}, UserID: "u", Created: created, AuthTime: created, LastSeen: now,
+			IdleExpiry: now.Add(time.Minute), AbsExpiry: now.Add(time.Minute), Version: 1}
+	}
+	waiting := newStore(t, c, redisstore.WithWait(1, 50*time.Millisecond))
+	gone := func(d session.Digest) {
+		t.Helper()
+		if _, err := waiting.Load(ctx, d); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("the master did not apply it: Load = %v", err)
+		}
+	}
+	old, renewed := sessiontest.NewDigest(), sessiontest.NewDigest()
+	if err := waiting.Create(ctx, old, rec(now)); err != nil {
+		t.Fatal(err)
+	}
+	if err := waiting.Renew(ctx, old, renewed, rec(now)); !errors.Is(err, redisstore.ErrNotReplicated) {
+		t.Fatalf("Renew without replicas: %v, want ErrNotReplicated", err)
+	}
+	gone(old)
+	if n, err := waiting.DeleteByUser(ctx, "u", session.Digest{}); !errors.Is(err, redisstore.ErrNotReplicated) || n != 1 {
+		t.Fatalf("DeleteByUser without replicas: %d, %v; want 1, ErrNotReplicated", n, err)
+	}
+	gone(renewed)
+	other := sessiontest.NewDigest()
+	created := now.Add(-time.Second)
+	if err := waiting.Create(ctx, other, rec(created)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := waiting.DeleteLineage(ctx, "u", created); !errors.Is(err, redisstore.ErrNotReplicated) || n != 1 {
+		t.Fatalf("DeleteLineage without replicas: %d, %v; want 1, ErrNotReplicated", n, err)
+	}
+	gone(other)
+}

@@ -20,7 +20,7 @@ import (
 // ("invalid port \":s3c\" after host"), which masking the userinfo up to
 // the last "@" does not hide.
 func TestErrorsHoldNoPieceOfThePassword(t *testing.T) {
-	passwords := []string{"Zq7/Kw9", "Zq7:Kw9/Xv4", "Zq7?Kw9", "Zq7#Kw9", "Zq7@Kw9", "Zq7%Kw9", "123/Kw9", "Zq7/123@Kw9", "Zq7 Kw9", "Qz/Kw9Xv4"}
+	passwords := []string{"Zq7/Kw9", "Zq7:Kw9/Xv4", "Zq7?Kw9", "Zq7#Kw9", "Zq7@Kw9", "Zq7%Kw9", "123/Kw9", "Zq7/123@Kw9", "Zq7 Kw9", "Qz/Kw9Xv4", "Zq7&Kw9Xy", "Zq7&Kw9=Xv4"}
 	templates := []string{
 		"redis://:%s@127.0.0.1:6379/0",
 		"redis://u:%s@127.0.0.1:notaport/0",
@@ -34,6 +34,10 @@ func TestErrorsHoldNoPieceOfThePassword(t *testing.T) {
 		"postgres://postgres@127.0.0.1:1/test?connect_timeout=1&password=%s",
 		"postgres://postgres:%s@127.0.0.1:notaport/test",
 		"memcached://u:%s@127.0.0.1:1",
+		// Issue 18: a password parameter typed with an unescaped "&".
+		"redis://127.0.0.1:1/0?password=%s",
+		"redis-sentinel://127.0.0.1:1/mymaster?dial_timeout=1s&sentinel_password=%s",
+		"postgres://postgres@127.0.0.1:1/test?password=%s&connect_timeout=1",
 	}
 	for _, tpl := range templates {
 		t.Run(strings.SplitN(tpl, ":", 2)[0], func(t *testing.T) {

@@ -80,9 +80,12 @@ func TestOpenEveryKind(t *testing.T) {
 		st.Close()
 	}
 	// Unknown parameters are errors naming them: go-redis refuses its
-	// unknown options, the MySQL server its unknown variables (issue 20).
+	// unknown options, the MySQL and PostgreSQL servers their unknown
+	// variables (pgx sends an unknown parameter as a run-time setting),
+	// storeurl its own schemes' (issue 20).
+	pgBad := env("SESSION_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable") + "&frobnicate=1"
 	for _, bad := range []string{"mysql://root@127.0.0.1:3306/test?frobnicate=1", "redis://" + env("SESSION_TEST_REDIS_ADDR", "127.0.0.1:6379") + "/0?frobnicate=1",
-		"redis-cluster://127.0.0.1:7000?frobnicate=1"} {
+		"redis-cluster://127.0.0.1:7000?frobnicate=1", pgBad, "sqlite:" + filepath.Join(t.TempDir(), "u.db") + "?frobnicate=1"} {
 		st, err := storeurl.Open(ctx, bad)
 		if err == nil {
 			st.Close()
