@@ -282,7 +282,9 @@ func (s *Session) switchUser() {
 // asking to log out still ends its session) but not its deadline; without
 // one it is bounded by 10 seconds. A session the handler has not read is
 // read first (one more store call), so that a renewal that moved it
-// meanwhile can be followed (see LineageDeleter).
+// meanwhile can be followed (see LineageDeleter); one that cannot be read
+// (the read failed, or the store refuses to decode the record) is deleted
+// by its token alone.
 func (m *Manager) Destroy(ctx context.Context) error {
 	s, err := m.sessionFor(ctx)
 	if err != nil {
@@ -301,10 +303,16 @@ func (m *Manager) Destroy(ctx context.Context) error {
 		// The record's user and creation time are what a deletion that
 		// finds it already moved by a concurrent renewal follows (see
 		// endLineage): a logout that never read its session loads it.
-		if err := s.loadLifecycle(); err != nil {
-			return err
+		// A session that cannot be read (a store failure, or a record
+		// the store refuses to decode, such as a Python pickle: see
+		// interop/django) is still deleted by its digest below: a logout
+		// must not depend on reading what it ends. (The read's error has
+		// been reported by the read, as a store-error event.)
+		if err := s.load(); err != nil {
+			s.rec = nil
 		}
 	}
+	unread := s.loadErr
 	userID := ""
 	if s.rec != nil {
 		userID = s.rec.UserID
@@ -316,6 +324,13 @@ func (m *Manager) Destroy(ctx context.Context) error {
 		start := m.startTimer()
 		existed, err = m.store.Delete(dctx, s.digest)
 		m.timed(ctx, "delete", start, err)
+		if err == nil && !existed && unread != nil {
+			// Neither read nor found: a concurrent renewal may have moved
+			// it, and without its record the renewal cannot be followed,
+			// so the logout is not shown done.
+			s.failErr = unread
+			return s.failErr
+		}
 		if err == nil && !existed {
 			// Loaded but gone: possibly renewed by a concurrent request
 			// under a digest this one does not know.

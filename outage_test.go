@@ -64,7 +64,7 @@ func TestHandlerToleratesStoreOutage(t *testing.T) {
 	if w := do("/save"); w.Code != http.StatusAccepted || body(w) != "preferences are not available right now" || len(w.Result().Cookies()) != 0 {
 		t.Fatalf("a write whose error the handler answered: %d %q %v", w.Code, body(w), w.Result().Cookies())
 	}
-	for _, path := range []string{"/logout", "/logout-page", "/revoke-others", "/login", "/renew"} {
+	for _, path := range []string{"/revoke-others", "/login", "/renew"} {
 		if w := do(path); w.Code != http.StatusServiceUnavailable {
 			t.Fatalf("%s could not happen but answered %d %q", path, w.Code, body(w))
 		}
@@ -72,6 +72,35 @@ func TestHandlerToleratesStoreOutage(t *testing.T) {
 	if n := e.store.writes(); n != 0 {
 		t.Fatalf("%d store writes over a load error", n)
 	}
+	// A logout deletes the session by its token even when it cannot read
+	// it; when it can neither read nor delete it, it fails.
+	e.store.setFail("delete", errBoom)
+	for _, path := range []string{"/logout", "/logout-page"} {
+		if w := do(path); w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("%s could not happen but answered %d %q", path, w.Code, body(w))
+		}
+	}
+	e.store.setFail("delete", nil)
+	e.store.setFail("load", nil)
+	if got := body(e.do("/whoami", tok)); got != "alice" {
+		t.Fatalf("the session after the failed logouts: %q", got)
+	}
+	e.store.setFail("load", errBoom)
+	if w := do("/logout-page"); w.Code != http.StatusOK || body(w) != "logged out; theme=light" || !clearsCookie(w) {
+		t.Fatalf("a logout over an unreadable session that could be deleted: %d %q %v", w.Code, body(w), w.Result().Cookies())
+	}
+	// Neither read nor found: a renewal may have moved it, so this
+	// logout cannot be shown done.
+	if w := do("/logout"); w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("a logout of a session it can neither read nor find: %d %q", w.Code, body(w))
+	}
+	e.store.setFail("load", nil)
+	if got := body(e.do("/whoami", tok)); got != "" {
+		t.Fatalf("the session after its logout: %q", got)
+	}
+	tok = mustToken(t, e.do("/login?u=alice", ""))
+	e.store.setFail("load", errBoom)
+	e.store.reset()
 	// The store reads again but cannot write: the handler never sees that
 	// error (it happens at commit), so the error handler answers.
 	e.store.setFail("load", nil)
@@ -86,4 +115,14 @@ func TestHandlerToleratesStoreOutage(t *testing.T) {
 	if got := body(e.do("/whoami", tok)); got != "alice" {
 		t.Fatalf("the session after the outage: %q", got)
 	}
+}
+
+// clearsCookie reports whether the response deletes the session cookie.
+func clearsCookie(w *httptest.ResponseRecorder) bool {
+	for _, c := range w.Result().Cookies() {
+		if c.Name == session.DefaultCookieName && c.MaxAge < 0 {
+			return true
+		}
+	}
+	return false
 }

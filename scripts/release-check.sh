@@ -36,7 +36,11 @@ cleanup() {
 trap cleanup EXIT
 release proxy -version "$version" -out "$work/proxy"
 
-upstream=${GOPROXY:-https://proxy.golang.org,direct}
+# Read before the module cache is replaced below: the fallback for
+# third-party modules is the local module cache's download directory, and
+# the upstream proxy is the one go env reports (GOPROXY or go env -w).
+localmods=$(go env GOMODCACHE)
+upstream=$(go env GOPROXY)
 # -trimpath keeps the module cache's path (new on every run) out of the
 # build cache's keys, so a later run reuses what an earlier one compiled
 # (about 20 s instead of 80 on a warm machine), and -race makes the
@@ -44,7 +48,7 @@ upstream=${GOPROXY:-https://proxy.golang.org,direct}
 # made of the same dependency versions: on a fresh machine the drivers
 # (SQLite's the largest) are compiled once, not twice.
 export GOWORK=off GOFLAGS="-mod=mod -trimpath -race" GOMODCACHE="$work/modcache" GOBIN="$work/bin"
-export GOPROXY="file://$work/proxy,file://$(go env GOMODCACHE)/cache/download,$upstream"
+export GOPROXY="file://$work/proxy,file://$localmods/cache/download,$upstream"
 # Our modules are not in the public checksum database (not yet published);
 # everything else is verified as usual.
 export GONOSUMDB=github.com/sessionkit/session
@@ -84,10 +88,10 @@ func main() {
 	sqlite, err := sqlitestore.Open(ctx, os.Args[1])
 	check(err)
 	defer sqlite.Close()
-	pg, err := pgstore.Open(ctx, "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", pgstore.WithTable("release_check"))
+	pg, err := pgstore.Open(ctx, env("SESSION_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), pgstore.WithTable("release_check"))
 	check(err)
 	defer pg.Close()
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	client := redis.NewClient(&redis.Options{Addr: env("SESSION_TEST_REDIS_ADDR", "127.0.0.1:6379")})
 	defer client.Close()
 	rs, err := redisstore.New(ctx, client, redisstore.WithPrefix("release-check:"))
 	check(err)
@@ -135,6 +139,13 @@ func check(err error) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
 GO
 echo "==> building and running a consumer program"

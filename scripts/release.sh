@@ -25,8 +25,8 @@ if [ -z "$version" ]; then
 	echo "usage: scripts/release.sh VERSION   (e.g. v0.2.0)" >&2
 	exit 2
 fi
-# Modules that are not published (tests, benchmarks, tools); they follow
-# the same rules but get no tag.
+# Modules that are not published (tests, benchmarks, tools, and the
+# examples below); they follow the same rules but get no tag.
 unpublished=" bench integration tools/release "
 
 release() { go -C tools/release run . "$@" -root "$PWD"; }
@@ -42,6 +42,7 @@ scripts/release-check.sh "$version"
 echo "==> tags to create on the release commit:"
 release list | while read -r dir _; do
 	case "$unpublished" in *" $dir "*) continue ;; esac
+	case "$dir" in examples/*) continue ;; esac # programs to read, not to import
 	if [ "$dir" = . ]; then
 		echo "$version"
 	else

@@ -369,7 +369,12 @@ func raceHandler(m *session.Manager) http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		if err != nil && !errors.Is(err, session.ErrNotLoggedIn) {
+		switch {
+		case errors.Is(err, session.ErrTooLarge):
+			// Refused by the request's own view of the session (see
+			// ConcurrentSizeLimit), as the store refuses at commit.
+			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+		case err != nil && !errors.Is(err, session.ErrNotLoggedIn):
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	}))

@@ -17,9 +17,10 @@ import (
 // merged session: writers requests run at once on one session, each
 // setting a key of its own to a value of valueSize bytes, with a manager
 // limiting sessions to limit bytes (WithMaxSize) over st. Each request sees
-// only its own key added to the session and passes the per-request check;
-// the store, which merges the changes, must refuse (ErrTooLarge, and no
-// other error) every change that would take the
+// its own key added to the session as it was when it read it (a request
+// that reads a session already full is refused by its Set); the store,
+// which merges the changes, must refuse (ErrTooLarge, and no other error)
+// every change that would take the
 // stored record over the limit, and apply the others whole. Afterwards the
 // stored record is within the limit and holds exactly the keys of the
 // requests that succeeded.

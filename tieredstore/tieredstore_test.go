@@ -204,6 +204,16 @@ func TestDoubleLogin(t *testing.T) {
 	sessiontest.DoubleLoginStore(t, s, 300)
 }
 
+// WithMaxSessionsPerUser holds under 20 concurrent logins of one user:
+// exactly the limit stays logged in.
+func TestSessionLimitRace(t *testing.T) {
+	s, err := tieredstore.New(mem(t), mem(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessiontest.SessionLimitRace(t, s, 3, 20, 30)
+}
+
 // Issue 17 (3): 200 parallel writes of 1 KB to one session never store more
 // than the 64 KiB limit.
 func TestConcurrentWritesHoldSizeLimit(t *testing.T) {

@@ -81,15 +81,15 @@ func (s *Store) Open(_ context.Context, _, value string, now time.Time) (session
 	id := session.Digest(sha256.Sum256([]byte(value)))
 	payload, ts, err := s.Signer.UnsignTimestamp(value, s.MaxAge, now)
 	if err != nil {
-		return id, nil, false, fmt.Errorf("%w: %v", session.ErrInvalidCookie, err)
+		return id, nil, false, fmt.Errorf("%w: %w", session.ErrInvalidCookie, err)
 	}
 	object, err := s.Codec.Decode(payload)
 	if err != nil {
-		return id, nil, false, fmt.Errorf("%w: %v", session.ErrInvalidCookie, err)
+		return id, nil, false, fmt.Errorf("%w: %w", session.ErrInvalidCookie, err)
 	}
 	values, err := s.DecodeObject(object)
 	if err != nil {
-		return id, nil, false, fmt.Errorf("%w: %v", session.ErrInvalidCookie, err)
+		return id, nil, false, fmt.Errorf("%w: %w", session.ErrInvalidCookie, err)
 	}
 	rec := &session.Record{Values: values, Created: ts, LastSeen: ts, IdleExpiry: noDeadline, AbsExpiry: noDeadline, Version: 1}
 	if s.MaxAge > 0 {

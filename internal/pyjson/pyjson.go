@@ -89,8 +89,9 @@ func jsonError(data []byte, err error) error {
 }
 
 // EncodeObject writes values as one JSON object with sorted keys, in ASCII.
-// spaced uses Python's default separators (", " and ": ") between the
-// object's members; values are written as they are held (compact).
+// spaced uses Python's default separators (", " and ": "), between the
+// object's members and inside its values; each key and value is written as
+// Python writes it (AppendPython).
 func EncodeObject(values map[string][]byte, spaced bool) []byte {
 	keys := make([]string, 0, len(values))
 	for k := range values {
@@ -107,11 +108,80 @@ func EncodeObject(values map[string][]byte, spaced bool) []byte {
 			b = append(b, comma...)
 		}
 		key, _ := json.Marshal(k) // a string always encodes
-		b = AppendASCII(b, key)
+		b = AppendPython(b, key, spaced)
 		b = append(b, colon...)
-		b = AppendASCII(b, values[k])
+		b = AppendPython(b, values[k], spaced)
 	}
 	return append(b, '}')
+}
+
+// AppendPython appends the JSON value src (as Go's encoding/json writes
+// it) as Python's json.dumps writes the same value with ensure_ascii:
+// separators ", " and ": " when spaced (json.dumps' default), "," and ":"
+// otherwise (separators=(",", ":"), Django's and Flask's); no blanks
+// between tokens; in strings "<", ">" and "&" as themselves (Go writes
+// \u003c, \u003e, \u0026), DEL as \u007f and every non-ASCII character
+// as a \u escape (astral ones as surrogate pairs). Numbers, literals and
+// the other escapes are written alike by both.
+func AppendPython(dst, src []byte, spaced bool) []byte {
+	inString := false
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if inString {
+			switch {
+			case c == '\\' && i+1 < len(src):
+				if src[i+1] == 'u' && i+5 < len(src) {
+					switch string(src[i+2 : i+6]) {
+					case "003c", "003C":
+						dst = append(dst, '<')
+						i += 5
+						continue
+					case "003e", "003E":
+						dst = append(dst, '>')
+						i += 5
+						continue
+					case "0026":
+						dst = append(dst, '&')
+						i += 5
+						continue
+					}
+				}
+				dst = append(dst, c, src[i+1])
+				i++
+			case c == '"':
+				dst = append(dst, c)
+				inString = false
+			case c == 0x7f:
+				dst = appendEscape(dst, 0x7f)
+			case c < utf8.RuneSelf:
+				dst = append(dst, c)
+			default:
+				r, n := utf8.DecodeRune(src[i:])
+				i += n - 1
+				if r > 0xffff {
+					r1, r2 := utf16.EncodeRune(r)
+					dst = appendEscape(appendEscape(dst, r1), r2)
+				} else {
+					dst = appendEscape(dst, r)
+				}
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r':
+		case '"':
+			dst = append(dst, c)
+			inString = true
+		case ',', ':':
+			dst = append(dst, c)
+			if spaced {
+				dst = append(dst, ' ')
+			}
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
 }
 
 // AppendASCII appends JSON text with every non-ASCII character written as

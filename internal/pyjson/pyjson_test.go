@@ -2,6 +2,7 @@ package pyjson
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"maps"
 	"testing"
@@ -45,7 +46,7 @@ func TestEncodeObject(t *testing.T) {
 	if got, want := string(EncodeObject(values, false)), `{"a":[1,2],"b":"Zo\u00eb \u2603 \ud83d\ude00","\u00e9":true}`; got != want {
 		t.Fatalf("compact: %s, want %s", got, want)
 	}
-	if got, want := string(EncodeObject(values, true)), `{"a": [1,2], "b": "Zo\u00eb \u2603 \ud83d\ude00", "\u00e9": true}`; got != want {
+	if got, want := string(EncodeObject(values, true)), `{"a": [1, 2], "b": "Zo\u00eb \u2603 \ud83d\ude00", "\u00e9": true}`; got != want {
 		t.Fatalf("spaced: %s, want %s", got, want)
 	}
 }
@@ -79,4 +80,38 @@ func FuzzDecodeObject(f *testing.F) {
 			t.Fatalf("round trip of %q: %q, then %q", data, m, again)
 		}
 	})
+}
+
+// EncodeObject writes what Python's json.dumps writes for the same values
+// (the expected texts are json.dumps' output, with its default separators
+// and with separators=(",", ":")): nested values spaced like the top
+// level, "<", ">" and "&" as themselves (Go's encoder escapes them), DEL
+// and non-ASCII characters as \u escapes. Before, nested values were
+// written compact and those characters as Go escaped them.
+func TestEncodeObjectAsPython(t *testing.T) {
+	values := map[string][]byte{}
+	for k, v := range map[string]any{
+		"cart": []int{3, 1, 4},
+		"m":    map[string]string{"a<b": "x>y&z", "d": "\x7f\x01\n\u2028é😀"},
+		"n":    []any{1.5, true, nil},
+	} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		values[k] = b
+	}
+	spaced := `{"cart": [3, 1, 4], "m": {"a<b": "x>y&z", "d": "\u007f\u0001\n\u2028\u00e9\ud83d\ude00"}, "n": [1.5, true, null]}`
+	compact := `{"cart":[3,1,4],"m":{"a<b":"x>y&z","d":"\u007f\u0001\n\u2028\u00e9\ud83d\ude00"},"n":[1.5,true,null]}`
+	if got := string(EncodeObject(values, true)); got != spaced {
+		t.Errorf("spaced:\n got %s\nwant %s", got, spaced)
+	}
+	if got := string(EncodeObject(values, false)); got != compact {
+		t.Errorf("compact:\n got %s\nwant %s", got, compact)
+	}
+	// A key with those characters too, and a value with blanks between
+	// its tokens.
+	if got := string(EncodeObject(map[string][]byte{"<&>": []byte(`[ 1 , {"a" : "b"} ]`)}, true)); got != `{"<&>": [1, {"a": "b"}]}` {
+		t.Errorf("got %s", got)
+	}
 }

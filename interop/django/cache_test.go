@@ -130,6 +130,14 @@ func TestDjangoCache(t *testing.T) {
 		t.Fatalf("after a Go logout Django sees %v", got)
 	}
 
+	// A Django logout ends the session for Go.
+	key = py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+	lookupAs(t, m, key, ids["alice"])
+	py.Call(map[string]any{"op": "logout", "key": key})
+	if _, err := m.Lookup(ctx, key); !errors.Is(err, session.ErrInvalidToken) {
+		t.Fatalf("after a Django logout Go finds %v", err)
+	}
+
 	key = py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
 	py.Call(map[string]any{"op": "passwd", "user": "alice", "password": "changed"})
 	if _, err := m.Lookup(ctx, key); !errors.Is(err, session.ErrInvalidToken) {
@@ -187,6 +195,21 @@ func TestDjangoCachedDB(t *testing.T) {
 	sessiontest.Logout(t, m, key)
 	if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false {
 		t.Fatalf("after a Go logout Django still serves %v", got)
+	}
+	// A Django logout, and a password change in Django, end the session
+	// for Go.
+	ctx := context.Background()
+	key = py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+	lookupAs(t, m, key, ids["alice"])
+	py.Call(map[string]any{"op": "logout", "key": key})
+	if _, err := m.Lookup(ctx, key); !errors.Is(err, session.ErrInvalidToken) {
+		t.Fatalf("after a Django logout Go finds %v", err)
+	}
+	key = py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+	lookupAs(t, m, key, ids["alice"])
+	py.Call(map[string]any{"op": "passwd", "user": "alice", "password": "changed"})
+	if _, err := m.Lookup(ctx, key); !errors.Is(err, session.ErrInvalidToken) {
+		t.Fatalf("after a password change in Django Go finds %v", err)
 	}
 }
 

@@ -93,8 +93,9 @@ func decodeObject(data []byte) (*dict, error) {
 func encodeSession(d *dict) []byte { return encodeObject(d, ",", ":") }
 
 // encodeSpaced writes d as Python's json.dumps does by default (", " and
-// ": " between members; values as held), as django-redis' JSONSerializer
-// writes.
+// ": " between members and inside values), as django-redis'
+// JSONSerializer writes. Both write what Python writes for the same values
+// (pyjson.AppendPython).
 func encodeSpaced(d *dict) []byte { return encodeObject(d, ", ", ": ") }
 
 func encodeObject(d *dict, comma, colon string) []byte {
@@ -104,9 +105,9 @@ func encodeObject(d *dict, comma, colon string) []byte {
 			b = append(b, comma...)
 		}
 		key, _ := json.Marshal(k) // a string always encodes
-		b = pyjson.AppendASCII(b, key)
+		b = pyjson.AppendPython(b, key, comma == ", ")
 		b = append(b, colon...)
-		b = pyjson.AppendASCII(b, d.vals[k])
+		b = pyjson.AppendPython(b, d.vals[k], comma == ", ")
 	}
 	return append(b, '}')
 }

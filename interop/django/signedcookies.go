@@ -67,9 +67,21 @@ func NewSignedCookies(cfg CookieConfig) (*SignedCookies, error) {
 }
 
 // Seal writes the session as Django's signed cookie (compressed when that
-// is shorter, as Django does), with the login keys of its user.
+// is shorter, as Django does), with the login keys of its user. A session
+// without a user for Go keeps the login keys it carries in its values (a
+// login Go does not honour, see Open), so that a Go write does not end it
+// for Django.
 func (c *SignedCookies) Seal(ctx context.Context, _ string, _ session.Digest, rec *session.Record) (string, error) {
-	out, err := rebuild(ctx, &c.users, nil, rec, true, nil)
+	var base *dict
+	if rec.UserID == "" {
+		base = newDict()
+		for _, k := range []string{KeyUserID, KeyUserBackend, KeyUserHash} {
+			if v, ok := rec.Values[k]; ok {
+				base.set(k, v)
+			}
+		}
+	}
+	out, err := rebuild(ctx, &c.users, base, rec, true, nil)
 	if err != nil {
 		return "", err
 	}
@@ -85,8 +97,12 @@ func (c *SignedCookies) Seal(ctx context.Context, _ string, _ session.Digest, re
 // verify or decode, or whose user's password changed since, is
 // session.ErrInvalidCookie (the manager then clears it); a pickled one
 // too, and a user table that cannot be read is an error of its own. A
-// login Django would not honour either (a backend not allowed, a user gone
-// or inactive) reads as anonymous, its data kept.
+// login Go does not honour (no CookieConfig.DB, a backend not in
+// Backends, a user gone or inactive) reads as anonymous, its data kept:
+// its login keys (_auth_user_id, _auth_user_backend, _auth_user_hash) stay
+// among the values, where Seal finds them again, since the cookie is the
+// only place they live (Django decides on them itself; a Go Login replaces
+// them, a Clear removes them, as Django's clear does).
 func (c *SignedCookies) Open(ctx context.Context, _, value string, now time.Time) (session.Digest, *session.Record, bool, error) {
 	id := session.Digest(sha256.Sum256([]byte(value)))
 	payload, signed, err := c.signer.UnsignTime(value, c.age, now)
@@ -110,7 +126,7 @@ func (c *SignedCookies) Open(ctx context.Context, _, value string, now time.Time
 		rec.AuthTime = signed
 	}
 	for _, k := range d.keys {
-		if !authKey(k) {
+		if !authKey(k) || user == "" {
 			rec.Values[k] = d.vals[k]
 		}
 	}

@@ -70,6 +70,33 @@ func TestDjangoSignedCookies(t *testing.T) {
 	if got := py.Call(map[string]any{"op": "get", "key": bobCookie}); got["user"] != ids["bob"] {
 		t.Fatalf("Django sees the Go login as %v", got)
 	}
+	// A Go side that does not honour logins (no user table) reads the
+	// login cookie as anonymous, and its writes keep the login for Django
+	// (before, they dropped it: Django's user was logged out).
+	blind, err := django.NewSignedCookies(django.CookieConfig{Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bm, err := session.NewClientSide(blind, session.WithCookieName("sessionid"), session.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bh := bm.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if err := s.Set("blind", 1); err != nil {
+			t.Error(err)
+		}
+		uid, _ := s.UserID()
+		io.WriteString(w, uid)
+	}))
+	blindCookie, _, blindUser := pyproc.Serve(t, bh, "sessionid", "/write", cookie)
+	if blindUser != "" || blindCookie == "" {
+		t.Fatalf("a Go side without the user table sees user %q, writes %q", blindUser, blindCookie)
+	}
+	got = py.Call(map[string]any{"op": "get", "key": blindCookie})
+	if data, _ := got["data"].(map[string]any); got["user"] != ids["alice"] || data["blind"] != float64(1) || len(data["cart"].([]any)) != 3 {
+		t.Fatalf("after a write by a Go side that does not honour logins Django reads %v", got)
+	}
 	// A password change in Django ends the login on the Go side.
 	py.Call(map[string]any{"op": "passwd", "user": "alice", "password": "changed"})
 	if user, _ := serve("/read", goCookie); user != "" {

@@ -10,10 +10,13 @@
 // session it cannot be revoked on the server: a copied cookie stays valid
 // until its age runs out (MaxAge), whichever side logs out.
 //
-// Go writes Starlette's bytes (json.dumps spacing, \u escapes, padding,
-// timestamp, signature) with one difference: the keys in sorted order,
-// where Starlette keeps the order in which the app set them (a session's
-// values do not carry it). Each side reads either order.
+// Go writes Starlette's bytes (json.dumps spacing, nested values
+// included, \u escapes, "<", ">" and "&" unescaped, padding, timestamp,
+// signature) with one difference: the keys in sorted order, where
+// Starlette keeps the order in which the app set them (a session's values
+// do not carry it). Each side reads either order. A value Go set is
+// written as Go holds it (a float64 holding 1 is 1 where Python would
+// write 1.0).
 package starlette
 
 import (

@@ -405,6 +405,10 @@ func TestDoubleLoginCluster(t *testing.T) {
 	sessiontest.DoubleLoginStore(t, newStore(t, startCluster(t)), 300)
 }
 
+func TestSessionLimitRaceCluster(t *testing.T) {
+	sessiontest.SessionLimitRace(t, newStore(t, startCluster(t)), 3, 20, 30)
+}
+
 func TestConcurrentWritesHoldSizeLimitCluster(t *testing.T) {
 	sessiontest.ConcurrentSizeLimit(t, newStore(t, startCluster(t)), 200, 1000, 64<<10)
 }
