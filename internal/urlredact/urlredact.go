@@ -40,7 +40,8 @@ var urlSecretParam = regexp.MustCompile(`(?i)((?:[?&;,])[a-z0-9_.-]*(?:pass|pwd|
 //     token=, ...) up to the next blank, the parameters after it included
 //     (an unescaped "&" in the password cannot be told from the next
 //     parameter's);
-//   - in other text, the value of every password-like parameter.
+//   - in any text, the value of every password-like parameter of a
+//     key=value connection string (up to the next "&" or blank).
 //
 // It works on any text, not only on a well-formed URL: an error message
 // that quotes a URL is redacted as well. It may hide more than the
@@ -55,9 +56,9 @@ func Redact(s string) string {
 			hide[i] = true
 		}
 	}
-	params := secretParam
+	params := []*regexp.Regexp{secretParam}
 	if i := strings.Index(s, "://"); i >= 0 {
-		params = urlSecretParam
+		params = append(params, urlSecretParam)
 		if at := strings.LastIndexByte(s[i+3:], '@'); at >= 0 {
 			cover(i+3, i+3+at)
 		}
@@ -67,10 +68,12 @@ func Redact(s string) string {
 	// An empty value is masked too: whether a password is set is not
 	// told.
 	empty := map[int]bool{}
-	for _, m := range params.FindAllStringSubmatchIndex(s, -1) {
-		cover(m[4], m[5])
-		if m[4] == m[5] {
-			empty[m[4]] = true
+	for _, re := range params {
+		for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
+			cover(m[4], m[5])
+			if m[4] == m[5] {
+				empty[m[4]] = true
+			}
 		}
 	}
 	return masked(s, hide, empty)

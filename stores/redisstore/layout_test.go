@@ -85,6 +85,22 @@ func TestMemoryLayout(t *testing.T) {
 	if !slices.Equal(fields, wantFields) {
 		t.Fatalf("fields of the session hash: %q, want %q (update the README's layout)", fields, wantFields)
 	}
+	// The expiry shard's entry: the raw digest and the user id, nothing
+	// more, scored by the expiry (a longer member costs every session).
+	members, err := c.ZRange(ctx, shard, 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := string(d[:]) + "user42"; len(members) != 1 || members[0] != want {
+		t.Fatalf("members of the expiry shard: %q, want %q (update the README's layout)", members, want)
+	}
+	userFields, err := c.HGetAll(ctx, user).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(userFields) != 1 || userFields[string(d[:])] != "" {
+		t.Fatalf("the user index: %q, want the raw digest with an empty value", userFields)
+	}
 	for _, k := range []string{key, user} {
 		if enc, err := c.ObjectEncoding(ctx, k).Result(); err != nil || enc != "listpack" {
 			t.Errorf("encoding of %q = %q, %v; want listpack", k, enc, err)
