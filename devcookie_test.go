@@ -12,6 +12,7 @@ import (
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/sessiontest"
 )
 
 // Issue 20, gap 7: development cookies take one option. WithInsecureCookie
@@ -171,5 +172,41 @@ func TestSecureCookieOverPlainHTTPLogged(t *testing.T) {
 	send(h, "http://192.168.1.21:8080/", "User-Agent", chrome)
 	if n := strings.Count(logs.String(), "level=WARN"); n != 2 {
 		t.Fatalf("Safari on localhost, then Chrome on a LAN address: %d warnings, want 2:\n%s", n, logs.String())
+	}
+}
+
+// The plain-HTTP check runs on every request that uses its session: once
+// its line is logged it allocates nothing (it allocated twice per request
+// for a host that is not loopback, +2 of the read-only request's 7
+// allocations, until the cheaper check).
+func TestPlainHTTPCheckAllocatesNothingOnceWarned(t *testing.T) {
+	st := memstore.New(memstore.WithCleanupInterval(0))
+	t.Cleanup(st.Stop)
+	m, err := session.New(st, session.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session.GetOr(session.FromContext(r.Context()), "name", "")
+	}))
+	token := sessiontest.LoginToken(t, m, "alice", map[string]any{"name": "Ada"})
+	allocs := func(target string, tls bool) float64 {
+		r := httptest.NewRequest("GET", target, nil)
+		if !tls {
+			r.TLS = nil
+		}
+		r.AddCookie(&http.Cookie{Name: m.CookieName(), Value: token})
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r) // the warning, if any, is logged here
+		return testing.AllocsPerRun(200, func() {
+			clear(w.Header())
+			h.ServeHTTP(w, r)
+		})
+	}
+	overTLS := allocs("https://example.com/", true)
+	for _, target := range []string{"http://example.com/", "http://10.0.0.5:8080/", "http://localhost:8080/", "http://[::1]:8080/"} {
+		if got := allocs(target, false); got != overTLS {
+			t.Errorf("a request to %s over plain HTTP: %v allocations, over TLS %v", target, got, overTLS)
+		}
 	}
 }
