@@ -147,6 +147,7 @@ go test -run '^$' -fuzz '^FuzzDecodeSession$' -tags nodrivers -fuzztime "$fuzzti
 go test -run '^$' -fuzz '^FuzzDecodeMsgpack$' -tags nodrivers -fuzztime "$fuzztime" ./interop/django
 go test -run '^$' -fuzz '^FuzzDecodeCacheValue$' -tags nodrivers -fuzztime "$fuzztime" ./interop/django
 go test -run '^$' -fuzz '^FuzzCheckPassword$' -tags nodrivers -fuzztime "$fuzztime" ./interop/django
+go test -run '^$' -fuzz '^FuzzParseExpiry$' -tags nodrivers -fuzztime "$fuzztime" ./interop/django
 go test -run '^$' -fuzz '^FuzzOpen$' -fuzztime "$fuzztime" ./interop/flask
 go test -run '^$' -fuzz '^FuzzOpen$' -fuzztime "$fuzztime" ./interop/starlette
 go test -run '^$' -fuzz '^FuzzSessionID$' -fuzztime "$fuzztime" ./interop/flasksession

@@ -21,8 +21,11 @@ for i in $(seq "$runs"); do
 			-test.benchtime 1s -test.benchmem) | grep '^Benchmark' | grep -v ForceLogout >>"$out/$s.txt"
 	done
 done
-benchstat=$(command -v benchstat || echo "$(go env GOPATH)/bin/benchstat")
-[ -x "$benchstat" ] || go install golang.org/x/perf/cmd/benchstat@latest
+# benchstat, pinned, installed beside test.sh's staticcheck (GOBIN set
+# here, so a GOBIN of the caller's does not hide it).
+tools=${XDG_CACHE_HOME:-$HOME/.cache}/sessionkit/bin
+benchstat=$tools/benchstat
+[ -x "$benchstat" ] || GOFLAGS= GOBIN="$tools" go install golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 for s in $stores; do
 	echo "== $s"
 	"$benchstat" "$out/$s.txt"

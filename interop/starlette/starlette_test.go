@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -110,6 +111,21 @@ func TestStarletteStandardBase64(t *testing.T) {
 		if res["status"] != c.status {
 			t.Errorf("payload in %v: status %v", c.enc == base64.StdEncoding, res["status"])
 		}
+	}
+	// The Go store writes the standard alphabet ("+" and "/" in this
+	// payload's encoding), which Starlette reads.
+	st, _ := starlette.New(starlette.Config{Secret: secret})
+	rec := &session.Record{Values: map[string][]byte{"from_go": []byte(`"~~~???>>>"`)}}
+	out, err := st.Seal(context.Background(), "session", session.Digest{}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if payload := out[:strings.IndexByte(out, '.')]; !strings.ContainsAny(payload, "+/") || strings.ContainsAny(payload, "-_") {
+		t.Fatalf("the Go store's payload %q is not in the standard alphabet", payload)
+	}
+	res := py.Call(map[string]any{"method": "GET", "path": "/get", "cookie": out})
+	if res["status"] != float64(200) || !strings.Contains(fmt.Sprint(res), "~~~???>>>") {
+		t.Fatalf("Starlette on the Go store's cookie: %v", res)
 	}
 }
 

@@ -95,10 +95,30 @@ func TestNoLostUpdates(t *testing.T) {
 	if err := st.Create(ctx, d, base); err != nil {
 		t.Fatal(err)
 	}
+	// Bases as requests have them: loaded through the store (they carry
+	// the item's cas id, so the first write of each is one cas), shared by
+	// half of the writers and loaded by each of the others, and for a few
+	// the record as created (no cas id: the gets/cas path).
+	loaded, err := st.Load(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	for i := range 200 {
 		wg.Go(func() {
-			c := &session.Change{Base: base, Set: map[string][]byte{fmt.Sprintf("k%d", i): []byte("1")}}
+			b := loaded
+			switch {
+			case i%10 == 0:
+				b = base
+			case i%2 == 1:
+				own, err := st.Load(ctx, d)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				b = own
+			}
+			c := &session.Change{Base: b, Set: map[string][]byte{fmt.Sprintf("k%d", i): []byte("1")}}
 			if err := st.Update(ctx, d, c); err != nil {
 				t.Error(err)
 			}
