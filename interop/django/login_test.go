@@ -139,12 +139,25 @@ func TestGoLoginRotatesDjangoCSRFSecret(t *testing.T) {
 				t.Fatalf("the CSRF secret planted before the login survived it: %v", v)
 			}
 			// Django's own secret on the logged-in session stays through
-			// Go writes that are no login.
+			// Go writes and renewals that are no login.
 			py.Call(map[string]any{"op": "set", "key": key, "name": django.KeyCSRFToken, "value": "djangos-own"})
 			serveGo(t, m, key, setFromGo("from_go", 1))
 			got = py.Call(map[string]any{"op": "get", "key": key})
 			if data := got["data"].(map[string]any); data[django.KeyCSRFToken] != "djangos-own" || data["from_go"] != float64(1) {
 				t.Fatalf("after a Go write Django sees %v", data)
+			}
+			_, key = serveGo(t, m, key, func(r *http.Request) error { return m.Renew(r.Context()) })
+			got = py.Call(map[string]any{"op": "get", "key": key})
+			if data := got["data"].(map[string]any); got["user"] != alice || data[django.KeyCSRFToken] != "djangos-own" {
+				t.Fatalf("after a Go renewal Django sees %v", got)
+			}
+			// A login again as the same user rotates it, as Django's does.
+			_, key = serveGo(t, m, key, func(r *http.Request) error { return m.Login(r.Context(), alice) })
+			got = py.Call(map[string]any{"op": "get", "key": key})
+			if data := got["data"].(map[string]any); got["user"] != alice || data["from_go"] != float64(1) {
+				t.Fatalf("after a second Go login Django sees %v", got)
+			} else if v, kept := data[django.KeyCSRFToken]; kept {
+				t.Fatalf("the CSRF secret survived a login again as the same user: %v", v)
 			}
 		})
 	}

@@ -201,15 +201,20 @@ func rebuild(ctx context.Context, u *users, base *dict, rec *session.Record, fre
 		if base != nil {
 			jsonString(base.vals[KeyUserID], &prevID)
 		}
-		if base != nil && prevID != rec.UserID {
-			// A login over a stored session (its user changes): Django's
-			// login rotates the CSRF secret it keeps in the session under
-			// CSRF_USE_SESSIONS (rotate_token), so that a secret planted
-			// before the login is worthless after it. Dropped here;
-			// Django makes a new one when a page next asks for it. (A
-			// signed cookie is rebuilt without its stored form, base:
-			// there a write cannot be told from a login, and the secret
-			// stays.)
+		// A login again as the same user: the records this package
+		// reads date the login at the session's creation (recordOf), and
+		// Manager.Login dates it at the call, so a later AuthTime is a
+		// login (a plain renewal keeps the record's).
+		relogin := fresh && prevID == rec.UserID && rec.AuthTime.After(rec.Created)
+		if base != nil && (prevID != rec.UserID || relogin) {
+			// A login over a stored session: Django's login rotates the
+			// CSRF secret it keeps in the session under CSRF_USE_SESSIONS
+			// (rotate_token) on every login, the same user's included, so
+			// that a secret planted before the login is worthless after
+			// it. Dropped here; Django makes a new one when a page next
+			// asks for it. (A signed cookie is rebuilt without its stored
+			// form, base: there a write cannot be told from a login, and
+			// the secret stays.)
 			out.remove(KeyCSRFToken)
 		}
 	} else if base != nil {
