@@ -313,6 +313,12 @@ func (m *Manager) Destroy(ctx context.Context) error {
 		}
 	}
 	unread := s.loadErr
+	if unread != nil && !s.hasToken {
+		// The read found a record it could not decode and failed to
+		// delete it (see loadStored): the session may still be stored.
+		s.failErr = unread
+		return s.failErr
+	}
 	userID := ""
 	if s.rec != nil {
 		userID = s.rec.UserID

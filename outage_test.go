@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -125,4 +126,31 @@ func clearsCookie(w *httptest.ResponseRecorder) bool {
 		}
 	}
 	return false
+}
+
+// A logout whose read finds a corrupt record, and fails to delete it, is
+// not reported done (the record may still be stored); once the delete
+// works, the logout ends the session.
+func TestLogoutOfCorruptRecordThatCannotBeDeleted(t *testing.T) {
+	e := newEnv(t)
+	tok := mustToken(t, e.do("/login?u=alice", ""))
+	e.mux.HandleFunc("/logout-corrupt", func(w http.ResponseWriter, r *http.Request) {
+		if err := e.m.Destroy(r.Context()); err != nil {
+			return // the error handler answers
+		}
+		io.WriteString(w, "logged out")
+	})
+	e.store.setFail("load", fmt.Errorf("%w: garbled", session.ErrCorrupt))
+	e.store.setFail("delete", errBoom)
+	if w := e.do("/logout-corrupt", tok); w.Code != http.StatusServiceUnavailable || body(w) == "logged out" {
+		t.Fatalf("a logout that could not delete the record: %d %q", w.Code, body(w))
+	}
+	e.store.setFail("delete", nil)
+	if w := e.do("/logout-corrupt", tok); w.Code != http.StatusOK {
+		t.Fatalf("the logout once the store deletes: %d %q", w.Code, body(w))
+	}
+	e.store.setFail("load", nil)
+	if got := body(e.do("/whoami", tok)); got != "" {
+		t.Fatalf("the session after its logout: %q", got)
+	}
 }

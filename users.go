@@ -166,8 +166,10 @@ func (m *Manager) RevokeSession(ctx context.Context, handle string) error {
 // token while the call runs is followed (see LineageDeleter), as Destroy
 // and RevokeSession follow one: a handle that names a session when the
 // call reads it names no live continuation of it once the call returns. A
-// record that cannot be decoded (ErrCorrupt) is deleted without that
-// follow-up.
+// session that cannot be read (a record the store cannot decode, such as
+// a Python pickle, or a failed read) is deleted by its handle alone; the
+// call then fails if it finds nothing to delete, unless the record was
+// corrupt (a renewal may have moved an unread session).
 func (m *Manager) AdminRevokeSession(ctx context.Context, handle string) (bool, error) {
 	d, err := ParseHandle(handle)
 	if err != nil {
@@ -179,10 +181,8 @@ func (m *Manager) AdminRevokeSession(ctx context.Context, handle string) (bool, 
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return false, nil
-	case errors.Is(err, ErrCorrupt):
-		rec = nil
 	case err != nil:
-		return false, &StoreError{Op: "load", Err: err}
+		return m.deleteUnread(ctx, d, err, "revoked by an administrator")
 	}
 	if err := m.deleteRevoked(ctx, d, rec, "revoked by an administrator"); err != nil {
 		return false, err
@@ -190,8 +190,29 @@ func (m *Manager) AdminRevokeSession(ctx context.Context, handle string) (bool, 
 	return true, nil
 }
 
-// deleteRevoked deletes a revoked session, rec as it was loaded (nil: a
-// record that could not be decoded);
+// deleteUnread deletes by its digest a session whose read failed with
+// readErr, and reports whether it existed. Not found, it fails with the
+// read's error (a renewal may have moved the session, and without its
+// record the renewal cannot be followed), unless the record was corrupt.
+func (m *Manager) deleteUnread(ctx context.Context, d Digest, readErr error, reason string) (bool, error) {
+	dctx, cancel := detached(ctx)
+	defer cancel()
+	start := m.startTimer()
+	existed, err := m.store.Delete(dctx, d)
+	m.timed(ctx, "delete", start, err)
+	switch {
+	case err != nil:
+		return false, &StoreError{Op: "delete", Err: err}
+	case !existed && errors.Is(readErr, ErrCorrupt):
+		return false, nil
+	case !existed:
+		return false, &StoreError{Op: "load", Err: readErr}
+	}
+	m.emit(ctx, Event{Kind: EventRevoked, token: ref(d), Reason: reason})
+	return true, nil
+}
+
+// deleteRevoked deletes a revoked session, rec as it was loaded;
 // like Destroy, the deletion is not canceled when the client disconnects
 // (see detached).
 func (m *Manager) deleteRevoked(ctx context.Context, d Digest, rec *Record, reason string) error {
@@ -206,11 +227,7 @@ func (m *Manager) deleteRevoked(ctx context.Context, d Digest, rec *Record, reas
 	if err != nil {
 		return &StoreError{Op: "delete", Err: err}
 	}
-	user := ""
-	if rec != nil {
-		user = rec.UserID
-	}
-	m.emit(ctx, Event{Kind: EventRevoked, token: ref(d), UserID: user, Reason: reason})
+	m.emit(ctx, Event{Kind: EventRevoked, token: ref(d), UserID: rec.UserID, Reason: reason})
 	return nil
 }
 

@@ -334,3 +334,28 @@ func TestAdminRevokeFollowsARenewal(t *testing.T) {
 		t.Fatalf("AdminRevokeSession of a revoked handle = %v, %v", existed, err)
 	}
 }
+
+// AdminRevokeSession ends a session it cannot read (a record the store
+// cannot decode, such as a Python pickle, or a failed read) by its handle
+// alone, and fails when it can neither read nor find it.
+func TestAdminRevokeUnreadableSession(t *testing.T) {
+	e := usersEnv(t)
+	ctx := context.Background()
+	tok := mustToken(t, e.do("/login?u=alice", ""))
+	d, _ := session.DigestOf(tok)
+	e.store.setFail("load", errBoom)
+	existed, err := e.m.AdminRevokeSession(ctx, d.Handle())
+	if err != nil || !existed {
+		t.Fatalf("AdminRevokeSession of an unreadable session = %v, %v; want true", existed, err)
+	}
+	if _, err := e.store.inner.Load(ctx, d); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("the unreadable session survived its revocation: %v", err)
+	}
+	if existed, err := e.m.AdminRevokeSession(ctx, d.Handle()); err == nil || existed {
+		t.Fatalf("neither read nor found: %v, %v; want an error", existed, err)
+	}
+	e.store.setFail("load", fmt.Errorf("%w: garbled", session.ErrCorrupt))
+	if existed, err := e.m.AdminRevokeSession(ctx, d.Handle()); err != nil || existed {
+		t.Fatalf("a corrupt record not found: %v, %v; want false, nil", existed, err)
+	}
+}

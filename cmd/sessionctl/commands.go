@@ -102,7 +102,7 @@ func (e *env) warnEviction(ctx context.Context) {
 	}
 	unsafe, err := rs.UnsafeEviction(ctx)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "sessionctl: warning: cannot check Redis's maxmemory-policy (%v); counts and revocations are right only if it never evicts indexes (noeviction or volatile-ttl)\n", err)
+		fmt.Fprintf(e.stderr, "sessionctl: warning: cannot check Redis's maxmemory-policy (%s); counts and revocations are right only if it never evicts indexes (noeviction or volatile-ttl)\n", termtext.Printable(err.Error(), 0))
 		return
 	}
 	for node, policy := range unsafe {

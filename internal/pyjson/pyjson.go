@@ -121,8 +121,10 @@ func EncodeObject(values map[string][]byte, spaced bool) []byte {
 // otherwise (separators=(",", ":"), Django's and Flask's); no blanks
 // between tokens; in strings "<", ">" and "&" as themselves (Go writes
 // \u003c, \u003e, \u0026), DEL as \u007f and every non-ASCII character
-// as a \u escape (astral ones as surrogate pairs). Numbers, literals and
-// the other escapes are written alike by both.
+// as a \u escape (astral ones as surrogate pairs). Literals and the other
+// escapes are written alike by both; numbers as Go's encoder wrote them,
+// which for some floats differs from Python's bytes (Go's 0.00001 is
+// Python's 1e-05) though not from their value.
 func AppendPython(dst, src []byte, spaced bool) []byte {
 	inString := false
 	for i := 0; i < len(src); i++ {
