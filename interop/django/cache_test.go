@@ -130,19 +130,7 @@ func TestDjangoCache(t *testing.T) {
 		t.Fatalf("after a Go logout Django sees %v", got)
 	}
 
-	// A Django logout ends the session for Go.
-	key = py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
-	lookupAs(t, m, key, ids["alice"])
-	py.Call(map[string]any{"op": "logout", "key": key})
-	if _, err := m.Lookup(ctx, key); !errors.Is(err, session.ErrInvalidToken) {
-		t.Fatalf("after a Django logout Go finds %v", err)
-	}
-
-	key = py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
-	py.Call(map[string]any{"op": "passwd", "user": "alice", "password": "changed"})
-	if _, err := m.Lookup(ctx, key); !errors.Is(err, session.ErrInvalidToken) {
-		t.Fatalf("after a password change Go finds %v", err)
-	}
+	djangoEndsIt(t, py, m, ids["alice"])
 
 	token := loginHandler(t, m, ids["bob"].(string))
 	if got := py.Call(map[string]any{"op": "get", "key": token}); got["user"] != ids["bob"] {
@@ -196,20 +184,23 @@ func TestDjangoCachedDB(t *testing.T) {
 	if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false {
 		t.Fatalf("after a Go logout Django still serves %v", got)
 	}
-	// A Django logout, and a password change in Django, end the session
-	// for Go.
-	ctx := context.Background()
-	key = py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
-	lookupAs(t, m, key, ids["alice"])
-	py.Call(map[string]any{"op": "logout", "key": key})
-	if _, err := m.Lookup(ctx, key); !errors.Is(err, session.ErrInvalidToken) {
-		t.Fatalf("after a Django logout Go finds %v", err)
-	}
-	key = py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
-	lookupAs(t, m, key, ids["alice"])
-	py.Call(map[string]any{"op": "passwd", "user": "alice", "password": "changed"})
-	if _, err := m.Lookup(ctx, key); !errors.Is(err, session.ErrInvalidToken) {
-		t.Fatalf("after a password change in Django Go finds %v", err)
+	djangoEndsIt(t, py, m, ids["alice"])
+}
+
+// djangoEndsIt checks that a logout in Django, and a password change in
+// Django, end a Django login of alice (user id aliceID) for Go.
+func djangoEndsIt(t *testing.T, py *pyproc.Proc, m *session.Manager, aliceID any) {
+	t.Helper()
+	for _, end := range []map[string]any{{"op": "logout"}, {"op": "passwd", "user": "alice", "password": "changed"}} {
+		key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+		lookupAs(t, m, key, aliceID)
+		if end["op"] == "logout" {
+			end["key"] = key
+		}
+		py.Call(end)
+		if _, err := m.Lookup(context.Background(), key); !errors.Is(err, session.ErrInvalidToken) {
+			t.Fatalf("after a Django %s Go finds %v", end["op"], err)
+		}
 	}
 }
 
