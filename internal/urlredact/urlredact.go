@@ -15,10 +15,10 @@ const Mask = "xxxxx"
 // secretParam matches a password-like parameter of a key=value
 // connection string (or of a URL, see urlSecretParam) and its value:
 // password, pass, passwd, pwd, sentinel_password, sslpassword, secret,
-// token, and any name containing them. The value runs to the next "&" or
-// blank: a "#", "?", ";" or "," in an unescaped password is part of what
-// is hidden.
-var secretParam = regexp.MustCompile(`(?i)((?:^|[?&;\s,])[a-z0-9_.-]*(?:pass|pwd|secret|token)[a-z0-9_.-]*\s*=\s*)('[^']*'|"[^"]*"|[^&\s'"]*)`)
+// token, and any name containing them. The value runs to the next blank
+// (libpq reads an unquoted value so): a "&", "#", "?", ";" or "," in an
+// unescaped password is part of what is hidden.
+var secretParam = regexp.MustCompile(`(?i)((?:^|[?&;\s,])[a-z0-9_.-]*(?:pass|pwd|secret|token)[a-z0-9_.-]*\s*=\s*)('[^']*'|"[^"]*"|[^\s'"]*)`)
 
 // urlSecretParam matches a password-like parameter of a URL's query and
 // everything after its "=" up to the next blank: a password typed with an
@@ -41,7 +41,7 @@ var urlSecretParam = regexp.MustCompile(`(?i)((?:[?&;,])[a-z0-9_.-]*(?:pass|pwd|
 //     (an unescaped "&" in the password cannot be told from the next
 //     parameter's);
 //   - in any text, the value of every password-like parameter of a
-//     key=value connection string (up to the next "&" or blank).
+//     key=value connection string (up to the next blank).
 //
 // It works on any text, not only on a well-formed URL: an error message
 // that quotes a URL is redacted as well. It may hide more than the

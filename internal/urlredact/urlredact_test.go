@@ -26,6 +26,7 @@ func TestRedact(t *testing.T) {
 		{"redis://h:1/0?password=a@bcdef&db=1", "redis://xxxxx"},
 		{"postgres://db/app?password=&user=u", "postgres://db/app?password=xxxxx"},
 		{"host=db password= dbname=app", "host=db password= xxxxx"}, // libpq reads the password "dbname=app"
+		{"host=db password=Zq7&Kw9Xy dbname=app", "host=db password=xxxxx dbname=app"},
 		{`opening "postgres://db/app": connect host=db password=hunter2 dbname=app`, `opening "postgres://db/app": connect host=db password=xxxxx dbname=app`},
 		{"host=db password=", "host=db password=xxxxx"},
 		{"redis://127.0.0.1:6379/0?PASSWORD=x&Token=y", "redis://127.0.0.1:6379/0?PASSWORD=xxxxx"},
