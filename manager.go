@@ -315,9 +315,19 @@ func (m *Manager) Destroy(ctx context.Context) error {
 	unread := s.loadErr
 	if unread != nil && !s.hasToken {
 		// The read found a record it could not decode and failed to
-		// delete it (see loadStored): the session may still be stored.
-		s.failErr = unread
-		return s.failErr
+		// delete it (see loadStored), possibly only because the client
+		// went away: delete it again, as a logout does, detached.
+		dctx, cancel := detached(ctx)
+		defer cancel()
+		start := m.startTimer()
+		_, err := m.store.Delete(dctx, s.digest)
+		m.timed(ctx, "delete", start, err)
+		if err != nil {
+			s.failErr = m.storeErr(ctx, "delete", s.digest, err)
+			return s.failErr
+		}
+		s.clearCookie = true
+		unread = nil
 	}
 	userID := ""
 	if s.rec != nil {

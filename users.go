@@ -181,6 +181,9 @@ func (m *Manager) AdminRevokeSession(ctx context.Context, handle string) (bool, 
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return false, nil
+	case err == nil && rec == nil:
+		err = errors.New("store returned no record and no error")
+		fallthrough
 	case err != nil:
 		return m.deleteUnread(ctx, d, err, "revoked by an administrator")
 	}

@@ -162,3 +162,34 @@ func TestGoLoginRotatesDjangoCSRFSecret(t *testing.T) {
 		})
 	}
 }
+
+// A login again as the same user rotates the CSRF secret also when the
+// session's creation reads as the instant Go loaded it: a set_expiry date
+// beyond SESSION_COOKIE_AGE (django-redis stores the datetime) dates its
+// last save after now. (Comparing the login's millisecond-truncated time
+// with that instant as "later" missed nearly every such login.)
+func TestSameUserLoginRotatesCSRFWithFarExpiry(t *testing.T) {
+	c := djangoCache(t, django.CacheConfig{}, "alice")
+	m := newManager(t, c.st)
+	alice := c.ids["alice"].(string)
+	// Five sessions: the creation instant and the login's time both move.
+	// (Django itself cannot save such a session again: django-redis reads
+	// the stored date back as a string, which it then fails to use as a
+	// timeout; Django only reads it here.)
+	for i := range 5 {
+		key := c.py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+		c.py.Call(map[string]any{"op": "set", "key": key, "name": django.KeyCSRFToken, "value": "djangos-own"})
+		if got := c.py.Call(map[string]any{"op": "expiry", "key": key, "value": map[string]any{"in": 30 * 24 * 3600}}); got["raised"] != nil {
+			t.Fatalf("set_expiry(datetime): %v", got)
+		}
+		_, key = serveGo(t, m, key, func(r *http.Request) error { return m.Login(r.Context(), alice) })
+		got := c.py.Call(map[string]any{"op": "get", "key": key})
+		data, _ := got["data"].(map[string]any)
+		if got["user"] != alice {
+			t.Fatalf("login %d: Django sees %v", i, got)
+		}
+		if v, kept := data[django.KeyCSRFToken]; kept {
+			t.Fatalf("login %d: the CSRF secret survived a login again as the same user: %v", i, v)
+		}
+	}
+}

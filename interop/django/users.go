@@ -203,9 +203,11 @@ func rebuild(ctx context.Context, u *users, base *dict, rec *session.Record, fre
 		}
 		// A login again as the same user: the records this package
 		// reads date the login at the session's creation (recordOf), and
-		// Manager.Login dates it at the call, so a later AuthTime is a
-		// login (a plain renewal keeps the record's).
-		relogin := fresh && prevID == rec.UserID && rec.AuthTime.After(rec.Created)
+		// Manager.Login dates it at the call, so another AuthTime is a
+		// login (a plain renewal keeps the record's). Not "later": the
+		// creation may read as the load's instant, which the login's
+		// millisecond-truncated time does not pass.
+		relogin := fresh && prevID == rec.UserID && !rec.AuthTime.Equal(rec.Created)
 		if base != nil && (prevID != rec.UserID || relogin) {
 			// A login over a stored session: Django's login rotates the
 			// CSRF secret it keeps in the session under CSRF_USE_SESSIONS
