@@ -85,14 +85,19 @@ func passwords(rawURL string) (userinfo string, all []string) {
 	if userinfo != "" {
 		raw = append(raw, userinfo)
 	}
-	for _, m := range secretParam.FindAllStringSubmatch(rawURL, -1) {
-		raw = append(raw, strings.Trim(m[2], `'"`))
+	for _, m := range secretParam.FindAllStringSubmatchIndex(rawURL, -1) {
+		raw = append(raw, strings.Trim(rawURL[m[4]:valueEnd(rawURL, m)], `'"`))
 	}
 	if strings.Contains(rawURL, "://") {
 		// In a URL, a value runs on through every "&" (an unescaped one
-		// may be part of it) to the end, blanks included.
+		// may be part of it) to the end, blanks included (but that of a
+		// parameter naming where a secret is, see valueEnd).
 		for _, m := range urlSecretParam.FindAllStringSubmatchIndex(rawURL, -1) {
-			raw = append(raw, rawURL[m[4]:])
+			end := len(rawURL)
+			if e := valueEnd(rawURL, m); e < m[5] {
+				end = e
+			}
+			raw = append(raw, rawURL[m[4]:end])
 		}
 	}
 	for _, s := range raw {

@@ -70,13 +70,29 @@ func Redact(s string) string {
 	empty := map[int]bool{}
 	for _, re := range params {
 		for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
-			cover(m[4], m[5])
-			if m[4] == m[5] {
+			end := valueEnd(s, m)
+			cover(m[4], end)
+			if m[4] == end {
 				empty[m[4]] = true
 			}
 		}
 	}
 	return masked(s, hide, empty)
+}
+
+// valueEnd returns where the value of the parameter match m (of
+// secretParam or urlSecretParam) ends: where the pattern ends it, except
+// for a parameter that names where a secret is (secret_key_env=NAME,
+// password_file=PATH): such a value holds no secret to run on, and ends at
+// the next "&" too, so that the parameters after it stay readable.
+func valueEnd(s string, m []int) int {
+	name := strings.ToLower(strings.TrimRight(s[m[2]:m[3]], "= \t"))
+	if strings.HasSuffix(name, "_env") || strings.HasSuffix(name, "_file") {
+		if i := strings.IndexByte(s[m[4]:m[5]], '&'); i >= 0 {
+			return m[4] + i
+		}
+	}
+	return m[5]
 }
 
 // masked returns s with each run of hidden bytes replaced by Mask, and

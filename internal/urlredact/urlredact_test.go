@@ -27,6 +27,11 @@ func TestRedact(t *testing.T) {
 		{"postgres://db/app?password=&user=u", "postgres://db/app?password=xxxxx"},
 		{"host=db password= dbname=app", "host=db password= xxxxx"}, // libpq reads the password "dbname=app"
 		{"host=db password=Zq7&Kw9Xy dbname=app", "host=db password=xxxxx dbname=app"},
+		// A parameter naming where the secret is holds none: the ones
+		// after it stay readable.
+		{"django+sqlite:/db.sqlite3?secret_key_env=APP_SECRET&table=no_such_table", "django+sqlite:/db.sqlite3?secret_key_env=xxxxx&table=no_such_table"},
+		{"django+postgres://db/app?secret_key_env=S&cookie_age=soon", "django+postgres://db/app?secret_key_env=xxxxx&cookie_age=soon"},
+		{"redis://h/0?password_file=/run/pw&db=1", "redis://h/0?password_file=xxxxx&db=1"},
 		{`opening "postgres://db/app": connect host=db password=hunter2 dbname=app`, `opening "postgres://db/app": connect host=db password=xxxxx dbname=app`},
 		{"host=db password=", "host=db password=xxxxx"},
 		{"redis://127.0.0.1:6379/0?PASSWORD=x&Token=y", "redis://127.0.0.1:6379/0?PASSWORD=xxxxx"},
