@@ -316,18 +316,9 @@ func (m *Manager) Destroy(ctx context.Context) error {
 	if unread != nil && !s.hasToken {
 		// The read found a record it could not decode and failed to
 		// delete it (see loadStored), possibly only because the client
-		// went away: delete it again, as a logout does, detached.
-		dctx, cancel := detached(ctx)
-		defer cancel()
-		start := m.startTimer()
-		_, err := m.store.Delete(dctx, s.digest)
-		m.timed(ctx, "delete", start, err)
-		if err != nil {
-			s.failErr = m.storeErr(ctx, "delete", s.digest, err)
-			return s.failErr
-		}
-		s.clearCookie = true
-		unread = nil
+		// went away: the deletion below tries again, detached, and a
+		// record found gone there is no renewal to follow (corrupt).
+		s.hasToken, s.clearCookie, unread = true, true, nil
 	}
 	userID := ""
 	if s.rec != nil {

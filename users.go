@@ -157,7 +157,8 @@ func (m *Manager) RevokeSession(ctx context.Context, handle string) error {
 	if rec.UserID != user {
 		return ErrNotFound
 	}
-	return m.deleteRevoked(ctx, d, rec, "revoked by its user")
+	_, err = m.deleteRevoked(ctx, d, rec, nil, "revoked by its user")
+	return err
 }
 
 // AdminRevokeSession ends any session by handle, for administrators and
@@ -185,19 +186,19 @@ func (m *Manager) AdminRevokeSession(ctx context.Context, handle string) (bool, 
 		err = errors.New("store returned no record and no error")
 		fallthrough
 	case err != nil:
-		return m.deleteUnread(ctx, d, err, "revoked by an administrator")
+		return m.deleteRevoked(ctx, d, nil, err, "revoked by an administrator")
 	}
-	if err := m.deleteRevoked(ctx, d, rec, "revoked by an administrator"); err != nil {
-		return false, err
-	}
-	return true, nil
+	return m.deleteRevoked(ctx, d, rec, nil, "revoked by an administrator")
 }
 
-// deleteUnread deletes by its digest a session whose read failed with
-// readErr, and reports whether it existed. Not found, it fails with the
-// read's error (a renewal may have moved the session, and without its
-// record the renewal cannot be followed), unless the record was corrupt.
-func (m *Manager) deleteUnread(ctx context.Context, d Digest, readErr error, reason string) (bool, error) {
+// deleteRevoked deletes a revoked session, rec as it was loaded, or, when
+// its read failed with readErr, by its digest alone; like Destroy, the
+// deletion is not canceled when the client disconnects (see detached). It
+// reports whether it ended a session. A read session found gone was moved
+// by a concurrent renewal, which endLineage follows. An unread one found
+// gone fails with the read's error (without its record the renewal cannot
+// be followed), unless the record was corrupt.
+func (m *Manager) deleteRevoked(ctx context.Context, d Digest, rec *Record, readErr error, reason string) (bool, error) {
 	dctx, cancel := detached(ctx)
 	defer cancel()
 	start := m.startTimer()
@@ -208,30 +209,19 @@ func (m *Manager) deleteUnread(ctx context.Context, d Digest, readErr error, rea
 		return false, &StoreError{Op: "delete", Err: err}
 	case !existed && errors.Is(readErr, ErrCorrupt):
 		return false, nil
-	case !existed:
+	case !existed && readErr != nil:
 		return false, &StoreError{Op: "load", Err: readErr}
+	case !existed:
+		if err := m.endLineage(dctx, rec); err != nil {
+			return false, &StoreError{Op: "delete", Err: err}
+		}
 	}
-	m.emit(ctx, Event{Kind: EventRevoked, token: ref(d), Reason: reason})
+	user := ""
+	if rec != nil {
+		user = rec.UserID
+	}
+	m.emit(ctx, Event{Kind: EventRevoked, token: ref(d), UserID: user, Reason: reason})
 	return true, nil
-}
-
-// deleteRevoked deletes a revoked session, rec as it was loaded;
-// like Destroy, the deletion is not canceled when the client disconnects
-// (see detached).
-func (m *Manager) deleteRevoked(ctx context.Context, d Digest, rec *Record, reason string) error {
-	dctx, cancel := detached(ctx)
-	defer cancel()
-	start := m.startTimer()
-	existed, err := m.store.Delete(dctx, d)
-	m.timed(ctx, "delete", start, err)
-	if err == nil && !existed {
-		err = m.endLineage(dctx, rec)
-	}
-	if err != nil {
-		return &StoreError{Op: "delete", Err: err}
-	}
-	m.emit(ctx, Event{Kind: EventRevoked, token: ref(d), UserID: rec.UserID, Reason: reason})
-	return nil
 }
 
 // endLineage completes a deletion that found the session gone although it
@@ -321,7 +311,7 @@ func (m *Manager) enforceLimit(ctx context.Context, user string, keep Digest) {
 	}
 	slices.SortFunc(live, func(a, b Entry) int { return a.Record.LastSeen.Compare(b.Record.LastSeen) })
 	for _, e := range live[:excess] {
-		if err := m.deleteRevoked(ctx, e.Digest, e.Record, "session limit reached"); err != nil {
+		if _, err := m.deleteRevoked(ctx, e.Digest, e.Record, nil, "session limit reached"); err != nil {
 			m.emit(ctx, Event{Kind: EventStoreError, Op: "delete (session limit)", UserID: user, Err: err})
 			return
 		}
