@@ -13,6 +13,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -121,10 +122,10 @@ func EncodeObject(values map[string][]byte, spaced bool) []byte {
 // otherwise (separators=(",", ":"), Django's and Flask's); no blanks
 // between tokens; in strings "<", ">" and "&" as themselves (Go writes
 // \u003c, \u003e, \u0026), DEL as \u007f and every non-ASCII character
-// as a \u escape (astral ones as surrogate pairs). Literals and the other
-// escapes are written alike by both; numbers as Go's encoder wrote them,
-// which for some floats differs from Python's bytes (Go's 0.00001 is
-// Python's 1e-05) though not from their value.
+// as a \u escape (astral ones as surrogate pairs); a number with a
+// fraction or an exponent as Python's repr of that float (Go's 0.00001 is
+// Python's 1e-05, Go's 1e+21 is Python's 1e+21, Go's 1.5 stays 1.5).
+// Literals, integers and the other escapes are written alike by both.
 func AppendPython(dst, src []byte, spaced bool) []byte {
 	inString := false
 	for i := 0; i < len(src); i++ {
@@ -179,9 +180,46 @@ func AppendPython(dst, src []byte, spaced bool) []byte {
 			if spaced {
 				dst = append(dst, ' ')
 			}
+		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			end := i + 1
+			for end < len(src) && strings.IndexByte("0123456789+-.eE", src[end]) >= 0 {
+				end++
+			}
+			dst = appendNumber(dst, src[i:end])
+			i = end - 1
 		default:
 			dst = append(dst, c)
 		}
+	}
+	return dst
+}
+
+// appendNumber appends a JSON number as Python's json.dumps writes the
+// value it reads from it: an integer as written (Python's int is exact), a
+// number with a fraction or an exponent as repr(float) does: the shortest
+// digits that read back as the same float64, fixed notation with at least
+// one digit after the point when the decimal exponent is from -4 to 15,
+// and otherwise d.ddde±XX with at least two exponent digits.
+func appendNumber(dst, num []byte) []byte {
+	if !bytes.ContainsAny(num, ".eE") {
+		return append(dst, num...)
+	}
+	f, err := strconv.ParseFloat(string(num), 64)
+	if err != nil {
+		// Out of float64's range: written as it came (Go's encoder
+		// never writes such a number).
+		return append(dst, num...)
+	}
+	var buf [32]byte
+	sci := strconv.AppendFloat(buf[:0], f, 'e', -1, 64)
+	exp, _ := strconv.Atoi(string(sci[bytes.IndexByte(sci, 'e')+1:]))
+	if exp < -4 || exp >= 16 {
+		return append(dst, sci...)
+	}
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, f, 'f', -1, 64)
+	if bytes.IndexByte(dst[start:], '.') < 0 {
+		dst = append(dst, '.', '0')
 	}
 	return dst
 }

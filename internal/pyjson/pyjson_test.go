@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"math"
+	"math/rand/v2"
+	"os/exec"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -74,10 +78,13 @@ func FuzzDecodeObject(f *testing.F) {
 		}
 		if !maps.EqualFunc(m, again, func(a, b []byte) bool {
 			// The same JSON value: \u escapes and raw characters are
-			// the same string.
-			return bytes.Equal(AppendASCII(nil, a), AppendASCII(nil, b))
+			// the same string, 1.5e300 and 1.5e+300 the same float.
+			return bytes.Equal(AppendPython(nil, a, false), AppendPython(nil, b, false))
 		}) {
 			t.Fatalf("round trip of %q: %q, then %q", data, m, again)
+		}
+		if twice := EncodeObject(again, true); !bytes.Equal(twice, out) {
+			t.Fatalf("written again, %s became %s", out, twice)
 		}
 	})
 }
@@ -112,6 +119,75 @@ func TestEncodeObjectAsPython(t *testing.T) {
 	// A key with those characters too, and a value with blanks between
 	// its tokens.
 	if got := string(EncodeObject(map[string][]byte{"<&>": []byte(`[ 1 , {"a" : "b"} ]`)}, true)); got != `{"<&>": [1, {"a": "b"}]}` {
+		t.Errorf("got %s", got)
+	}
+}
+
+// Numbers as Python's json.dumps writes them, checked against Debian's
+// /usr/bin/python3 on edge cases and random float64s: each number Go's
+// encoder writes is written as json.dumps(json.loads(it)) writes it, and
+// Python's own text of every float is kept byte for byte. Before, Go's
+// 0.00001 went out as Go wrote it (Python writes 1e-05), and Python's
+// 1e-05 became Go's text wherever a value was rewritten.
+func TestNumbersAsPython(t *testing.T) {
+	floats := []float64{0, 1, -1, 0.5, 1.5, 0.1, 1e-4, 1e-5, 1.5e-5, 9.999e-5, 1e15, 1e16, 1.5e16,
+		123456789012345.6, 1e20, 1e21, 1.2345678901234568e+20, 5e-324, math.MaxFloat64, -2.5e-7, 100, 3.0}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for len(floats) < 3000 {
+		var f float64
+		switch len(floats) % 3 {
+		case 0:
+			f = math.Float64frombits(rng.Uint64())
+		case 1:
+			f = rng.NormFloat64() * math.Pow(10, float64(rng.IntN(44)-22))
+		default:
+			f = float64(rng.IntN(2000000)-1000000) / math.Pow(10, float64(rng.IntN(9)))
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			continue
+		}
+		floats = append(floats, f)
+	}
+	var in bytes.Buffer
+	goText := make([][]byte, len(floats))
+	for i, f := range floats {
+		b, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		goText[i] = b
+		in.Write(b)
+		in.WriteByte('\n')
+	}
+	const script = `import json, sys
+for line in sys.stdin:
+    v = json.loads(line)
+    print(json.dumps(v, separators=(",", ":")), json.dumps(float(v)))
+`
+	cmd := exec.Command("/usr/bin/python3", "-c", script)
+	cmd.Stdin = &in
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("/usr/bin/python3: %v", err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(lines) != len(floats) {
+		t.Fatalf("python answered %d lines for %d numbers", len(lines), len(floats))
+	}
+	for i, line := range lines {
+		fromGo, pyFloat, ok := strings.Cut(line, " ")
+		if !ok {
+			t.Fatalf("python line %q", line)
+		}
+		if got := string(AppendPython(nil, goText[i], false)); got != fromGo {
+			t.Errorf("%v: Go wrote %s, AppendPython %s, Python %s", floats[i], goText[i], got, fromGo)
+		}
+		if got := string(AppendPython(nil, []byte(pyFloat), true)); got != pyFloat {
+			t.Errorf("Python's %s became %s", pyFloat, got)
+		}
+	}
+	// Inside containers and next to other tokens.
+	if got := string(AppendPython(nil, []byte(`{"a":[0.00001,-1e+21,2],"b":1.0}`), true)); got != `{"a": [1e-05, -1e+21, 2], "b": 1.0}` {
 		t.Errorf("got %s", got)
 	}
 }
