@@ -532,6 +532,49 @@ func TestLoginAsAnotherUserDropsValues(t *testing.T) {
 	}
 }
 
+// An anonymous session whose store says its data is another user's
+// (Record.ClaimedUser: a Django login Go does not honour) is that user's
+// for Login: a login as someone else drops its values, a login as that
+// user keeps them. Before, such a session passed for an anonymous
+// visitor's and its values went to whoever logged in on it.
+func TestLoginOverClaimedSession(t *testing.T) {
+	e := newEnv(t)
+	claimed := func() string {
+		t.Helper()
+		token := mustToken(t, e.do("/set?k=cart&v=carols", ""))
+		d, _ := session.DigestOf(token)
+		ctx := context.Background()
+		rec, err := e.store.inner.Load(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// memstore keeps the records it is given as they are, this
+		// field with them: a store that reads it off its data.
+		rec.ClaimedUser = "carol"
+		if _, err := e.store.inner.Delete(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.store.inner.Create(ctx, d, rec); err != nil {
+			t.Fatal(err)
+		}
+		if got := body(e.do("/whoami", token)); got != "" {
+			t.Fatalf("a claimed session reads as user %q", got)
+		}
+		return token
+	}
+	bob := mustToken(t, e.do("/login?u=bob", claimed()))
+	if got := body(e.do("/get?k=cart", bob)); got != "false:" {
+		t.Fatalf("bob's login over carol's data kept it: %q", got)
+	}
+	if got := body(e.do("/get?k=name", bob)); got != "true:bob" {
+		t.Fatalf("value set after Login = %q", got)
+	}
+	carol := mustToken(t, e.do("/login?u=carol", claimed()))
+	if got := body(e.do("/get?k=cart", carol)); got != "true:carols" {
+		t.Fatalf("carol's own login dropped her data: %q", got)
+	}
+}
+
 // Issue 18: anonymous sessions can get a shorter idle timeout; logging in
 // moves the session to the logged-in one.
 func TestAnonymousIdleTimeout(t *testing.T) {

@@ -221,7 +221,9 @@ func (m *Manager) Renew(ctx context.Context) error {
 //
 // Data of an anonymous session (a cart, preferences) is kept, and so is the
 // data of a session already logged in as userID. Logging in as a different
-// user than the session's drops every value set before the call and the
+// user than the session's (or, for an anonymous session, than the one its
+// store says the data belongs to: Record.ClaimedUser, a Django login Go
+// does not honour) drops every value set before the call and the
 // previous user's expiry settings (Django's rule: one user's data never
 // reaches another); values set after Login in the same request are kept.
 //
@@ -246,7 +248,7 @@ func (m *Manager) Login(ctx context.Context, userID string) error {
 		return err
 	}
 	return s.modifyLifecycle(func() error {
-		if cur := s.currentUser(); cur != "" && cur != userID {
+		if owner := s.dataOwner(); owner != "" && owner != userID {
 			s.switchUser()
 		}
 		s.renew = true
@@ -255,6 +257,16 @@ func (m *Manager) Login(ctx context.Context, userID string) error {
 		s.authTime = m.now()
 		return nil
 	})
+}
+
+// dataOwner returns the user whose data the session holds: its current
+// user, or for an anonymous session the user its store says the data
+// belongs to (Record.ClaimedUser). It must be called with s.mu held.
+func (s *Session) dataOwner() string {
+	if cur := s.currentUser(); cur != "" || s.login || s.rec == nil {
+		return cur
+	}
+	return s.rec.ClaimedUser
 }
 
 // switchUser drops what a session holds for its previous user when Login

@@ -55,6 +55,14 @@ type Record struct {
 	// IP and UserAgent describe the client; they may be empty.
 	IP        string
 	UserAgent string
+	// ClaimedUser, when UserID is empty, names the user the session's data
+	// belongs to although the store does not take the session as logged in
+	// (a Django login of a deactivated user, or through a backend this
+	// process does not honour): Manager.Login as any other user drops the
+	// session's values, as it does for a session logged in as another
+	// user. Stores that know of such logins set it when they load a
+	// record; it is not stored.
+	ClaimedUser string
 }
 
 // ExpiresAt returns the earlier of the idle expiry and the absolute deadline.

@@ -267,6 +267,8 @@ func recordOf(d *dict, userID string, expires, now time.Time, cookieAge, absTime
 	}
 	if userID != "" {
 		rec.AuthTime = created
+	} else {
+		rec.ClaimedUser = claimedUser(d)
 	}
 	for _, k := range d.keys {
 		if !reserved(k, true) {

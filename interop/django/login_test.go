@@ -22,19 +22,19 @@ func loginBackends() []loginBackend {
 	var out []loginBackend
 	for _, v := range vendors() {
 		out = append(out, loginBackend{"db/" + v.name, func(t *testing.T) (*pyproc.Proc, session.Store, map[string]any) {
-			py, ids, st := vendorDjango(t, v, "alice", "bob")
+			py, ids, st := vendorDjango(t, v, "alice", "bob", "carol")
 			return py, st, ids
 		}})
 	}
 	out = append(out, loginBackend{"cache", func(t *testing.T) (*pyproc.Proc, session.Store, map[string]any) {
-		c := djangoCache(t, django.CacheConfig{}, "alice", "bob")
+		c := djangoCache(t, django.CacheConfig{}, "alice", "bob", "carol")
 		return c.py, c.st, c.ids
 	}}, loginBackend{"cached_db", func(t *testing.T) (*pyproc.Proc, session.Store, map[string]any) {
 		db, path := vendors()[0].open(t)
 		t.Cleanup(func() { db.Close() })
 		client, prefix := redisForDjango(t)
 		py := startDjangoEngine(t, path, "django.contrib.sessions.backends.cached_db", prefix)
-		ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice", "bob"}})["users"].(map[string]any)
+		ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice", "bob", "carol"}})["users"].(map[string]any)
 		table, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
 		if err != nil {
 			t.Fatal(err)
@@ -112,6 +112,24 @@ func TestGoLoginIntoDjangoSession(t *testing.T) {
 				if k != django.KeyUserID && k != django.KeyUserBackend && k != django.KeyUserHash && k != django.KeyExpiry {
 					t.Fatalf("bob's session kept %q for alice: %v", k, data)
 				}
+			}
+
+			// Carol's Django session after her account was deactivated:
+			// anonymous for Django and for Go (neither honours the
+			// login), but still hers: Django's login as alice flushes
+			// it (its _auth_user_id is another user's), and so does Go's.
+			// Before, Go took it for an anonymous visitor's and kept
+			// carol's data for alice.
+			carols := py.Call(map[string]any{"op": "login", "user": "carol"})["key"].(string)
+			py.Call(map[string]any{"op": "set", "key": carols, "name": "carols_secret", "value": "x"})
+			py.Call(map[string]any{"op": "deactivate", "user": "carol"})
+			if got := py.Call(map[string]any{"op": "get", "key": carols}); got["user"] != nil || got["exists"] != true {
+				t.Fatalf("Django sees carol's session after her deactivation as %v", got)
+			}
+			key = login(carols)
+			got = py.Call(map[string]any{"op": "get", "key": key})
+			if got["user"] != alice || got["data"].(map[string]any)["carols_secret"] != nil {
+				t.Fatalf("Django sees alice's login over carol's session as %v", got)
 			}
 		})
 	}

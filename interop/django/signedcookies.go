@@ -124,6 +124,8 @@ func (c *SignedCookies) Open(ctx context.Context, _, value string, now time.Time
 		IdleExpiry: signed.Add(c.age), AbsExpiry: noDeadline, Version: 1}
 	if user != "" {
 		rec.AuthTime = signed
+	} else {
+		rec.ClaimedUser = claimedUser(d)
 	}
 	for _, k := range d.keys {
 		if !authKey(k) || user == "" {

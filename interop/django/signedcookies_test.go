@@ -23,7 +23,7 @@ func TestDjangoSignedCookies(t *testing.T) {
 	defer db.Close()
 	cfg, _ := json.Marshal(map[string]string{"vendor": v.name, "name": name, "engine": "django.contrib.sessions.backends.signed_cookies"})
 	py := pyproc.Start(t, "testdata/djangoside.py", string(cfg))
-	ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice", "bob"}})["users"].(map[string]any)
+	ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice", "bob", "carol"}})["users"].(map[string]any)
 	st, err := django.NewSignedCookies(django.CookieConfig{Secret: secret, DB: db, Vendor: django.SQLite})
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +69,20 @@ func TestDjangoSignedCookies(t *testing.T) {
 	_, bobCookie := serve("/login", "")
 	if got := py.Call(map[string]any{"op": "get", "key": bobCookie}); got["user"] != ids["bob"] {
 		t.Fatalf("Django sees the Go login as %v", got)
+	}
+	// Carol's login cookie after her account was deactivated: anonymous
+	// for both sides, but her data; a Go login as bob drops it, as
+	// Django's login flushes a session of another user (before, bob's
+	// session kept carol's cart).
+	carols := py.Call(map[string]any{"op": "login", "user": "carol"})["key"].(string)
+	carols = py.Call(map[string]any{"op": "set", "key": carols, "name": "carols_cart", "value": []int{2, 7}})["key"].(string)
+	py.Call(map[string]any{"op": "deactivate", "user": "carol"})
+	if user, _ := serve("/read", carols); user != "" {
+		t.Fatalf("Go sees a deactivated user's cookie as user %q", user)
+	}
+	_, bobCookie = serve("/login", carols)
+	if got := py.Call(map[string]any{"op": "get", "key": bobCookie}); got["user"] != ids["bob"] || got["data"].(map[string]any)["carols_cart"] != nil {
+		t.Fatalf("Django sees bob's Go login over carol's cookie as %v", got)
 	}
 	// A Go side that does not honour logins (no user table) reads the
 	// login cookie as anonymous, and its writes keep the login for Django

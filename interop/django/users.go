@@ -49,6 +49,22 @@ func (u *users) verify(ctx context.Context, d *dict) (user string, flush bool, e
 	return id, false, nil
 }
 
+// claimedUser returns the user d's login keys name, honoured or not
+// (session.Record.ClaimedUser): the user id as Django stores it (a
+// string), or the text of any other value, which Django's login compares
+// with the user's primary key as well; empty when d holds no login.
+func claimedUser(d *dict) string {
+	raw, ok := d.get(KeyUserID)
+	if !ok {
+		return ""
+	}
+	var id string
+	if jsonString(raw, &id) {
+		return id
+	}
+	return string(raw)
+}
+
 // matches compares hash with the user's hash under every secret (and the
 // SHA-1 variant when enabled), in constant time.
 func (u *users) matches(hash, password string) bool {
