@@ -573,6 +573,27 @@ func TestLoginOverClaimedSession(t *testing.T) {
 	if got := body(e.do("/get?k=cart", carol)); got != "true:carols" {
 		t.Fatalf("carol's own login dropped her data: %q", got)
 	}
+	// A request that clears the claimed data first has nothing of
+	// carol's left: what it sets before logging bob in is kept.
+	e.mux.HandleFunc("/clear-then-login", func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if err := s.Clear(); err != nil {
+			t.Error(err)
+		}
+		if err := s.Set("theme", "dark"); err != nil {
+			t.Error(err)
+		}
+		if err := e.m.Login(r.Context(), "bob"); err != nil {
+			t.Error(err)
+		}
+	})
+	bob = mustToken(t, e.do("/clear-then-login", claimed()))
+	if got := body(e.do("/get?k=theme", bob)); got != "true:dark" {
+		t.Fatalf("a value set after Clear, before Login, = %q", got)
+	}
+	if got := body(e.do("/get?k=cart", bob)); got != "false:" {
+		t.Fatalf("carol's data after Clear = %q", got)
+	}
 }
 
 // Issue 18: anonymous sessions can get a shorter idle timeout; logging in

@@ -261,9 +261,10 @@ func (m *Manager) Login(ctx context.Context, userID string) error {
 
 // dataOwner returns the user whose data the session holds: its current
 // user, or for an anonymous session the user its store says the data
-// belongs to (Record.ClaimedUser). It must be called with s.mu held.
+// belongs to (Record.ClaimedUser) unless the request cleared that data. It
+// must be called with s.mu held.
 func (s *Session) dataOwner() string {
-	if cur := s.currentUser(); cur != "" || s.login || s.rec == nil {
+	if cur := s.currentUser(); cur != "" || s.login || s.cleared || s.rec == nil {
 		return cur
 	}
 	return s.rec.ClaimedUser

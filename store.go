@@ -57,11 +57,14 @@ type Record struct {
 	UserAgent string
 	// ClaimedUser, when UserID is empty, names the user the session's data
 	// belongs to although the store does not take the session as logged in
-	// (a Django login of a deactivated user, or through a backend this
-	// process does not honour): Manager.Login as any other user drops the
-	// session's values, as it does for a session logged in as another
-	// user. Stores that know of such logins set it when they load a
-	// record; it is not stored.
+	// (a Django login of a deactivated or deleted user, through a backend
+	// this process does not honour, or read without Django's user table):
+	// Manager.Login as any other user drops the session's values, as it
+	// does for a session logged in as another user. Stores that know of
+	// such logins set it when they load a record from their own data;
+	// other stores neither keep nor return it, so a cache layered over
+	// such a store (tieredstore) loses it: interop/django's CachedDB is
+	// that store's cache.
 	ClaimedUser string
 }
 

@@ -124,8 +124,10 @@ func EncodeObject(values map[string][]byte, spaced bool) []byte {
 // \u003c, \u003e, \u0026), DEL as \u007f and every non-ASCII character
 // as a \u escape (astral ones as surrogate pairs); a number with a
 // fraction or an exponent as Python's repr of that float (Go's 0.00001 is
-// Python's 1e-05, Go's 1e+21 is Python's 1e+21, Go's 1.5 stays 1.5).
-// Literals, integers and the other escapes are written alike by both.
+// Python's 1e-05, Go's 1.5 stays 1.5; digits beyond a float64's are lost,
+// as Python loses them when it reads the number), and Go's -0 (a negative
+// zero float) as Python's int 0. Literals, the other integers and the
+// other escapes are written alike by both.
 func AppendPython(dst, src []byte, spaced bool) []byte {
 	inString := false
 	for i := 0; i < len(src); i++ {
@@ -195,13 +197,17 @@ func AppendPython(dst, src []byte, spaced bool) []byte {
 }
 
 // appendNumber appends a JSON number as Python's json.dumps writes the
-// value it reads from it: an integer as written (Python's int is exact), a
+// value it reads from it: an integer as written (Python's int is exact;
+// JSON's only other spelling of one is -0), a
 // number with a fraction or an exponent as repr(float) does: the shortest
 // digits that read back as the same float64, fixed notation with at least
 // one digit after the point when the decimal exponent is from -4 to 15,
 // and otherwise d.ddde±XX with at least two exponent digits.
 func appendNumber(dst, num []byte) []byte {
 	if !bytes.ContainsAny(num, ".eE") {
+		if string(num) == "-0" {
+			return append(dst, '0') // Python's int("-0")
+		}
 		return append(dst, num...)
 	}
 	f, err := strconv.ParseFloat(string(num), 64)

@@ -121,10 +121,19 @@ func TestGoLoginIntoDjangoSession(t *testing.T) {
 			// Before, Go took it for an anonymous visitor's and kept
 			// carol's data for alice.
 			carols := py.Call(map[string]any{"op": "login", "user": "carol"})["key"].(string)
-			py.Call(map[string]any{"op": "set", "key": carols, "name": "carols_secret", "value": "x"})
-			py.Call(map[string]any{"op": "deactivate", "user": "carol"})
-			if got := py.Call(map[string]any{"op": "get", "key": carols}); got["user"] != nil || got["exists"] != true {
+			if res := py.Call(map[string]any{"op": "set", "key": carols, "name": "carols_secret", "value": "x"}); res["key"] != carols {
+				t.Fatalf("Django's write to carol's session: %v", res)
+			}
+			if res := py.Call(map[string]any{"op": "deactivate", "user": "carol"}); res["updated"] != float64(1) {
+				t.Fatalf("deactivating carol: %v", res)
+			}
+			if got := py.Call(map[string]any{"op": "get", "key": carols}); got["user"] != nil || got["exists"] != true || got["data"].(map[string]any)["carols_secret"] != "x" {
 				t.Fatalf("Django sees carol's session after her deactivation as %v", got)
+			}
+			if s := lookupAs(t, m, carols, ""); s == nil {
+				t.Fatal("no session")
+			} else if v, ok, err := session.Get[string](s, "carols_secret"); err != nil || !ok || v != "x" {
+				t.Fatalf("Go reads carol's data as %q, %v, %v", v, ok, err)
 			}
 			key = login(carols)
 			got = py.Call(map[string]any{"op": "get", "key": key})

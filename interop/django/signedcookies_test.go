@@ -76,7 +76,12 @@ func TestDjangoSignedCookies(t *testing.T) {
 	// session kept carol's cart).
 	carols := py.Call(map[string]any{"op": "login", "user": "carol"})["key"].(string)
 	carols = py.Call(map[string]any{"op": "set", "key": carols, "name": "carols_cart", "value": []int{2, 7}})["key"].(string)
-	py.Call(map[string]any{"op": "deactivate", "user": "carol"})
+	if res := py.Call(map[string]any{"op": "deactivate", "user": "carol"}); res["updated"] != float64(1) {
+		t.Fatalf("deactivating carol: %v", res)
+	}
+	if got := py.Call(map[string]any{"op": "get", "key": carols}); got["user"] != nil || len(got["data"].(map[string]any)["carols_cart"].([]any)) != 2 {
+		t.Fatalf("Django sees carol's cookie after her deactivation as %v", got)
+	}
 	if user, _ := serve("/read", carols); user != "" {
 		t.Fatalf("Go sees a deactivated user's cookie as user %q", user)
 	}

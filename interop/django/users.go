@@ -51,15 +51,17 @@ func (u *users) verify(ctx context.Context, d *dict) (user string, flush bool, e
 
 // claimedUser returns the user d's login keys name, honoured or not
 // (session.Record.ClaimedUser): the user id as Django stores it (a
-// string), or the text of any other value, which Django's login compares
-// with the user's primary key as well; empty when d holds no login.
+// non-empty string), or the JSON text of any other value (a number, null,
+// ""), which Django's login compares with the user's primary key as well
+// and, but for a number equal to it, finds another user's; empty when d
+// holds no login.
 func claimedUser(d *dict) string {
 	raw, ok := d.get(KeyUserID)
 	if !ok {
 		return ""
 	}
 	var id string
-	if jsonString(raw, &id) {
+	if jsonString(raw, &id) && id != "" {
 		return id
 	}
 	return string(raw)
