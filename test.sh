@@ -24,7 +24,13 @@ scripts/test-deps.sh services
 deps_log=$(mktemp)
 scripts/test-deps.sh packages >"$deps_log" 2>&1 &
 deps_pid=$!
+checks_pid=
 finish() {
+	if [ -n "$checks_pid" ]; then
+		kill -- -"$checks_pid" 2>/dev/null || true
+		wait "$checks_pid" 2>/dev/null || true
+		rm -f "$checks_log"
+	fi
 	if [ -n "$deps_pid" ]; then
 		echo "test.sh: waiting for the package installation to end" >&2
 		wait "$deps_pid" || cat "$deps_log" >&2
@@ -59,22 +65,14 @@ GOFLAGS= GOBIN="$tools" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOFLAGS="-race -trimpath" "$tools/staticcheck" work
 phase "vet, gofmt, staticcheck"
 
-# govulncheck over every module, offline (see the script).
-scripts/vulncheck.sh
-phase "govulncheck"
-
-# Every module's go.mod and go.sum are tidy on their own (without go.work),
-# as a user building one module sees them, its sibling modules at the
-# release version coming from the working tree (see tools/release).
-version=$(go -C tools/release run . version -root "$PWD")
-go -C tools/release run . tidy-check -root "$PWD" -version "$version"
-phase "tidy check"
-
-# The modules install as published: no replace, a fresh consumer with an
-# empty module cache go-gets them, builds a program on four stores and
-# installs sessionctl (see the script).
-scripts/release-check.sh "$version"
-phase "release check"
+# govulncheck, the tidy check and the release check (see the script) run
+# beside the tests, in a process group of their own (stopped with it if the
+# tests fail): the tests wait on databases, browsers and timers for much of
+# their time, so on a cold machine these checks add to the total only a
+# part of their own duration. Their output follows the tests'.
+checks_log=$(mktemp)
+setsid scripts/supply-checks.sh >"$checks_log" 2>&1 &
+checks_pid=$!
 
 # The root module (the core) imports only the standard library.
 nonstd=$(go list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' . ./memstore ./sessiontest | grep -v '^github.com/sessionkit/session' || true)
@@ -116,6 +114,17 @@ phase "waiting for Chromium, memcached, Python"
 
 go test -race -trimpath -count=1 work
 phase "go test -race work"
+
+checks_ok=true
+wait "$checks_pid" || checks_ok=false
+checks_pid=
+cat "$checks_log"
+rm -f "$checks_log"
+if ! $checks_ok; then
+	echo "test.sh: govulncheck, the tidy check or the release check failed (output above)" >&2
+	exit 1
+fi
+phase "waiting for govulncheck and release checks"
 
 # Short fuzzing of every parser of client input (longer runs: see README).
 # The budget is a count, not a duration: Go 1.26's fuzz coordinator can fail
