@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,24 +12,50 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/session/internal/pyproc"
 )
 
-// The demo on a Django project's database (issue 23): a Django user logs
-// in through the demo's form with the password Django hashed, and Django
-// sees that login; a Django login is seen by the demo; a logout in the
-// demo ends the session for Django. "Your devices" answers 501: Django's
-// table keeps no list of a user's sessions.
+// The demo on a Django project's sessions (issue 23), on each of Django's
+// server-side backends: the db backend (SQLite), the cache backend on
+// Redis (django-redis, the users in SQLite through user_db_env) and
+// cached_db. A Django user logs in through the demo's form with the
+// password Django hashed, and Django sees that login; a Django login is
+// seen by the demo; a logout in the demo ends the session for Django.
+// "Your devices" answers 501: Django keeps no list of a user's sessions.
+// Before, the demo on the cache backend checked its own --users and could
+// log no Django user in.
 func TestDemoOnDjangoDatabase(t *testing.T) {
 	const secret = "django-insecure-interop-fixture-secret-0123456789abcdef" // interop/django's Python side
-	path := filepath.Join(t.TempDir(), "django.db")
-	cfg, _ := json.Marshal(map[string]string{"vendor": "sqlite", "name": path})
-	py := pyproc.Start(t, "../../interop/django/testdata/djangoside.py", string(cfg))
-	ids := py.Call(map[string]any{"op": "setup", "users": []string{"ann", "md"}, "hashers": map[string]string{"ann": "pbkdf2_sha256", "md": "md5"}})["users"].(map[string]any)
 	t.Setenv("WEBAPP_TEST_DJANGO_SECRET", secret)
-	// cookie_age beyond the demo's 30-day "remember me": the store's
-	// timeouts replace the demo's own.
-	d := startDemo(t, "--store", "django+sqlite:"+path+"?secret_key_env=WEBAPP_TEST_DJANGO_SECRET&cookie_age=1440h")
+	for _, backend := range []string{"db", "cache", "cached_db"} {
+		t.Run(backend, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "django.db")
+			cfg := map[string]string{"vendor": "sqlite", "name": path}
+			// cookie_age beyond the demo's 30-day "remember me": the
+			// store's timeouts replace the demo's own.
+			store := "django+sqlite:" + path + "?secret_key_env=WEBAPP_TEST_DJANGO_SECRET&cookie_age=1440h"
+			if backend != "db" {
+				prefix := redisPrefix(t)
+				cfg["engine"], cfg["cache_prefix"] = "django.contrib.sessions.backends."+backend, prefix
+				if backend == "cache" {
+					t.Setenv("WEBAPP_TEST_DJANGO_USERS", "sqlite:"+path)
+					store = "django+redis://127.0.0.1:6379/0?secret_key_env=WEBAPP_TEST_DJANGO_SECRET&cookie_age=1440h&key_prefix=" + prefix + "&user_db_env=WEBAPP_TEST_DJANGO_USERS"
+				} else {
+					t.Setenv("WEBAPP_TEST_DJANGO_CACHE", "redis://127.0.0.1:6379/0")
+					store += "&cache_url_env=WEBAPP_TEST_DJANGO_CACHE&cache_key_prefix=" + prefix
+				}
+			}
+			demoOnDjango(t, cfg, store)
+		})
+	}
+}
+
+func demoOnDjango(t *testing.T, cfg map[string]string, store string) {
+	config, _ := json.Marshal(cfg)
+	py := pyproc.Start(t, "../../interop/django/testdata/djangoside.py", string(config))
+	ids := py.Call(map[string]any{"op": "setup", "users": []string{"ann", "md"}, "hashers": map[string]string{"ann": "pbkdf2_sha256", "md": "md5"}})["users"].(map[string]any)
+	d := startDemo(t, "--store", store)
 	defer d.stop()
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	do := func(method, path, key string, form url.Values) (*http.Response, string) {
@@ -90,4 +119,22 @@ func TestDemoOnDjangoDatabase(t *testing.T) {
 	if res, body := do("GET", "/dashboard", key, nil); res.StatusCode != 200 || !strings.Contains(body, ">"+ids["ann"].(string)+"<") {
 		t.Fatalf("dashboard with Django's login: %d %s", res.StatusCode, body)
 	}
+}
+
+// redisPrefix returns a Redis key prefix of the test's own on the test
+// Redis, whose keys are deleted when the test ends.
+func redisPrefix(t *testing.T) string {
+	t.Helper()
+	var b [6]byte
+	rand.Read(b[:])
+	prefix := "webappdj" + hex.EncodeToString(b[:])
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	t.Cleanup(func() {
+		ctx := context.Background()
+		if keys, err := client.Keys(ctx, prefix+":*").Result(); err == nil && len(keys) > 0 {
+			client.Del(ctx, keys...)
+		}
+		client.Close()
+	})
+	return prefix
 }

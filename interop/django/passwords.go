@@ -41,8 +41,8 @@ const defaultIterations = 260_000
 // which user names exist or how their passwords are stored. Its iteration
 // count is the largest a real hash has shown (the project's current
 // setting), Django 3.2's until then.
-func (s *Store) dummyCheck(password string) {
-	n := max(s.iterations.Load(), defaultIterations)
+func (u *users) dummyCheck(password string) {
+	n := max(u.iterations.Load(), defaultIterations)
 	pbkdf2.Key(sha256.New, password, []byte("timing-equaliser"), int(n), sha256.Size)
 }
 
@@ -53,11 +53,36 @@ func (s *Store) dummyCheck(password string) {
 // give ErrBadCredentials; a hash of another hasher than Django's PBKDF2
 // ones gives ErrUnsupportedHasher.
 func (s *Store) Authenticate(ctx context.Context, username, password string) (string, error) {
+	return s.users.authenticate(ctx, username, password)
+}
+
+// Authenticate checks a user name and password as Store.Authenticate does,
+// against the user table of CacheConfig.DB; without one it returns
+// ErrNoUserTable.
+func (c *CacheStore) Authenticate(ctx context.Context, username, password string) (string, error) {
+	return c.users.authenticate(ctx, username, password)
+}
+
+// Authenticate checks a user name and password as Store.Authenticate does,
+// against the user table of CookieConfig.DB; without one it returns
+// ErrNoUserTable.
+func (c *SignedCookies) Authenticate(ctx context.Context, username, password string) (string, error) {
+	return c.users.authenticate(ctx, username, password)
+}
+
+// ErrNoUserTable: Authenticate was called on a store configured without
+// Django's user table (CacheConfig.DB or CookieConfig.DB), which it needs.
+var ErrNoUserTable = errors.New("django: no user table to check passwords against (CacheConfig.DB or CookieConfig.DB is nil)")
+
+func (u *users) authenticate(ctx context.Context, username, password string) (string, error) {
+	if u.db == nil {
+		return "", ErrNoUserTable
+	}
 	var id, stored string
 	var active bool
-	err := s.db.QueryRowContext(ctx, s.byName, username).Scan(&id, &stored, &active)
+	err := u.db.QueryRowContext(ctx, u.byName, username).Scan(&id, &stored, &active)
 	if errors.Is(err, sql.ErrNoRows) {
-		s.dummyCheck(password)
+		u.dummyCheck(password)
 		return "", ErrBadCredentials
 	}
 	if err != nil {
@@ -65,9 +90,9 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (st
 	}
 	ok, iterations, err := checkPassword(stored, password)
 	if iterations == 0 {
-		s.dummyCheck(password) // nothing was hashed
-	} else if iterations > s.iterations.Load() {
-		s.iterations.Store(iterations)
+		u.dummyCheck(password) // nothing was hashed
+	} else if iterations > u.iterations.Load() {
+		u.iterations.Store(iterations)
 	}
 	if err != nil {
 		return "", err

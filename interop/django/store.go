@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/sessionkit/session"
@@ -105,8 +104,6 @@ type Store struct {
 	users  users
 
 	load, insert, update, touch, del, renew, count, expire string
-	byName                                                 string       // id, password, is_active by user name
-	iterations                                             atomic.Int64 // the largest PBKDF2 cost seen (see dummyCheck)
 
 	// beforeRenewWrite, set only by the tests (export_test.go), runs in
 	// Renew between its read of the row and its UPDATE.
@@ -161,7 +158,6 @@ func NewStore(db *sql.DB, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.users = u
-	s.byName = "SELECT id, password, is_active FROM " + quoteIdent(cfg.Vendor, cfg.UserTable) + " WHERE username = ?"
 	t := quoteIdent(cfg.Vendor, cfg.Table)
 	s.load = "SELECT session_data, expire_date FROM " + t + " WHERE session_key = ? AND expire_date > ?"
 	s.insert = "INSERT INTO " + t + " (session_key, session_data, expire_date) VALUES (?, ?, ?)"
@@ -179,7 +175,7 @@ func NewStore(db *sql.DB, cfg Config) (*Store, error) {
 		s.expire = "DELETE FROM " + t + " WHERE session_key IN (SELECT session_key FROM " + t + " WHERE expire_date <= ? LIMIT ?)"
 	}
 	if cfg.Vendor == PostgreSQL {
-		for _, p := range []*string{&s.load, &s.insert, &s.update, &s.touch, &s.del, &s.renew, &s.count, &s.expire, &s.byName} {
+		for _, p := range []*string{&s.load, &s.insert, &s.update, &s.touch, &s.del, &s.renew, &s.count, &s.expire} {
 			*p = numbered(*p)
 		}
 	}

@@ -481,6 +481,37 @@ func TestAuthenticate(t *testing.T) {
 	if got := py.Call(map[string]any{"op": "get", "key": key}); got["user"] != ids["ann"] {
 		t.Fatalf("Django sees the Go login as %v", got["user"])
 	}
+
+	// The cache backend's and the signed cookies' stores check passwords
+	// against the user table they are given, and need one.
+	client, prefix := redisForDjango(t)
+	type authenticator interface {
+		Authenticate(ctx context.Context, username, password string) (string, error)
+	}
+	for _, withDB := range []bool{true, false} {
+		var userDB *sql.DB
+		if withDB {
+			userDB = db
+		}
+		cache, err := django.NewCacheStore(django.CacheConfig{Client: client, KeyPrefix: prefix, Secret: secret, DB: userDB, Vendor: django.SQLite})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cookies, err := django.NewSignedCookies(django.CookieConfig{Secret: secret, DB: userDB, Vendor: django.SQLite})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, a := range map[string]authenticator{"cache": cache, "signed cookies": cookies} {
+			id, err := a.Authenticate(ctx, "ann", "pw-ann")
+			_, wrong := a.Authenticate(ctx, "ann", "pw-sam")
+			switch {
+			case withDB && (err != nil || id != ids["ann"] || !errors.Is(wrong, django.ErrBadCredentials)):
+				t.Errorf("%s: Authenticate = %q, %v; with a wrong password %v", name, id, err, wrong)
+			case !withDB && (!errors.Is(err, django.ErrNoUserTable) || !errors.Is(wrong, django.ErrNoUserTable)):
+				t.Errorf("%s without a user table: %v, %v; want ErrNoUserTable", name, err, wrong)
+			}
+		}
+	}
 }
 
 // lookupAs looks the session key up through m and fails the test unless it

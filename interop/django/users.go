@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/sessionkit/session"
 )
@@ -13,12 +14,14 @@ import (
 // users checks Django logins against the user table, as
 // django.contrib.auth.get_user does.
 type users struct {
-	db       *sql.DB // nil: no user table, so no login is honoured
-	query    string  // password and is_active by id
-	table    string
-	secrets  []string // SECRET_KEY, then its fallbacks
-	sha1     bool     // also accept the SHA-1 hash (Django 3.1/3.2)
-	backends []string
+	db         *sql.DB       // nil: no user table, so no login is honoured
+	query      string        // password and is_active by id
+	byName     string        // id, password and is_active by user name
+	iterations *atomic.Int64 // the largest PBKDF2 cost seen (see dummyCheck)
+	table      string
+	secrets    []string // SECRET_KEY, then its fallbacks
+	sha1       bool     // also accept the SHA-1 hash (Django 3.1/3.2)
+	backends   []string
 }
 
 // verify checks the login keys of d as Django's get_user does. An
@@ -168,7 +171,12 @@ func newUsers(db *sql.DB, v Vendor, table string, secrets []string, sha1 bool, b
 	if db != nil && (v < SQLite || v > MySQL) {
 		return users{}, fmt.Errorf("django: unknown vendor %v", v)
 	}
-	return users{db: db, query: userQuery(v, table), table: table, secrets: secrets, sha1: sha1, backends: backends}, nil
+	byName := "SELECT id, password, is_active FROM " + quoteIdent(v, table) + " WHERE username = ?"
+	if v == PostgreSQL {
+		byName = numbered(byName)
+	}
+	return users{db: db, query: userQuery(v, table), byName: byName, iterations: new(atomic.Int64),
+		table: table, secrets: secrets, sha1: sha1, backends: backends}, nil
 }
 
 // rebuild builds the dictionary of rec: base's keys in base's order, then
