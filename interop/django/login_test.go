@@ -86,6 +86,11 @@ func TestGoLoginIntoDjangoSession(t *testing.T) {
 			if got["user"] != alice || fmt.Sprint(got["data"].(map[string]any)["cart"]) != "[3 1 4]" {
 				t.Fatalf("Django sees the Go login as %v", got)
 			}
+			// SPEC 3.11: the user id as Django writes it, a string
+			// (Django reads a number too, so only the bytes tell).
+			if id, ok := got["data"].(map[string]any)[django.KeyUserID].(string); !ok || id != alice {
+				t.Fatalf("the Go login wrote %s = %#v, want the string %q", django.KeyUserID, got["data"].(map[string]any)[django.KeyUserID], alice)
+			}
 
 			// Logged in again as the same user: cycled, data kept.
 			key = login(key)

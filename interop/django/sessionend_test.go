@@ -1,0 +1,91 @@
+package django_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/interop/django"
+)
+
+// SPEC 3.4 and 3.6: a Go request that loaded a session before Django
+// logged it out never brings it back when it saves: on the db backend
+// (SQLite, PostgreSQL, MariaDB), the cache backend and cached_db, the
+// save finds the session gone (Save returns no token), and Django and Go
+// both find no session afterwards. An implementation that writes a row
+// or cache key back (an upsert, a plain SET) fails here.
+func TestGoSaveAfterDjangoLogoutResurrectsNothing(t *testing.T) {
+	for _, b := range loginBackends() {
+		t.Run(b.name, func(t *testing.T) {
+			py, st, _ := b.start(t)
+			m := newManager(t, st)
+			ctx := context.Background()
+			key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+			s, err := m.Lookup(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Set("written_late", "go"); err != nil {
+				t.Fatal(err)
+			}
+			py.Call(map[string]any{"op": "logout", "key": key})
+			token, err := m.Save(s)
+			if token != "" {
+				t.Fatalf("the save after Django's logout answered token %q (err %v)", token, err)
+			}
+			if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false || got["user"] != nil {
+				t.Fatalf("after the late Go save Django finds %v", got)
+			}
+			if _, err := m.Lookup(ctx, key); !errors.Is(err, session.ErrInvalidToken) {
+				t.Fatalf("after the late Go save Go finds %v", err)
+			}
+		})
+	}
+}
+
+// SPEC 3.2: Django reads session_data without a max_age (only
+// expire_date decides), so data signed long ago loads as long as its row
+// has not expired; and SPEC 3.4: a row whose expire_date has passed is
+// invisible, to Go as to Django, before any cleanup deletes it.
+func TestRowExpiryNotSignatureAgeDecides(t *testing.T) {
+	db, py, _ := sqliteDjango(t, "alice")
+	st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newManager(t, st)
+	ctx := context.Background()
+	signer := django.Signer{Secret: secret, Salt: django.SessionSalt("SessionStore")}
+	key := strings.Repeat("k", 30) + "01"
+	old := signer.Sign([]byte(`{"cart":[2,7]}`), false, time.Now().Add(-30*24*time.Hour))
+	if _, err := db.Exec(`INSERT INTO django_session (session_key, session_data, expire_date) VALUES (?, ?, ?)`, key, old, "2000-01-01 00:00:00.000000"); err != nil {
+		t.Fatal(err)
+	}
+	// Dated as a save a minute ago dates it (SESSION_COOKIE_AGE, two
+	// weeks, from then): the row is fresh, its signature 30 days old.
+	if n := py.Call(map[string]any{"op": "expire_in", "key": key, "seconds": 14*24*3600 - 60})["updated"]; n != float64(1) {
+		t.Fatalf("dating the row: %v", n)
+	}
+	if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != true || got["data"].(map[string]any)["cart"] == nil {
+		t.Fatalf("Django reads the row signed 30 days ago as %v", got)
+	}
+	s, err := m.Lookup(ctx, key)
+	if err != nil {
+		t.Fatalf("Go refuses the row signed 30 days ago: %v", err)
+	}
+	if cart, ok, err := session.Get[[]int](s, "cart"); err != nil || !ok || len(cart) != 2 {
+		t.Fatalf("cart = %v, %v, %v", cart, ok, err)
+	}
+	if n := py.Call(map[string]any{"op": "age", "key": key, "seconds": 1})["updated"]; n != float64(1) {
+		t.Fatalf("expiring the row: %v", n)
+	}
+	if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false {
+		t.Fatalf("Django reads the expired row as %v", got)
+	}
+	if _, err := m.Lookup(ctx, key); !errors.Is(err, session.ErrInvalidToken) {
+		t.Fatalf("Go reads the expired row: %v", err)
+	}
+}
