@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"testing"
 	"time"
 
@@ -172,6 +173,45 @@ func TestFlaskDecompressionBomb(t *testing.T) {
 	value := "." + base64.RawURLEncoding.EncodeToString(b.Bytes()) + "." + base64.RawURLEncoding.EncodeToString(beUnix(now))
 	if _, _, _, err := st.Open(context.Background(), "session", signFlask(value), now); !errors.Is(err, session.ErrInvalidCookie) || !errors.Is(err, flask.ErrTooLarge) {
 		t.Fatalf("bomb: %v", err)
+	}
+}
+
+// SPEC 7.2: the signature is checked before anything is decoded, so a
+// compressed payload that does not verify is never inflated: 64 MiB of
+// zlib in a cookie with no, a wrong or another secret's signature is
+// refused having allocated under 1 MiB, even with the inflation limit
+// (MaxPayload, which alone would stop a bomb at 64 KiB) raised out of
+// the way: inflating before verifying would allocate the whole payload.
+func TestFlaskUnsignedBombNotInflated(t *testing.T) {
+	var b bytes.Buffer
+	w := zlib.NewWriter(&b)
+	w.Write(bytes.Repeat([]byte(" "), 64<<20))
+	w.Close()
+	st, err := flask.New(flask.Config{Secret: secret, MaxPayload: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	value := "." + base64.RawURLEncoding.EncodeToString(b.Bytes()) + "." + base64.RawURLEncoding.EncodeToString(beUnix(now))
+	good := signFlask(value)
+	other := hmac.New(sha1.New, []byte("another secret"))
+	other.Write([]byte(value))
+	for name, cookie := range map[string]string{
+		"unsigned":      value,
+		"bad signature": good[:len(good)-4] + "AAAA",
+		"other secret":  value + "." + base64.RawURLEncoding.EncodeToString(other.Sum(nil)),
+		"empty":         value + ".",
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, _, _, err := st.Open(context.Background(), "session", cookie, now)
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, session.ErrInvalidCookie) {
+			t.Fatalf("%s: %v, want ErrInvalidCookie", name, err)
+		}
+		if grown := after.TotalAlloc - before.TotalAlloc; grown > 1<<20 {
+			t.Fatalf("%s: refusing it allocated %d bytes: the payload was inflated", name, grown)
+		}
 	}
 }
 
