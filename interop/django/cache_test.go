@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -180,11 +181,77 @@ func TestDjangoCachedDB(t *testing.T) {
 	if data, _ := got["data"].(map[string]any); data["from_go"] != float64(7) {
 		t.Fatalf("Django serves a stale copy: %v", got)
 	}
+	// A write that only moves the expiry (the manager's sliding refresh)
+	// deletes Django's copy too, which would otherwise hold the old
+	// expiry (SPEC 3.7).
+	if n, _ := client.Exists(context.Background(), prefix+":1:django.contrib.sessions.cached_db"+key).Result(); n != 1 {
+		t.Fatal("Django did not cache the session again")
+	}
+	d, _ := django.Keys{}.Key(key)
+	if err := st.Touch(context.Background(), d, time.Now(), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := client.Exists(context.Background(), prefix+":1:django.contrib.sessions.cached_db"+key).Result(); n != 0 {
+		t.Fatal("a Go refresh left Django's cache copy")
+	}
 	sessiontest.Logout(t, m, key)
 	if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false {
 		t.Fatalf("after a Go logout Django still serves %v", got)
 	}
 	djangoEndsIt(t, py, m, ids["alice"])
+}
+
+// SPEC 3.6: the cache key carries CACHES' VERSION
+// ("<KEY_PREFIX>:<VERSION>:..."): with VERSION = 2 on both sides, a Django
+// login is Go's and a Go write is Django's, on the cache backend and on
+// cached_db (whose Go writes delete Django's version-2 copy); a Go side
+// left at version 1 finds nothing. A hard-coded ":1:" fails here.
+func TestDjangoCacheVersion(t *testing.T) {
+	for _, engine := range []string{"cache", "cached_db"} {
+		t.Run(engine, func(t *testing.T) {
+			v := vendors()[0]
+			db, path := v.open(t)
+			defer db.Close()
+			client, prefix := redisForDjango(t)
+			cfg, _ := json.Marshal(map[string]any{"vendor": "sqlite", "name": path, "engine": "django.contrib.sessions.backends." + engine,
+				"cache_prefix": prefix, "cache_version": 2})
+			py := pyproc.Start(t, "testdata/djangoside.py", string(cfg))
+			ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})["users"].(map[string]any)
+			open := func(version int) session.Store {
+				if engine == "cache" {
+					st, err := django.NewCacheStore(django.CacheConfig{Client: client, KeyPrefix: prefix, Version: version, Secret: secret, DB: db, Vendor: django.SQLite})
+					if err != nil {
+						t.Fatal(err)
+					}
+					return st
+				}
+				table, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
+				if err != nil {
+					t.Fatal(err)
+				}
+				st, err := django.NewCachedDB(table, client, prefix, version)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return st
+			}
+			m := newManager(t, open(2))
+			key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+			if got := py.Call(map[string]any{"op": "get", "key": key}); got["user"] != ids["alice"] {
+				t.Fatalf("Django: %v", got) // and cached_db now has its copy
+			}
+			lookupAs(t, m, key, ids["alice"])
+			sessiontest.Set(t, m, key, "from_go", 7)
+			if data, _ := py.Call(map[string]any{"op": "get", "key": key})["data"].(map[string]any); data["from_go"] != float64(7) {
+				t.Fatalf("Django reads %v after the Go write", data)
+			}
+			if engine == "cache" {
+				if _, err := newManager(t, open(1)).Lookup(context.Background(), key); !errors.Is(err, session.ErrInvalidToken) {
+					t.Fatalf("a Go side at VERSION 1 finds Django's version-2 session: %v", err)
+				}
+			}
+		})
+	}
 }
 
 // djangoEndsIt checks that a logout in Django, and a password change in

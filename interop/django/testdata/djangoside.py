@@ -30,6 +30,7 @@ def configure(db):
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:6379/0",
             "KEY_PREFIX": db["cache_prefix"],
+            "VERSION": db.get("cache_version", 1),
             "OPTIONS": {"SERIALIZER": "django_redis.serializers.%s" % db.get("serializer", "json.JSONSerializer")},
         }}
         if db.get("compressor"):
