@@ -126,6 +126,13 @@ func TestDjangoCache(t *testing.T) {
 			t.Errorf("k%d lost", i)
 		}
 	}
+	// SPEC 2.4: the bytes Go stored are the bytes django-redis'
+	// JSONSerializer writes for the same session (json.dumps' default
+	// separators, ASCII with \u escapes, the dict's order), not only a
+	// value Python can read (it reads compact JSON as well).
+	if got := py.Call(map[string]any{"op": "cache_reserialize", "key": key}); got["raw"] != got["again"] || got["raw"] == nil {
+		t.Fatalf("Go stored\n%v\ndjango-redis writes the same session as\n%v", got["raw"], got["again"])
+	}
 	sessiontest.Logout(t, m, key)
 	if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false {
 		t.Fatalf("after a Go logout Django sees %v", got)

@@ -230,6 +230,15 @@ def handle(cmd):
         n = Session.objects.filter(session_key=cmd["key"]).update(
             expire_date=timezone.now() + datetime.timedelta(seconds=cmd["seconds"]))
         return {"updated": n}
+    if op == "cache_reserialize":  # django-redis' own bytes for the value it reads under a session key
+        from django.core.cache import cache
+        from django_redis import get_redis_connection
+        full = cache.make_key("django.contrib.sessions.cache" + cmd["key"])
+        raw = get_redis_connection("default").get(full)
+        if raw is None:
+            return {"error": "no such cache key"}
+        again = cache.client.encode(cache.client.decode(raw))
+        return {"raw": raw.decode("latin-1"), "again": again.decode("latin-1")}
     if op == "raw":
         from django.contrib.sessions.models import Session
         row = Session.objects.filter(session_key=cmd["key"]).values_list("session_data", "expire_date").first()
