@@ -308,3 +308,40 @@ func TestDjangoCacheMsgpackZlib(t *testing.T) {
 		t.Fatalf("Django reads %v", got)
 	}
 }
+
+// SPEC 3.6: django-redis' ZlibCompressor compresses only values longer
+// than 15 bytes and, reading, uses the raw bytes when they do not
+// inflate; a short session Django stored uncompressed (`{"a": 1}`) reads
+// in Go with CacheConfig.Zlib, and Go's write of it is read back by
+// Django. A reader that insists on inflating refuses it.
+func TestDjangoCacheZlibShortValueUncompressed(t *testing.T) {
+	v := vendors()[0]
+	db, path := v.open(t)
+	defer db.Close()
+	client, prefix := redisForDjango(t)
+	cfg, _ := json.Marshal(map[string]string{"vendor": "sqlite", "name": path, "engine": "django.contrib.sessions.backends.cache",
+		"cache_prefix": prefix, "compressor": "zlib.ZlibCompressor"})
+	py := pyproc.Start(t, "testdata/djangoside.py", string(cfg))
+	py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})
+	st, err := django.NewCacheStore(django.CacheConfig{Client: client, KeyPrefix: prefix, Secret: secret, DB: db, Vendor: django.SQLite, Zlib: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := py.Call(map[string]any{"op": "anon", "name": "a", "value": 1})["key"].(string)
+	raw, err := client.Get(context.Background(), prefix+":1:django.contrib.sessions.cache"+key).Result()
+	if err != nil || raw != `{"a": 1}` {
+		t.Fatalf("Django stored %q (%v), want the short value uncompressed: the test would prove nothing", raw, err)
+	}
+	m := newManager(t, st)
+	s, err := m.Lookup(context.Background(), key)
+	if err != nil {
+		t.Fatalf("Go refuses Django's uncompressed short value: %v", err)
+	}
+	if a, ok, err := session.Get[int](s, "a"); err != nil || !ok || a != 1 {
+		t.Fatalf("a = %v, %v, %v", a, ok, err)
+	}
+	sessiontest.Set(t, m, key, "b", 2)
+	if data, _ := py.Call(map[string]any{"op": "get", "key": key})["data"].(map[string]any); data["a"] != float64(1) || data["b"] != float64(2) {
+		t.Fatalf("Django reads %v", data)
+	}
+}
