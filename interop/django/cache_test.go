@@ -183,6 +183,15 @@ func TestDjangoCachedDB(t *testing.T) {
 	if n, _ := client.Exists(context.Background(), prefix+":1:django.contrib.sessions.cached_db"+key).Result(); n != 1 {
 		t.Fatal("Django did not cache the session: the test would prove nothing")
 	}
+	// Go reads the row, never the cache copy (SPEC 3.7): a copy that is
+	// a pickle, or says another user, changes nothing for Go.
+	for _, cached := range []string{"\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00}\x94.", `{"_auth_user_id": "999", "injected": 1}`} {
+		client.Set(context.Background(), prefix+":1:django.contrib.sessions.cached_db"+key, cached, time.Hour)
+		s := lookupAs(t, m, key, ids["alice"])
+		if ok, _ := s.Has("injected"); ok {
+			t.Fatal("Go read Django's cache copy instead of the row")
+		}
+	}
 	sessiontest.Set(t, m, key, "from_go", 7)
 	got := py.Call(map[string]any{"op": "get", "key": key})
 	if data, _ := got["data"].(map[string]any); data["from_go"] != float64(7) {
