@@ -64,3 +64,33 @@ func TestCreateOnDjangosKeyFails(t *testing.T) {
 		})
 	}
 }
+
+// SPEC 3.4: the table is Django's, made by its migrations; the store never
+// creates or alters a schema. Over a database without django_session,
+// Create, Load and Delete fail with an error (never ErrNotFound, which
+// would read as "no session") and no table appears.
+func TestNoSchemaCreated(t *testing.T) {
+	db, _ := vendors()[0].open(t)
+	defer db.Close()
+	st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	token, d, _ := django.Keys{}.NewToken(rand.Reader)
+	now := time.Now()
+	rec := &session.Record{Values: map[string][]byte{}, Created: now, LastSeen: now, IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(time.Hour)}
+	if err := st.Create(ctx, d, rec); err == nil || errors.Is(err, session.ErrExists) {
+		t.Fatalf("Create without django_session: %v", err)
+	}
+	if _, err := st.Load(ctx, d); err == nil || errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("Load of %s without django_session: %v, want an error other than ErrNotFound", token, err)
+	}
+	if _, err := st.Delete(ctx, d); err == nil {
+		t.Fatal("Delete without django_session succeeded")
+	}
+	var tables int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'`).Scan(&tables); err != nil || tables != 0 {
+		t.Fatalf("the store created %d tables (%v)", tables, err)
+	}
+}
