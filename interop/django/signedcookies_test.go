@@ -3,9 +3,11 @@ package django_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,5 +140,43 @@ func TestDjangoSignedCookieWorkedExample(t *testing.T) {
 	}
 	if _, _, _, err := st.Open(context.Background(), "sessionid", cookie, at.Add(14*24*time.Hour+time.Second)); err == nil {
 		t.Fatal("opened past SESSION_COOKIE_AGE")
+	}
+}
+
+// SPEC 3.3.1: Django 3.2 in DEFAULT_HASHING_ALGORITHM = "sha1" signs its
+// signed cookies with SHA-1, as a real Django does here: the cookie opens
+// in Go, user and values, with CookieConfig.AcceptSHA1 (as Django 3.2
+// reads it), and is refused without it (as 4.0 refuses it).
+func TestDjangoSignedCookieSHA1(t *testing.T) {
+	v := vendors()[0]
+	db, name := v.open(t)
+	defer db.Close()
+	cfg, _ := json.Marshal(map[string]any{"vendor": v.name, "name": name, "engine": "django.contrib.sessions.backends.signed_cookies", "sha1": true})
+	py := pyproc.Start(t, "testdata/djangoside.py", string(cfg))
+	ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})["users"].(map[string]any)
+	cookie := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+	cookie = py.Call(map[string]any{"op": "set", "key": cookie, "name": "cart", "value": []int{3, 1, 4}})["key"].(string)
+	sig := cookie[strings.LastIndexByte(cookie, ':')+1:]
+	if len(sig) != 27 {
+		t.Fatalf("Django's cookie %q has no SHA-1 signature: the test would prove nothing", cookie)
+	}
+	for _, accept := range []bool{true, false} {
+		st, err := django.NewSignedCookies(django.CookieConfig{Secret: secret, DB: db, Vendor: django.SQLite, AcceptSHA1: accept})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rec, _, err := st.Open(context.Background(), "sessionid", cookie, time.Now())
+		if !accept {
+			if !errors.Is(err, session.ErrInvalidCookie) {
+				t.Fatalf("without AcceptSHA1: %v, want ErrInvalidCookie", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("with AcceptSHA1: %v", err)
+		}
+		if rec.UserID != ids["alice"] || string(rec.Values["cart"]) != "[3,1,4]" {
+			t.Fatalf("with AcceptSHA1 Go reads user %q, values %q", rec.UserID, rec.Values)
+		}
 	}
 }
