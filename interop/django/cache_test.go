@@ -324,18 +324,13 @@ func TestDjangoCacheMsgpackZlib(t *testing.T) {
 // in Go with CacheConfig.Zlib, and Go's write of it is read back by
 // Django. A reader that insists on inflating refuses it.
 func TestDjangoCacheZlibShortValueUncompressed(t *testing.T) {
-	v := vendors()[0]
-	db, path := v.open(t)
-	defer db.Close()
-	client, prefix := redisForDjango(t)
-	cfg, _ := json.Marshal(map[string]string{"vendor": "sqlite", "name": path, "engine": "django.contrib.sessions.backends.cache",
-		"cache_prefix": prefix, "compressor": "zlib.ZlibCompressor"})
-	py := pyproc.Start(t, "testdata/djangoside.py", string(cfg))
-	py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})
-	st, err := django.NewCacheStore(django.CacheConfig{Client: client, KeyPrefix: prefix, Secret: secret, DB: db, Vendor: django.SQLite, Zlib: true})
+	py, cfg, _ := startCacheDjango(t, map[string]any{"compressor": "zlib.ZlibCompressor"})
+	cfg.Secret, cfg.Zlib = secret, true
+	st, err := django.NewCacheStore(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	client, prefix := cfg.Client, cfg.KeyPrefix
 	key := py.Call(map[string]any{"op": "anon", "name": "a", "value": 1})["key"].(string)
 	raw, err := client.Get(context.Background(), prefix+":1:django.contrib.sessions.cache"+key).Result()
 	if err != nil || raw != `{"a": 1}` {

@@ -54,11 +54,7 @@ func managerWith(t *testing.T, st session.Store, opts ...session.Option) *sessio
 func TestDjangoLongSetExpiry(t *testing.T) {
 	const month = 30 * 24 * time.Hour
 	t.Run("db", func(t *testing.T) {
-		db, py, ids := sqliteDjango(t, "alice")
-		st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, py, ids, st := sqliteStore(t, "alice")
 		m := djangoManager(t, st)
 		key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
 		py.Call(map[string]any{"op": "expiry", "key": key, "value": int(month.Seconds())})
@@ -108,11 +104,7 @@ func TestDjangoLongSetExpiry(t *testing.T) {
 // negative age (a Go write dated the row in the past, ending the session
 // for Django).
 func TestDjangoExpiryFailsClosed(t *testing.T) {
-	db, py, _ := sqliteDjango(t, "alice")
-	st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, py, _, st := sqliteStore(t, "alice")
 	m := djangoManager(t, st)
 	ctx := context.Background()
 
@@ -427,11 +419,7 @@ func TestDjangoConcurrentSetExpiry(t *testing.T) {
 		}
 	}
 	t.Run("db", func(t *testing.T) {
-		db, py, _ := sqliteDjango(t, "alice")
-		st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, py, _, st := sqliteStore(t, "alice")
 		run(t, side{st, py, func(key string) time.Time { return rowExpiry(t, py, key) }})
 	})
 	t.Run("cache", func(t *testing.T) {

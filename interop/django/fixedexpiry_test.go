@@ -78,11 +78,7 @@ func TestDjangoFixedExpiryBoundsGoWrites(t *testing.T) {
 		}
 	}
 	t.Run("db", func(t *testing.T) {
-		db, py, ids := sqliteDjango(t, "alice")
-		st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, py, ids, st := sqliteStore(t, "alice")
 		run(t, fixture{st: st, py: py, user: ids["alice"].(string), endOf: func(key string) time.Time { return rowExpiry(t, py, key) },
 			newKey: func() (string, string, time.Time) {
 				iso := py.Call(map[string]any{"op": "iso_expiry", "in": 300})

@@ -51,11 +51,7 @@ func TestGoSaveAfterDjangoLogoutResurrectsNothing(t *testing.T) {
 // has not expired; and SPEC 3.4: a row whose expire_date has passed is
 // invisible, to Go as to Django, before any cleanup deletes it.
 func TestRowExpiryNotSignatureAgeDecides(t *testing.T) {
-	db, py, _ := sqliteDjango(t, "alice")
-	st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, py, _, st := sqliteStore(t, "alice")
 	m := newManager(t, st)
 	ctx := context.Background()
 	signer := django.Signer{Secret: secret, Salt: django.SessionSalt("SessionStore")}

@@ -102,6 +102,17 @@ func sqliteDjangoWith(t *testing.T, setup map[string]any) (*sql.DB, *pyproc.Proc
 	return db, py, ids
 }
 
+// sqliteStore is sqliteDjango with Django's db store over the database.
+func sqliteStore(t *testing.T, users ...string) (*sql.DB, *pyproc.Proc, map[string]any, *django.Store) {
+	t.Helper()
+	db, py, ids := sqliteDjango(t, users...)
+	st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, py, ids, st
+}
+
 // vendorDjango opens v's database with Django's tables and users, and
 // Django's db store over it (closed when the test ends); ids maps the
 // users' names to their ids.
@@ -286,11 +297,7 @@ func TestDjangoRoundTrip(t *testing.T) {
 // expired a second ago is expired for Django too (written with an ISO "T",
 // Django would still load it).
 func TestSQLiteExpireDateIsDjangoText(t *testing.T) {
-	db, py, _ := sqliteDjango(t, "alice")
-	st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, py, _, st := sqliteStore(t, "alice")
 	ctx := context.Background()
 	now := time.Now()
 	for _, c := range []struct {
@@ -324,11 +331,7 @@ func TestSQLiteExpireDateIsDjangoText(t *testing.T) {
 // refused with a *PickleError naming the setting, and deleting it (a
 // logout) still works.
 func TestPickledSessionRefused(t *testing.T) {
-	db, _, _ := sqliteDjango(t, "alice") // Django creates the tables
-	st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, _, _, st := sqliteStore(t, "alice") // Django creates the tables
 	token, d, _ := django.Keys{}.NewToken(rand.Reader)
 	signer := django.Signer{Secret: secret, Salt: django.SessionSalt("SessionStore")}
 	data := signer.Sign([]byte("\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x01a\x94K\x01s."), false, time.Now())
