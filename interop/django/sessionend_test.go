@@ -2,6 +2,7 @@ package django_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"testing"
@@ -83,5 +84,39 @@ func TestRowExpiryNotSignatureAgeDecides(t *testing.T) {
 	}
 	if _, err := m.Lookup(ctx, key); !errors.Is(err, session.ErrInvalidToken) {
 		t.Fatalf("Go reads the expired row: %v", err)
+	}
+}
+
+// SPEC 3.4: on MySQL/MariaDB Django keeps expire_date as a DATETIME in UTC
+// (USE_TZ = True). A *sql.DB opened with the driver's parseTime=true and
+// a loc= of another zone (a project's DSN with loc=Local, on a server not
+// in UTC) returns it as that zone's wall clock; the store still reads the
+// UTC Django meant: the same expiry as through the default DSN. Before,
+// the expiry moved by the zone's offset (five hours here).
+func TestMySQLDSNTimeZone(t *testing.T) {
+	v := vendors()[2]
+	py, _, plain := vendorDjango(t, v, "alice")
+	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+	db, err := sql.Open("mysql", "root@tcp(127.0.0.1:3306)/django_interop?parseTime=true&loc=America%2FNew_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	zoned, err := django.NewStore(db, django.Config{Vendor: django.MySQL, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := django.Keys{}.Key(key)
+	ctx := context.Background()
+	want, err := plain.Load(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := zoned.Load(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.IdleExpiry.Equal(want.IdleExpiry) {
+		t.Fatalf("through parseTime=true&loc=America/New_York the session ends at %v, through the default DSN at %v", got.IdleExpiry, want.IdleExpiry)
 	}
 }
