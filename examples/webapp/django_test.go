@@ -31,9 +31,9 @@ func TestDemoOnDjangoDatabase(t *testing.T) {
 	for _, backend := range []string{"db", "cache", "cached_db"} {
 		t.Run(backend, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "django.db")
-			cfg := map[string]string{"vendor": "sqlite", "name": path}
-			// cookie_age beyond the demo's 30-day "remember me": the
-			// store's timeouts replace the demo's own.
+			cfg := map[string]any{"vendor": "sqlite", "name": path, "cookie_age": 1440 * 3600}
+			// SESSION_COOKIE_AGE (cookie_age) beyond the demo's 30-day
+			// "remember me": the store's timeouts replace the demo's own.
 			store := "django+sqlite:" + path + "?secret_key_env=WEBAPP_TEST_DJANGO_SECRET&cookie_age=1440h"
 			if backend != "db" {
 				prefix := redisPrefix(t)
@@ -51,7 +51,7 @@ func TestDemoOnDjangoDatabase(t *testing.T) {
 	}
 }
 
-func demoOnDjango(t *testing.T, cfg map[string]string, store string) {
+func demoOnDjango(t *testing.T, cfg map[string]any, store string) {
 	config, _ := json.Marshal(cfg)
 	py := pyproc.Start(t, "../../interop/django/testdata/djangoside.py", string(config))
 	ids := py.Call(map[string]any{"op": "setup", "users": []string{"ann", "md"}, "hashers": map[string]string{"ann": "pbkdf2_sha256", "md": "md5"}})["users"].(map[string]any)
@@ -98,6 +98,19 @@ func demoOnDjango(t *testing.T, cfg map[string]string, store string) {
 	}
 	if res.StatusCode != http.StatusSeeOther || len(key) != 32 {
 		t.Fatalf("login: %d, Django session key %q", res.StatusCode, key)
+	}
+	// SPEC 3.1: the login cookie has the attributes of the one Django's
+	// SessionMiddleware sends (name, Path, Max-Age of SESSION_COOKIE_AGE,
+	// HttpOnly, SameSite=Lax); Secure only where this plain-HTTP test run
+	// asks the demo not to (Django's default is not Secure either).
+	djangoCookie, err := http.ParseSetCookie(py.Call(map[string]any{"op": "middleware_cookie", "user": "ann"})["set_cookie"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Cookies() {
+		if c.Name == "sessionid" && (c.Path != djangoCookie.Path || c.MaxAge != djangoCookie.MaxAge || c.HttpOnly != djangoCookie.HttpOnly || c.SameSite != djangoCookie.SameSite) {
+			t.Fatalf("the demo's login cookie %q; Django's %q", c.String(), djangoCookie.String())
+		}
 	}
 	if got := py.Call(map[string]any{"op": "get", "key": key}); got["user"] != ids["ann"] {
 		t.Fatalf("Django sees the demo's login as %v", got)

@@ -48,6 +48,8 @@ def configure(db):
     if db.get("sha1"):
         # Django 3.1/3.2's transitional mode: SHA-1 signatures and auth hashes.
         extra["DEFAULT_HASHING_ALGORITHM"] = "sha1"
+    if db.get("cookie_age"):
+        extra["SESSION_COOKIE_AGE"] = db["cookie_age"]
     if db.get("browser_close"):
         extra["SESSION_EXPIRE_AT_BROWSER_CLOSE"] = True
     if db.get("session_serializer"):
@@ -230,6 +232,17 @@ def handle(cmd):
         n = Session.objects.filter(session_key=cmd["key"]).update(
             expire_date=timezone.now() + datetime.timedelta(seconds=cmd["seconds"]))
         return {"updated": n}
+    if op == "middleware_cookie":  # the Set-Cookie Django's SessionMiddleware sends with a login
+        from django.contrib.sessions.middleware import SessionMiddleware
+        from django.http import HttpResponse
+        from django.test import RequestFactory
+        user = User.objects.get(username=cmd["user"])
+
+        def view(request):
+            auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return HttpResponse("ok")
+        response = SessionMiddleware(view)(RequestFactory().get("/"))
+        return {"set_cookie": response.cookies[settings.SESSION_COOKIE_NAME].output(header="").strip()}
     if op == "cache_reserialize":  # django-redis' own bytes for the value it reads under a session key
         from django.core.cache import cache
         from django_redis import get_redis_connection
