@@ -27,8 +27,14 @@ deps_pid=$!
 checks_pid=
 finish() {
 	if [ -n "$checks_pid" ]; then
-		kill -- -"$checks_pid" 2>/dev/null || true
-		wait "$checks_pid" 2>/dev/null || true
+		if kill -0 "$checks_pid" 2>/dev/null; then
+			# Still running: stopped, its process group with it.
+			kill -- -"$checks_pid" 2>/dev/null || kill "$checks_pid" 2>/dev/null || true
+			wait "$checks_pid" 2>/dev/null || true
+		elif ! wait "$checks_pid"; then
+			# It failed before the tests did: its output is news too.
+			cat "$checks_log" >&2
+		fi
 		rm -f "$checks_log"
 	fi
 	if [ -n "$deps_pid" ]; then
@@ -71,7 +77,7 @@ phase "vet, gofmt, staticcheck"
 # their time, so on a cold machine these checks add to the total only a
 # part of their own duration. Their output follows the tests'.
 checks_log=$(mktemp)
-setsid scripts/supply-checks.sh >"$checks_log" 2>&1 &
+setsid -w scripts/supply-checks.sh >"$checks_log" 2>&1 &
 checks_pid=$!
 
 # The root module (the core) imports only the standard library.

@@ -16,7 +16,7 @@
 #   .../cmd/sessionctl@VERSION gives a sessionctl that reads the SQLite
 #   store the program wrote.
 #
-# test.sh runs it. PostgreSQL and Redis are the test servers (see README).
+# test.sh runs it (through supply-checks.sh, beside the tests). PostgreSQL and Redis are the test servers (see README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -48,6 +49,18 @@ func TestDemoOnDjangoDatabase(t *testing.T) {
 			}
 			demoOnDjango(t, cfg, store)
 		})
+	}
+}
+
+// On Django's cache backend without the user table (no user_db_env=) the
+// demo could log nobody in: it refuses to start, with a usage error that
+// names the parameter. Before, every login answered 500.
+func TestDemoOnDjangoCacheNeedsUserTable(t *testing.T) {
+	t.Setenv("WEBAPP_TEST_DJANGO_SECRET", "django-insecure-interop-fixture-secret-0123456789abcdef")
+	err := run(context.Background(), []string{"--addr", "127.0.0.1:0", "--store",
+		"django+redis://127.0.0.1:6379/0?secret_key_env=WEBAPP_TEST_DJANGO_SECRET&key_prefix=" + redisPrefix(t)}, io.Discard, nil)
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "user_db_env") {
+		t.Fatalf("run: %v, want a usage error naming user_db_env", err)
 	}
 }
 

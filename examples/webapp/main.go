@@ -43,6 +43,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -127,12 +128,19 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	var accounts Accounts = users
 	django, onDjango := st.FullStore.(Accounts)
 	onDjango = onDjango && strings.HasPrefix(st.Kind, "django-")
+	if onDjango && st.Kind == "django-cache" {
+		// The cache backend's store reads Django's user table only when
+		// the URL names it; without it nobody could log in.
+		if u, err := url.Parse(c.store); err != nil || u.Query().Get("user_db_env") == "" {
+			return fmt.Errorf("%w: on Django's cache backend the demo's logins need Django's user table: add user_db_env= to --store, naming the environment variable that holds the URL of its database", errUsage)
+		}
+	}
 	if onDjango {
-		// A Django project's database: its users log in (auth_user, Django's
+		// A Django project's sessions: its users log in (auth_user, Django's
 		// password hashes), its session keys and cookie name come with the
-		// store (st.Options), and its session table keeps no user index.
+		// store (st.Options), and Django keeps no index of a user's sessions.
 		accounts = django
-		logger.Info("webapp: on a Django project's database: logins are its auth_user accounts; --users is not used")
+		logger.Info("webapp: on a Django project's sessions: logins are its auth_user accounts; --users is not used")
 	} else {
 		opts = append(opts,
 			// "Remember me" may keep a session for 30 days

@@ -45,8 +45,8 @@ var errWrongPassword = errors.New("wrong user name or password")
 
 // Accounts checks a login and returns the user id its session is bound
 // to: the demo's own Users, or a Django project's auth_user table
-// (interop/django's Store.Authenticate) when the demo runs on Django's
-// database.
+// (the Authenticate of interop/django's stores) when the demo runs on a
+// Django project's sessions.
 type Accounts interface {
 	Authenticate(ctx context.Context, name, password string) (userID string, err error)
 }

@@ -134,9 +134,16 @@ func checkRevocationCloses(t *testing.T, st session.Store) {
 		if websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
 			t.Fatalf("round %d: after the revocation the read ended with %v, want a close with 1008", round, err)
 		}
-		t.Logf("round %d: closed %v after the revocation (%v after the last re-check)", round, took, time.Since(checked))
+		sinceCheck := time.Since(checked)
+		t.Logf("round %d: closed %v after the revocation (%v after the last re-check)", round, took, sinceCheck)
 		if took > interval+margin {
 			t.Fatalf("round %d: closed %v after the revocation; want within the re-check interval %v (+%v)", round, took, interval, margin)
+		}
+		// When the revocation itself was quick, the re-check due an
+		// interval after the last one must have closed it: a watcher
+		// that skipped a re-check would close an interval later still.
+		if revoked.Sub(checked) < margin && sinceCheck > interval+margin {
+			t.Fatalf("round %d: closed %v after the last re-check, which found the session live %v before the revocation; want by the next re-check", round, sinceCheck, revoked.Sub(checked))
 		}
 		conn.CloseNow()
 	}

@@ -204,8 +204,13 @@ func TestDjangoCachedDB(t *testing.T) {
 		t.Fatal("Django did not cache the session again")
 	}
 	d, _ := django.Keys{}.Key(key)
-	if err := st.Touch(context.Background(), d, time.Now(), time.Now().Add(time.Hour)); err != nil {
+	before := py.Call(map[string]any{"op": "raw", "key": key})["row"].([]any)[1]
+	time.Sleep(10 * time.Millisecond) // a later save, a later expire_date
+	if err := st.Touch(context.Background(), d, time.Now(), time.Now().Add(30*24*time.Hour)); err != nil {
 		t.Fatal(err)
+	}
+	if after := py.Call(map[string]any{"op": "raw", "key": key})["row"].([]any)[1]; after == before {
+		t.Fatalf("the refresh did not move expire_date (%v): the test would prove nothing", after)
 	}
 	if n, _ := client.Exists(context.Background(), prefix+":1:django.contrib.sessions.cached_db"+key).Result(); n != 0 {
 		t.Fatal("a Go refresh left Django's cache copy")

@@ -38,7 +38,10 @@ import (
 const ownPrefix = "github.com/sessionkit/session"
 
 func main() {
+	stop := handleInterrupts()
+	defer stop()
 	if err := run(os.Args[1:], os.Stdout); err != nil {
+		stop()
 		fmt.Fprintln(os.Stderr, "release:", err)
 		os.Exit(1)
 	}

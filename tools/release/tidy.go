@@ -98,6 +98,7 @@ func tidyCheck(mods []workspaceModule, version string) error {
 		return err
 	}
 	defer os.RemoveAll(work)
+	defer onInterrupt(func() { os.RemoveAll(work) })()
 	proxyDir := filepath.Join(work, "proxy")
 	if err := proxy(mods, version, proxyDir, false); err != nil {
 		return err
@@ -106,6 +107,7 @@ func tidyCheck(mods []workspaceModule, version string) error {
 		return err
 	}
 	defer purgeOwnModules()
+	defer onInterrupt(func() { purgeOwnModules() })()
 	var untidy []string
 	for i, m := range mods {
 		mod, err := os.ReadFile(filepath.Join(m.Dir, "go.mod"))
