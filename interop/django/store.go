@@ -159,7 +159,19 @@ func NewStore(db *sql.DB, cfg Config) (*Store, error) {
 	}
 	s.users = u
 	t := quoteIdent(cfg.Vendor, cfg.Table)
-	s.load = "SELECT session_data, expire_date FROM " + t + " WHERE session_key = ? AND expire_date > ?"
+	// MySQL's and SQLite's DATETIME is a wall clock, Django's in UTC: read
+	// as text, so that no driver setting (go-sql-driver/mysql's
+	// parseTime=true with a loc= of a zone with daylight saving time)
+	// turns it into another zone's reading, which a clock change can
+	// shift by an hour.
+	exp := "CAST(expire_date AS CHAR)"
+	switch cfg.Vendor {
+	case PostgreSQL:
+		exp = "expire_date"
+	case SQLite:
+		exp = "CAST(expire_date AS TEXT)"
+	}
+	s.load = "SELECT session_data, " + exp + " FROM " + t + " WHERE session_key = ? AND expire_date > ?"
 	s.insert = "INSERT INTO " + t + " (session_key, session_data, expire_date) VALUES (?, ?, ?)"
 	s.update = "UPDATE " + t + " SET session_data = ?, expire_date = ? WHERE session_key = ? AND session_data = ?"
 	s.touch = "UPDATE " + t + " SET expire_date = ? WHERE session_key = ? AND session_data = ? AND expire_date < ?"
