@@ -64,7 +64,10 @@ type Record struct {
 	// such logins set it when they load a record from their own data;
 	// other stores neither keep nor return it, so a cache layered over
 	// such a store (tieredstore) loses it: interop/django's CachedDB is
-	// that store's cache.
+	// that store's cache. A claim that is not valid UTF-8 matches no user
+	// id (Login accepts only UTF-8): stores set such a claim for data no
+	// login may keep (a Django login whose password has changed since,
+	// which Django's login flushes whoever logs in).
 	ClaimedUser string
 }
 

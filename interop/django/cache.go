@@ -202,6 +202,11 @@ func (c *CacheStore) load(ctx context.Context, d session.Digest) (*session.Recor
 		return nil, nil, session.ErrNotFound
 	}
 	rec := recordOf(was.dict, user, was.expires, was.at, c.age, c.abs, c.loc, version(string(was.raw)))
+	if user == "" {
+		if rec.ClaimedUser, err = c.users.claim(ctx, was.dict); err != nil {
+			return nil, nil, err
+		}
+	}
 	return rec, was, nil
 }
 

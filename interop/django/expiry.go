@@ -267,8 +267,6 @@ func recordOf(d *dict, userID string, expires, now time.Time, cookieAge, absTime
 	}
 	if userID != "" {
 		rec.AuthTime = created
-	} else {
-		rec.ClaimedUser = claimedUser(d)
 	}
 	for _, k := range d.keys {
 		if !reserved(k, true) {

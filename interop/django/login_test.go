@@ -145,6 +145,34 @@ func TestGoLoginIntoDjangoSession(t *testing.T) {
 			if got["user"] != alice || got["data"].(map[string]any)["carols_secret"] != nil {
 				t.Fatalf("Django sees alice's login over carol's session as %v", got)
 			}
+
+			// Bob's Django login through a backend neither side honours
+			// (not in AUTHENTICATION_BACKENDS, nor in Config.Backends):
+			// anonymous for both, his data kept. A Go login as bob himself
+			// keeps it (Django's login cycles the key), unless his
+			// password changed since that login: Django's login flushes a
+			// session whose hash is not the user's, the same user's
+			// included, and so does Go's.
+			bob := ids["bob"].(string)
+			for _, changed := range []bool{false, true} {
+				his := py.Call(map[string]any{"op": "login", "user": "bob", "backend": "myproject.auth.TokenBackend"})["key"].(string)
+				if res := py.Call(map[string]any{"op": "set", "key": his, "name": "bobs_cart", "value": "x"}); res["key"] != his {
+					t.Fatalf("Django's write to bob's session: %v", res)
+				}
+				if changed {
+					py.Call(map[string]any{"op": "passwd", "user": "bob", "password": "changed"})
+				}
+				if got := py.Call(map[string]any{"op": "get", "key": his}); got["exists"] != true || got["user"] != nil {
+					t.Fatalf("Django reads bob's session through another backend as %v", got)
+				}
+				lookupAs(t, m, his, "")
+				_, key := serveGo(t, m, his, func(r *http.Request) error { return m.Login(r.Context(), bob) })
+				got := py.Call(map[string]any{"op": "get", "key": key})
+				data, _ := got["data"].(map[string]any)
+				if kept := data["bobs_cart"] != nil; got["user"] != bob || kept == changed {
+					t.Fatalf("bob's Go login over his own session (password changed since: %v): Django sees %v", changed, got)
+				}
+			}
 		})
 	}
 }

@@ -124,8 +124,8 @@ func (c *SignedCookies) Open(ctx context.Context, _, value string, now time.Time
 		IdleExpiry: signed.Add(c.age), AbsExpiry: noDeadline, Version: 1}
 	if user != "" {
 		rec.AuthTime = signed
-	} else {
-		rec.ClaimedUser = claimedUser(d)
+	} else if rec.ClaimedUser, err = c.users.claim(ctx, d); err != nil {
+		return id, nil, false, err
 	}
 	for _, k := range d.keys {
 		if !authKey(k) || user == "" {

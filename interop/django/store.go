@@ -334,7 +334,13 @@ func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, er
 		}
 		return nil, session.ErrNotFound
 	}
-	return s.record(r, user, now), nil
+	rec := s.record(r, user, now)
+	if user == "" {
+		if rec.ClaimedUser, err = s.users.claim(ctx, r.dict); err != nil {
+			return nil, err
+		}
+	}
+	return rec, nil
 }
 
 // encodeRecord builds the dictionary of rec with lt's expiry, keeping

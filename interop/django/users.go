@@ -70,6 +70,35 @@ func claimedUser(d *dict) string {
 	return string(raw)
 }
 
+// staleClaim marks a claim (session.Record.ClaimedUser) whose login no
+// longer holds for its own user: a byte that is not valid UTF-8, which no
+// user id Manager.Login accepts can hold, so that a login as anyone drops
+// the data.
+const staleClaim = "\xff"
+
+// claim returns the ClaimedUser of a session whose login the store does
+// not honour (verify gave no user): the user its login keys name
+// (claimedUser), or, when that user is in the user table and the login's
+// hash no longer matches their password (it changed since), the id behind
+// staleClaim: Django's login flushes a session whose hash does not match
+// the user logging in, the same user included. Without a user table, or
+// for a login whose id or hash is not a string, the claim is the id.
+func (u *users) claim(ctx context.Context, d *dict) (string, error) {
+	id := claimedUser(d)
+	var asString, hash string
+	if id == "" || u.db == nil || !jsonString(d.vals[KeyUserID], &asString) || !jsonString(d.vals[KeyUserHash], &hash) {
+		return id, nil
+	}
+	password, _, err := u.password(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if password != "" && !u.matches(hash, password) {
+		return staleClaim + id, nil
+	}
+	return id, nil
+}
+
 // matches compares hash with the user's hash under every secret (and the
 // SHA-1 variant when enabled), in constant time.
 func (u *users) matches(hash, password string) bool {

@@ -128,7 +128,9 @@ def handle(cmd):
     if op == "login":
         request = request_with(cmd.get("key"))
         user = User.objects.get(username=cmd["user"])
-        auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        # "backend": a login through another backend, which get_user
+        # honours only if it is in AUTHENTICATION_BACKENDS.
+        auth.login(request, user, backend=cmd.get("backend", "django.contrib.auth.backends.ModelBackend"))
         request.session.save()
         return {"key": request.session.session_key}
     if op == "get":
