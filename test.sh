@@ -77,7 +77,7 @@ phase "vet, gofmt, staticcheck"
 # their time, so on a cold machine these checks add to the total only a
 # part of their own duration. Their output follows the tests'.
 checks_log=$(mktemp)
-setsid -w scripts/supply-checks.sh >"$checks_log" 2>&1 &
+setsid -w scripts/supply-checks.sh "$$" >"$checks_log" 2>&1 &
 checks_pid=$!
 
 # The root module (the core) imports only the standard library.

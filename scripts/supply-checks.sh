@@ -8,9 +8,23 @@
 # fresh consumer with an empty module cache go-gets them, builds a program
 # on four stores and installs sessionctl (see release-check.sh).
 #
-# test.sh runs it in the background beside the tests.
+# test.sh runs it in the background beside the tests, in a session of its
+# own, passing its own pid: the checks stop when that process is gone,
+# however it ended (test.sh stops them itself on every exit it sees; this
+# covers a SIGKILL, which would otherwise leave them running against the
+# test servers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ -n "${1:-}" ]; then
+	parent=$1
+	(
+		while kill -0 "$parent" 2>/dev/null; do sleep 1; done
+		kill -- -$$ 2>/dev/null
+	) &
+	watchdog=$!
+	trap 'kill "$watchdog" 2>/dev/null || true' EXIT
+fi
 
 start=$SECONDS
 scripts/vulncheck.sh
