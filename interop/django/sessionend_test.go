@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -119,5 +120,40 @@ func TestMySQLDSNTimeZone(t *testing.T) {
 	}
 	if !got.IdleExpiry.Equal(want.IdleExpiry) {
 		t.Fatalf("through parseTime=true&loc=America/New_York the session ends at %v, through the default DSN at %v", got.IdleExpiry, want.IdleExpiry)
+	}
+}
+
+// A Django session whose _auth_user_id is "" through a backend neither
+// side honours loads on PostgreSQL as an anonymous session claimed by
+// nobody Go can log in, with no query of the integer id column (which
+// would fail on ""), and a Go login over it drops its data (Django's
+// login flushes it: "" is no user's primary key).
+func TestEmptyUserIDClaim(t *testing.T) {
+	v := vendors()[1]
+	_, ids, st := vendorDjango(t, v, "alice")
+	db, _ := v.open(t)
+	defer db.Close()
+	signer := django.Signer{Secret: secret, Salt: django.SessionSalt("SessionStore")}
+	key := strings.Repeat("e", 30) + "01"
+	data := signer.Sign([]byte(`{"cart":[1],"_auth_user_id":"","_auth_user_backend":"myproject.auth.TokenBackend","_auth_user_hash":"x"}`), false, time.Now())
+	if _, err := db.Exec(`INSERT INTO django_session (session_key, session_data, expire_date) VALUES ($1, $2, $3)`, key, data, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := django.Keys{}.Key(key)
+	rec, err := st.Load(context.Background(), d)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if rec.UserID != "" || rec.ClaimedUser != `""` {
+		t.Fatalf("user %q, claimed by %q", rec.UserID, rec.ClaimedUser)
+	}
+	m := newManager(t, st)
+	_, token := serveGo(t, m, key, func(r *http.Request) error { return m.Login(r.Context(), ids["alice"].(string)) })
+	s, err := m.Lookup(context.Background(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := s.Has("cart"); ok {
+		t.Fatal("alice's login kept the data of a session claimed by no user")
 	}
 }

@@ -82,11 +82,12 @@ const staleClaim = "\xff"
 // hash no longer matches their password (it changed since), the id behind
 // staleClaim: Django's login flushes a session whose hash does not match
 // the user logging in, the same user included. Without a user table, or
-// for a login whose id or hash is not a string, the claim is the id.
+// for a login whose id is not a non-empty string or whose hash is not a
+// string, the claim is the id.
 func (u *users) claim(ctx context.Context, d *dict) (string, error) {
 	id := claimedUser(d)
 	var asString, hash string
-	if id == "" || u.db == nil || !jsonString(d.vals[KeyUserID], &asString) || !jsonString(d.vals[KeyUserHash], &hash) {
+	if id == "" || u.db == nil || !jsonString(d.vals[KeyUserID], &asString) || asString == "" || !jsonString(d.vals[KeyUserHash], &hash) {
 		return id, nil
 	}
 	password, _, err := u.password(ctx, id)
