@@ -89,16 +89,22 @@ func jsonError(data []byte, err error) error {
 	return fmt.Errorf("pyjson: invalid JSON: %w", err)
 }
 
-// EncodeObject writes values as one JSON object with sorted keys, in ASCII.
-// spaced uses Python's default separators (", " and ": "), between the
-// object's members and inside its values; each key and value is written as
-// Python writes it (AppendPython).
+// EncodeObject writes values as one JSON object with sorted keys, in ASCII
+// (EncodeOrdered).
 func EncodeObject(values map[string][]byte, spaced bool) []byte {
 	keys := make([]string, 0, len(values))
 	for k := range values {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	return EncodeOrdered(keys, values, spaced)
+}
+
+// EncodeOrdered writes the members keys of values, in that order, as one
+// JSON object in ASCII. spaced uses Python's default separators (", " and
+// ": "), between the object's members and inside its values; each key and
+// value is written as Python writes it (AppendPython).
+func EncodeOrdered(keys []string, values map[string][]byte, spaced bool) []byte {
 	comma, colon := ",", ":"
 	if spaced {
 		comma, colon = ", ", ": "
@@ -226,29 +232,6 @@ func appendNumber(dst, num []byte) []byte {
 	dst = strconv.AppendFloat(dst, f, 'f', -1, 64)
 	if bytes.IndexByte(dst[start:], '.') < 0 {
 		dst = append(dst, '.', '0')
-	}
-	return dst
-}
-
-// AppendASCII appends JSON text with every non-ASCII character written as
-// a \u escape (astral characters as surrogate pairs), as Python's
-// ensure_ascii does; in valid JSON such characters occur only in strings.
-func AppendASCII(dst, src []byte) []byte {
-	for len(src) > 0 {
-		c := src[0]
-		if c < utf8.RuneSelf {
-			dst = append(dst, c)
-			src = src[1:]
-			continue
-		}
-		r, n := utf8.DecodeRune(src)
-		src = src[n:]
-		if r > 0xffff {
-			r1, r2 := utf16.EncodeRune(r)
-			dst = appendEscape(appendEscape(dst, r1), r2)
-			continue
-		}
-		dst = appendEscape(dst, r)
 	}
 	return dst
 }

@@ -90,27 +90,13 @@ func decodeObject(data []byte) (*dict, error) {
 // encodeSession writes d as Django's JSONSerializer does: compact, keys in
 // order, every non-ASCII character escaped as \uXXXX (astral ones as
 // surrogate pairs), since Django decodes the bytes as latin-1.
-func encodeSession(d *dict) []byte { return encodeObject(d, ",", ":") }
+func encodeSession(d *dict) []byte { return pyjson.EncodeOrdered(d.keys, d.vals, false) }
 
 // encodeSpaced writes d as Python's json.dumps does by default (", " and
 // ": " between members and inside values), as django-redis'
 // JSONSerializer writes. Both write what Python writes for the same values
 // (pyjson.AppendPython).
-func encodeSpaced(d *dict) []byte { return encodeObject(d, ", ", ": ") }
-
-func encodeObject(d *dict, comma, colon string) []byte {
-	b := []byte{'{'}
-	for i, k := range d.keys {
-		if i > 0 {
-			b = append(b, comma...)
-		}
-		key, _ := json.Marshal(k) // a string always encodes
-		b = pyjson.AppendPython(b, key, comma == ", ")
-		b = append(b, colon...)
-		b = pyjson.AppendPython(b, d.vals[k], comma == ", ")
-	}
-	return append(b, '}')
-}
+func encodeSpaced(d *dict) []byte { return pyjson.EncodeOrdered(d.keys, d.vals, true) }
 
 // jsonString decodes a JSON string value into *s.
 func jsonString(raw []byte, s *string) bool {
