@@ -221,17 +221,12 @@ func (s *Store) timeArg(t time.Time) any {
 	return t.UTC().Format(sqliteTime)
 }
 
-// parseTime reads expire_date as the driver returns it. PostgreSQL's
-// timestamptz is an instant; MySQL's and SQLite's DATETIME is a wall clock,
-// which Django writes in UTC: a driver that returns it as a time.Time in
-// a zone of its own (go-sql-driver/mysql with parseTime=true and loc=)
-// gave that zone's reading of the same digits, which are taken as UTC.
-func parseTime(v any, vendor Vendor) (time.Time, error) {
+// parseTime reads expire_date as the driver returns it: PostgreSQL's
+// timestamptz as an instant, MySQL's and SQLite's DATETIME as the text the
+// load selects (Django's UTC wall clock, see NewStore).
+func parseTime(v any) (time.Time, error) {
 	switch x := v.(type) {
 	case time.Time:
-		if vendor != PostgreSQL {
-			return time.Date(x.Year(), x.Month(), x.Day(), x.Hour(), x.Minute(), x.Second(), x.Nanosecond(), time.UTC), nil
-		}
 		return x.UTC(), nil
 	case []byte:
 		return parseTimeText(string(x))
@@ -276,7 +271,7 @@ func (s *Store) read(ctx context.Context, key string, now time.Time) (*row, bool
 	if err != nil {
 		return nil, false, fmt.Errorf("django store: load: %w", err)
 	}
-	if r.expire, err = parseTime(exp, s.cfg.Vendor); err != nil {
+	if r.expire, err = parseTime(exp); err != nil {
 		return nil, false, err
 	}
 	payload, err := s.signer.Unsign(r.data, 0, now)
