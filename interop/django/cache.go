@@ -180,10 +180,19 @@ func (c *CacheStore) encode(d *dict) ([]byte, error) {
 }
 
 // Load reads the session and its TTL in one round trip and checks its
-// login as Django does (a password changed since deletes the session).
+// login as Django does (a password changed since deletes the session); a
+// login it does not honour is the record's claim (see users.claim).
 func (c *CacheStore) Load(ctx context.Context, d session.Digest) (*session.Record, error) {
-	rec, _, err := c.load(ctx, d)
-	return rec, err
+	rec, was, err := c.load(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if rec.UserID == "" {
+		if rec.ClaimedUser, err = c.users.claim(ctx, was.dict); err != nil {
+			return nil, err
+		}
+	}
+	return rec, nil
 }
 
 func (c *CacheStore) load(ctx context.Context, d session.Digest) (*session.Record, *loaded, error) {
@@ -202,11 +211,6 @@ func (c *CacheStore) load(ctx context.Context, d session.Digest) (*session.Recor
 		return nil, nil, session.ErrNotFound
 	}
 	rec := recordOf(was.dict, user, was.expires, was.at, c.age, c.abs, c.loc, version(string(was.raw)))
-	if user == "" {
-		if rec.ClaimedUser, err = c.users.claim(ctx, was.dict); err != nil {
-			return nil, nil, err
-		}
-	}
 	return rec, was, nil
 }
 
