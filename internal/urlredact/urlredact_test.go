@@ -97,13 +97,16 @@ func FuzzRedact(f *testing.F) {
 			said += ": " + err.Error()
 		}
 		out = RedactFor(u, said)
+		// A piece that runs into a mask ("\"xx" of "\"xxxxx\"" for a
+		// password holding "\"xx") is the mask's bytes, not the password's.
+		unmasked := strings.ReplaceAll(out, Mask, "\x00")
 		for _, secret := range []string{pw, esc} {
 			for i := 0; i+minPiece <= len(secret); i++ {
 				piece := secret[i : i+minPiece]
 				if strings.Contains(bare, piece) || strings.Contains(Mask, piece) || strings.Contains(Withheld, piece) {
 					continue
 				}
-				if strings.Contains(out, piece) {
+				if strings.Contains(unmasked, piece) {
 					t.Fatalf("RedactFor(%q, %q) = %q holds %q, a piece of the password", u, said, out, piece)
 				}
 			}
