@@ -13,6 +13,11 @@ import (
 // failure is a *StoreError instead, never this.
 var ErrInvalidToken = errors.New("session: invalid or unknown session token")
 
+// ErrAlreadySaved reports a Save or Abandon of a session from Lookup that
+// was already saved or abandoned: the token it would return may no longer
+// be the session's. Look the session up again for later changes.
+var ErrAlreadySaved = errors.New("session: the session was already saved or abandoned")
+
 // Lookup loads the session a token names outside an HTTP request, with
 // every check the middleware makes (the strict token format, both
 // deadlines, revocation): for a WebSocket connection that re-checks its
@@ -33,6 +38,9 @@ func (m *Manager) Lookup(ctx context.Context, token string) (*Session, error) {
 	s.ctx = &requestContext{Context: ctx, s: s} // FromContext finds it, as in a request
 	d, ok := m.parseToken(token)
 	if !ok {
+		// Reported as the middleware reports a malformed cookie or
+		// header: token guessing over gRPC or WebSocket shows too.
+		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: "malformed"})
 		return nil, ErrInvalidToken
 	}
 	s.digest, s.token, s.presented, s.hasToken = d, token, token, true
@@ -60,7 +68,13 @@ func (s *Session) Context() context.Context {
 // expiry, a Login or Renew (a new token), a Destroy. It returns the token
 // the session has afterwards (the new one after a renewal, "" after
 // Destroy or when the session was ended meanwhile by a logout elsewhere).
-// A session is saved once; look it up again for later changes.
+// A session is saved once (a second Save or Abandon returns
+// ErrAlreadySaved); look it up again for later changes.
+//
+// The save does not end with the context the session was looked up with:
+// a gRPC stream or WebSocket connection whose client ended it is saved
+// when it ends, so the save runs on that context's values without its
+// cancellation, bounded by its deadline or by 10 seconds, as Destroy is.
 func (m *Manager) Save(s *Session) (string, error) {
 	return m.saveAs(s, http.StatusOK)
 }
@@ -72,7 +86,7 @@ func (m *Manager) Save(s *Session) (string, error) {
 // happened in the store; then Abandon returns "", otherwise the token the
 // session was looked up with (which a revocation made by other means,
 // such as RevokeUser, may have ended meanwhile). A session is ended once,
-// by Save or Abandon.
+// by Save or Abandon; a second call returns ErrAlreadySaved.
 func (m *Manager) Abandon(s *Session) (string, error) {
 	return m.saveAs(s, http.StatusInternalServerError)
 }
@@ -81,6 +95,12 @@ func (m *Manager) Abandon(s *Session) (string, error) {
 func (m *Manager) saveAs(s *Session, status int) (string, error) {
 	if s == nil || s.m != m || s.req != nil {
 		return "", ErrNoSession
+	}
+	s.mu.Lock()
+	saved := s.committed
+	s.mu.Unlock()
+	if saved {
+		return "", ErrAlreadySaved
 	}
 	h := http.Header{}
 	if err := m.commit(s, h, status); err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,5 +185,117 @@ func TestLookupAndAbandon(t *testing.T) {
 	}
 	if _, err := e.m.Lookup(ctx, tok); !errors.Is(err, session.ErrInvalidToken) {
 		t.Fatalf("a destroyed session after Abandon: %v", err)
+	}
+}
+
+// strictContextStore refuses a call whose context has ended, as the
+// database and Redis drivers do (the memory store does not look).
+type strictContextStore struct{ *countingStore }
+
+func (s strictContextStore) Update(ctx context.Context, d session.Digest, c *session.Change) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.countingStore.Update(ctx, d, c)
+}
+
+func (s strictContextStore) Renew(ctx context.Context, old, new session.Digest, r *session.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.countingStore.Renew(ctx, old, new, r)
+}
+
+// A session from Lookup is saved when its call ends, and a client ending
+// the call (a gRPC stream it cancels, a WebSocket it closes) cancels the
+// context it was looked up with: the save still happens, a renewal's too.
+func TestSaveAfterTheClientEndedTheCall(t *testing.T) {
+	e := newEnv(t)
+	tok := mustToken(t, e.do("/login?u=alice", ""))
+	m, err := session.New(strictContextStore{e.store}, session.WithClock(e.clock.Now), session.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := m.Lookup(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set("k", "kept"); err != nil {
+		t.Fatal(err)
+	}
+	cancel() // the client goes away
+	if got, err := m.Save(s); err != nil || got != tok {
+		t.Fatalf("Save after the call's context ended = %q, %v; want the token", got, err)
+	}
+	if got := body(e.do("/get?k=k", tok)); got != "true:kept" {
+		t.Fatalf("the value saved after the client left: %q", got)
+	}
+
+	ctx, cancel = context.WithCancel(context.Background())
+	s, err = m.Lookup(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Renew(s.Context()); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	renewed, err := m.Save(s)
+	if err != nil || renewed == "" || renewed == tok {
+		t.Fatalf("Save of a renewal after the call's context ended = %q, %v", renewed, err)
+	}
+	if got := body(e.do("/get?k=k", renewed)); got != "true:kept" {
+		t.Fatalf("the renewed session: %q", got)
+	}
+}
+
+// A session is saved once: a second Save or Abandon is an error, not the
+// token the first one may have replaced.
+func TestSaveTwice(t *testing.T) {
+	e := newEnv(t)
+	tok := mustToken(t, e.do("/login?u=alice", ""))
+	s, err := e.m.Lookup(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.Renew(s.Context()); err != nil {
+		t.Fatal(err)
+	}
+	renewed, err := e.m.Save(s)
+	if err != nil || renewed == tok {
+		t.Fatalf("Save = %q, %v", renewed, err)
+	}
+	for name, again := range map[string]func(*session.Session) (string, error){"Save": e.m.Save, "Abandon": e.m.Abandon} {
+		if got, err := again(s); !errors.Is(err, session.ErrAlreadySaved) || got != "" {
+			t.Errorf("second %s = %q, %v; want ErrAlreadySaved", name, got, err)
+		}
+	}
+	if _, err := e.m.Lookup(context.Background(), renewed); err != nil {
+		t.Fatalf("the renewed token after the refused second saves: %v", err)
+	}
+}
+
+// A malformed token given to Lookup is reported as the middleware reports
+// a malformed cookie: guessing over gRPC or WebSocket shows in the events.
+func TestLookupReportsMalformedTokens(t *testing.T) {
+	var mu sync.Mutex
+	var reasons []string
+	e := newEnv(t, session.WithObserver(session.ObserverFunc(func(ctx context.Context, ev session.Event) {
+		if ev.Kind == session.EventInvalidToken {
+			mu.Lock()
+			reasons = append(reasons, ev.Reason)
+			mu.Unlock()
+		}
+	})))
+	for _, tok := range []string{"garbage", "", randomToken()} {
+		if _, err := e.m.Lookup(context.Background(), tok); !errors.Is(err, session.ErrInvalidToken) {
+			t.Fatalf("Lookup(%q) = %v", tok, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reasons) != 3 || reasons[0] != "malformed" || reasons[1] != "malformed" {
+		t.Fatalf("invalid-token events %q; want malformed, malformed and the unknown token's", reasons)
 	}
 }

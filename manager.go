@@ -438,7 +438,16 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 		}
 		return nil
 	}
-	ctx, ends := m.startPhase(s.ctx, "commit")
+	base := s.ctx
+	if s.req == nil {
+		// A session from Lookup is saved when its call or connection
+		// ends, often because its client ended it (a gRPC stream the
+		// client cancelled): that must not fail the save.
+		var cancel context.CancelFunc
+		base, cancel = detached(s.ctx)
+		defer cancel()
+	}
+	ctx, ends := m.startPhase(base, "commit")
 	if ends == nil {
 		return m.commitWrite(ctx, s, h)
 	}
