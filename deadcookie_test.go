@@ -123,3 +123,33 @@ func TestBackgroundRequestKeepsExpiredCookie(t *testing.T) {
 		t.Fatalf("the next navigation: %q, Set-Cookie %q", body(w), set)
 	}
 }
+
+// Two different tokens under the session cookie's name (one planted by a
+// sibling subdomain or a more specific path, with other attributes than
+// ours) choose no session, and the response deletes neither: a deletion
+// with our attributes removes the client's own cookie, and the planted
+// one, left alone, then chooses the session on the next request.
+func TestDuplicateCookiesNotDeleted(t *testing.T) {
+	e := newEnv(t)
+	victim := mustToken(t, e.do("/login?u=victim", ""))
+	planted := mustToken(t, e.do("/login?u=attacker", ""))
+	for _, mode := range []string{"", "navigate"} {
+		r := httptest.NewRequest("GET", "http://example.test/whoami", nil)
+		r.Header.Add("Cookie", "__Host-sid="+planted)
+		r.Header.Add("Cookie", "__Host-sid="+victim)
+		if mode != "" {
+			r.Header.Set("Sec-Fetch-Mode", mode)
+		}
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		if got := w.Header().Values("Set-Cookie"); len(got) != 0 {
+			t.Fatalf("Sec-Fetch-Mode %q: a request with two session cookies answered with %q", mode, got)
+		}
+		if got := body(w); got == "victim" || got == "attacker" {
+			t.Fatalf("Sec-Fetch-Mode %q: two session cookies chose the session of %q", mode, got)
+		}
+	}
+	if got := body(e.do("/whoami", victim)); got != "victim" {
+		t.Fatalf("the client's own cookie afterwards: %q", got)
+	}
+}

@@ -101,8 +101,12 @@ func (s *Session) load() error {
 	m := s.m
 	if s.tokenIssue != "" {
 		// A cookie of ours that is no token: delete it, so that the
-		// client does not send it (and get logged) again.
-		s.clearCookie = s.deadCookieDeletable()
+		// client does not send it (and get logged) again. Not two
+		// tokens (a duplicate): a deletion with our attributes would
+		// remove the client's own cookie and leave one planted with
+		// other attributes (a sibling subdomain's, a longer path's) to
+		// choose the session on the next request.
+		s.clearCookie = s.tokenIssue == "malformed" && s.deadCookieDeletable()
 		m.emit(s.ctx, Event{Kind: EventInvalidToken, Reason: s.tokenIssue, RemoteAddr: s.remoteAddr})
 		return nil
 	}
