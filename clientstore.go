@@ -61,6 +61,17 @@ type ClientLineageRevoker interface {
 	RevokeLineage(ctx context.Context, userID string, created time.Time) error
 }
 
+// ClientRevocationLifetime is implemented by a ClientRevoker whose
+// revocations of a user's sessions (RevokeUser, and the logouts of
+// ClientLineageRevoker) last a fixed time after they are made, as
+// cookiestore's do. NewClientSide refuses a manager whose sessions can
+// live longer (WithMaxLifetime, or else the absolute timeout): a cookie
+// revoked by such a marker would become valid again once it expired.
+// Zero means the revocations do not expire (or there are none).
+type ClientRevocationLifetime interface {
+	RevocationLifetime() time.Duration
+}
+
 // NewClientSide returns a Manager whose sessions live in the cookie, sealed
 // by cs. The options are those of New; the cookie must stay within 4096
 // bytes, so keep such sessions small. Concurrent requests each send back a
@@ -81,6 +92,11 @@ func NewClientSide(cs ClientStore, opts ...Option) (*Manager, error) {
 	}
 	if m.headerToken {
 		return nil, fmt.Errorf("%w: WithHeaderToken is for server-side managers; a client-side one keeps every session in the cookie", ErrConfig)
+	}
+	if rl, ok := cs.(ClientRevocationLifetime); ok {
+		if d := rl.RevocationLifetime(); d > 0 && d < m.maxLifetime {
+			return nil, fmt.Errorf("%w: the revocation hook keeps revocations for %v, but sessions can live %v (WithMaxLifetime, or the absolute timeout): a revoked cookie would become valid again; give the hook at least that lifetime", ErrConfig, d, m.maxLifetime)
+		}
 	}
 	m.client = cs
 	m.revoker, _ = cs.(ClientRevoker)

@@ -230,8 +230,20 @@ func (s *Store) RevokeLineage(ctx context.Context, userID string, created time.T
 	return s.revocations.revokeLineage(ctx, userID, created)
 }
 
+// RevocationLifetime implements session.ClientRevocationLifetime: how
+// long the revocation hook keeps a user's revocations (the maxLifetime
+// given to NewRevocations), or 0 without a hook. NewClientSide refuses a
+// manager whose sessions can outlive it.
+func (s *Store) RevocationLifetime() time.Duration {
+	if s.revocations == nil {
+		return 0
+	}
+	return s.revocations.lifetime
+}
+
 var (
-	_ session.ClientStore          = (*Store)(nil)
-	_ session.ClientRevoker        = (*Store)(nil)
-	_ session.ClientLineageRevoker = (*Store)(nil)
+	_ session.ClientRevocationLifetime = (*Store)(nil)
+	_ session.ClientStore              = (*Store)(nil)
+	_ session.ClientRevoker            = (*Store)(nil)
+	_ session.ClientLineageRevoker     = (*Store)(nil)
 )

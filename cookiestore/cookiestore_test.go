@@ -473,3 +473,74 @@ func TestRememberMeClientSide(t *testing.T) {
 		t.Fatalf("remembered client-side session after 13 hours: %q", got)
 	}
 }
+
+// A revocation hook keeps its markers for the lifetime given to
+// NewRevocations: a manager whose sessions can live longer (remember me
+// under WithMaxLifetime) is refused, since a cookie it logged out would
+// become valid again once the marker expired; with a long enough hook, a
+// remembered cookie logged out stays refused for its whole life.
+func TestRevocationsOutliveRememberedCookies(t *testing.T) {
+	const month = 30 * 24 * time.Hour
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	clock := func() time.Time { return now }
+	mem := memstore.New(memstore.WithCleanupInterval(0), memstore.WithClock(clock))
+	defer mem.Stop()
+	short, err := cookiestore.NewRevocations(mem, 12*time.Hour, cookiestore.WithRevocationsClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = session.NewClientSide(mustNew(t, [][]byte{key1}, cookiestore.WithRevocations(short)), session.WithMaxLifetime(month))
+	if !errors.Is(err, session.ErrConfig) || !strings.Contains(err.Error(), "WithMaxLifetime") {
+		t.Fatalf("a revocation hook shorter than the sessions' maximum lifetime: %v; want ErrConfig naming WithMaxLifetime", err)
+	}
+	if _, err := session.NewClientSide(mustNew(t, [][]byte{key1}, cookiestore.WithRevocations(short))); err != nil {
+		t.Fatalf("a hook as long as the absolute timeout: %v", err)
+	}
+
+	rev, err := cookiestore.NewRevocations(mem, month, cookiestore.WithRevocationsClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newApp(t, mustNew(t, [][]byte{key1}, cookiestore.WithRevocations(rev)), session.WithClock(clock), session.WithMaxLifetime(month))
+	mux := http.NewServeMux()
+	mux.HandleFunc("/remember", func(w http.ResponseWriter, r *http.Request) {
+		if err := a.m.Login(r.Context(), r.FormValue("u")); err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		if err := session.FromContext(r.Context()).SetLifetime(month, month); err != nil {
+			http.Error(w, err.Error(), 500)
+		}
+	})
+	mux.Handle("/", a.h)
+	h := a.m.Handler(mux)
+	remember := func(user string) string {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/remember?u="+user, nil))
+		c := cookieOf(w)
+		if c == "" {
+			t.Fatalf("no remember-me cookie: %d %q", w.Code, w.Body.String())
+		}
+		return c
+	}
+	loggedOut, revoked := remember("alice"), remember("bob")
+	copyOfLoggedOut := loggedOut
+	if w := a.do("/logout", loggedOut); w.Code != http.StatusOK {
+		t.Fatalf("logout: %d %q", w.Code, w.Body.String())
+	}
+	if _, err := a.m.RevokeUser(context.Background(), "bob"); err != nil {
+		t.Fatal(err)
+	}
+	start := now
+	for _, step := range []time.Duration{13 * time.Hour, 7 * 24 * time.Hour, 20 * 24 * time.Hour} {
+		now = now.Add(step)
+		if _, err := mem.DeleteExpired(context.Background(), now, 100); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []string{copyOfLoggedOut, revoked} {
+			if got := a.do("/whoami", c).Body.String(); got != "" {
+				t.Fatalf("%v after the revocations a remembered cookie works again as %q", now.Sub(start), got)
+			}
+		}
+	}
+}

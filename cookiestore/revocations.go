@@ -43,8 +43,10 @@ func WithRevocationsClock(now func() time.Time) RevocationsOption {
 }
 
 // NewRevocations returns a hook on store. maxLifetime is the longest a
-// session can live (the manager's absolute timeout, or longer); per-user
-// revocations are kept that long after the latest one. The markers are the
+// session can live (the manager's WithMaxLifetime, which defaults to its
+// absolute timeout, or longer: "remember me" sessions live up to
+// WithMaxLifetime, and NewClientSide refuses a hook shorter than that);
+// per-user revocations are kept that long after the latest one. The markers are the
 // revocations: on a replicated store they must reach the replicas before
 // a logout is reported done (on Redis, a redisstore with WithWait and
 // WithWaitOnWrites), or a failover can make a logged-out cookie valid
