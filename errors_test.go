@@ -384,3 +384,75 @@ func TestEventTokenHashes(t *testing.T) {
 		t.Fatalf("renewed event %+v, want %s -> %s", renewed, want(tok), want(tok2))
 	}
 }
+
+// A failed "log out this device" or "log out my other devices" fails the
+// request like a failed Destroy, even when the handler ignores the error:
+// a revocation that did not happen must never look done.
+func TestRevocationErrorFailsRequest(t *testing.T) {
+	e := usersEnv(t)
+	mine := mustToken(t, e.do("/login?u=alice", ""))
+	other := mustToken(t, e.do("/login?u=alice", ""))
+	s, err := e.m.Lookup(context.Background(), other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handle, err := s.Handle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mux.HandleFunc("/revoke-ignoring-error", func(w http.ResponseWriter, r *http.Request) {
+		_ = e.m.RevokeSession(r.Context(), r.FormValue("h")) // a careless handler
+		io.WriteString(w, "device logged out")
+	})
+	e.mux.HandleFunc("/revoke-others-ignoring-error", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = e.m.RevokeOtherSessions(r.Context())
+		io.WriteString(w, "other devices logged out")
+	})
+	for _, c := range []struct{ op, path string }{
+		{"delete", "/revoke-ignoring-error?h=" + handle},
+		{"load", "/revoke-ignoring-error?h=" + handle},
+		{"deletebyuser", "/revoke-others-ignoring-error"},
+	} {
+		e.store.setFail(c.op, errBoom)
+		r := httptest.NewRequest("GET", "http://example.test"+c.path, nil)
+		r.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: mine})
+		w := httptest.NewRecorder()
+		if c.op == "load" {
+			// The request's own session loads; the revoked one's read fails.
+			loads := 0
+			e.store.setFail("load", nil)
+			e.store.mu.Lock()
+			e.store.before = func(op string) {
+				if op == "load" {
+					if loads++; loads == 2 {
+						e.store.setFail("load", errBoom)
+					}
+				}
+			}
+			e.store.mu.Unlock()
+		}
+		e.h.ServeHTTP(w, r)
+		e.store.mu.Lock()
+		e.store.before = nil
+		e.store.mu.Unlock()
+		e.store.setFail(c.op, nil)
+		if w.Code != http.StatusServiceUnavailable {
+			t.Fatalf("%s failing: %s answered %d %q; a user would believe the devices logged out", c.op, c.path, w.Code, body(w))
+		}
+		if got := body(e.do("/whoami", other)); got != "alice" {
+			t.Fatalf("%s failing: the other device's session: %q", c.op, got)
+		}
+	}
+	// Not a store failure: a handle that is not the user's is the
+	// handler's to answer.
+	e.mux.HandleFunc("/revoke-unknown", func(w http.ResponseWriter, r *http.Request) {
+		err := e.m.RevokeSession(r.Context(), r.FormValue("h"))
+		if !errors.Is(err, session.ErrNotFound) {
+			t.Errorf("RevokeSession of an unknown handle: %v", err)
+		}
+		http.Error(w, "no such device", http.StatusNotFound)
+	})
+	if w := e.do("/revoke-unknown?h=AAAA", mine); w.Code != http.StatusNotFound {
+		t.Fatalf("an unknown handle answered %d %q", w.Code, body(w))
+	}
+}

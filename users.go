@@ -152,12 +152,29 @@ func (m *Manager) RevokeSession(ctx context.Context, handle string) error {
 		return ErrNotFound
 	}
 	if err != nil {
-		return &StoreError{Op: "load", Err: err}
+		return m.failRequest(ctx, &StoreError{Op: "load", Err: err})
 	}
 	if rec.UserID != user {
 		return ErrNotFound
 	}
-	_, err = m.deleteRevoked(ctx, d, rec, nil, "revoked by its user")
+	if _, err = m.deleteRevoked(ctx, d, rec, nil, "revoked by its user"); err != nil {
+		return m.failRequest(ctx, err)
+	}
+	return nil
+}
+
+// failRequest makes a revocation's store failure fail the request's
+// session at commit, as a failed Login or Destroy does, whatever the
+// handler does with the error it returns: a logout that did not happen
+// must never look done. It returns err.
+func (m *Manager) failRequest(ctx context.Context, err error) error {
+	if s := m.FromContext(ctx); s != nil {
+		s.mu.Lock()
+		if s.failErr == nil {
+			s.failErr = err
+		}
+		s.mu.Unlock()
+	}
 	return err
 }
 
@@ -274,7 +291,7 @@ func (m *Manager) RevokeOtherSessions(ctx context.Context) (int, error) {
 	n, err := ui.DeleteByUser(ctx, user, cur)
 	m.timed(ctx, "delete by user", start, err)
 	if err != nil {
-		return 0, &StoreError{Op: "delete by user", Err: err}
+		return 0, m.failRequest(ctx, &StoreError{Op: "delete by user", Err: err})
 	}
 	m.emit(ctx, Event{Kind: EventRevoked, UserID: user, Reason: fmt.Sprintf("%d other sessions revoked by their user", n)})
 	return n, nil
