@@ -18,10 +18,14 @@ import (
 // The session is loaded only when the handler first uses it: a handler that
 // never touches it costs no store call and sets no cookie.
 //
-// When the session cannot be loaded or saved, the request is answered by the
-// error handler (see WithErrorHandler) and the handler's own response is
-// discarded. Changes are not saved when the handler answers with a 5xx
-// status or panics before writing the header (Django's rule).
+// When the session cannot be saved, or cannot be loaded and the handler
+// was not given that error (a failed Login, Renew, Destroy or revocation
+// counts as not handled), the request is answered by the error handler
+// (see WithErrorHandler) and the handler's own response is discarded. A
+// load error the handler was given is its own to answer: its response is
+// sent and nothing is saved (see Get). Changes are not saved when the
+// handler answers with a 5xx status or panics before writing the header
+// (Django's rule).
 //
 // Handler has the signature of chi's and gorilla/mux's middleware.
 func (m *Manager) Handler(next http.Handler) http.Handler {

@@ -153,8 +153,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// fail answers a request whose session could not be read: the middleware
-// replaces this response with its error handler's when the store failed.
+// fail answers a request whose session call failed: a store failure the
+// handler was given is its own to answer (503 here, and nothing is saved);
+// the middleware replaces the answer with its error handler's only when a
+// login, logout or revocation failed, which must never look done.
 func (a *App) fail(w http.ResponseWriter, err error) {
 	var se *session.StoreError
 	if errors.As(err, &se) {
