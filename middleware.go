@@ -38,7 +38,7 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			if outer.m.sameCookie(m) {
+			if _, clash := r.Context().Value(sameCookieKey{m}).(*Session); clash {
 				// Two managers on one cookie would each take the other's
 				// token for a dead one and delete it: a configuration error.
 				m.errorHandler(w, r, fmt.Errorf("%w: two managers serve this request with the same cookie %q (path %q, domain %q); give each its own name (WithCookieName)",
@@ -106,11 +106,22 @@ type requestContext struct {
 // Value returns the session for a contextKey of any manager or of this
 // session's, and asks the parent otherwise (an outer manager's session).
 func (c *requestContext) Value(key any) any {
-	if k, ok := key.(contextKey); ok && (k.m == nil || k.m == c.s.m) {
-		return c.s
+	switch k := key.(type) {
+	case contextKey:
+		if k.m == nil || k.m == c.s.m {
+			return c.s
+		}
+	case sameCookieKey:
+		if c.s.m != k.m && c.s.m.sameCookie(k.m) {
+			return c.s
+		}
 	}
 	return c.Context.Value(key)
 }
+
+// sameCookieKey asks a request's context for the session of any manager
+// around the request, however deeply nested, that uses manager m's cookie.
+type sameCookieKey struct{ m *Manager }
 
 // responseWriter commits the session before the header goes out.
 type responseWriter struct {

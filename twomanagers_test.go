@@ -103,13 +103,19 @@ func TestTwoManagersSameCookieRefused(t *testing.T) {
 	defer st.Stop()
 	a, _ := session.New(st)
 	b, _ := session.New(st)
-	h := a.Handler(b.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	between, _ := session.New(st, session.WithCookieName("__Host-other"))
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Error("the handler ran under two managers of one cookie")
-	})))
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest("GET", "https://example.com/", nil))
-	if w.Code != http.StatusInternalServerError {
-		t.Fatalf("two managers on one cookie: %d %q", w.Code, w.Body.String())
+	})
+	for name, h := range map[string]http.Handler{
+		"nested":                  a.Handler(b.Handler(handler)),
+		"another manager between": a.Handler(between.Handler(b.Handler(handler))),
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "https://example.com/", nil))
+		if w.Code != http.StatusInternalServerError {
+			t.Fatalf("%s: two managers on one cookie: %d %q", name, w.Code, w.Body.String())
+		}
 	}
 }
 
