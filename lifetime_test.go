@@ -142,3 +142,44 @@ func ExampleSession_SetLifetime() {
 	// 720h0m0s
 	// 30m0s
 }
+
+// A remembered session keeps its lifetime when its user logs in again (a
+// password asked again before a sensitive action): before, the re-login
+// cut the month to the manager's 12 hours. Another user logging in on it
+// does not inherit it.
+func TestReloginKeepsRememberMe(t *testing.T) {
+	const month = 30 * 24 * time.Hour
+	e := newEnv(t, session.WithMaxLifetime(month))
+	e.mux.HandleFunc("/remember", func(w http.ResponseWriter, r *http.Request) {
+		if err := e.m.Login(r.Context(), r.FormValue("u")); err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		if err := session.FromContext(r.Context()).SetLifetime(month, month); err != nil {
+			http.Error(w, err.Error(), 500)
+		}
+	})
+	alice := mustToken(t, e.do("/remember?u=alice", ""))
+	e.clock.Advance(time.Hour)
+	w := e.do("/login?u=alice", alice)
+	again := mustToken(t, w)
+	if c := sessionCookie(w); c.MaxAge != int(month/time.Second) {
+		t.Fatalf("re-login of a remembered session: cookie Max-Age %d, want %d", c.MaxAge, int(month/time.Second))
+	}
+	e.clock.Advance(20 * 24 * time.Hour)
+	if got := body(e.do("/whoami", again)); got != "alice" {
+		t.Fatalf("the remembered session 20 days after its user logged in again: %q", got)
+	}
+
+	// Bob on Alice's remembered browser gets an ordinary session.
+	ordinary := sessionCookie(e.do("/login?u=carol", "")).MaxAge
+	w = e.do("/login?u=bob", again)
+	bob := mustToken(t, w)
+	if c := sessionCookie(w); c.MaxAge != ordinary {
+		t.Fatalf("another user's login on a remembered session: cookie Max-Age %d, an ordinary login's %d", c.MaxAge, ordinary)
+	}
+	e.clock.Advance(time.Duration(ordinary)*time.Second + time.Second)
+	if got := body(e.do("/whoami", bob)); got != "" {
+		t.Fatalf("another user's login inherited the remembered lifetime: %q after %d s idle", got, ordinary)
+	}
+}

@@ -217,7 +217,9 @@ func (m *Manager) Renew(ctx context.Context) error {
 }
 
 // Login renews the session's token, binds it to userID, records the
-// authentication time and restarts the absolute deadline.
+// authentication time and restarts the absolute deadline (with the
+// lifetime the session was given by SetLifetime when the same user logs in
+// again, so that a password asked again does not end "remember me").
 //
 // Data of an anonymous session (a cart, preferences) is kept, and so is the
 // data of a session already logged in as userID. Logging in as a different
@@ -629,7 +631,7 @@ func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, no
 		rec.Created = now // another user's session: a new session, not a continuation
 	}
 	if s.login || s.absOverride > 0 {
-		rec.AbsExpiry = m.capLifetime(rec, now.Add(m.absoluteFor(s)))
+		rec.AbsExpiry = m.capLifetime(rec, now.Add(m.loginLifetime(s, s.rec)))
 	}
 	rec.IdleExpiry = minTime(now.Add(m.idleFor(rec.IdleTimeout, rec.UserID)), rec.AbsExpiry)
 	rec.IP, rec.UserAgent = m.clientOf(s)

@@ -472,6 +472,16 @@ func TestRememberMeClientSide(t *testing.T) {
 	if got := strings.TrimSpace(a.do("/whoami", c.Value).Body.String()); got != "alice" {
 		t.Fatalf("remembered client-side session after 13 hours: %q", got)
 	}
+	// Its user logging in again keeps the month.
+	w = a.do("/login?u=alice", c.Value)
+	for _, ck := range w.Result().Cookies() {
+		if ck.Name == session.DefaultCookieName && ck.MaxAge != int(month/time.Second) {
+			t.Fatalf("re-login of a remembered client-side session: Max-Age %d", ck.MaxAge)
+		}
+	}
+	if cookieOf(w) == "" {
+		t.Fatalf("re-login set no cookie: %d %q", w.Code, w.Body.String())
+	}
 }
 
 // A revocation hook keeps its markers for the lifetime given to
