@@ -1,7 +1,7 @@
 // Package grpc gives gRPC servers the sessions of a session.Manager:
 // unary and stream server interceptors read the token from the call's
-// metadata ("authorization: Bearer TOKEN", as header-token managers use
-// it), look the session up with every check the HTTP middleware makes
+// metadata (always "authorization: Bearer TOKEN", whatever header a
+// header-token manager reads over HTTP), look the session up with every check the HTTP middleware makes
 // (session.Manager.Lookup: strict format, deadlines, revocation), put it in
 // the handler's context (Manager.FromContext), and save its changes when
 // the handler returns, under the same conditional writes.
@@ -104,7 +104,10 @@ type streamConfig struct {
 // ended as expired. With re-checks, a receive the handler is waiting in
 // returns when the session ends; the message it was reading into may
 // still be written to afterwards, until the call ends, so a handler must
-// not reuse it after such an error.
+// not reuse it after such an error. A handler that ends its own session
+// (Manager.Destroy) ends the stream at the next re-check too, as any
+// stream whose session ended: send what follows a logout before it, or
+// return.
 func WithRecheck(interval time.Duration) Option {
 	return func(c *streamConfig) { c.recheck = interval }
 }
@@ -129,18 +132,24 @@ func StreamServerInterceptor(m *session.Manager, opts ...Option) grpc.StreamServ
 		ctx, cancel := context.WithCancelCause(s.Context())
 		defer cancel(nil)
 		wrapped := &sessionStream{ServerStream: ss, ctx: ctx}
+		stopRechecks := func() {}
 		if cfg.recheck > 0 {
 			// The re-checks end with the handler, a store call in flight
 			// included (its context is canceled), before the session is
-			// saved.
+			// saved: a save that renews the session would otherwise make
+			// a re-check look the old token up and report it unknown.
 			var wg sync.WaitGroup
 			rctx, stop := context.WithCancel(ss.Context())
 			wg.Go(func() { recheck(rctx, m, token, cfg.recheck, cancel) })
-			defer wg.Wait()
-			defer stop()
+			stopRechecks = func() {
+				stop()
+				wg.Wait()
+			}
+			defer stopRechecks() // a panicking handler
 			wrapped.rechecked = true
 		}
 		herr := handler(srv, wrapped)
+		stopRechecks()
 		if errors.Is(context.Cause(ctx), errSessionEnded) {
 			ss.SetTrailer(metadata.Pairs(TokenKey, ""))
 			return errSessionEnded

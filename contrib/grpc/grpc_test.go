@@ -61,6 +61,8 @@ func (h health) serve(ctx context.Context, action string) error {
 			}
 			return status.Error(codes.InvalidArgument, "handler: refused after Renew")
 		}
+	case "set-follow":
+		err = s.Set("streamed", "yes")
 	case "send-header-renew":
 		if err = grpc.SendHeader(ctx, metadata.Pairs("x-handler", "1")); err == nil {
 			err = h.m.Renew(ctx)
@@ -84,7 +86,7 @@ func (h health) Watch(req *grpc_health_v1.HealthCheckRequest, stream grpc_health
 		return err
 	}
 	serving := &grpc_health_v1.HealthCheckResponse{Status: grpc_health_v1.HealthCheckResponse_SERVING}
-	if req.Service == "follow" {
+	if req.Service == "follow" || req.Service == "set-follow" {
 		// A long-lived stream: an update every 10 ms until a send fails.
 		for {
 			if err := stream.Send(serving); err != nil {
@@ -305,4 +307,50 @@ func checkInterceptors(t *testing.T, st session.Store) {
 		t.Fatalf("the stream of a revoked session ended with %v %q, trailer %q", s.Code(), s.Message(), follow.Trailer())
 	}
 	t.Logf("the stream ended %v after the revocation (re-check every %v)", took, recheck)
+}
+
+// A client ends a server stream by cancelling it, the usual end of a
+// subscription: the session's changes are saved all the same (before,
+// the save ran on the cancelled stream's context, which SQLite and Redis
+// refuse, and was lost with an Unavailable).
+func TestStreamCancelledByTheClientIsSaved(t *testing.T) {
+	for name, st := range realStores(t) {
+		t.Run(name, func(t *testing.T) {
+			m, err := session.New(st, session.WithHeaderToken(""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			client, _ := serveHealth(t, m, grpcsession.WithRecheck(time.Second))
+			tok := sessiontest.LoginToken(t, m, "dave-"+name, nil)
+			ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok))
+			stream, err := client.Watch(ctx, &grpc_health_v1.HealthCheckRequest{Service: "set-follow"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := stream.Recv(); err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+			// The handler notices at its next send and returns; the
+			// interceptor then saves. Wait for it, boundedly.
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				s, err := m.Lookup(context.Background(), tok)
+				if err != nil {
+					t.Fatalf("the session after its stream was cancelled: %v", err)
+				}
+				v, ok, err := session.Get[string](s, "streamed")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ok && v == "yes" {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the stream's change was not saved after the client cancelled it")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
 }
