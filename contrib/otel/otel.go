@@ -109,10 +109,17 @@ func (o *Observer) Observe(ctx context.Context, e session.Event) {
 		return
 	}
 	attrs := []attribute.KeyValue{attribute.String("session.event", e.Kind.String())}
-	if e.Reason != "" {
+	// The metric carries the reason of invalid tokens only, a short fixed
+	// set (as Prometheus's invalid_tokens_total): other reasons are free
+	// text, some with counts ("all 3 sessions of the user"), and would
+	// make a series per value. Span events carry every reason.
+	if e.Reason != "" && e.Kind == session.EventInvalidToken {
 		attrs = append(attrs, attribute.String("session.reason", e.Reason))
 	}
 	o.events.Add(ctx, 1, metric.WithAttributes(attrs...))
+	if e.Reason != "" && e.Kind != session.EventInvalidToken {
+		attrs = append(attrs, attribute.String("session.reason", e.Reason))
+	}
 	if e.TokenHash != "" {
 		attrs = append(attrs, attribute.String("session.ref", e.TokenHash))
 	}

@@ -100,6 +100,16 @@ func checkSpansEventsAndMetrics(t *testing.T, st session.Store) {
 	malformed := "not-a-token"
 	do("/me", malformed)
 	do("/logout", renewed)
+	// A revocation whose event reason counts the sessions it ended: the
+	// count must not become a metric attribute (a series per count).
+	for i := 0; i < 2; i++ {
+		do("/login", "")
+	}
+	revokeCtx, revokeSpan := tp.Tracer("test").Start(context.Background(), "GET /admin/revoke")
+	if _, err := m.RevokeUser(revokeCtx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	revokeSpan.End()
 	tokens := map[string]string{"anonymous": anonymous, "logged-in": loggedIn, "renewed": renewed, "unknown": unknown}
 	for name, tok := range tokens {
 		if len(tok) != 43 {
@@ -182,12 +192,13 @@ func checkSpansEventsAndMetrics(t *testing.T, st session.Store) {
 	if storeSpans < 6 { // create, load, renew, load, renew, load, ..., delete
 		t.Fatalf("%d store spans, want at least 6", storeSpans)
 	}
-	// Loads: every request but the first (no cookie) and the malformed
-	// token's (nothing to look up). Commits: the visit's create, the
-	// login's and the renewal's renewals (the logout deleted in the
+	// Loads: every request but the cookieless ones (the first and the
+	// two last logins) and the malformed token's (nothing to look up).
+	// Commits: the visit's create, the login's and the renewal's
+	// renewals, the two last logins' creates (the logout deleted in the
 	// handler; the reads had no refresh due; the dead tokens no session).
-	if phases["session.load"] != 6 || phases["session.commit"] != 3 {
-		t.Fatalf("phase spans %v, want 6 loads and 3 commits", phases)
+	if phases["session.load"] != 6 || phases["session.commit"] != 5 {
+		t.Fatalf("phase spans %v, want 6 loads and 5 commits", phases)
 	}
 	// The paths whose tokens were checked above were recorded.
 	for _, name := range []string{"session.created", "session.renewed", "session.invalid_token", "session.destroyed", "ref"} {
@@ -246,8 +257,11 @@ func checkSpansEventsAndMetrics(t *testing.T, st session.Store) {
 			invalid := false
 			for _, set := range sets {
 				checkAttrs("metric "+mt.Name, set.ToSlice())
-				if v, ok := set.Value("session.event"); ok && v.AsString() == "invalid_token" {
+				v, _ := set.Value("session.event")
+				if v.AsString() == "invalid_token" {
 					invalid = true
+				} else if r, ok := set.Value("session.reason"); ok {
+					t.Fatalf("metric %s: a %s event with reason %q: free-text reasons make a series each", mt.Name, v.AsString(), r.AsString())
 				}
 			}
 			if mt.Name == "session.events" && !invalid {
