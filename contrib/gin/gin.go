@@ -7,6 +7,8 @@
 package gin
 
 import (
+	"bufio"
+	"net"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -23,6 +25,12 @@ func Middleware(m *session.Manager) gin.HandlerFunc {
 			c.Request = r
 			c.Writer = &writer{ResponseWriter: outer, w: w}
 			c.Next()
+			if !outer.Written() {
+				// Nothing written yet (c.Status alone, or no answer):
+				// gin sends the status it holds once the handlers
+				// return, so the session is saved for that one.
+				w.WriteHeader(outer.Status())
+			}
 		})).ServeHTTP(outer, c.Request)
 		c.Writer = outer
 	}
@@ -43,8 +51,10 @@ type writer struct {
 	w http.ResponseWriter
 }
 
-// WriteHeader saves the session, then records the status with gin.
-func (g *writer) WriteHeader(code int) { g.w.WriteHeader(code) }
+// WriteHeader records the status with gin, which sends it with the first
+// write (a later c.String(500, ...) replaces it): the session is saved
+// then, for the status that goes out.
+func (g *writer) WriteHeader(code int) { g.ResponseWriter.WriteHeader(code) }
 
 // WriteHeaderNow saves the session and sends the header.
 func (g *writer) WriteHeaderNow() {
@@ -64,6 +74,16 @@ func (g *writer) Write(b []byte) (int, error) {
 
 // WriteString is Write for strings.
 func (g *writer) WriteString(s string) (int, error) { return g.Write([]byte(s)) }
+
+// Hijack saves the session (with the status set so far), then hands the
+// connection over, as the net/http middleware does for a WebSocket
+// upgrade; gin records the hijack too.
+func (g *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if h, ok := g.w.(http.Hijacker); ok {
+		return h.Hijack() // the middleware's writer saves, then asks gin's
+	}
+	return g.ResponseWriter.Hijack()
+}
 
 // Flush saves the session and flushes.
 func (g *writer) Flush() {
