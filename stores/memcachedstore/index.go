@@ -48,9 +48,9 @@ var pruneGrace = time.Minute
 
 // pruneGone drops the entries whose item is gone (logged out, expired or
 // evicted) and that were listed more than pruneGrace ago, with one get of
-// several keys. Logouts delete items without reading them, so they leave
-// their entries behind; a full index is pruned of them before a login is
-// refused.
+// several keys. Logouts unlist their sessions, but sessions that expired
+// idle or were evicted leave their entries behind until their absolute
+// deadline; a full index is pruned of them before a login is refused.
 func (s *Store) pruneGone(x *index, now time.Time) error {
 	keys := make([]string, len(x.Entries))
 	for i, e := range x.Entries {
@@ -77,7 +77,7 @@ func (s *Store) listed(ctx context.Context, userID string, d session.Digest) (bo
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	item, err := s.client.Get(s.userKey(userID))
+	item, err := s.get(s.userKey(userID))
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return false, nil
 	}
@@ -93,7 +93,7 @@ func (s *Store) readIndex(ctx context.Context, userID string) (*index, *memcache
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	item, err := s.client.Get(s.userKey(userID))
+	item, err := s.get(s.userKey(userID))
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return nil, nil, nil
 	}

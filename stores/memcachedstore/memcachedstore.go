@@ -165,6 +165,21 @@ func expiration(t, now time.Time) int32 {
 	return int32(min(t.Unix()+1, math.MaxInt32))
 }
 
+// errNoCAS reports a memcached started with -C: its gets answer a CAS id
+// of 0 and its cas then succeeds whatever the item became meanwhile, so
+// the store's conditional writes would overwrite concurrent changes (and
+// a revocation's emptied index) silently.
+var errNoCAS = errors.New("memcached returned an item without a CAS id: it runs with CAS disabled (-C), under which concurrent writes overwrite each other silently; run it without -C")
+
+// get reads an item with gets, refusing one without a CAS id (errNoCAS).
+func (s *Store) get(key string) (*memcache.Item, error) {
+	item, err := s.client.Get(key)
+	if err == nil && item.CasID == 0 {
+		return nil, errNoCAS
+	}
+	return item, err
+}
+
 func (s *Store) wrap(op string, err error) error {
 	return fmt.Errorf("memcached store: %s: %w", op, err)
 }
@@ -175,7 +190,7 @@ func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	item, err := s.client.Get(s.sessionKey(d))
+	item, err := s.get(s.sessionKey(d))
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return nil, session.ErrNotFound
 	}
@@ -303,7 +318,7 @@ func (s *Store) rewrite(ctx context.Context, d session.Digest, op string, change
 				return err
 			}
 		}
-		item, err := s.client.Get(key)
+		item, err := s.get(key)
 		if errors.Is(err, memcache.ErrCacheMiss) {
 			return session.ErrNotFound
 		}
@@ -340,15 +355,40 @@ func (s *Store) rewrite(ctx context.Context, d session.Digest, op string, change
 	return s.wrap(op, fmt.Errorf("the session kept changing over %d attempts", maxAttempts))
 }
 
-// Delete deletes the session's item. Its index entry, if any, stays until
-// its absolute deadline passes or the index fills up (it is pruned at the
-// next write of the index after that); it no longer matters, since the
-// item is gone.
+// Delete deletes the session's item. A logged-in session's index entry
+// goes first (unlisted, it no longer loads), so that logouts leave no
+// entries behind for every read of the user's sessions to fetch (a
+// service account's index grew towards its limit with stale entries):
+// a logout costs a gets of the item and a gets and cas of the index more
+// than a bare delete. An item that cannot be decoded is deleted without
+// touching the index (its entry is pruned later).
 func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	err := s.client.Delete(s.sessionKey(d))
+	key := s.sessionKey(d)
+	item, err := s.get(key)
+	if errors.Is(err, memcache.ErrCacheMiss) {
+		return false, nil
+	}
+	if err != nil {
+		return false, s.wrap("delete", err)
+	}
+	if rec, err := decodeRecord(item.Value); err == nil && rec.UserID != "" {
+		err := s.updateIndex(ctx, rec.UserID, func(x *index) (bool, error) {
+			for i, e := range x.Entries {
+				if e.Digest == d {
+					x.Entries = append(x.Entries[:i], x.Entries[i+1:]...)
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
+			return false, err
+		}
+	}
+	err = s.client.Delete(key)
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return false, nil
 	}
@@ -368,7 +408,7 @@ func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	item, err := s.client.Get(s.sessionKey(old))
+	item, err := s.get(s.sessionKey(old))
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return session.ErrNotFound
 	}

@@ -187,3 +187,70 @@ func TestLongExpiry(t *testing.T) {
 		t.Fatalf("a 90-day session is gone at once (relative expiry misread): %v", err)
 	}
 }
+
+// A memcached started with -C (no CAS) answers gets with a CAS id of 0 and
+// accepts every cas: the store's conditional writes would overwrite
+// concurrent changes silently. The store refuses such a server on its
+// first read, with an error that names the flag.
+func TestServerWithoutCASRefused(t *testing.T) {
+	st := newStore(t, memcachedtest.Start(t, "-C"))
+	ctx := context.Background()
+	now := time.Now()
+	d := sessiontest.NewDigest()
+	rec := &session.Record{Values: map[string][]byte{"k": []byte(`"v"`)}, UserID: "alice", Created: now, LastSeen: now,
+		IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(2 * time.Hour), Version: 1}
+	if err := st.Create(ctx, d, rec); err != nil {
+		t.Fatal(err)
+	}
+	_, err := st.Load(ctx, d)
+	if err == nil || errors.Is(err, session.ErrNotFound) || !strings.Contains(err.Error(), "-C") {
+		t.Fatalf("Load from a memcached without CAS: %v; want an error naming -C", err)
+	}
+	err = st.Update(ctx, d, &session.Change{Set: map[string][]byte{"k2": []byte("1")}})
+	if err == nil || errors.Is(err, session.ErrNotFound) || !strings.Contains(err.Error(), "-C") {
+		t.Fatalf("Update on a memcached without CAS: %v; want an error naming -C", err)
+	}
+	if _, err := st.DeleteByUser(ctx, "alice", session.Digest{}); err == nil {
+		t.Fatal("a revocation on a memcached without CAS reported a count")
+	}
+}
+
+// Logouts unlist their sessions: before, Delete left the entry behind, and
+// a user with many logins (a service account) had an index growing towards
+// its limit that every read of a logged-in session fetched whole.
+func TestLogoutsUnlist(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	now := time.Now()
+	var keep session.Digest
+	for i := range 50 {
+		d := sessiontest.NewDigest()
+		rec := &session.Record{Values: map[string][]byte{}, UserID: "svc", Created: now, LastSeen: now,
+			IdleExpiry: now.Add(time.Hour), AbsExpiry: now.Add(2 * time.Hour), Version: 1}
+		if err := st.Create(ctx, d, rec); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			keep = d
+			continue
+		}
+		if ok, err := st.Delete(ctx, d); err != nil || !ok {
+			t.Fatalf("Delete = %v, %v", ok, err)
+		}
+	}
+	item, err := st.Client().Get(st.UserKey("svc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := st.ListByUser(ctx, "svc", now)
+	if err != nil || len(list) != 1 || list[0].Digest != keep {
+		t.Fatalf("ListByUser = %d sessions, %v", len(list), err)
+	}
+	// One entry left: the index is one entry's size, not fifty's.
+	if one := len(item.Value); one > 2*56+16 {
+		t.Fatalf("the index after 49 logouts of 50 logins holds %d bytes", one)
+	}
+	if _, err := st.Load(ctx, keep); err != nil {
+		t.Fatalf("the session left: %v", err)
+	}
+}

@@ -18,16 +18,18 @@ import (
 // Stop ends exactly it.
 type Server struct {
 	// Addr is host:port.
-	Addr string
-	cmd  *exec.Cmd
+	Addr  string
+	cmd   *exec.Cmd
+	extra []string
 }
 
 // Start starts Debian's memcached (the test command installs it) on a free
 // port of 127.0.0.1, stopped when the test ends; a missing memcached
-// fails the test.
-func Start(t testing.TB) *Server {
+// fails the test. extra are more memcached flags (such as "-C", "-I",
+// "2m").
+func Start(t testing.TB, extra ...string) *Server {
 	t.Helper()
-	s := &Server{}
+	s := &Server{extra: extra}
 	s.start(t, freePort(t))
 	t.Cleanup(s.Stop)
 	return s
@@ -49,6 +51,7 @@ func (s *Server) start(t testing.TB, port int) {
 	if os.Geteuid() == 0 {
 		args = append(args, "-u", "root") // memcached refuses to run as root otherwise
 	}
+	args = append(args, s.extra...)
 	s.cmd = exec.Command("memcached", args...)
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("starting memcached (the test command installs Debian's memcached): %v", err)
