@@ -111,7 +111,8 @@ func WithMaxItemSize(n int) Option { return func(s *Store) { s.maxItem = n } }
 // WithIndexLimit sets how many sessions a user's index lists at most
 // (default MaxSessionsPerUser): a login beyond it fails once the index is
 // pruned of the sessions that ended. The index is one item of 56 bytes an
-// entry (indexcodec.go): keep the limit under the item size limit.
+// entry (indexcodec.go): New refuses a limit whose full index would
+// exceed the item size limit (WithMaxItemSize).
 func WithIndexLimit(n int) Option { return func(s *Store) { s.indexLimit = n } }
 
 // New returns a store on client. Set client.Timeout (gomemcache's default
@@ -132,6 +133,12 @@ func New(client *memcache.Client, opts ...Option) (*Store, error) {
 	}
 	if s.indexLimit <= 0 {
 		return nil, fmt.Errorf("memcachedstore: invalid index limit %d", s.indexLimit)
+	}
+	if size := 1 + s.indexLimit*entrySize; size > s.maxItem {
+		// Memcached would refuse a full index with "object too large"
+		// at some login of a user with many sessions.
+		return nil, fmt.Errorf("memcachedstore: a user index of %d sessions takes %d bytes, over the item size limit of %d: lower WithIndexLimit to %d or less",
+			s.indexLimit, size, s.maxItem, (s.maxItem-1)/entrySize)
 	}
 	return s, nil
 }

@@ -140,7 +140,13 @@ func TestItemSizeLimit(t *testing.T) {
 	srv := memcachedtest.Start(t)
 	client := memcache.New(srv.Addr)
 	defer client.Close()
-	st, err := memcachedstore.New(client, memcachedstore.WithMaxItemSize(64<<10))
+	// The user index is an item too: a limit under which a full index
+	// would not fit is refused (Memcached answered the login that filled
+	// it with "object too large").
+	if _, err := memcachedstore.New(client, memcachedstore.WithMaxItemSize(64<<10)); err == nil || !strings.Contains(err.Error(), "WithIndexLimit") {
+		t.Fatalf("an item size limit under the default index's size: %v", err)
+	}
+	st, err := memcachedstore.New(client, memcachedstore.WithMaxItemSize(64<<10), memcachedstore.WithIndexLimit(1000))
 	if err != nil {
 		t.Fatal(err)
 	}
