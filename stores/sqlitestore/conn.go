@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sessionkit/session/stores/sqlstore"
 )
@@ -16,6 +17,7 @@ type conn struct {
 	db       *sql.DB
 	w        *writer
 	prepared sync.Map // query text -> *sql.Stmt on db, prepared on first use
+	closed   atomic.Bool
 }
 
 func (c *conn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
@@ -55,6 +57,9 @@ func (c *conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := c.prepared.Load(query); ok {
 		return st.(*sql.Stmt), nil
 	}
+	if c.closed.Load() {
+		return nil, errClosed
+	}
 	st, err := c.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
@@ -63,11 +68,21 @@ func (c *conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 		st.Close()
 		return prev.(*sql.Stmt), nil
 	}
+	if c.closed.Load() {
+		// Stored while close released the statements: release it too
+		// (whichever of the two takes it out closes it).
+		if st, ok := c.prepared.LoadAndDelete(query); ok {
+			st.(*sql.Stmt).Close()
+		}
+		return nil, errClosed
+	}
 	return st, nil
 }
 
-// close stops the writer and releases every prepared statement.
+// close stops the writer and releases every prepared statement; a read
+// racing it prepares none that outlives it.
 func (c *conn) close() error {
+	c.closed.Store(true)
 	err := c.w.close()
 	c.prepared.Range(func(q, st any) bool {
 		st.(*sql.Stmt).Close()

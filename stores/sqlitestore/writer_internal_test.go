@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -254,5 +255,40 @@ func TestWritesRunInArrivalOrder(t *testing.T) {
 	}
 	if err := rows.Err(); err != nil || next != n {
 		t.Fatalf("%d writes ran, %v", next, err)
+	}
+}
+
+// Reads racing Close on a handle the store does not own: no statement is
+// prepared after Close released them (before, one prepared meanwhile
+// stayed registered on the caller's handle, never closed).
+func TestReadsRacingCloseLeaveNoStatement(t *testing.T) {
+	db, err := sql.Open("sqlite", DSN(filepath.Join(t.TempDir(), "r.db")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	for round := range 30 {
+		s, err := New(ctx, db, WithTable(fmt.Sprintf("race_%d", round)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				for j := range 20 {
+					var n int
+					// Distinct texts: each is prepared on first use.
+					s.conn.QueryRow(ctx, fmt.Sprintf("SELECT %d", round*1000+i*100+j)).Scan(&n)
+				}
+			})
+		}
+		wg.Go(func() { s.Close() })
+		wg.Wait()
+		left := 0
+		s.conn.prepared.Range(func(any, any) bool { left++; return true })
+		if left != 0 {
+			t.Fatalf("round %d: %d statements prepared after Close stayed open", round, left)
+		}
 	}
 }
