@@ -23,9 +23,8 @@ func WithMaxLifetime(d time.Duration) Option { return func(c *config) { c.maxLif
 // A stored session gets a new token when the request commits, as for any
 // change of privilege (the new lifetime is written with it); a new one is
 // created with it. Session.SetIdleTimeout alone never lets a session
-// outlive its absolute deadline. A later Login of the same user keeps
-// the lifetime, counted again from that login; a Login of another user
-// gives the manager's settings back.
+// outlive its absolute deadline. A later Login gives the manager's
+// settings back unless its request calls SetLifetime again.
 func (s *Session) SetLifetime(idle, absolute time.Duration) error {
 	if s == nil {
 		return ErrNoSession
@@ -51,28 +50,6 @@ func (s *Session) SetLifetime(idle, absolute time.Duration) error {
 func (m *Manager) absoluteFor(s *Session) time.Duration {
 	if s.absOverride > 0 {
 		return s.absOverride
-	}
-	return m.absoluteTimeout
-}
-
-// loginLifetime returns the absolute lifetime a Login or Renew committing
-// now gives session s, whose record before it was old: the lifetime this
-// request asked for (SetLifetime); else, when the same user logs in again
-// on a session that was given a lifetime of its own ("remember me", a
-// password asked again before a sensitive action), that lifetime, not the
-// manager's shorter absolute timeout; else the absolute timeout.
-func (m *Manager) loginLifetime(s *Session, old *Record) time.Duration {
-	if s.absOverride > 0 {
-		return s.absOverride
-	}
-	if s.login && old != nil && old.IdleTimeout > 0 && old.UserID != "" && old.UserID == s.userID {
-		start := old.Created
-		if !old.AuthTime.IsZero() {
-			start = old.AuthTime
-		}
-		if kept := old.AbsExpiry.Sub(start); kept > m.absoluteTimeout {
-			return kept
-		}
 	}
 	return m.absoluteTimeout
 }

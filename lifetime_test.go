@@ -143,11 +143,13 @@ func ExampleSession_SetLifetime() {
 	// 30m0s
 }
 
-// A remembered session keeps its lifetime when its user logs in again (a
-// password asked again before a sensitive action): before, the re-login
-// cut the month to the manager's 12 hours. Another user logging in on it
-// does not inherit it.
-func TestReloginKeepsRememberMe(t *testing.T) {
+// Each login chooses its session's lifetime: a login without SetLifetime
+// (the "remember me" box unticked) is an ordinary session, also on a
+// session remembered by an earlier login; before, the earlier choice of
+// idle timeout stayed while the absolute deadline went back to the
+// manager's (a 12-hour cookie with a month's idle timeout). Another
+// user's login never inherits it.
+func TestLoginChoosesItsLifetime(t *testing.T) {
 	const month = 30 * 24 * time.Hour
 	e := newEnv(t, session.WithMaxLifetime(month))
 	e.mux.HandleFunc("/remember", func(w http.ResponseWriter, r *http.Request) {
@@ -159,27 +161,35 @@ func TestReloginKeepsRememberMe(t *testing.T) {
 			http.Error(w, err.Error(), 500)
 		}
 	})
-	alice := mustToken(t, e.do("/remember?u=alice", ""))
+	ordinary := sessionCookie(e.do("/login?u=carol", "")).MaxAge
+	if ordinary <= 0 || ordinary >= int(month/time.Second) {
+		t.Fatalf("an ordinary login's Max-Age %d", ordinary)
+	}
+	for _, c := range []struct{ user, path string }{
+		{"alice", "/login?u=alice"}, // its user again, box unticked
+		{"bob", "/login?u=bob"},     // another user
+	} {
+		remembered := mustToken(t, e.do("/remember?u=alice", ""))
+		e.clock.Advance(time.Hour)
+		w := e.do(c.path, remembered)
+		tok := mustToken(t, w)
+		if got := sessionCookie(w).MaxAge; got != ordinary {
+			t.Fatalf("%s logging in without SetLifetime on a remembered session: Max-Age %d, an ordinary login's %d", c.user, got, ordinary)
+		}
+		e.clock.Advance(time.Duration(ordinary)*time.Second + time.Second)
+		if got := body(e.do("/whoami", tok)); got != "" {
+			t.Fatalf("%s's login without SetLifetime kept the remembered lifetime: %q after %d s idle", c.user, got, ordinary)
+		}
+	}
+	// The same user, box ticked again: remembered again.
+	remembered := mustToken(t, e.do("/remember?u=alice", ""))
 	e.clock.Advance(time.Hour)
-	w := e.do("/login?u=alice", alice)
-	again := mustToken(t, w)
-	if c := sessionCookie(w); c.MaxAge != int(month/time.Second) {
-		t.Fatalf("re-login of a remembered session: cookie Max-Age %d, want %d", c.MaxAge, int(month/time.Second))
+	w := e.do("/remember?u=alice", remembered)
+	if got := sessionCookie(w).MaxAge; got != int(month/time.Second) {
+		t.Fatalf("a remembered login ticked again: Max-Age %d", got)
 	}
 	e.clock.Advance(20 * 24 * time.Hour)
-	if got := body(e.do("/whoami", again)); got != "alice" {
-		t.Fatalf("the remembered session 20 days after its user logged in again: %q", got)
-	}
-
-	// Bob on Alice's remembered browser gets an ordinary session.
-	ordinary := sessionCookie(e.do("/login?u=carol", "")).MaxAge
-	w = e.do("/login?u=bob", again)
-	bob := mustToken(t, w)
-	if c := sessionCookie(w); c.MaxAge != ordinary {
-		t.Fatalf("another user's login on a remembered session: cookie Max-Age %d, an ordinary login's %d", c.MaxAge, ordinary)
-	}
-	e.clock.Advance(time.Duration(ordinary)*time.Second + time.Second)
-	if got := body(e.do("/whoami", bob)); got != "" {
-		t.Fatalf("another user's login inherited the remembered lifetime: %q after %d s idle", got, ordinary)
+	if got := body(e.do("/whoami", mustToken(t, w))); got != "alice" {
+		t.Fatalf("remembered again, 20 days later: %q", got)
 	}
 }
