@@ -97,9 +97,10 @@ func (m *Manager) saveAs(s *Session, status int) (string, error) {
 		return "", ErrNoSession
 	}
 	s.mu.Lock()
-	saved := s.committed
+	called := s.saveCalled || s.committed
+	s.saveCalled = true
 	s.mu.Unlock()
-	if saved {
+	if called {
 		return "", ErrAlreadySaved
 	}
 	h := http.Header{}

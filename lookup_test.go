@@ -274,6 +274,34 @@ func TestSaveTwice(t *testing.T) {
 	if _, err := e.m.Lookup(context.Background(), renewed); err != nil {
 		t.Fatalf("the renewed token after the refused second saves: %v", err)
 	}
+	// Concurrent saves: one saves, every other is refused.
+	for range 20 {
+		s, err := e.m.Lookup(context.Background(), renewed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Set("k", "v")
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		saved := 0
+		for range 4 {
+			wg.Go(func() {
+				_, err := e.m.Save(s)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					saved++
+				case !errors.Is(err, session.ErrAlreadySaved):
+					t.Errorf("a concurrent Save: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if saved != 1 {
+			t.Fatalf("%d of 4 concurrent saves succeeded, want 1", saved)
+		}
+	}
 }
 
 // A malformed token given to Lookup is reported as the middleware reports

@@ -60,6 +60,7 @@ type Session struct {
 	reseal      bool // client-side: the cookie was sealed with an old key
 	sealed      bool // the session lives in the cookie (client-side, or anonymous with WithAnonymousInCookie)
 	committed   bool
+	saveCalled  bool // Save or Abandon was called (a session from Lookup)
 	errShown    bool // the load error was returned to the handler (see loadShown)
 }
 

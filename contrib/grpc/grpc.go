@@ -277,6 +277,11 @@ func end(m *session.Manager, s *session.Session, presented string, herr error) (
 	} else {
 		token, err = m.Save(s)
 	}
+	if errors.Is(err, session.ErrAlreadySaved) {
+		// The handler saved it itself (to send its token in a message):
+		// nothing is left to save, and it told the client.
+		return presented, false, nil
+	}
 	if err != nil {
 		return "", false, status.Error(codes.Unavailable, "session: saving the session failed")
 	}

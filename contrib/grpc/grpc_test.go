@@ -61,6 +61,10 @@ func (h health) serve(ctx context.Context, action string) error {
 			}
 			return status.Error(codes.InvalidArgument, "handler: refused after Renew")
 		}
+	case "save-itself":
+		if err = s.Set("saved", "by the handler"); err == nil {
+			_, err = h.m.Save(s)
+		}
 	case "set-follow":
 		err = s.Set("streamed", "yes")
 	case "send-header-renew":
@@ -257,6 +261,11 @@ func checkInterceptors(t *testing.T, st session.Store) {
 				t.Fatalf("a failing handler's renewal: %v %q, header %q, trailer %q", r.code, r.msg, r.header, r.trailer)
 			}
 			do("the token after a failed call's renewal", carol, "")
+			// A handler may save its session itself: the interceptor
+			// then has nothing left to save, and the call succeeds.
+			if sent := do("a handler saving its session", carol, "save-itself"); sent != nil {
+				t.Fatalf("a handler's own save: the interceptor sent %q", sent)
+			}
 			// A refusal is an answer (a 4xx over HTTP): the renewal is
 			// saved and its token sent in the trailer.
 			r := call(carol, "renew-refuse")
