@@ -134,11 +134,11 @@ func New(client *memcache.Client, opts ...Option) (*Store, error) {
 	if s.indexLimit <= 0 {
 		return nil, fmt.Errorf("memcachedstore: invalid index limit %d", s.indexLimit)
 	}
-	if size := 1 + s.indexLimit*entrySize; size > s.maxItem {
+	if size := 1 + s.indexLimit*entrySize + itemOverhead; size > s.maxItem {
 		// Memcached would refuse a full index with "object too large"
 		// at some login of a user with many sessions.
-		return nil, fmt.Errorf("memcachedstore: a user index of %d sessions takes %d bytes, over the item size limit of %d: lower WithIndexLimit to %d or less",
-			s.indexLimit, size, s.maxItem, (s.maxItem-1)/entrySize)
+		return nil, fmt.Errorf("memcachedstore: a user index of %d sessions takes %d bytes with Memcached's item overhead, over the item size limit of %d: lower WithIndexLimit to %d or less",
+			s.indexLimit, size, s.maxItem, (s.maxItem-1-itemOverhead)/entrySize)
 	}
 	return s, nil
 }
@@ -221,13 +221,18 @@ func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, er
 	return rec, nil
 }
 
+// itemOverhead is what Memcached counts against its item size limit
+// besides the value (the item header, CAS id, key and suffix), with room
+// to spare.
+const itemOverhead = 512
+
 // encode encodes rec and checks the item size limit.
 func (s *Store) encode(rec *session.Record) ([]byte, error) {
 	v, err := encodeRecord(rec)
 	if err != nil {
 		return nil, err
 	}
-	if len(v)+512 > s.maxItem { // key and item header
+	if len(v)+itemOverhead > s.maxItem {
 		return nil, fmt.Errorf("%w: %d bytes stored, Memcached's item limit is %d", session.ErrTooLarge, len(v), s.maxItem)
 	}
 	return v, nil
@@ -367,8 +372,11 @@ func (s *Store) rewrite(ctx context.Context, d session.Digest, op string, change
 // entries behind for every read of the user's sessions to fetch (a
 // service account's index grew towards its limit with stale entries):
 // a logout costs a gets of the item and a gets and cas of the index more
-// than a bare delete. An item that cannot be decoded is deleted without
-// touching the index (its entry is pruned later).
+// than a bare delete. The unlisting is housekeeping, not the logout: when
+// it cannot be done (the index unreadable, as an earlier version's is,
+// which a write would empty; changing under many concurrent logins; an
+// item that cannot be decoded), the item is deleted all the same and its
+// entry is pruned later, as an expired session's is.
 func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
@@ -382,18 +390,7 @@ func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
 		return false, s.wrap("delete", err)
 	}
 	if rec, err := decodeRecord(item.Value); err == nil && rec.UserID != "" {
-		err := s.updateIndex(ctx, rec.UserID, func(x *index) (bool, error) {
-			for i, e := range x.Entries {
-				if e.Digest == d {
-					x.Entries = append(x.Entries[:i], x.Entries[i+1:]...)
-					return true, nil
-				}
-			}
-			return false, nil
-		})
-		if err != nil {
-			return false, err
-		}
+		s.unlist(ctx, rec.UserID, d)
 	}
 	err = s.client.Delete(key)
 	if errors.Is(err, memcache.ErrCacheMiss) {
@@ -403,6 +400,26 @@ func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
 		return false, s.wrap("delete", err)
 	}
 	return true, nil
+}
+
+// errLeaveIndex stops an index change without writing (see unlist).
+var errLeaveIndex = errors.New("index left as it is")
+
+// unlist removes d's entry from the user's index, if it can (see Delete):
+// an index it cannot read or write is left as it is.
+func (s *Store) unlist(ctx context.Context, userID string, d session.Digest) {
+	_ = s.updateIndex(ctx, userID, func(x *index) (bool, error) {
+		if x.unreadable {
+			return false, errLeaveIndex // a write would empty it
+		}
+		for i, e := range x.Entries {
+			if e.Digest == d {
+				x.Entries = append(x.Entries[:i], x.Entries[i+1:]...)
+				return true, nil
+			}
+		}
+		return false, nil
+	})
 }
 
 // Renew moves the session to a new key. A logged-in session's index entry

@@ -259,4 +259,17 @@ func TestLogoutsUnlist(t *testing.T) {
 	if _, err := st.Load(ctx, keep); err != nil {
 		t.Fatalf("the session left: %v", err)
 	}
+	// An index this version cannot read (an earlier version's, which
+	// processes still running it accept) is left as it is by a logout: a
+	// write would empty it.
+	old := []byte(`[{"d":"earlier format"}]`)
+	if err := st.Client().Set(&memcache.Item{Key: st.UserKey("svc"), Value: old}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := st.Delete(ctx, keep); err != nil || !ok {
+		t.Fatalf("Delete under an unreadable index = %v, %v", ok, err)
+	}
+	if item, err := st.Client().Get(st.UserKey("svc")); err != nil || string(item.Value) != string(old) {
+		t.Fatalf("a logout rewrote an unreadable index: %v, %v", item, err)
+	}
 }
