@@ -75,9 +75,10 @@ func (g *writer) Write(b []byte) (int, error) {
 // WriteString is Write for strings.
 func (g *writer) WriteString(s string) (int, error) { return g.Write([]byte(s)) }
 
-// Hijack saves the session (with the status set so far), then hands the
-// connection over, as the net/http middleware does for a WebSocket
-// upgrade; gin records the hijack too.
+// Hijack saves the session (as the net/http middleware does for a
+// hijacked connection, whose response is the handler's: as for a 101),
+// then hands the connection over, for a WebSocket upgrade; gin records
+// the hijack too.
 func (g *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if h, ok := g.w.(http.Hijacker); ok {
 		return h.Hijack() // the middleware's writer saves, then asks gin's

@@ -10,8 +10,8 @@
 // revoked, invalid_token, store_error) on the span where they happen (the
 // request's, or its session.load or session.commit), and two
 // metrics: the store calls' duration (session.store.duration, seconds, by
-// operation and outcome) and the events (session.events, by kind and
-// reason).
+// operation and outcome) and the events (session.events, by kind, and
+// for invalid tokens by reason: the other reasons are free text).
 //
 // Nothing it records contains a token or a digest: a session appears as
 // the manager's keyed hash of its digest (session.ref), which cannot be

@@ -155,8 +155,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // fail answers a request whose session call failed: a store failure the
 // handler was given is its own to answer (503 here, and nothing is saved);
-// the middleware replaces the answer with its error handler's only when a
-// login, logout or revocation failed, which must never look done.
+// the middleware replaces the answer with its error handler's when a
+// login, logout or revocation failed, which must never look done, or when
+// the save at commit fails.
 func (a *App) fail(w http.ResponseWriter, err error) {
 	var se *session.StoreError
 	if errors.As(err, &se) {

@@ -70,7 +70,8 @@ func (c *conn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	}
 	if c.closed.Load() {
 		// Stored while close released the statements: release it too
-		// (whichever of the two takes it out closes it).
+		// (close may have closed it already; a second Close does
+		// nothing).
 		if st, ok := c.prepared.LoadAndDelete(query); ok {
 			st.(*sql.Stmt).Close()
 		}
