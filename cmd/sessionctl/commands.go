@@ -102,6 +102,9 @@ func (e *env) warnEviction(ctx context.Context) {
 	}
 	unsafe, err := rs.UnsafeEviction(ctx)
 	if err != nil {
+		// A policy it cannot read may be one that evicts indexes:
+		// revoking a user then needs --force as well.
+		e.unreliable = true
 		fmt.Fprintf(e.stderr, "sessionctl: warning: cannot check Redis's maxmemory-policy (%s); counts and revocations are right only if it never evicts indexes (noeviction or volatile-ttl)\n", termtext.Printable(err.Error(), 0))
 		return
 	}
@@ -306,7 +309,7 @@ func cmdRevoke(args []string) (func(context.Context, *env) error, error) {
 	return func(ctx context.Context, e *env) error {
 		if *user != "" {
 			if e.unreliable && !*force {
-				return fmt.Errorf("revoke --user: the store's eviction policy may have lost the index of %s's sessions, so a revocation could miss live ones; fix the policy and run rebuild-index, or pass --force", termtext.Printable(*user, 0))
+				return fmt.Errorf("revoke --user: the store's eviction policy (unknown, or one that evicts) may have lost the index of %s's sessions, so a revocation could miss live ones; fix the policy and run rebuild-index, or pass --force", termtext.Printable(*user, 0))
 			}
 			n, err := e.m.RevokeUser(ctx, *user)
 			if err != nil {

@@ -405,29 +405,7 @@ func TestListEscapesClientText(t *testing.T) {
 // command warns and revoke --user refuses without --force (a "revoked 0"
 // there may be wrong).
 func TestRedisEvictionPolicyWarns(t *testing.T) {
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatalf("redis-server is required: %v", err)
-	}
-	port := freePort(t)
-	dir := t.TempDir()
-	srv := exec.Command(path, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--maxmemory", "64mb")
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, _, code := sessionctl(t, "--store", url, "count"); code == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("redis-server did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	port, url := startRedis(t)
 	populate(t, url)
 	policy := func(p string) {
 		t.Helper()
@@ -463,6 +441,53 @@ func TestRedisEvictionPolicyWarns(t *testing.T) {
 	}
 	if out, errOut, code := sessionctl(t, "--store", url, "revoke", "--user", "alice"); code != 1 || !strings.Contains(errOut, "--force") || strings.Contains(out, "revoked") {
 		t.Fatalf("revoke without --force: exit %d, %q %q", code, out, errOut)
+	}
+	if out, _, code := sessionctl(t, "--store", url, "revoke", "--user", "alice", "--force"); code != 0 || !strings.Contains(out, "revoked 3 sessions of alice") {
+		t.Fatalf("revoke --force: exit %d, %q", code, out)
+	}
+}
+
+// startRedis starts a redis-server of the test's own with 64 MB of
+// maxmemory and extra arguments, stopped when the test ends, and returns
+// its port and URL once sessionctl can count on it.
+func startRedis(t *testing.T, extra ...string) (int, string) {
+	t.Helper()
+	path, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server is required: %v", err)
+	}
+	port := freePort(t)
+	args := append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", t.TempDir(), "--maxmemory", "64mb"}, extra...)
+	srv := exec.Command(path, args...)
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, _, code := sessionctl(t, "--store", url, "count"); code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("redis-server did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return port, url
+}
+
+// A Redis whose policy cannot be read (CONFIG renamed or denied, as on
+// managed services) may evict indexes as well: revoke --user needs --force
+// there too (before, it ran and could print "revoked 0" while sessions
+// lived).
+func TestRedisUnreadablePolicyNeedsForce(t *testing.T) {
+	_, url := startRedis(t, "--rename-command", "CONFIG", "")
+	populate(t, url)
+	out, errOut, code := sessionctl(t, "--store", url, "revoke", "--user", "alice")
+	if code != 1 || !strings.Contains(errOut, "cannot check") || !strings.Contains(errOut, "--force") || strings.Contains(out, "revoked") {
+		t.Fatalf("revoke without --force on an unreadable policy: exit %d, %q %q", code, out, errOut)
 	}
 	if out, _, code := sessionctl(t, "--store", url, "revoke", "--user", "alice", "--force"); code != 0 || !strings.Contains(out, "revoked 3 sessions of alice") {
 		t.Fatalf("revoke --force: exit %d, %q", code, out)
