@@ -204,8 +204,10 @@ func WithCodec(codec Codec) Option { return func(c *config) { c.codec = codec } 
 
 // WithErrorHandler sets the handler that answers a request whose session
 // could not be loaded or saved. The default answers 503 for store errors
-// and for ErrAnonymousLimit (with Retry-After), 500 for others, with a
-// short plain-text body.
+// and for ErrAnonymousLimit (with Retry-After), 413 for a session too large
+// to save (ErrCookieTooLarge: a cookie over 4096 bytes; ErrTooLarge:
+// concurrent requests' changes merged beyond WithMaxSize), 500 for others,
+// with a short plain-text body.
 func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) Option {
 	return func(c *config) { c.errorHandler = h }
 }
@@ -395,12 +397,20 @@ func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	code := http.StatusInternalServerError
 	var se *StoreError
 	var le *AnonymousLimitError
+	msg := ""
 	switch {
 	case errors.As(err, &le):
 		code = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", strconv.Itoa(int((le.RetryAfter+time.Second-1)/time.Second)))
+	case errors.Is(err, ErrCookieTooLarge) || errors.Is(err, ErrTooLarge):
+		// The client's request made the session too large: its
+		// changes were not saved, and saying so is the clear answer.
+		code, msg = http.StatusRequestEntityTooLarge, "the session is too large to save; nothing was saved"
 	case errors.As(err, &se) || errors.Is(err, context.DeadlineExceeded):
 		code = http.StatusServiceUnavailable
 	}
-	http.Error(w, http.StatusText(code), code)
+	if msg == "" {
+		msg = http.StatusText(code)
+	}
+	http.Error(w, msg, code)
 }

@@ -84,8 +84,8 @@ func TestAnonymousCookieLimitsAndKeys(t *testing.T) {
 	store := memstore.New(memstore.WithCleanupInterval(0))
 	defer store.Stop()
 	a := newHybrid(t, mustNew(t, [][]byte{key1}), store)
-	if w := a.do("/set?k=big&v="+strings.Repeat("x", 5000), ""); w.Code != 500 || store.Len() != 0 {
-		t.Fatalf("a 5 KB anonymous session: %d, %d records; want an error and nothing stored", w.Code, store.Len())
+	if w := a.do("/set?k=big&v="+strings.Repeat("x", 5000), ""); w.Code != http.StatusRequestEntityTooLarge || store.Len() != 0 {
+		t.Fatalf("a 5 KB anonymous session: %d, %d records; want a 413 and nothing stored", w.Code, store.Len())
 	}
 	// A logged-in cookie sealed by a client-side manager with the same key.
 	cm, err := session.NewClientSide(mustNew(t, [][]byte{key1}), session.WithLogger(slog.New(slog.DiscardHandler)))

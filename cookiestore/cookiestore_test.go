@@ -227,8 +227,8 @@ func TestKeyRotation(t *testing.T) {
 func TestOversizeIsAnError(t *testing.T) {
 	a := newApp(t, mustNew(t, [][]byte{key1}))
 	w := a.do("/set?k=big&v="+strings.Repeat("x", 5000), "")
-	if w.Code != 500 || len(w.Result().Cookies()) != 0 {
-		t.Fatalf("5 KB session: %d %v", w.Code, w.Header()["Set-Cookie"])
+	if w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), "too large") || len(w.Result().Cookies()) != 0 {
+		t.Fatalf("5 KB session: %d %q %v, want a 413 saying so", w.Code, w.Body.String(), w.Header()["Set-Cookie"])
 	}
 	// Just under the limit works.
 	w = a.do("/set?k=big&v="+strings.Repeat("x", 2500), "")
