@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -261,6 +262,23 @@ func TestAPI(t *testing.T) {
 	}
 	a.post("/api/prefs", "key", "lang", "value", "fr")
 	a.post("/api/prefs", "key", "theme", "value", "dark")
+	// An anonymous session lives in its cookie (4096 bytes at most): the
+	// preference that would overflow it is refused with a 413 that says
+	// so (it was a bare 500), and the earlier ones stay.
+	refused := false
+	for i := range 5 {
+		r := a.post("/api/prefs", "key", fmt.Sprintf("big%d", i), "value", strings.Repeat("v", 1000))
+		if r.code == http.StatusRequestEntityTooLarge && strings.Contains(r.body, "too large") {
+			refused = true
+			break
+		}
+		if r.code != 200 {
+			t.Fatalf("anonymous preference %d: %d %q", i, r.code, r.body)
+		}
+	}
+	if !refused {
+		t.Fatal("5 KB of anonymous preferences were accepted in a 4 KB cookie")
+	}
 	a.login("alice", "wonderland")
 	var prefs map[string]string
 	if r := a.get("/api/prefs"); json.Unmarshal([]byte(r.body), &prefs) != nil || prefs["lang"] != "fr" || prefs["theme"] != "dark" {
@@ -397,6 +415,17 @@ func TestIdleAndAbsoluteExpiry(t *testing.T) {
 func TestFlagsAndUsers(t *testing.T) {
 	if _, err := parseFlags([]string{"--nope"}, io.Discard); err == nil {
 		t.Fatal("unknown flag accepted")
+	}
+	// The anonymous cookies' key comes from the environment, and the usage
+	// text (-h, any usage error) does not print it as a default.
+	const key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	t.Setenv("WEBAPP_ANON_KEY", key)
+	var usage strings.Builder
+	if _, err := parseFlags([]string{"-h"}, &usage); err == nil || strings.Contains(usage.String(), key) || !strings.Contains(usage.String(), "anon-key") {
+		t.Fatalf("-h: %v, printed the key: %v", err, strings.Contains(usage.String(), key))
+	}
+	if c, err := parseFlags(nil, io.Discard); err != nil || c.anonKey != key {
+		t.Fatalf("the key from WEBAPP_ANON_KEY: %v (got it: %v)", err, c.anonKey == key)
 	}
 	for _, bad := range []string{"alice", "alice:", ":x", "a:1,a:2"} {
 		if _, err := ParseUsers(bad, 4); err == nil {

@@ -191,9 +191,10 @@ func TestThrottleWindow(t *testing.T) {
 	if w := th.Wait("a"); w != 0 {
 		t.Fatalf("wait once the first failure left the window = %v", w)
 	}
-	th.Fail("user\x00u", "user\x00u")
+	u := throttleKey("user", foldAccount("U"))
+	th.Fail(u, u)
 	th.Succeed("u")
-	if w := th.Wait("user\x00u"); w != 0 {
+	if w := th.Wait(u); w != 0 {
 		t.Fatalf("wait after a successful login = %v", w)
 	}
 	th.maxKeys = 10
@@ -272,7 +273,7 @@ func TestPanickingLoginCountsAsFailure(t *testing.T) {
 			t.Fatalf("attempts left in progress after a panic: %v", app.logins.pending)
 		}
 	}
-	if n := len(app.logins.failures["user\x00alice"]); n != maxLoginFailures {
+	if n := len(app.logins.failures[throttleKey("user", foldAccount("alice"))]); n != maxLoginFailures {
 		t.Fatalf("alice has %d failures recorded after %d panicking logins, want %d", n, maxLoginFailures, maxLoginFailures)
 	}
 	if w := login(); w.Code != http.StatusTooManyRequests {
@@ -399,5 +400,40 @@ func TestDemoOnMemcached(t *testing.T) {
 	}
 	if out := d.stop(); !strings.Contains(out, "no cleaner") {
 		t.Fatalf("the demo on Memcached did not say it runs without a cleaner:\n%s", out)
+	}
+}
+
+// The throttle's keys: the account folded as user tables may match it
+// (case, accents, compatibility forms), so that variants of one name share
+// its budget; an IPv6 client's /64, so that one host does not get a budget
+// per address; each key of a fixed size, however long the name.
+func TestThrottleKeys(t *testing.T) {
+	keysFor := func(addr, user string) []string {
+		r := httptest.NewRequest("POST", "/login", nil)
+		r.RemoteAddr = addr
+		return throttleKeys(r, user)
+	}
+	alice := keysFor("192.0.2.1:1234", "alice")
+	for _, variant := range []string{"Alice", "ALICE", "alicé", "ÁLICE", "ａｌｉｃｅ"} {
+		if got := keysFor("192.0.2.1:1234", variant); got[0] != alice[0] {
+			t.Errorf("%q has its own budget: %q, alice's %q", variant, got[0], alice[0])
+		}
+	}
+	if keysFor("192.0.2.1:1234", "bob")[0] == alice[0] {
+		t.Error("bob shares alice's budget")
+	}
+	a := keysFor("[2001:db8:1:2::1]:1234", "x")[1]
+	if b := keysFor("[2001:db8:1:2:ffff::9]:99", "x")[1]; b != a {
+		t.Errorf("two addresses of one /64: %q and %q", a, b)
+	}
+	if c := keysFor("[2001:db8:1:3::1]:1234", "x")[1]; c == a {
+		t.Error("two /64s share a budget")
+	}
+	if d := keysFor("192.0.2.2:1", "x")[1]; d == alice[1] {
+		t.Error("two IPv4 addresses share a budget")
+	}
+	long := keysFor("192.0.2.1:1", strings.Repeat("n", 60000))
+	if len(long[0]) != len(alice[0]) {
+		t.Errorf("a 60,000-byte name makes a key of %d bytes", len(long[0]))
 	}
 }

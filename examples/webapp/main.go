@@ -88,9 +88,14 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.users, "users", "alice:wonderland,bob:builder", "name:password pairs, comma-separated")
 	fs.BoolVar(&c.insecure, "insecure-cookie", false, "drop the cookie's Secure attribute (plain HTTP beyond loopback)")
 	fs.IntVar(&c.bcryptCost, "bcrypt-cost", 10, "bcrypt cost of the in-memory password hashes")
-	fs.StringVar(&c.anonKey, "anon-key", os.Getenv("WEBAPP_ANON_KEY"), "64 hex digits: the key sealing anonymous sessions in the cookie (default: a random key per start)")
+	// The key from the environment is not the flag's default: -h and
+	// every usage error print the defaults.
+	fs.StringVar(&c.anonKey, "anon-key", "", "64 hex digits: the key sealing anonymous sessions in the cookie (default: $WEBAPP_ANON_KEY, else a random key per start)")
 	if err := fs.Parse(args); err != nil {
 		return c, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if c.anonKey == "" {
+		c.anonKey = os.Getenv("WEBAPP_ANON_KEY")
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))

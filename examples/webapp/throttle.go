@@ -2,11 +2,20 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
+	"unicode"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Throttle limits failed logins per account and per client address: after
@@ -38,14 +47,43 @@ func NewThrottle(maxFailures int, window time.Duration) *Throttle {
 	return &Throttle{failures: map[string][]time.Time{}, pending: map[string]int{}, maxFailures: maxFailures, window: window, maxKeys: 100_000, now: time.Now}
 }
 
-// keys returns the throttle keys of a login attempt: the account and the
-// client address (the connection's; the demo trusts no proxy header).
+// throttleKeys returns the throttle keys of a login attempt: the account
+// and the client address (the connection's; the demo trusts no proxy
+// header). The account is folded as the user tables may match it (MySQL's
+// default collations ignore case and accents: "ALICE", "alicé" and
+// fullwidth "ａｌｉｃｅ" are alice), so that variants share one budget; an
+// IPv6 client is its /64, the least a host is given, so that one host
+// does not get a budget per address. Keys are digests: a flood of long
+// names costs the throttle a fixed size each.
 func throttleKeys(r *http.Request, user string) []string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	return []string{"user\x00" + user, "addr\x00" + host}
+	if addr, err := netip.ParseAddr(host); err == nil && addr.Is6() && !addr.Is4In6() {
+		if p, err := addr.Prefix(64); err == nil {
+			host = p.String()
+		}
+	}
+	return []string{throttleKey("user", foldAccount(user)), throttleKey("addr", host)}
+}
+
+// foldAccount is user with accents removed (NFKD, then the combining
+// marks, recomposed) and case folded. A transformer chain keeps state, so
+// each call builds its own.
+func foldAccount(user string) string {
+	fold := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	folded, _, err := transform.String(fold, user)
+	if err != nil {
+		folded = user
+	}
+	return cases.Fold().String(folded)
+}
+
+// throttleKey is the fixed-size key of a value of a kind.
+func throttleKey(kind, value string) string {
+	sum := sha256.Sum256([]byte(kind + "\x00" + value))
+	return kind + ":" + hex.EncodeToString(sum[:16])
 }
 
 // Wait returns how long an attempt must wait (0: it may go on), counting
@@ -155,7 +193,7 @@ func (t *Throttle) fail(keys []string) {
 func (t *Throttle) Succeed(user string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.failures, "user\x00"+user)
+	delete(t.failures, throttleKey("user", foldAccount(user)))
 }
 
 // prune drops the failures of k that left the window and returns the rest.
