@@ -103,6 +103,21 @@ func (u *users) authenticate(ctx context.Context, username, password string) (st
 	return id, nil
 }
 
+// hasherName names the hasher of a hash checkPassword does not verify,
+// for its error: the algorithm before the first "$" when it looks like a
+// hasher's name, never more of the hash (a legacy unsalted MD5 hash, or a
+// password stored in clear, has no "$": all of it would be quoted).
+func hasherName(encoded, algorithm string) string {
+	ok := strings.Contains(encoded, "$") && len(algorithm) > 0 && len(algorithm) <= 32
+	for _, r := range algorithm {
+		ok = ok && (r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_')
+	}
+	if !ok {
+		return "(a hash in no format of Django's hashers)"
+	}
+	return strconv.Quote(algorithm)
+}
+
 // checkPassword verifies password against a Django password hash,
 // "<algorithm>$<iterations>$<salt>$<base64 hash>" for the PBKDF2 hashers,
 // and returns the iterations it computed (0 when it hashed nothing). An
@@ -119,7 +134,7 @@ func checkPassword(encoded, password string) (ok bool, iterations int64, err err
 		if strings.HasPrefix(encoded, "!") || encoded == "" {
 			return false, 0, nil
 		}
-		return false, 0, fmt.Errorf("%w %q (only pbkdf2_sha256 and pbkdf2_sha1)", ErrUnsupportedHasher, algorithm)
+		return false, 0, fmt.Errorf("%w %s (only pbkdf2_sha256 and pbkdf2_sha1)", ErrUnsupportedHasher, hasherName(encoded, algorithm))
 	}
 	parts := strings.Split(rest, "$")
 	if len(parts) != 3 {

@@ -4,6 +4,7 @@ import (
 	"crypto/pbkdf2"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,6 +39,32 @@ func TestCheckPassword(t *testing.T) {
 	} {
 		if got, _, err := checkPassword(tc.encoded, tc.password); got != tc.want || err != nil {
 			t.Errorf("checkPassword(%q, %q) = %v, %v; want %v", tc.encoded, tc.password, got, err, tc.want)
+		}
+	}
+}
+
+// A hash of a hasher this package does not verify is named by its
+// algorithm, never quoted: a legacy unsalted MD5 hash or a password stored
+// in clear has no "$", and the whole of it was in the error (which the
+// demo logs).
+func TestUnsupportedHasherNotQuoted(t *testing.T) {
+	for encoded, name := range map[string]string{
+		"md5$salt$5f4dcc3b5aa765d61d8327deb882cf99":   `"md5"`,
+		"argon2$argon2id$v=19$m=102400$c2FsdA$aGFzaA": `"argon2"`,
+		"5f4dcc3b5aa765d61d8327deb882cf99":            "no format",
+		"Hunter2 in clear":                            "no format",
+		"Hunter2$clear with a dollar":                 "no format",
+	} {
+		ok, _, err := checkPassword(encoded, "pw")
+		if ok || !errors.Is(err, ErrUnsupportedHasher) || !strings.Contains(err.Error(), name) {
+			t.Fatalf("checkPassword(%q) = %v, %v; want ErrUnsupportedHasher naming %s", encoded, ok, err, name)
+		}
+		rest := encoded
+		if name != "no format" {
+			_, rest, _ = strings.Cut(encoded, "$")
+		}
+		if strings.Contains(err.Error(), rest) {
+			t.Fatalf("the error for %q quotes the hash: %v", encoded, err)
 		}
 	}
 }
