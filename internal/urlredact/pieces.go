@@ -89,6 +89,20 @@ func passwords(rawURL string) (userinfo string, all []string) {
 		raw = append(raw, strings.Trim(rawURL[m[4]:valueEnd(rawURL, m)], `'"`))
 	}
 	if strings.Contains(rawURL, "://") {
+		// A name drivers unescape to a secret's (p%61ssword): its value,
+		// or what follows an escaped "=" in it.
+		for _, m := range escapedParam.FindAllStringSubmatchIndex(rawURL, -1) {
+			name, err := url.QueryUnescape(rawURL[m[2]:m[3]])
+			if err != nil || !secretName.MatchString(name) {
+				continue
+			}
+			if _, v, ok := strings.Cut(name, "="); ok && v != "" {
+				raw = append(raw, v)
+			}
+			if v := strings.TrimPrefix(rawURL[m[4]:m[5]], "="); v != "" {
+				raw = append(raw, v)
+			}
+		}
 		// In a URL, a value runs on through every "&" (an unescaped one
 		// may be part of it) to the end, blanks included (but that of a
 		// parameter naming where a secret is, see valueEnd).

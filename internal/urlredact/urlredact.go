@@ -5,6 +5,7 @@
 package urlredact
 
 import (
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -18,7 +19,16 @@ const Mask = "xxxxx"
 // token, and any name containing them. The value runs to the next blank
 // (libpq reads an unquoted value so): a "&", "#", "?", ";" or "," in an
 // unescaped password is part of what is hidden.
-var secretParam = regexp.MustCompile(`(?i)((?:^|[?&;\s,])[a-z0-9_.-]*(?:pass|pwd|secret|token)[a-z0-9_.-]*\s*=\s*)('[^']*'|"[^"]*"|[^\s'"]*)`)
+var secretParam = regexp.MustCompile(`(?i)((?:^|[?&;\s,])[a-z0-9_.-]*(?:pass|pwd|secret|token)[a-z0-9_.-]*\s*=\s*)('(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|[^\s'"]*)`)
+
+// escapedParam matches a URL query parameter whose name holds a percent
+// escape, and everything after it up to the next blank: drivers unescape
+// names (p%61ssword is password to pgx), so such a name is checked once
+// unescaped (see Redact).
+var escapedParam = regexp.MustCompile(`(?i)[?&;,]([^=&\s?#;,]*%[0-9a-f]{2}[^=&\s?#;,]*)(\S*)`)
+
+// secretName matches a parameter name that holds a secret.
+var secretName = regexp.MustCompile(`(?i)pass|pwd|secret|token`)
 
 // urlSecretParam matches a password-like parameter of a URL's query and
 // everything after its "=" up to the next blank: a password typed with an
@@ -61,6 +71,13 @@ func Redact(s string) string {
 		params = append(params, urlSecretParam)
 		if at := strings.LastIndexByte(s[i+3:], '@'); at >= 0 {
 			cover(i+3, i+3+at)
+		}
+		// A percent-escaped name that unescapes to a secret's: hidden
+		// with its value (an escaped "=" may put the value in it).
+		for _, m := range escapedParam.FindAllStringSubmatchIndex(s, -1) {
+			if name, err := url.QueryUnescape(s[m[2]:m[3]]); err != nil || secretName.MatchString(name) {
+				cover(m[2], m[5])
+			}
 		}
 	} else if at := strings.LastIndexByte(s, '@'); at >= 0 {
 		cover(0, at)

@@ -35,6 +35,15 @@ func TestRedact(t *testing.T) {
 		{`opening "postgres://db/app": connect host=db password=hunter2 dbname=app`, `opening "postgres://db/app": connect host=db password=xxxxx dbname=app`},
 		{"host=db password=", "host=db password=xxxxx"},
 		{"redis://127.0.0.1:6379/0?PASSWORD=x&Token=y", "redis://127.0.0.1:6379/0?PASSWORD=xxxxx"},
+		// Names drivers unescape (pgx reads p%61ssword as password), an
+		// escaped "=" putting the value in the name, and libpq's
+		// backslash escapes inside a quoted value.
+		{"postgres://app@db/app?p%61ssword=Hunter2Secret", "postgres://xxxxx@db/app?xxxxx"},
+		{"postgres://db/app?sslmode=disable&p%61ssword=Hunter2Secret", "postgres://db/app?sslmode=disable&xxxxx"},
+		{"postgres://db/app?password%3DHunter2Secret", "postgres://db/app?xxxxx"},
+		{"postgres://db/app?appl%69cation_name=x&sslmode=disable", "postgres://db/app?appl%69cation_name=x&sslmode=disable"},
+		{`host=db password='ab\'Hunter2 Secret' dbname=app`, "host=db password=xxxxx dbname=app"},
+		{`host=db password='ab\\' dbname=app`, "host=db password=xxxxx dbname=app"},
 	}
 	for _, c := range cases {
 		if got := Redact(c.in); got != c.want {
@@ -54,6 +63,7 @@ var templates = []string{
 	"postgres://u:%[1]s@db:5432/app?sslmode=disable",
 	"postgres://db:5432/app?user=u&password=%[2]s&sslmode=disable",
 	"postgres://db:5432/app?password=%[1]s&sslmode=disable",
+	"postgres://db:5432/app?sslmode=disable&p%61ssword=%[2]s",
 	"redis-sentinel://h1:26379/mymaster?sentinel_password=%[1]s&db=1",
 	"postgresql:///app?host=/run/postgresql&sslpassword=%[2]s",
 	"mysql://root:%[1]s@127.0.0.1:3306/test?table=t",
@@ -132,6 +142,8 @@ func TestRedactFor(t *testing.T) {
 		{"redis://u:ab@h:1", "ab refused", "ab refused"},
 		{"redis://h:1/0?password=Zq7&Kw9Xy", "redis: unexpected option: Kw9Xy, password", "redis: unexpected option: xxxxx, password"},
 		{"postgres://db/app?password=Zq7&Kw9Xy", `missing key/value separator "=": "Kw9Xy"`, `missing key/value separator "=": "xxxxx"`},
+		{"postgres://db/app?p%61ssword=Zq7Kw9Xy", `server refused "Zq7Kw9Xy"`, `server refused "xxxxx"`},
+		{"postgres://db/app?password%3DZq7Kw9Xy", `unknown parameter "password=Zq7Kw9Xy"`, `unknown parameter "password=xxxxx"`},
 	}
 	for _, c := range cases {
 		if got := RedactFor(c.rawURL, c.text); got != c.want {
