@@ -24,6 +24,15 @@
 //     costs five store calls (a cache miss, two durable reads, the copy
 //     and its mark); later reads one.
 //   - The user index, counting and cleanup are served by the durable store.
+//   - The cache must be shared by every process that uses the durable
+//     store (Redis, Memcached; a memory cache only for a single process):
+//     a write or revocation invalidates the copies in the cache it goes
+//     through, never those in another process's memory. A deletion made
+//     in the durable store alone (sessionctl opens only that store) is
+//     seen by the cache when the session is next written or refreshed
+//     (within the manager's touch interval, a tenth of the idle timeout
+//     by default), which drops the copy: revoke through this store for
+//     an immediate effect.
 package tieredstore
 
 import (
@@ -120,9 +129,22 @@ func (s *Store) Create(ctx context.Context, d session.Digest, rec *session.Recor
 // Update writes the change durably, then invalidates the cached copy.
 func (s *Store) Update(ctx context.Context, d session.Digest, c *session.Change) error {
 	if err := s.durable.Update(ctx, d, c); err != nil {
-		return err
+		return s.goneDurably(ctx, "update", d, err)
 	}
 	return s.invalidate(ctx, "update", d)
+}
+
+// goneDurably returns err, the durable store's answer to a write of d;
+// when the session is gone there (deleted by a tool that opened the
+// durable store alone, such as sessionctl), its cached copy is dropped
+// first, so that reads stop serving it.
+func (s *Store) goneDurably(ctx context.Context, op string, d session.Digest, err error) error {
+	if errors.Is(err, session.ErrNotFound) {
+		if ierr := s.invalidate(ctx, op, d); ierr != nil {
+			return ierr
+		}
+	}
+	return err
 }
 
 // Touch extends the expiry durably, then invalidates the cached copy (a
@@ -135,7 +157,7 @@ func (s *Store) Touch(ctx context.Context, d session.Digest, lastSeen, idleExpir
 		err = s.durable.Update(ctx, d, &session.Change{LastSeen: lastSeen, IdleExpiry: idleExpiry})
 	}
 	if err != nil {
-		return err
+		return s.goneDurably(ctx, "touch", d, err)
 	}
 	return s.invalidate(ctx, "touch", d)
 }

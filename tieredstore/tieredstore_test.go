@@ -511,3 +511,36 @@ func TestStoreCallsPerRequest(t *testing.T) {
 		{Path: "/read", Advance: time.Second, Want: 1},
 	})
 }
+
+// A session deleted in the durable store behind the cache's back (by a
+// tool that opens the durable store alone, such as sessionctl's
+// force-logout) has its cached copy dropped by the next write or touch
+// that finds it gone: before, the copy kept answering reads, and each
+// request that tried to refresh it was still served as the session.
+func TestDurableDeletionDropsTheCachedCopy(t *testing.T) {
+	for _, op := range []string{"update", "touch"} {
+		cache, durable := mem(t), mem(t)
+		s, _ := tieredstore.New(cache, durable)
+		ctx := context.Background()
+		d := sessiontest.NewDigest()
+		s.Create(ctx, d, record("u"))
+		if _, err := s.Load(ctx, d); err != nil { // fills the cache
+			t.Fatal(err)
+		}
+		if n, err := durable.DeleteByUser(ctx, "u", session.Digest{}); n != 1 || err != nil {
+			t.Fatalf("durable DeleteByUser = %d, %v", n, err)
+		}
+		var err error
+		if op == "update" {
+			err = s.Update(ctx, d, &session.Change{Set: map[string][]byte{"k": []byte(`"late"`)}})
+		} else {
+			err = s.Touch(ctx, d, time.Now(), time.Now().Add(time.Hour))
+		}
+		if !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("%s of a session deleted durably: %v, want ErrNotFound", op, err)
+		}
+		if _, err := s.Load(ctx, d); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("after the %s found it gone, the cache still serves the session: %v", op, err)
+		}
+	}
+}
