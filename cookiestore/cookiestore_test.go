@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -560,4 +561,68 @@ func TestRevocationsOutliveRememberedCookies(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A user's marker holds one key per logged-out lineage for the maximum
+// lifetime, and every request of the user reads it whole: a client looping
+// login and logout grew it without bound (a key each). Past a bound, a
+// logout records a "not before" time instead, which ends every session of
+// the user authenticated until then (more than the one logout, never
+// less), and the lineage keys it covers go.
+func TestLineageKeysBounded(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	clock := func() time.Time { return now }
+	mem := memstore.New(memstore.WithCleanupInterval(0), memstore.WithClock(clock))
+	defer mem.Stop()
+	markers := &widestRecord{Store: mem}
+	rev, err := cookiestore.NewRevocations(markers, 12*time.Hour, cookiestore.WithRevocationsClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newApp(t, mustNew(t, [][]byte{key1}, cookiestore.WithRevocations(rev)), session.WithClock(clock))
+	other := cookieOf(a.do("/login?u=bob", "")) // another device, never logged out
+	for i := range 600 {
+		now = now.Add(time.Millisecond)
+		c := cookieOf(a.do("/login?u=bob", ""))
+		if w := a.do("/logout", c); w.Code != http.StatusOK {
+			t.Fatalf("logout %d: %d %q", i, w.Code, w.Body.String())
+		}
+		if got := a.do("/whoami", c).Body.String(); got != "" {
+			t.Fatalf("logout %d: the logged-out cookie still works (%q)", i, got)
+		}
+	}
+	if marker := markers.widest(); marker > 300 {
+		t.Fatalf("a user's marker holds %d keys after 600 logouts", marker)
+	}
+	if got := a.do("/whoami", other).Body.String(); got != "" {
+		t.Fatalf("past the bound, a logout ended less than every earlier session: %q", got)
+	}
+	now = now.Add(time.Millisecond)
+	if got := a.do("/whoami", cookieOf(a.do("/login?u=bob", ""))).Body.String(); got != "bob" {
+		t.Fatalf("a login after the bound: %q", got)
+	}
+}
+
+// widestRecord is a store that records the most values a record it loaded
+// held.
+type widestRecord struct {
+	*memstore.Store
+	mu  sync.Mutex
+	max int
+}
+
+func (w *widestRecord) Load(ctx context.Context, d session.Digest) (*session.Record, error) {
+	rec, err := w.Store.Load(ctx, d)
+	if err == nil {
+		w.mu.Lock()
+		w.max = max(w.max, len(rec.Values))
+		w.mu.Unlock()
+	}
+	return rec, err
+}
+
+func (w *widestRecord) widest() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.max
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,7 +27,9 @@ import (
 // also holds the logged-out lineages of the user's sessions (a session and
 // its renewals share their creation time), so that a logout covers a
 // cookie that a racing renewal sealed; the user's logged-in cookies cost no
-// more lookups than before.
+// more lookups than before. It lists at most 256 lineages: a logout beyond
+// them (a client looping login and logout) records a "not before" time
+// instead, which logs the user's other sessions out too.
 type Revocations struct {
 	store    session.Store
 	lifetime time.Duration
@@ -157,6 +160,21 @@ func (r *Revocations) extend(ctx context.Context, d session.Digest, rec *session
 			c.Delete = append(c.Delete, k)
 		}
 	}
+	if atMS == 0 && r.lineagesLeft(cur, c.Delete) >= maxLineages {
+		// Too many logged-out lineages: a "not before" now ends them all
+		// (and the user's other sessions authenticated until now), in
+		// one key instead of one more.
+		now := rec.LastSeen.UnixMilli()
+		nb := nbPrefix + strconv.FormatInt(now, 10)
+		c.Set = map[string][]byte{nb: []byte(strconv.FormatInt(now, 10))}
+		c.Delete = c.Delete[:0]
+		for k := range cur.Values {
+			if t, ok := notBefore(k); strings.HasPrefix(k, lnPrefix) || ok && t < now {
+				c.Delete = append(c.Delete, k)
+			}
+		}
+		rec.Values = c.Set
+	}
 	if cur.AbsExpiry.Before(rec.AbsExpiry.Add(-markerForever / 2)) {
 		for k, v := range cur.Values {
 			rec.Values[k] = v
@@ -167,6 +185,24 @@ func (r *Revocations) extend(ctx context.Context, d session.Digest, rec *session
 		return r.store.Create(ctx, d, rec)
 	}
 	return r.store.Update(ctx, d, c)
+}
+
+// maxLineages bounds the logged-out lineages a user's marker lists (each
+// for the maximum lifetime, and the marker is read whole on every request
+// of the user): a logout beyond it records a "not before" time instead,
+// which logs the user's other sessions out too.
+const maxLineages = 256
+
+// lineagesLeft counts the lineage keys of the marker cur that a change
+// deleting del keeps.
+func (r *Revocations) lineagesLeft(cur *session.Record, del []string) int {
+	n := 0
+	for k := range cur.Values {
+		if strings.HasPrefix(k, lnPrefix) && !slices.Contains(del, k) {
+			n++
+		}
+	}
+	return n
 }
 
 // notBefore parses a key of a user's marker.
