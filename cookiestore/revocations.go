@@ -52,8 +52,8 @@ func WithRevocationsClock(now func() time.Time) RevocationsOption {
 // per-user revocations are kept that long after the latest one. The markers are the
 // revocations: on a replicated store they must reach the replicas before
 // a logout is reported done (on Redis, a redisstore with WithWait and
-// WithWaitOnWrites), or a failover can make a logged-out cookie valid
-// again.
+// WithWaitOnWrites; from a store URL, ?wait=1&wait_writes=1), or a
+// failover can make a logged-out cookie valid again.
 func NewRevocations(store session.Store, maxLifetime time.Duration, opts ...RevocationsOption) (*Revocations, error) {
 	if store == nil || maxLifetime <= 0 {
 		return nil, errors.New("cookiestore: revocations need a store and a positive maximum session lifetime")

@@ -62,7 +62,10 @@
 // "wait=N" and "wait_timeout=DURATION" (default 1s): every logout,
 // revocation and renewal then waits until N replicas have it, and fails
 // when fewer acknowledge in time (redisstore.WithWait); Cluster refuses
-// them.
+// them. "wait_writes=1" makes creations and writes wait too
+// (redisstore.WithWaitOnWrites): for the store of cookie sessions'
+// revocation markers (cookiestore.NewRevocations), whose writes are
+// logouts.
 package storeurl
 
 import (
@@ -184,14 +187,15 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 	rawURL, prefix := takeParam(rawURL, "prefix")
 	rawURL, wait := takeParam(rawURL, "wait")
 	rawURL, waitTimeout := takeParam(rawURL, "wait_timeout")
+	rawURL, waitWrites := takeParam(rawURL, "wait_writes")
 	isRedis := false
 	switch scheme {
 	case "redis", "rediss", "redis-sentinel", "rediss-sentinel", "redis-cluster", "rediss-cluster":
 		isRedis = true
 	}
 	if scheme == "memcached" {
-		if table != "" || wait != "" || waitTimeout != "" {
-			return nil, fmt.Errorf("storeurl: memcached URLs take prefix=, timeout= and max_idle=, not table=, wait= or wait_timeout=")
+		if table != "" || wait != "" || waitTimeout != "" || waitWrites != "" {
+			return nil, fmt.Errorf("storeurl: memcached URLs take prefix=, timeout= and max_idle=, not table=, wait=, wait_timeout= or wait_writes=")
 		}
 		return openMemcached(rawURL, prefix)
 	}
@@ -199,8 +203,8 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 		if table != "" {
 			return nil, fmt.Errorf("storeurl: Redis URLs take prefix=, not table=")
 		}
-	} else if prefix != "" || wait != "" || waitTimeout != "" {
-		return nil, fmt.Errorf("storeurl: SQL URLs take table=, not prefix=, wait= or wait_timeout=")
+	} else if prefix != "" || wait != "" || waitTimeout != "" || waitWrites != "" {
+		return nil, fmt.Errorf("storeurl: SQL URLs take table=, not prefix=, wait=, wait_timeout= or wait_writes=")
 	}
 	switch scheme {
 	case "sqlite":
@@ -268,6 +272,18 @@ func open(ctx context.Context, rawURL string, existing bool) (*Store, error) {
 				return nil, err
 			}
 			opts = append(opts, o)
+		}
+		switch waitWrites {
+		case "":
+		case "1", "true":
+			if wait == "" {
+				client.Close()
+				return nil, fmt.Errorf("storeurl: wait_writes= needs wait=N (the replicas to wait for)")
+			}
+			opts = append(opts, redisstore.WithWaitOnWrites())
+		default:
+			client.Close()
+			return nil, fmt.Errorf("storeurl: wait_writes=%q: want 1 (true) or leave it out", waitWrites)
 		}
 		st, err := redisstore.New(ctx, client, opts...)
 		if err != nil {

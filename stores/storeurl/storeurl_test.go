@@ -128,15 +128,27 @@ func TestRedisWaitFromURL(t *testing.T) {
 	if !errors.Is(err, redisstore.ErrNotReplicated) || !existed {
 		t.Fatalf("Delete without replicas = %v, %v; want true and ErrNotReplicated", existed, err)
 	}
-	for _, bad := range []string{"wait=0", "wait=x", "wait=1&wait_timeout=-1s", "wait=1&wait_timeout=soon"} {
+	// wait_writes=1: creations wait too (the markers of cookie
+	// sessions' logouts are creations and writes).
+	markers, err := storeurl.Open(ctx, "redis://"+env("SESSION_TEST_REDIS_ADDR", "127.0.0.1:6379")+"/0?prefix=storeurlwaitw:&wait=1&wait_timeout=50ms&wait_writes=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer markers.Close()
+	if err := markers.Create(ctx, session.Digest{4, 5, 6}, rec); !errors.Is(err, redisstore.ErrNotReplicated) {
+		t.Fatalf("Create with wait_writes=1 and no replica = %v, want ErrNotReplicated", err)
+	}
+	for _, bad := range []string{"wait=0", "wait=x", "wait=1&wait_timeout=-1s", "wait=1&wait_timeout=soon", "wait_writes=1", "wait=1&wait_writes=yes"} {
 		st, err := storeurl.Open(ctx, "redis://"+env("SESSION_TEST_REDIS_ADDR", "127.0.0.1:6379")+"/0?"+bad)
 		if err == nil {
 			st.Close()
 			t.Errorf("%s accepted", bad)
 		}
 	}
-	if st, err := storeurl.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db")+"?wait=1"); err == nil {
-		st.Close()
-		t.Error("wait= accepted on a SQL URL")
+	for _, q := range []string{"wait=1", "wait_writes=1"} {
+		if st, err := storeurl.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "s.db")+"?"+q); err == nil {
+			st.Close()
+			t.Errorf("%s accepted on a SQL URL", q)
+		}
 	}
 }
