@@ -24,7 +24,7 @@ const minPiece = 3
 // for rawURL) redacted as Redact does and, in addition, with every piece
 // of three bytes or more of rawURL's passwords replaced by Mask: the
 // password of its userinfo (everything after the first ":" up to the last
-// "@"), and the values of its password-like parameters (in a URL,
+// "@", or all of the userinfo when it has no ":"), and the values of its password-like parameters (in a URL,
 // everything after such a parameter's "=", since an unescaped "&" in the
 // password makes drivers read its tail as another parameter and name it in
 // their errors), as written, unescaped and quoted as %q quotes them. A parser that splits a URL at a "/", ":", "?" or "#" inside a
@@ -75,6 +75,11 @@ func passwords(rawURL string) (userinfo string, all []string) {
 		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
 			if _, pass, ok := strings.Cut(rest[:at], ":"); ok {
 				userinfo = pass
+			} else {
+				// No ":": a user name alone, or a DSN's password that
+				// begins with "//" (root://p@tcp(...) is root's password
+				// "//p"): all of it is looked for.
+				userinfo = rest[:at]
 			}
 		}
 	} else if at := strings.LastIndexByte(rawURL, '@'); at >= 0 {
