@@ -275,6 +275,7 @@ func TestUsageAndFailureExitCodes(t *testing.T) {
 		{[]string{"--store", db, "rebuild-index"}, 1, "no separate index"},
 		{[]string{"--store", "ftp://x", "count"}, 2, "unknown store URL scheme"},
 		{[]string{"--store", "ftp://u:s3cret@x", "count"}, 2, "unknown store URL scheme"},
+		{[]string{"--store", "django+foo:x", "count"}, 2, "unknown store URL scheme"},
 		{[]string{"--store", "redis://u:s3cret@127.0.0.1:notaport/0", "count"}, 1, "cannot open the store"},
 		{[]string{"--store", "redis://:s3c/ret@127.0.0.1:6379", "count"}, 1, "cannot open the store"},
 		{[]string{"--store", "redis://:s3%zzcret@127.0.0.1:6379", "count"}, 1, "cannot open the store"},

@@ -53,6 +53,13 @@ var (
 // store is returned.
 func openDjango(ctx context.Context, rawURL string) (*Store, error) {
 	inner := strings.TrimPrefix(rawURL, "django+")
+	switch scheme, _, _ := strings.Cut(inner, ":"); scheme {
+	case "sqlite", "postgres", "postgresql", "mysql", "redis", "rediss":
+	default:
+		// Before the secret is looked for: a mistyped scheme is a usage
+		// error whatever else the URL lacks.
+		return nil, fmt.Errorf("%w %q (want django+sqlite:, django+postgres://, django+mysql://, django+redis:// or django+rediss://)", ErrUnknownScheme, "django+"+scheme)
+	}
 	params := map[string]string{}
 	for _, name := range djangoParams {
 		inner, params[name] = takeParam(inner, name)
