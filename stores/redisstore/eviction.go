@@ -34,12 +34,13 @@ func unsafePolicy(policy string) bool {
 // checkEviction refuses a node whose policy may evict indexes or evict
 // logged-in users' sessions in favour of anonymous ones (unless
 // WithUnsafeEviction, then it warns). A policy that cannot be read (CONFIG
-// disabled, as on some managed services) is logged at debug level and
-// accepted.
+// disabled, as on some managed services) is accepted with a warning that
+// names the policies to set: refusing would shut such services out, and
+// the policy may well be safe.
 func (s *Store) checkEviction(ctx context.Context) error {
 	policies, err := s.evictionPolicies(ctx)
 	if err != nil {
-		s.logger.DebugContext(ctx, "redisstore: cannot read maxmemory-policy (CONFIG disabled?)", "error", err)
+		s.logger.WarnContext(ctx, "redisstore: cannot read maxmemory-policy (CONFIG disabled?): make sure it is noeviction or volatile-ttl, or logged-in sessions and user indexes may be evicted silently", "error", err)
 		return nil
 	}
 	for node, policy := range policies {
