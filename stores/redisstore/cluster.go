@@ -10,24 +10,39 @@ import (
 	"github.com/sessionkit/session"
 )
 
-// renewAcrossSlots is Renew on Cluster: one pipeline takes the old session
-// on its node, creates the new one on its node and, for a logged-in
-// session, moves the user-index entry with moveIndexScript. The renewal
-// stands only if all three succeeded and the old entry was still in the
-// index; an entry that was gone means a revocation claimed it (see
-// claimUserScript), and the renewal is undone without putting the old
-// session back. The scripts go as EVAL, not EVALSHA: a node that lost its
-// script cache must not leave the pipeline half applied with a NOSCRIPT to
-// retry.
+// renewAcrossSlots is Renew on Cluster: the old session is taken off its
+// node first, then one pipeline creates the new one on its node and, for a
+// logged-in session, moves the user-index entry with moveIndexScript. The
+// take comes first, on a round trip of its own, so that the old session
+// is gone before its index entry moves: in one pipeline the index could
+// move before the take ran (each node gets its commands concurrently), and
+// a revocation in between, which finds the sessions through the index,
+// returned while the old session still loaded; and a take whose outcome
+// is unknown (its node failing) leaves the index as it was, so the old
+// session stays revocable. The renewal stands only if all three succeeded
+// and the old entry was still in the index; an entry that was gone means a
+// revocation claimed it (see claimUserScript), and the renewal is undone
+// without putting the old session back. The scripts go as EVAL, not
+// EVALSHA: a node that lost its script cache must not leave the pipeline
+// half applied with a NOSCRIPT to retry.
 func (s *Store) renewAcrossSlots(ctx context.Context, old, new session.Digest, rec *session.Record) error {
 	oldKey, oldShard := s.keys(old)
 	newKey, newShard := s.keys(new)
+	taken := takeScript.Eval(ctx, s.client, []string{oldKey, oldShard}, string(old[:]))
+	pairs, takeErr := taken.StringSlice()
+	if errors.Is(takeErr, redis.Nil) {
+		return wrap("renew", session.ErrNotFound) // gone, or revoked
+	}
+	if takeErr != nil {
+		// Unknown whether it was taken: nothing else was changed, so a
+		// session still there is still indexed and revocable.
+		return wrap("renew", takeErr)
+	}
 	args := append([]any{ms(rec.ExpiresAt()), member(new, rec.UserID)}, fields(rec)...)
-	var taken, created, moved *redis.Cmd
+	var created, moved *redis.Cmd
 	// The pipeline's own error is the first of its commands' errors; each
 	// command's is read below.
 	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		taken = takeScript.Eval(ctx, p, []string{oldKey, oldShard}, string(old[:]))
 		created = createScript.Eval(ctx, p, []string{newKey, newShard}, args...)
 		if rec.UserID != "" {
 			moved = moveIndexScript.Eval(ctx, p, []string{s.userKey(rec.UserID)}, string(old[:]), string(new[:]), ms(rec.Created))
@@ -39,7 +54,6 @@ func (s *Store) renewAcrossSlots(ctx context.Context, old, new session.Digest, r
 	if createErr == nil && n == 0 {
 		createErr = session.ErrExists
 	}
-	pairs, takeErr := taken.StringSlice()
 	oldUser := pairValue(pairs, "_u")
 	var indexErr error
 	claimed := false // a revocation claimed the old session's entry
@@ -48,40 +62,26 @@ func (s *Store) renewAcrossSlots(ctx context.Context, old, new session.Digest, r
 		// force-logout: without the index entry, the renewal fails.
 		was, err := moved.Int()
 		indexErr = err
-		claimed = err == nil && takeErr == nil && oldUser == rec.UserID && was == 0
+		claimed = err == nil && oldUser == rec.UserID && was == 0
 	}
-	if takeErr == nil && createErr == nil && indexErr == nil && !claimed {
+	if createErr == nil && indexErr == nil && !claimed {
 		if oldUser != "" && oldUser != rec.UserID {
 			s.unindexDeleted(ctx, oldUser, old)
 		}
 		return nil
 	}
 	var errs []error
-	switch {
-	case errors.Is(takeErr, redis.Nil), claimed:
-		errs = append(errs, session.ErrNotFound) // the old session was gone or revoked: that decides
-	default:
-		errs = append(errs, takeErr, createErr, indexErr)
+	if claimed {
+		errs = append(errs, session.ErrNotFound) // the old session was revoked: that decides
+	} else {
+		errs = append(errs, createErr, indexErr)
 	}
 	if createdNew {
 		if _, err := s.Delete(ctx, new); err != nil {
 			errs = append(errs, fmt.Errorf("deleting the new session: %w", err))
 		}
 	}
-	if takeErr != nil && !errors.Is(takeErr, redis.Nil) {
-		// The take's outcome is unknown (its node failed or timed out):
-		// the old session may still exist while moveIndexScript removed
-		// its index entry, which would hide it from every revocation.
-		// Fail closed: delete it; if that fails too, put its entry back
-		// so that it stays revocable.
-		if _, err := s.Delete(ctx, old); err != nil {
-			errs = append(errs, fmt.Errorf("deleting the old session after a failed take: %w", err))
-			if moved != nil && rec.UserID != "" {
-				s.warnUnindexed(ctx, restoreIndexScript.Eval(ctx, s.client, []string{s.userKey(rec.UserID)}, string(old[:]), string(new[:])).Err())
-			}
-		}
-	}
-	restoring := takeErr == nil && !claimed
+	restoring := !claimed
 	if !createdNew && moved != nil && indexErr == nil && !(restoring && oldUser == rec.UserID) {
 		// The new entry moveIndexScript added has no session (restoring a
 		// session of this user swaps the entries back instead).

@@ -213,13 +213,13 @@ func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
 
 // Renew moves the session from old to new. On single-node deployments this
 // is one atomic script. On Cluster, where the two keys live in different
-// hash slots, it is one pipeline (one round trip, both nodes at once) that
-// takes the old session (reads and deletes it) and creates the new one
-// beside it; nobody knows the new token yet, so nothing can see the new
-// session before the old one is gone. If either half fails, the other is
-// undone: a new session whose old one was already gone is deleted, and an
-// old session whose new one could not be created is put back from what
-// was taken.
+// hash slots, it takes the old session (reads and deletes it) on one
+// round trip, then creates the new one and moves the user-index entry in
+// one pipeline (see renewAcrossSlots: the old session is gone before its
+// index entry moves, so no revocation can miss it). If a half fails, the
+// other is undone: a new session whose old one was revoked meanwhile is
+// deleted, and an old session whose new one could not be created is put
+// back from what was taken.
 func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session.Record) error {
 	if s.cluster {
 		return s.renewAcrossSlots(ctx, old, new, rec)

@@ -60,8 +60,8 @@
 // (with its user-index update in the same pipeline on Cluster). A login
 // from an anonymous session is one atomic script on single-node
 // deployments (standalone, Sentinel); on Cluster, where the old and new
-// keys live in different slots, it is one pipeline that takes the old
-// session and creates the new one, each half undone if the other fails.
+// keys live in different slots, it takes the old session, then creates the
+// new one (two round trips), each half undone if the other fails.
 //
 // # Eviction
 //

@@ -130,7 +130,7 @@ func TestRoundTripsCluster(t *testing.T) {
 	for _, tc := range []struct {
 		path  string
 		trips int64
-	}{{"/new", 1}, {"/read", 1}, {"/write", 2}, {"/login", 2}, {"/read", 1}} {
+	}{{"/new", 1}, {"/read", 1}, {"/write", 2}, {"/login", 3}, {"/read", 1}} { // a login takes the old session before creating the new one
 		clock = clock.Add(time.Second)
 		r := httptest.NewRequest("GET", tc.path, nil)
 		if cookie != nil {
@@ -153,7 +153,7 @@ func TestRoundTripsCluster(t *testing.T) {
 }
 
 // Operations whose keys live in different hash slots, on a real Cluster.
-// A login (Renew across slots, one pipeline) that fails halfway is undone:
+// A login (Renew across slots: a take, then a pipeline) that fails halfway is undone:
 // the old session comes back as it was, in its user's index, and a new
 // session is never left behind. The failure of the new session's node is
 // real: it refuses writes (min-replicas-to-write with no replica). An
@@ -326,6 +326,31 @@ func TestClusterAcrossSlots(t *testing.T) {
 			if _, err := st.Load(ctx, d); !errors.Is(err, session.ErrNotFound) {
 				t.Fatalf("session after a renewal that failed closed: %v", err)
 			}
+		}
+	})
+
+	// The old session's node refuses the take: nothing else is changed,
+	// so the old session stays as it was, listed in its user's index (a
+	// revocation finds it). Before, the index entry could move in the same
+	// pipeline while the take failed, and with the clean-up failing too the
+	// old session lived on unindexed, out of every revocation's reach.
+	t.Run("RenewOldNodeRefusesWrites", func(t *testing.T) {
+		old, nw := apart(t)
+		user := userOn(t, old, false)
+		want := create(t, old, record(user))
+		err := refuseWrites(t, old, func() error { return st.Renew(ctx, old, nw, record(user)) })
+		if err == nil || errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("Renew with the old session's node refusing writes = %v, want its error", err)
+		}
+		restored(t, old, want)
+		if _, err := st.Load(ctx, nw); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("new session after a renewal whose take failed: %v", err)
+		}
+		if n, err := st.DeleteByUser(ctx, user, session.Digest{}); err != nil || n < 1 {
+			t.Fatalf("revoking after a renewal whose take failed = %d, %v; want the old session", n, err)
+		}
+		if _, err := st.Load(ctx, old); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("the old session after its user's revocation: %v", err)
 		}
 	})
 
