@@ -12,11 +12,12 @@ import (
 	"github.com/sessionkit/session/memstore"
 )
 
-// Issue 20, gap 2: "remember me" outlives the manager's absolute timeout,
-// up to WithMaxLifetime, for the sessions that ask for it only. Before,
-// SetIdleTimeout(720h) gave a cookie of 12 hours and a logout at 12h+1s.
-func TestRememberMe(t *testing.T) {
-	const month = 30 * 24 * time.Hour
+// month is the "remember me" lifetime of these tests.
+const month = 30 * 24 * time.Hour
+
+// rememberEnv is an env allowing a month's lifetime, whose /remember?u=
+// logs u in and remembers the session for a month.
+func rememberEnv(t *testing.T) *env {
 	e := newEnv(t, session.WithMaxLifetime(month))
 	e.mux.HandleFunc("/remember", func(w http.ResponseWriter, r *http.Request) {
 		if err := e.m.Login(r.Context(), r.FormValue("u")); err != nil {
@@ -27,6 +28,14 @@ func TestRememberMe(t *testing.T) {
 			http.Error(w, err.Error(), 500)
 		}
 	})
+	return e
+}
+
+// Issue 20, gap 2: "remember me" outlives the manager's absolute timeout,
+// up to WithMaxLifetime, for the sessions that ask for it only. Before,
+// SetIdleTimeout(720h) gave a cookie of 12 hours and a logout at 12h+1s.
+func TestRememberMe(t *testing.T) {
+	e := rememberEnv(t)
 	w := e.do("/remember?u=alice", "")
 	alice := mustToken(t, w)
 	if c := sessionCookie(w); c.MaxAge != int(month/time.Second) {
@@ -150,17 +159,7 @@ func ExampleSession_SetLifetime() {
 // manager's (a 12-hour cookie with a month's idle timeout). Another
 // user's login never inherits it.
 func TestLoginChoosesItsLifetime(t *testing.T) {
-	const month = 30 * 24 * time.Hour
-	e := newEnv(t, session.WithMaxLifetime(month))
-	e.mux.HandleFunc("/remember", func(w http.ResponseWriter, r *http.Request) {
-		if err := e.m.Login(r.Context(), r.FormValue("u")); err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		if err := session.FromContext(r.Context()).SetLifetime(month, month); err != nil {
-			http.Error(w, err.Error(), 500)
-		}
-	})
+	e := rememberEnv(t)
 	ordinary := sessionCookie(e.do("/login?u=carol", "")).MaxAge
 	if ordinary <= 0 || ordinary >= int(month/time.Second) {
 		t.Fatalf("an ordinary login's Max-Age %d", ordinary)
