@@ -155,7 +155,7 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 		rec.Created = now // another user's session: a new session, not a continuation
 	}
 	if s.login || s.absOverride > 0 {
-		rec.AbsExpiry = m.capLifetime(rec, now.Add(m.absoluteFor(s)))
+		rec.AbsExpiry = m.capLifetime(rec, now.Add(m.loginLifetime(s, s.rec)))
 	}
 	rec.IdleExpiry = minTime(now.Add(m.idleFor(rec.IdleTimeout, rec.UserID)), rec.AbsExpiry)
 	rec.IP, rec.UserAgent = m.clientOf(s)

@@ -19,18 +19,25 @@ func WithMaxLifetime(d time.Duration) Option { return func(c *config) { c.maxLif
 // comes first, and the cookie lasts as long. absolute may exceed the
 // manager's absolute timeout up to WithMaxLifetime (which also bounds the
 // session counted from its login); idle must not exceed absolute.
+// SetLifetime(0, 0) gives the session the manager's timeouts again,
+// counted from this request.
 //
 // A stored session gets a new token when the request commits, as for any
 // change of privilege (the new lifetime is written with it); a new one is
 // created with it. Session.SetIdleTimeout alone never lets a session
-// outlive its absolute deadline. A later Login gives the manager's
-// settings back unless its request calls SetLifetime again.
+// outlive its absolute deadline. A later Login of the same user keeps the
+// lifetime, counted again from that login (as Django's login keeps
+// set_expiry: a password asked again does not end "remember me"); a login
+// form whose "remember me" box is left unticked calls SetLifetime(0, 0)
+// with Login. A Login of another user gives the manager's settings back.
 func (s *Session) SetLifetime(idle, absolute time.Duration) error {
 	if s == nil {
 		return ErrNoSession
 	}
-	if idle <= 0 || absolute <= 0 || idle > absolute {
-		return fmt.Errorf("session: lifetime needs 0 < idle (%v) <= absolute (%v)", idle, absolute)
+	if idle == 0 && absolute == 0 {
+		absolute = s.m.absoluteTimeout // idle 0: the manager's
+	} else if idle <= 0 || absolute <= 0 || idle > absolute {
+		return fmt.Errorf("session: lifetime needs 0 < idle (%v) <= absolute (%v), or both 0 for the manager's timeouts", idle, absolute)
 	}
 	if absolute > s.m.maxLifetime {
 		return fmt.Errorf("session: lifetime %v exceeds the manager's maximum %v (WithMaxLifetime)", absolute, s.m.maxLifetime)
@@ -50,6 +57,28 @@ func (s *Session) SetLifetime(idle, absolute time.Duration) error {
 func (m *Manager) absoluteFor(s *Session) time.Duration {
 	if s.absOverride > 0 {
 		return s.absOverride
+	}
+	return m.absoluteTimeout
+}
+
+// loginLifetime returns the absolute lifetime a Login or Renew committing
+// now gives session s, whose record before it was old: the lifetime this
+// request asked for (SetLifetime); else, when the same user logs in again
+// on a session that was given a lifetime of its own ("remember me", a
+// password asked again before a sensitive action), that lifetime, not the
+// manager's shorter absolute timeout; else the absolute timeout.
+func (m *Manager) loginLifetime(s *Session, old *Record) time.Duration {
+	if s.absOverride > 0 {
+		return s.absOverride
+	}
+	if s.login && old != nil && old.IdleTimeout > 0 && old.UserID != "" && old.UserID == s.userID {
+		start := old.Created
+		if !old.AuthTime.IsZero() {
+			start = old.AuthTime
+		}
+		if kept := old.AbsExpiry.Sub(start); kept > m.absoluteTimeout {
+			return kept
+		}
 	}
 	return m.absoluteTimeout
 }

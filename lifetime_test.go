@@ -152,43 +152,53 @@ func ExampleSession_SetLifetime() {
 	// 30m0s
 }
 
-// Each login chooses its session's lifetime: a login without SetLifetime
-// (the "remember me" box unticked) is an ordinary session, also on a
-// session remembered by an earlier login; before, the earlier choice of
-// idle timeout stayed while the absolute deadline went back to the
-// manager's (a 12-hour cookie with a month's idle timeout). Another
-// user's login never inherits it.
-func TestLoginChoosesItsLifetime(t *testing.T) {
+// A remembered session keeps its lifetime when its user logs in again (a
+// password asked again before a sensitive action, as Django's login keeps
+// set_expiry): before, the re-login cut the month to the manager's 12
+// hours while keeping the month's idle timeout. A login whose "remember
+// me" box is left unticked says so with SetLifetime(0, 0); another user's
+// login never inherits the lifetime.
+func TestReloginKeepsRememberMe(t *testing.T) {
 	e := rememberEnv(t)
+	e.mux.HandleFunc("/forget", func(w http.ResponseWriter, r *http.Request) {
+		if err := e.m.Login(r.Context(), r.FormValue("u")); err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		if err := session.FromContext(r.Context()).SetLifetime(0, 0); err != nil {
+			http.Error(w, err.Error(), 500)
+		}
+	})
 	ordinary := sessionCookie(e.do("/login?u=carol", "")).MaxAge
 	if ordinary <= 0 || ordinary >= int(month/time.Second) {
 		t.Fatalf("an ordinary login's Max-Age %d", ordinary)
 	}
-	for _, c := range []struct{ user, path string }{
-		{"alice", "/login?u=alice"}, // its user again, box unticked
-		{"bob", "/login?u=bob"},     // another user
+
+	remembered := mustToken(t, e.do("/remember?u=alice", ""))
+	e.clock.Advance(time.Hour)
+	w := e.do("/login?u=alice", remembered)
+	if got := sessionCookie(w).MaxAge; got != int(month/time.Second) {
+		t.Fatalf("re-login of a remembered session: Max-Age %d, want the month's %d", got, int(month/time.Second))
+	}
+	e.clock.Advance(20 * 24 * time.Hour)
+	if got := body(e.do("/whoami", mustToken(t, w))); got != "alice" {
+		t.Fatalf("the remembered session 20 days after its user logged in again: %q", got)
+	}
+
+	for _, c := range []struct{ what, path string }{
+		{"its user, box unticked (SetLifetime(0, 0))", "/forget?u=alice"},
+		{"another user", "/login?u=bob"},
 	} {
 		remembered := mustToken(t, e.do("/remember?u=alice", ""))
 		e.clock.Advance(time.Hour)
 		w := e.do(c.path, remembered)
 		tok := mustToken(t, w)
 		if got := sessionCookie(w).MaxAge; got != ordinary {
-			t.Fatalf("%s logging in without SetLifetime on a remembered session: Max-Age %d, an ordinary login's %d", c.user, got, ordinary)
+			t.Fatalf("%s on a remembered session: Max-Age %d, an ordinary login's %d", c.what, got, ordinary)
 		}
 		e.clock.Advance(time.Duration(ordinary)*time.Second + time.Second)
 		if got := body(e.do("/whoami", tok)); got != "" {
-			t.Fatalf("%s's login without SetLifetime kept the remembered lifetime: %q after %d s idle", c.user, got, ordinary)
+			t.Fatalf("%s kept the remembered lifetime: %q after %d s idle", c.what, got, ordinary)
 		}
-	}
-	// The same user, box ticked again: remembered again.
-	remembered := mustToken(t, e.do("/remember?u=alice", ""))
-	e.clock.Advance(time.Hour)
-	w := e.do("/remember?u=alice", remembered)
-	if got := sessionCookie(w).MaxAge; got != int(month/time.Second) {
-		t.Fatalf("a remembered login ticked again: Max-Age %d", got)
-	}
-	e.clock.Advance(20 * 24 * time.Hour)
-	if got := body(e.do("/whoami", mustToken(t, w))); got != "alice" {
-		t.Fatalf("remembered again, 20 days later: %q", got)
 	}
 }

@@ -217,13 +217,10 @@ func (m *Manager) Renew(ctx context.Context) error {
 }
 
 // Login renews the session's token, binds it to userID, records the
-// authentication time and restarts the absolute deadline. Each login
-// chooses its session's lifetime: the manager's timeouts, unless the same
-// request calls SetLifetime (or SetIdleTimeout, SetExpireOnClose); a
-// "remember me" chosen at an earlier login is not kept, so a login with
-// the box unticked is an ordinary session, and an app that asks for the
-// password again before a sensitive action calls SetLifetime again to
-// keep it.
+// authentication time and restarts the absolute deadline (with the
+// lifetime the session was given by SetLifetime when the same user logs in
+// again, so that a password asked again does not end "remember me"; a
+// login form whose box is left unticked calls SetLifetime(0, 0)).
 //
 // Data of an anonymous session (a cart, preferences) is kept, and so is the
 // data of a session already logged in as userID. Logging in as a different
@@ -257,15 +254,6 @@ func (m *Manager) Login(ctx context.Context, userID string) error {
 		if owner := s.dataOwner(); owner != "" && owner != userID {
 			s.switchUser()
 		}
-		if !s.expirySet {
-			// A login chooses its session's lifetime: the manager's,
-			// unless this request sets one (SetLifetime, before or
-			// after Login). An earlier request's choice ("remember me"
-			// ticked at an earlier login) is not carried into a new
-			// authentication.
-			s.idleOverride, s.closeCookie = 0, m.expireOnClose
-			s.expirySet = true
-		}
 		s.renew = true
 		s.login = true
 		s.userID = userID
@@ -286,8 +274,8 @@ func (s *Session) dataOwner() string {
 }
 
 // switchUser drops what a session holds for its previous user when Login
-// binds another: its values (its expiry settings go at every Login, see
-// Login). It must be called with s.mu held.
+// binds another: its values and its expiry settings, unless this request
+// set them. It must be called with s.mu held.
 func (s *Session) switchUser() {
 	s.values = map[string][]byte{}
 	s.ownVals = true
@@ -295,6 +283,10 @@ func (s *Session) switchUser() {
 	clear(s.changed)
 	s.cleared = true
 	s.newLineage = true
+	if !s.expirySet {
+		s.idleOverride, s.closeCookie = 0, s.m.expireOnClose
+		s.expirySet = true
+	}
 }
 
 // Destroy deletes the session's record at once and expires the cookie with
@@ -640,7 +632,7 @@ func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, no
 		rec.Created = now // another user's session: a new session, not a continuation
 	}
 	if s.login || s.absOverride > 0 {
-		rec.AbsExpiry = m.capLifetime(rec, now.Add(m.absoluteFor(s)))
+		rec.AbsExpiry = m.capLifetime(rec, now.Add(m.loginLifetime(s, s.rec)))
 	}
 	rec.IdleExpiry = minTime(now.Add(m.idleFor(rec.IdleTimeout, rec.UserID)), rec.AbsExpiry)
 	rec.IP, rec.UserAgent = m.clientOf(s)

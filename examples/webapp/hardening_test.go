@@ -350,6 +350,15 @@ func TestRememberMeCheckbox(t *testing.T) {
 	if r := ordinary.get("/api/me"); r.code == http.StatusOK {
 		t.Fatalf("ordinary session after 13 hours: %d %q", r.code, r.body)
 	}
+	// Logging in again on the remembered browser: ticked, the month goes
+	// on; unticked, an ordinary session (12 hours at most).
+	if r := remembered.post("/login", "username", "alice", "password", "wonderland", "remember", "on"); !strings.Contains(r.header.Get("Set-Cookie"), "Max-Age=2592000") {
+		t.Fatalf("a ticked re-login: %d %q", r.code, r.header.Get("Set-Cookie"))
+	}
+	r = remembered.post("/login", "username", "alice", "password", "wonderland")
+	if r.code != http.StatusSeeOther || strings.Contains(r.header.Get("Set-Cookie"), "Max-Age=2592000") || !strings.Contains(r.header.Get("Set-Cookie"), "Max-Age=") {
+		t.Fatalf("an unticked re-login on a remembered browser: %d %q", r.code, r.header.Get("Set-Cookie"))
+	}
 }
 
 // Issue 18: a login loop cannot pile up sessions for one account: the demo

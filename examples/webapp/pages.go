@@ -75,13 +75,17 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	if r.PostFormValue("remember") == "on" && !a.noRemember {
-		// "Remember me": this session alone lasts 30 days (idle and in
-		// all), beyond the 12-hour absolute timeout of the others.
-		if err := a.sessions.FromContext(r.Context()).SetLifetime(rememberFor, rememberFor); err != nil {
-			a.fail(w, err)
-			return
-		}
+	// "Remember me": this session alone lasts 30 days (idle and in all),
+	// beyond the 12-hour absolute timeout of the others. Unticked, the
+	// manager's timeouts: a login over a remembered session (the same
+	// user again) would keep its month otherwise.
+	remember, lifetime := r.PostFormValue("remember") == "on" && !a.noRemember, time.Duration(0)
+	if remember {
+		lifetime = rememberFor
+	}
+	if err := a.sessions.FromContext(r.Context()).SetLifetime(lifetime, lifetime); err != nil {
+		a.fail(w, err)
+		return
 	}
 	http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 }
