@@ -406,6 +406,9 @@ func cmdCheck(args []string) (func(context.Context, *env) error, error) {
 	}
 	return func(ctx context.Context, e *env) error {
 		st, ok := e.st.FullStore.(*sqlitestore.Store)
+		if !ok && strings.HasSuffix(e.st.Kind, "sqlite") {
+			return fmt.Errorf("check: only the session stores' own SQLite files are checked here; check a Django project's database with: sqlite3 FILE 'PRAGMA quick_check'")
+		}
 		if !ok {
 			return fmt.Errorf("check: only SQLite files are checked here; the %s server checks its own storage", e.st.Kind)
 		}

@@ -61,6 +61,12 @@ func TestDjangoStore(t *testing.T) {
 			if _, errOut, code := sessionctl(t, "--store", url, "revoke", "--user", "1"); code != 1 || !strings.Contains(errOut, "no user index") {
 				t.Fatalf("revoke --user: %d %q", code, errOut)
 			}
+			// check names what to run on a Django SQLite file, not a
+			// server (it said the "server checks its own storage").
+			wantCheck := map[string]string{"sqlite": "PRAGMA quick_check", "postgres": "server checks its own storage"}[vendor]
+			if _, errOut, code := sessionctl(t, "--store", url, "check"); code != 1 || !strings.Contains(errOut, wantCheck) {
+				t.Fatalf("check: %d %q, want %q", code, errOut, wantCheck)
+			}
 			if _, errOut, code := sessionctl(t, "--store", strings.Replace(url, "secret_key_env=SESSIONCTL_DJANGO_SECRET", "secret_key="+secret, 1), "count"); code == 0 || strings.Contains(errOut, secret) {
 				t.Fatalf("a secret in the URL: exit %d, %q", code, errOut)
 			}
