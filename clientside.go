@@ -160,14 +160,7 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 	rec.IdleExpiry = minTime(now.Add(m.idleFor(rec.IdleTimeout, rec.UserID)), rec.AbsExpiry)
 	rec.IP, rec.UserAgent = m.clientOf(s)
 	if reason != "" {
-		// A new identity: fresh id; with a revocation hook, the old
-		// cookie's copies stop working (no fixation through a copied
-		// pre-login cookie).
-		if reason == "renew" && m.revoker != nil {
-			if err := m.revoker.RevokeSession(ctx, s.digest, s.rec.AbsExpiry); err != nil {
-				return m.storeErr(ctx, "revoke", s.digest, err)
-			}
-		}
+		// A new identity: a fresh id.
 		_, d, err := newToken(m.random)
 		if err != nil {
 			return err
@@ -179,7 +172,16 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 		return fmt.Errorf("session: sealing the cookie: %w", err)
 	}
 	if n := len(m.cookieName) + len(value); n > MaxCookieSize {
+		// Nothing done yet: the client keeps its cookie.
 		return fmt.Errorf("%w: %d bytes (name and value), browsers keep at most %d; store less in the session or use a server-side store", ErrCookieTooLarge, n, MaxCookieSize)
+	}
+	if reason == "renew" && m.revoker != nil {
+		// With a revocation hook, the old cookie's copies stop working
+		// (no fixation through a copied pre-login cookie), once the new
+		// cookie is known to fit.
+		if err := m.revoker.RevokeSession(ctx, s.digest, s.rec.AbsExpiry); err != nil {
+			return m.storeErr(ctx, "revoke", s.digest, err)
+		}
 	}
 	s.digest = id
 	m.writeCookie(h, value, now, rec.IdleExpiry, rec.AbsExpiry, rec.ExpireOnClose)

@@ -619,3 +619,36 @@ func (w *widestRecord) widest() int {
 	defer w.mu.Unlock()
 	return w.max
 }
+
+// A renewal whose new cookie would be too large fails with nothing done:
+// the old cookie is not revoked first (it was, and the client, refused the
+// new cookie, was left with a revoked one: logged out by a 413).
+func TestOversizeRenewalKeepsTheOldCookie(t *testing.T) {
+	mem := memstore.New(memstore.WithCleanupInterval(0))
+	defer mem.Stop()
+	rev, err := cookiestore.NewRevocations(mem, 12*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newApp(t, mustNew(t, [][]byte{key1}, cookiestore.WithRevocations(rev)))
+	mux := http.NewServeMux()
+	mux.HandleFunc("/renew-big", func(w http.ResponseWriter, r *http.Request) {
+		session.FromContext(r.Context()).Set("big", strings.Repeat("x", 5000))
+		if err := a.m.Renew(r.Context()); err != nil {
+			http.Error(w, err.Error(), 500)
+		}
+	})
+	mux.Handle("/", a.h)
+	h := a.m.Handler(mux)
+	c := cookieOf(a.do("/login?u=alice", ""))
+	r := httptest.NewRequest("GET", "/renew-big", nil)
+	r.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: c})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("an oversize renewal: %d %q", w.Code, w.Body.String())
+	}
+	if got := a.do("/whoami", c).Body.String(); got != "alice" {
+		t.Fatalf("the cookie after a renewal refused for its size: %q", got)
+	}
+}
