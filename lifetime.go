@@ -76,7 +76,10 @@ func (m *Manager) loginLifetime(s *Session, old *Record) time.Duration {
 		if !old.AuthTime.IsZero() {
 			start = old.AuthTime
 		}
-		if kept := old.AbsExpiry.Sub(start); kept > m.absoluteTimeout {
+		// Only a lifetime this manager could have given: a record
+		// without an absolute deadline of ours (a Django session's,
+		// which has none) is not a remembered one.
+		if kept := old.AbsExpiry.Sub(start); kept > m.absoluteTimeout && kept <= m.maxLifetime {
 			return kept
 		}
 	}

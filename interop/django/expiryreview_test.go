@@ -428,3 +428,25 @@ func TestDjangoConcurrentSetExpiry(t *testing.T) {
 		run(t, side{st, py, func(key string) time.Time { return time.Now().Add(cacheTTL(t, client, prefix, key)) }})
 	})
 }
+
+// A Go login over a Django login of the same user: Django's record has no
+// absolute deadline of the manager's, so it is no "remembered" session
+// whose lifetime a re-login keeps; before, the re-login took it as one and
+// gave it WithMaxLifetime (720 hours here, written back to Django as a
+// sliding two weeks), escaping the absolute timeout.
+func TestReloginOverDjangoLoginKeepsTheAbsoluteTimeout(t *testing.T) {
+	db, py, ids := sqliteDjango(t, "alice")
+	st, err := django.NewStore(db, django.Config{Vendor: django.SQLite, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := managerWith(t, st, session.WithIdleTimeout(12*time.Hour), session.WithAbsoluteTimeout(12*time.Hour), session.WithMaxLifetime(30*24*time.Hour))
+	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+	line, relogged := serveGo(t, m, key, func(r *http.Request) error { return m.Login(r.Context(), ids["alice"].(string)) })
+	if relogged == "" {
+		t.Fatalf("no login cookie: %q", line)
+	}
+	if got := rowExpiry(t, py, relogged); got.After(time.Now().Add(12*time.Hour + 10*time.Second)) {
+		t.Fatalf("a Go re-login over Django's login expires %v from now, beyond the 12-hour absolute timeout", time.Until(got).Round(time.Second))
+	}
+}
