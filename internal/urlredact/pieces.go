@@ -24,7 +24,8 @@ const minPiece = 3
 // for rawURL) redacted as Redact does and, in addition, with every piece
 // of three bytes or more of rawURL's passwords replaced by Mask: the
 // password of its userinfo (everything after the first ":" up to the last
-// "@", or all of the userinfo when it has no ":"), and the values of its password-like parameters (in a URL,
+// "@", or all of a MySQL DSN's userinfo that reads as a URL's because its
+// password begins with "//"), and the values of its password-like parameters (in a URL,
 // everything after such a parameter's "=", since an unescaped "&" in the
 // password makes drivers read its tail as another parameter and name it in
 // their errors), as written, unescaped and quoted as %q quotes them. A parser that splits a URL at a "/", ":", "?" or "#" inside a
@@ -75,10 +76,11 @@ func passwords(rawURL string) (userinfo string, all []string) {
 		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
 			if _, pass, ok := strings.Cut(rest[:at], ":"); ok {
 				userinfo = pass
-			} else {
-				// No ":": a user name alone, or a DSN's password that
+			} else if addr := rest[at+1:]; strings.HasPrefix(addr, "tcp(") || strings.HasPrefix(addr, "unix(") || strings.HasPrefix(addr, "(") {
+				// No ":" before a MySQL DSN's address: a password that
 				// begins with "//" (root://p@tcp(...) is root's password
-				// "//p"): all of it is looked for.
+				// "//p"), all of which is looked for. A URL's user
+				// name alone is not.
 				userinfo = rest[:at]
 			}
 		}
@@ -96,7 +98,7 @@ func passwords(rawURL string) (userinfo string, all []string) {
 	if strings.Contains(rawURL, "://") {
 		// A name drivers unescape to a secret's (p%61ssword): its value,
 		// or what follows an escaped "=" in it.
-		for _, m := range escapedParam.FindAllStringSubmatchIndex(rawURL, -1) {
+		for _, m := range escapedName.FindAllStringSubmatchIndex(rawURL, -1) {
 			name, err := url.QueryUnescape(rawURL[m[2]:m[3]])
 			if err != nil || !secretName.MatchString(name) {
 				continue
@@ -104,7 +106,7 @@ func passwords(rawURL string) (userinfo string, all []string) {
 			if _, v, ok := strings.Cut(name, "="); ok && v != "" {
 				raw = append(raw, v)
 			}
-			if v := strings.TrimPrefix(rawURL[m[4]:m[5]], "="); v != "" {
+			if v := strings.TrimPrefix(rawURL[m[3]:blankAfter(rawURL, m[3])], "="); v != "" {
 				raw = append(raw, v)
 			}
 		}

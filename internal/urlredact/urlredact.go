@@ -21,11 +21,19 @@ const Mask = "xxxxx"
 // unescaped password is part of what is hidden.
 var secretParam = regexp.MustCompile(`(?i)((?:^|[?&;\s,])[a-z0-9_.-]*(?:pass|pwd|secret|token)[a-z0-9_.-]*\s*=\s*)('(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|[^\s'"]*)`)
 
-// escapedParam matches a URL query parameter whose name holds a percent
-// escape, and everything after it up to the next blank: drivers unescape
-// names (p%61ssword is password to pgx), so such a name is checked once
-// unescaped (see Redact).
-var escapedParam = regexp.MustCompile(`(?i)[?&;,]([^=&\s?#;,]*%[0-9a-f]{2}[^=&\s?#;,]*)(\S*)`)
+// escapedName matches the name of a URL query parameter that holds a
+// percent escape (not its value, so that every such parameter of a URL is
+// found): drivers unescape names (p%61ssword is password to pgx), so such
+// a name is checked once unescaped (see Redact).
+var escapedName = regexp.MustCompile(`(?i)[?&;,]([^=&\s?#;,]*%[0-9a-f]{2}[^=&\s?#;,]*)`)
+
+// blankAfter returns where the run of non-blank bytes of s at i ends.
+func blankAfter(s string, i int) int {
+	if j := strings.IndexAny(s[i:], " \t\n\f\r"); j >= 0 {
+		return i + j
+	}
+	return len(s)
+}
 
 // secretName matches a parameter name that holds a secret.
 var secretName = regexp.MustCompile(`(?i)pass|pwd|secret|token`)
@@ -74,9 +82,9 @@ func Redact(s string) string {
 		}
 		// A percent-escaped name that unescapes to a secret's: hidden
 		// with its value (an escaped "=" may put the value in it).
-		for _, m := range escapedParam.FindAllStringSubmatchIndex(s, -1) {
+		for _, m := range escapedName.FindAllStringSubmatchIndex(s, -1) {
 			if name, err := url.QueryUnescape(s[m[2]:m[3]]); err != nil || secretName.MatchString(name) {
-				cover(m[2], m[5])
+				cover(m[2], blankAfter(s, m[3]))
 			}
 		}
 	} else if at := strings.LastIndexByte(s, '@'); at >= 0 {
