@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -38,6 +39,12 @@ func (s *Store) renewAcrossSlots(ctx context.Context, old, new session.Digest, r
 		// session still there is still indexed and revocable.
 		return wrap("renew", takeErr)
 	}
+	// The old session is off its node: what follows completes the renewal
+	// or undoes it, and must not be cut short by the request's end (a
+	// cancelled context would leave the old session taken and never put
+	// back).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renewUndoTimeout)
+	defer cancel()
 	args := append([]any{ms(rec.ExpiresAt()), member(new, rec.UserID)}, fields(rec)...)
 	var created, moved *redis.Cmd
 	// The pipeline's own error is the first of its commands' errors; each
@@ -94,6 +101,10 @@ func (s *Store) renewAcrossSlots(ctx context.Context, old, new session.Digest, r
 	}
 	return wrap("renew", errors.Join(errs...))
 }
+
+// renewUndoTimeout bounds the part of a Cluster renewal after the take,
+// which ignores the caller's cancellation.
+const renewUndoTimeout = 10 * time.Second
 
 // restore puts back a session taken by takeScript, from its fields and
 // values, unless a revocation claimed its user-index entry (or the entry

@@ -297,8 +297,8 @@ return 1
 //     what it held, in one step on the index's node;
 //   - a renewal of a logged-in session moves its entry: on one node in its
 //     atomic renewScript, which changes nothing when the old entry is gone;
-//     on Cluster with moveIndexScript in the same pipeline as it takes the
-//     old session and creates the new one, undone when the old entry was
+//     on Cluster with moveIndexScript, in the pipeline that creates the
+//     new session once the old one was taken, undone when the old entry was
 //     gone. Either way, a renewal whose entry a revocation claimed does not
 //     happen;
 //   - the claimed sessions are then killed by killScript on their nodes. A

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -354,6 +355,37 @@ func TestClusterAcrossSlots(t *testing.T) {
 		}
 	})
 
+	// The request ends (its context cancelled) right after the take: the
+	// renewal still completes (or is undone) instead of leaving the old
+	// session taken and never put back.
+	t.Run("RenewCancelledAfterTheTake", func(t *testing.T) {
+		old, nw := apart(t)
+		user := userOn(t, nw, false)
+		create(t, old, record(user))
+		oldKey := prefix + "{" + hex.EncodeToString(old[:1]) + "}"
+		rctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		hook := &cancelAfter{match: func(cmd redis.Cmder) bool {
+			args := cmd.Args()
+			return len(args) > 3 && strings.EqualFold(fmt.Sprint(args[0]), "eval") && strings.HasPrefix(fmt.Sprint(args[3]), oldKey)
+		}, cancel: cancel}
+		hook.armed.Store(true)
+		cc.AddHook(hook)
+		defer hook.armed.Store(false)
+		err := st.Renew(rctx, old, nw, record(user))
+		if !hook.fired.Load() {
+			t.Fatal("the take was not seen")
+		}
+		_, oldErr := st.Load(ctx, old)
+		_, newErr := st.Load(ctx, nw)
+		switch {
+		case err == nil && newErr == nil && errors.Is(oldErr, session.ErrNotFound):
+		case err != nil && oldErr == nil && errors.Is(newErr, session.ErrNotFound):
+		default:
+			t.Fatalf("a renewal cancelled after its take: %v; old session %v, new session %v (one of them must load)", err, oldErr, newErr)
+		}
+	})
+
 	t.Run("RenewOldGone", func(t *testing.T) {
 		old, nw := apart(t)
 		if err := st.Renew(ctx, old, nw, record("erin")); !errors.Is(err, session.ErrNotFound) {
@@ -571,4 +603,26 @@ func sentinelApp(t *testing.T, st session.Store) func(path string, c *http.Cooki
 		h.ServeHTTP(w, r)
 		return w
 	}
+}
+
+// cancelAfter cancels a context once a command it matches has run, while
+// armed.
+type cancelAfter struct {
+	armed, fired atomic.Bool
+	match        func(redis.Cmder) bool
+	cancel       context.CancelFunc
+}
+
+func (h *cancelAfter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *cancelAfter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if h.armed.Load() && h.match(cmd) && h.fired.CompareAndSwap(false, true) {
+			h.cancel()
+		}
+		return err
+	}
+}
+func (h *cancelAfter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }
