@@ -177,7 +177,7 @@ func (s *Store) Delete(ctx context.Context, d session.Digest) (bool, error) {
 func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session.Record) error {
 	if r, ok := s.durable.(session.Renewer); ok {
 		if err := r.Renew(ctx, old, new, rec); err != nil {
-			return err
+			return s.goneDurably(ctx, "renew", old, err)
 		}
 	} else {
 		existed, err := s.durable.Delete(ctx, old)
@@ -185,7 +185,7 @@ func (s *Store) Renew(ctx context.Context, old, new session.Digest, rec *session
 			return err
 		}
 		if !existed {
-			return session.ErrNotFound
+			return s.goneDurably(ctx, "renew", old, session.ErrNotFound)
 		}
 		if err := s.durable.Create(ctx, new, rec); err != nil {
 			return err

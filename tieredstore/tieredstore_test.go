@@ -514,11 +514,12 @@ func TestStoreCallsPerRequest(t *testing.T) {
 
 // A session deleted in the durable store behind the cache's back (by a
 // tool that opens the durable store alone, such as sessionctl's
-// force-logout) has its cached copy dropped by the next write or touch
+// force-logout) has its cached copy dropped by the next write, touch or
+// renewal
 // that finds it gone: before, the copy kept answering reads, and each
 // request that tried to refresh it was still served as the session.
 func TestDurableDeletionDropsTheCachedCopy(t *testing.T) {
-	for _, op := range []string{"update", "touch"} {
+	for _, op := range []string{"update", "touch", "renew"} {
 		cache, durable := mem(t), mem(t)
 		s, _ := tieredstore.New(cache, durable)
 		ctx := context.Background()
@@ -531,10 +532,13 @@ func TestDurableDeletionDropsTheCachedCopy(t *testing.T) {
 			t.Fatalf("durable DeleteByUser = %d, %v", n, err)
 		}
 		var err error
-		if op == "update" {
+		switch op {
+		case "update":
 			err = s.Update(ctx, d, &session.Change{Set: map[string][]byte{"k": []byte(`"late"`)}})
-		} else {
+		case "touch":
 			err = s.Touch(ctx, d, time.Now(), time.Now().Add(time.Hour))
+		case "renew":
+			err = s.Renew(ctx, d, sessiontest.NewDigest(), record("u"))
 		}
 		if !errors.Is(err, session.ErrNotFound) {
 			t.Fatalf("%s of a session deleted durably: %v, want ErrNotFound", op, err)
