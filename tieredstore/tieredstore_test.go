@@ -515,9 +515,8 @@ func TestStoreCallsPerRequest(t *testing.T) {
 // A session deleted in the durable store behind the cache's back (by a
 // tool that opens the durable store alone, such as sessionctl's
 // force-logout) has its cached copy dropped by the next write, touch or
-// renewal
-// that finds it gone: before, the copy kept answering reads, and each
-// request that tried to refresh it was still served as the session.
+// renewal that finds it gone: before, the copy kept answering reads, and
+// each request that tried to refresh it was still served as the session.
 func TestDurableDeletionDropsTheCachedCopy(t *testing.T) {
 	for _, op := range []string{"update", "touch", "renew"} {
 		cache, durable := mem(t), mem(t)
