@@ -69,7 +69,6 @@ func (a *App) login(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	a.logins.Succeed(name)
 	// New token (no fixation), user bound, absolute deadline restarted.
 	if err := a.sessions.Login(r.Context(), userID); err != nil {
 		a.fail(w, err)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode"
@@ -28,8 +29,11 @@ import (
 // the count allows wait (up to queueFor) for those in progress, instead of
 // being refused, so a burst of correct logins from one address (a NAT) is
 // slowed, not turned away. It keeps at most maxKeys keys (the oldest go first), so
-// a flood of distinct names cannot grow it without bound. One process
-// only: behind several servers, keep the counters in a shared store.
+// a flood of distinct names cannot grow it without bound. A correct
+// password does not clear an account's failures (they leave the window):
+// names that fold alike share a budget, and the owner of one must not
+// clear another's. One process only: behind several servers, keep the
+// counters in a shared store.
 type Throttle struct {
 	mu          sync.Mutex
 	failures    map[string][]time.Time
@@ -68,16 +72,18 @@ func throttleKeys(r *http.Request, user string) []string {
 	return []string{throttleKey("user", foldAccount(user)), throttleKey("addr", host)}
 }
 
-// foldAccount is user with accents removed (NFKD, then the combining
-// marks, recomposed) and case folded. A transformer chain keeps state, so
-// each call builds its own.
+// foldAccount is user with accents and invisible format characters
+// removed (NFKD, then the combining marks and the Cf characters such as a
+// soft hyphen, recomposed), case folded and trailing spaces dropped (MySQL
+// compares names so: PAD SPACE collations ignore them). A transformer
+// chain keeps state, so each call builds its own.
 func foldAccount(user string) string {
-	fold := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	fold := transform.Chain(norm.NFKD, runes.Remove(runes.In(unicode.Mn)), runes.Remove(runes.In(unicode.Cf)), norm.NFC)
 	folded, _, err := transform.String(fold, user)
 	if err != nil {
 		folded = user
 	}
-	return cases.Fold().String(folded)
+	return strings.TrimRight(cases.Fold().String(folded), " ")
 }
 
 // throttleKey is the fixed-size key of a value of a kind.
@@ -186,14 +192,6 @@ func (t *Throttle) fail(keys []string) {
 		}
 		t.failures[k] = append(f, now)
 	}
-}
-
-// Succeed forgets the failures of an account after a correct password
-// (the address keeps its count: one client guessing many accounts).
-func (t *Throttle) Succeed(user string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.failures, throttleKey("user", foldAccount(user)))
 }
 
 // prune drops the failures of k that left the window and returns the rest.
