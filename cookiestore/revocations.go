@@ -163,12 +163,20 @@ func (r *Revocations) extend(ctx context.Context, d session.Digest, rec *session
 	if atMS == 0 && r.lineagesLeft(cur, c.Delete) >= maxLineages {
 		// Too many logged-out lineages: a "not before" now ends them all
 		// (and the user's other sessions authenticated until now), in
-		// one key instead of one more.
+		// one key instead of one more; the lineage logged out now keeps
+		// its own key (its session may have been authenticated on a
+		// server whose clock is ahead of this one's "now").
 		now := rec.LastSeen.UnixMilli()
 		nb := nbPrefix + strconv.FormatInt(now, 10)
 		c.Set = map[string][]byte{nb: []byte(strconv.FormatInt(now, 10))}
+		for k, v := range rec.Values {
+			c.Set[k] = v
+		}
 		c.Delete = c.Delete[:0]
 		for k := range cur.Values {
+			if _, kept := c.Set[k]; kept {
+				continue
+			}
 			if t, ok := notBefore(k); strings.HasPrefix(k, lnPrefix) || ok && t < now {
 				c.Delete = append(c.Delete, k)
 			}
