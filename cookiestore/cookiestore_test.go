@@ -62,6 +62,18 @@ type app struct {
 	h http.Handler
 }
 
+// revokingApp serves a client-side manager whose cookies a revocation
+// hook over a memory store revokes.
+func revokingApp(t testing.TB) *app {
+	mem := memstore.New(memstore.WithCleanupInterval(0))
+	t.Cleanup(mem.Stop)
+	rev, err := cookiestore.NewRevocations(mem, 12*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newApp(t, mustNew(t, [][]byte{key1}, cookiestore.WithRevocations(rev)))
+}
+
 // newApp serves a client-side manager on cs.
 func newApp(t testing.TB, cs *cookiestore.Store, opts ...session.Option) *app {
 	m, err := session.NewClientSide(cs, append([]session.Option{session.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
@@ -157,13 +169,7 @@ func TestThroughTheManager(t *testing.T) {
 }
 
 func TestRevocationHook(t *testing.T) {
-	mem := memstore.New(memstore.WithCleanupInterval(0))
-	defer mem.Stop()
-	rev, err := cookiestore.NewRevocations(mem, 12*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := newApp(t, mustNew(t, [][]byte{key1}, cookiestore.WithRevocations(rev)))
+	a := revokingApp(t)
 	anon := cookieOf(a.do("/set?k=x&v=1", ""))
 	c := cookieOf(a.do("/login?u=alice", anon))
 	// The pre-login cookie is dead after login (no fixation by a copy).
@@ -624,13 +630,7 @@ func (w *widestRecord) widest() int {
 // the old cookie is not revoked first (it was, and the client, refused the
 // new cookie, was left with a revoked one: logged out by a 413).
 func TestOversizeRenewalKeepsTheOldCookie(t *testing.T) {
-	mem := memstore.New(memstore.WithCleanupInterval(0))
-	defer mem.Stop()
-	rev, err := cookiestore.NewRevocations(mem, 12*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := newApp(t, mustNew(t, [][]byte{key1}, cookiestore.WithRevocations(rev)))
+	a := revokingApp(t)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/renew-big", func(w http.ResponseWriter, r *http.Request) {
 		session.FromContext(r.Context()).Set("big", strings.Repeat("x", 5000))
