@@ -67,9 +67,12 @@ func (s *Store) renewAcrossSlots(ctx context.Context, old, new session.Digest, r
 	if moved != nil {
 		// A session missing from its user's index would escape
 		// force-logout: without the index entry, the renewal fails.
+		// -1: the lineage is being revoked, whoever the old session's
+		// user was (a login over an anonymous session of the same
+		// creation time included): the new session was not indexed.
 		was, err := moved.Int()
 		indexErr = err
-		claimed = err == nil && oldUser == rec.UserID && was == 0
+		claimed = err == nil && (was == -1 || oldUser == rec.UserID && was == 0)
 	}
 	if createErr == nil && indexErr == nil && !claimed {
 		if oldUser != "" && oldUser != rec.UserID {

@@ -345,10 +345,10 @@ return 0
 // moveIndexScript (Cluster renewals): KEYS = user index; ARGV = old digest,
 // new digest, the session's creation time (ms). Replaces the old entry by
 // the new one and returns 1 when the old entry was there, 0 when it was not
-// (claimed by a revocation, or not this user's); returns 0 and changes
+// (claimed by a revocation, or not this user's); returns -1 and changes
 // nothing when the session's lineage is being revoked (markLineageScript).
 var moveIndexScript = redis.NewScript(`
-if redis.call('HEXISTS', KEYS[1], 'L:' .. ARGV[3]) == 1 then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'L:' .. ARGV[3]) == 1 then return -1 end
 local was = redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[2], '')
 return was

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -383,6 +384,26 @@ func TestClusterAcrossSlots(t *testing.T) {
 		case err != nil && oldErr == nil && errors.Is(newErr, session.ErrNotFound):
 		default:
 			t.Fatalf("a renewal cancelled after its take: %v; old session %v, new session %v (one of them must load)", err, oldErr, newErr)
+		}
+	})
+
+	// A login over an anonymous session whose creation time is that of a
+	// lineage of the user being revoked (markLineageScript's marker): the
+	// index entry is not written, so the login must not stand either
+	// (before, it succeeded with its session out of the user's index,
+	// beyond every revocation's reach).
+	t.Run("LoginIntoLineageBeingRevoked", func(t *testing.T) {
+		old, nw := apart(t)
+		create(t, old, record(""))
+		rec := record("frank")
+		if err := cc.HSet(ctx, prefix+"user:frank", "L:"+strconv.FormatInt(rec.Created.UnixMilli(), 10), "").Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Renew(ctx, old, nw, rec); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("a login into a lineage being revoked = %v, want ErrNotFound", err)
+		}
+		if _, err := st.Load(ctx, nw); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("the new session of a login into a lineage being revoked: %v", err)
 		}
 	})
 
