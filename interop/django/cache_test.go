@@ -106,11 +106,7 @@ func TestDjangoCache(t *testing.T) {
 	m := newManager(t, st)
 	ctx := context.Background()
 
-	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
-	s, err := m.Lookup(ctx, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, s := djangoLogin(t, py, m, "alice")
 	if uid, _ := s.UserID(); uid != ids["alice"] {
 		t.Fatalf("Go sees user %q", uid)
 	}

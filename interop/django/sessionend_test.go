@@ -25,11 +25,7 @@ func TestGoSaveAfterDjangoLogoutResurrectsNothing(t *testing.T) {
 			py, st, _ := b.start(t)
 			m := newManager(t, st)
 			ctx := context.Background()
-			key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
-			s, err := m.Lookup(ctx, key)
-			if err != nil {
-				t.Fatal(err)
-			}
+			key, s := djangoLogin(t, py, m, "alice")
 			if err := s.Set("written_late", "go"); err != nil {
 				t.Fatal(err)
 			}

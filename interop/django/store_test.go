@@ -161,6 +161,18 @@ func newManager(t *testing.T, st session.Store) *session.Manager {
 	return m
 }
 
+// djangoLogin has Django log user in and returns the session key and the
+// session as m looks it up.
+func djangoLogin(t *testing.T, py *pyproc.Proc, m *session.Manager, user string) (string, *session.Session) {
+	t.Helper()
+	key := py.Call(map[string]any{"op": "login", "user": user})["key"].(string)
+	s, err := m.Lookup(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, s
+}
+
 // The whole round trip with a real Django on SQLite, PostgreSQL and
 // MariaDB: Django logs in, Go sees the user and writes, Django reads it; a
 // logout on either side ends the session for both; a password change in
@@ -174,11 +186,7 @@ func TestDjangoRoundTrip(t *testing.T) {
 			ctx := context.Background()
 
 			// Django logs alice in; Go sees her and writes a key.
-			key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
-			s, err := m.Lookup(ctx, key)
-			if err != nil {
-				t.Fatal(err)
-			}
+			key, s := djangoLogin(t, py, m, "alice")
 			if uid, _ := s.UserID(); uid != alice {
 				t.Fatalf("Go sees user %q, want %q", uid, alice)
 			}
@@ -195,7 +203,7 @@ func TestDjangoRoundTrip(t *testing.T) {
 
 			// Django writes; Go reads.
 			py.Call(map[string]any{"op": "set", "key": key, "name": "from_django", "value": []any{1, "Zoë"}})
-			s, err = m.Lookup(ctx, key)
+			s, err := m.Lookup(ctx, key)
 			if err != nil {
 				t.Fatal(err)
 			}
