@@ -70,7 +70,8 @@ func (m *Manager) DeleteExpired(ctx context.Context, batch int, progress func(to
 // RevokeUser deletes every session of a user (force logout) and returns how
 // many it deleted. Requests presenting those sessions are anonymous from
 // then on, on every server sharing the store. It needs a store implementing
-// UserIndex.
+// UserIndex, or a client-side manager with a revocation hook
+// (ClientRevoker), whose revoked cookies cannot be counted: it returns 0.
 func (m *Manager) RevokeUser(ctx context.Context, userID string) (int, error) {
 	if m.client != nil {
 		return 0, m.revokeClientUser(ctx, userID)

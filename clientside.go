@@ -126,9 +126,13 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 		// rounds).
 		s.newLineage = true
 	}
+	created := now
+	if !s.created.IsZero() {
+		created = s.created // chosen by RevokeOtherSessions, which kept it
+	}
 	switch {
 	case s.rec == nil && (len(s.values) > 0 || s.login):
-		rec = &Record{Created: now, AbsExpiry: now.Add(m.absoluteFor(s)), Version: 1}
+		rec = &Record{Created: created, AbsExpiry: now.Add(m.absoluteFor(s)), Version: 1}
 		reason = "create"
 	case s.rec != nil && (s.dirty() || s.reseal || m.touchDue(s.rec, now)):
 		c := *s.rec // its values are replaced by the session's below
@@ -152,7 +156,7 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 		rec.UserID, rec.AuthTime = s.userID, s.authTime
 	}
 	if s.newLineage {
-		rec.Created = now // another user's session: a new session, not a continuation
+		rec.Created = created // a new session, not a continuation
 	}
 	if s.login || s.absOverride > 0 {
 		rec.AbsExpiry = m.capLifetime(rec, now.Add(m.loginLifetime(s, s.rec)))
@@ -270,4 +274,65 @@ func (m *Manager) revokeClientUser(ctx context.Context, userID string) error {
 	}
 	m.emit(ctx, Event{Kind: EventRevoked, UserID: userID, Reason: "all client-side sessions of the user"})
 	return nil
+}
+
+// revokeClientOthers ends the client-side sessions of the request's user
+// but the request's own, through the revocation hook, as revokeClientUser
+// ends them all. The session kept is named by its creation time (its
+// renewals keep it); when the commit gives the session a new one (a login
+// in this request, or a session not stored yet), that time is chosen now.
+func (m *Manager) revokeClientOthers(ctx context.Context) error {
+	s, err := m.sessionFor(ctx)
+	if err != nil {
+		return err
+	}
+	or, ok := m.revoker.(ClientOthersRevoker)
+	if !ok {
+		return fmt.Errorf("%w: the client-side store's revocation hook cannot keep one session while revoking the others (ClientOthersRevoker)", ErrUnsupported)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		// The cookie sent may carry a creation time not known here.
+		return ErrCommitted
+	}
+	if err := s.loadLifecycle(); err != nil {
+		return err
+	}
+	user := s.currentUser()
+	if user == "" {
+		return ErrNotLoggedIn
+	}
+	keep := s.created
+	switch {
+	case !keep.IsZero():
+	case s.rec == nil || s.login || s.newLineage:
+		keep = m.now().Truncate(time.Millisecond)
+		s.created = keep
+	default:
+		keep = s.rec.Created
+	}
+	at := m.now()
+	if err := or.RevokeUserExcept(ctx, user, at, keep); errors.Is(err, ErrUnsupported) {
+		return err // a store without a hook: nothing was done
+	} else if err != nil {
+		return s.failWith(&StoreError{Op: "revoke other sessions", Err: err})
+	}
+	if end := m.now(); end.After(at) {
+		// As in revokeClientUser: a login racing the first record.
+		if err := or.RevokeUserExcept(ctx, user, end, keep); err != nil {
+			return s.failWith(&StoreError{Op: "revoke other sessions", Err: err})
+		}
+	}
+	m.emit(ctx, Event{Kind: EventRevoked, UserID: user, Reason: "the user's other client-side sessions"})
+	return nil
+}
+
+// failWith records err as the request's failure, as Manager.failRequest
+// does, with s.mu held.
+func (s *Session) failWith(err error) error {
+	if s.failErr == nil {
+		s.failErr = err
+	}
+	return err
 }

@@ -61,6 +61,19 @@ type ClientLineageRevoker interface {
 	RevokeLineage(ctx context.Context, userID string, created time.Time) error
 }
 
+// ClientOthersRevoker is the optional capability of a ClientRevoker to end
+// every session of a user but one ("log out other devices"):
+// Manager.RevokeOtherSessions uses it on a client-side manager, which
+// without it answers ErrUnsupported.
+type ClientOthersRevoker interface {
+	// RevokeUserExcept rejects every session of the user authenticated
+	// before at, as RevokeUser does, except those created at keep: the
+	// session the call is made from and its renewals (another session of
+	// the user created in the same millisecond is kept too). A later
+	// revocation of the user covers them as usual.
+	RevokeUserExcept(ctx context.Context, userID string, at, keep time.Time) error
+}
+
 // ClientRevocationLifetime is implemented by a ClientRevoker whose
 // revocations of a user's sessions (RevokeUser, and the logouts of
 // ClientLineageRevoker) last a fixed time after they are made, as

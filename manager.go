@@ -384,6 +384,7 @@ func (s *Session) reset() {
 	s.changed = nil
 	s.cleared = false
 	s.renew, s.login, s.newLineage, s.userID, s.authTime = false, false, false, "", time.Time{}
+	s.created = time.Time{}
 	s.expirySet, s.idleOverride, s.absOverride, s.closeCookie = false, 0, 0, m.expireOnClose
 }
 

@@ -44,6 +44,9 @@ type Session struct {
 	authTime     time.Time
 	idleOverride time.Duration
 	absOverride  time.Duration // SetLifetime: the absolute lifetime of this session
+	// created is the creation time a client-side commit gives a new
+	// session (a login's), when RevokeOtherSessions chose it beforehand.
+	created time.Time
 
 	// Flags, together so that the struct has no padding between them.
 	hasToken    bool // the client presented a well-formed token

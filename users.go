@@ -272,9 +272,18 @@ func (m *Manager) endLineage(ctx context.Context, rec *Record) error {
 // after a password change). It returns how many it ended. It completes even
 // if the client disconnects meanwhile (bounded by ctx's deadline, or 10
 // seconds).
+//
+// On a client-side manager (NewClientSide) it needs a revocation hook
+// implementing ClientOthersRevoker (cookiestore's does) and must be called
+// before the response is written (ErrCommitted otherwise); the cookies it
+// ends cannot be counted, so it returns 0. A login earlier in the request
+// is kept: the session it starts is the request's own.
 func (m *Manager) RevokeOtherSessions(ctx context.Context) (int, error) {
 	ctx, cancel := detached(ctx)
 	defer cancel()
+	if m.client != nil {
+		return 0, m.revokeClientOthers(ctx)
+	}
 	user, err := m.currentUser(ctx, true)
 	if err != nil {
 		return 0, err

@@ -21,7 +21,8 @@
 // only clears the browser's copy. With WithRevocations, logout and renewal
 // record the session id server-side and RevokeUser records a per-user "not
 // before" time, both checked on every Open (one or two reads of the
-// revocation store per request).
+// revocation store per request); RevokeOtherSessions records one that
+// spares the lineage of the session it is called from.
 //
 // Size: browsers keep cookies up to 4096 bytes (name plus value). The
 // manager refuses to commit a larger one with session.ErrCookieTooLarge
@@ -219,6 +220,16 @@ func (s *Store) RevokeUser(ctx context.Context, userID string, at time.Time) err
 	return s.revocations.revokeUser(ctx, userID, at)
 }
 
+// RevokeUserExcept implements session.ClientOthersRevoker through the
+// revocation hook (Manager.RevokeOtherSessions); without one it returns an
+// error wrapping session.ErrUnsupported, as RevokeUser does.
+func (s *Store) RevokeUserExcept(ctx context.Context, userID string, at, keep time.Time) error {
+	if s.revocations == nil {
+		return fmt.Errorf("%w: cookiestore has no revocation hook", session.ErrUnsupported)
+	}
+	return s.revocations.revokeUserExcept(ctx, userID, at, keep)
+}
+
 // RevokeLineage implements session.ClientLineageRevoker through the
 // revocation hook: the user's cookies created at created (a session and
 // its renewals) are rejected from now on. Without a hook, like
@@ -242,6 +253,7 @@ func (s *Store) RevocationLifetime() time.Duration {
 }
 
 var (
+	_ session.ClientOthersRevoker      = (*Store)(nil)
 	_ session.ClientRevocationLifetime = (*Store)(nil)
 	_ session.ClientStore              = (*Store)(nil)
 	_ session.ClientRevoker            = (*Store)(nil)

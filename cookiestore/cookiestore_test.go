@@ -103,6 +103,22 @@ func appFor(m *session.Manager) *app {
 			http.Error(w, err.Error(), 500)
 		}
 	})
+	mux.HandleFunc("/renew", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.Renew(r.Context()); err != nil {
+			http.Error(w, err.Error(), 500)
+		}
+	})
+	mux.HandleFunc("/revoke-others", func(w http.ResponseWriter, r *http.Request) {
+		if u := r.FormValue("login"); u != "" {
+			if err := m.Login(r.Context(), u); err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+		}
+		if _, err := m.RevokeOtherSessions(r.Context()); err != nil {
+			http.Error(w, err.Error(), 500)
+		}
+	})
 	mux.HandleFunc("/whoami", func(w http.ResponseWriter, r *http.Request) {
 		u, _ := session.FromContext(r.Context()).UserID()
 		io.WriteString(w, u)

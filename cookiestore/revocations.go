@@ -29,7 +29,10 @@ import (
 // cookie that a racing renewal sealed; the user's logged-in cookies cost no
 // more lookups than before. It lists at most 256 lineages: a logout beyond
 // them (a client looping login and logout) records a "not before" time
-// instead, which logs the user's other sessions out too.
+// instead, which logs the user's other sessions out too. "Log out other
+// devices" (Manager.RevokeOtherSessions) records a "not before" time and,
+// in the same change, the lineage it spares up to that time; a later
+// revocation of the user supersedes both.
 type Revocations struct {
 	store    session.Store
 	lifetime time.Duration
@@ -104,28 +107,49 @@ const nbPrefix = "nb:"
 // "ln:<created ms>" (see session.ClientLineageRevoker).
 const lnPrefix = "ln:"
 
+// kpPrefix starts the keys of a user's marker that keep one lineage out of
+// the "not before" times up to a bound: "kp:<created ms>:<bound ms>", the
+// lineage RevokeOtherSessions was called from. A "not before" time after
+// the bound covers the lineage as usual.
+const kpPrefix = "kp:"
+
 func (r *Revocations) revokeUser(ctx context.Context, user string, at time.Time) error {
-	if err := r.record(ctx, user, nbPrefix+strconv.FormatInt(at.UnixMilli(), 10), at.UnixMilli()); err != nil {
+	if err := r.record(ctx, user, at.UnixMilli(), nbPrefix+strconv.FormatInt(at.UnixMilli(), 10)); err != nil {
 		return fmt.Errorf("cookiestore: recording a user revocation: %w", err)
 	}
 	return nil
 }
 
+// revokeUserExcept records a "not before" time at and, in the same change,
+// the lineage created at keep as kept up to it.
+func (r *Revocations) revokeUserExcept(ctx context.Context, user string, at, keep time.Time) error {
+	atMS := at.UnixMilli()
+	kp := kpPrefix + strconv.FormatInt(keep.UnixMilli(), 10) + ":" + strconv.FormatInt(atMS, 10)
+	if err := r.record(ctx, user, atMS, nbPrefix+strconv.FormatInt(atMS, 10), kp); err != nil {
+		return fmt.Errorf("cookiestore: recording a revocation of a user's other sessions: %w", err)
+	}
+	return nil
+}
+
 func (r *Revocations) revokeLineage(ctx context.Context, user string, created time.Time) error {
-	if err := r.record(ctx, user, lnPrefix+strconv.FormatInt(created.UnixMilli(), 10), 0); err != nil {
+	if err := r.record(ctx, user, 0, lnPrefix+strconv.FormatInt(created.UnixMilli(), 10)); err != nil {
 		return fmt.Errorf("cookiestore: recording a revoked session: %w", err)
 	}
 	return nil
 }
 
-// record adds key to the user's marker, creating it if needed; atMS is the
-// not-before time the key records (0 for a lineage key).
-func (r *Revocations) record(ctx context.Context, user, key string, atMS int64) error {
+// record adds keys to the user's marker, creating it if needed; atMS is
+// the not-before time the keys record (0 for a lineage key).
+func (r *Revocations) record(ctx context.Context, user string, atMS int64, keys ...string) error {
 	now := r.now()
 	d := userKey(user)
 	// The value is when the key was recorded: a lineage key is kept until
 	// every cookie sealed up to then has expired (see extend).
-	rec := marker(now, now.Add(markerForever), map[string][]byte{key: []byte(strconv.FormatInt(now.UnixMilli(), 10))})
+	values := make(map[string][]byte, len(keys))
+	for _, k := range keys {
+		values[k] = []byte(strconv.FormatInt(now.UnixMilli(), 10))
+	}
+	rec := marker(now, now.Add(markerForever), values)
 	rec.IdleExpiry = now.Add(r.lifetime)
 	err := r.store.Create(ctx, d, rec)
 	if errors.Is(err, session.ErrExists) {
@@ -156,6 +180,9 @@ func (r *Revocations) extend(ctx context.Context, d session.Digest, rec *session
 	for k, v := range cur.Values {
 		if t, ok := notBefore(k); ok && t < atMS {
 			c.Delete = append(c.Delete, k)
+		} else if _, bound, ok := keptLineage(k); ok && bound < atMS {
+			// A later "not before" covers the lineage it kept.
+			c.Delete = append(c.Delete, k)
 		} else if recorded, err := strconv.ParseInt(string(v), 10, 64); err == nil && strings.HasPrefix(k, lnPrefix) && recorded < expired {
 			c.Delete = append(c.Delete, k)
 		}
@@ -177,7 +204,11 @@ func (r *Revocations) extend(ctx context.Context, d session.Digest, rec *session
 			if _, kept := c.Set[k]; kept {
 				continue
 			}
-			if t, ok := notBefore(k); strings.HasPrefix(k, lnPrefix) || ok && t < now {
+			t, ok := notBefore(k)
+			if !ok {
+				_, t, ok = keptLineage(k)
+			}
+			if strings.HasPrefix(k, lnPrefix) || ok && t < now {
 				c.Delete = append(c.Delete, k)
 			}
 		}
@@ -222,6 +253,22 @@ func notBefore(key string) (int64, bool) {
 	return v, err == nil && strings.HasPrefix(key, nbPrefix)
 }
 
+// keptLineage parses a key of a user's marker that keeps a lineage (see
+// kpPrefix): its creation time and the bound, in milliseconds.
+func keptLineage(key string) (created, bound int64, ok bool) {
+	rest, found := strings.CutPrefix(key, kpPrefix)
+	if !found {
+		return 0, 0, false
+	}
+	c, b, found := strings.Cut(rest, ":")
+	if !found {
+		return 0, 0, false
+	}
+	created, err1 := strconv.ParseInt(c, 10, 64)
+	bound, err2 := strconv.ParseInt(b, 10, 64)
+	return created, bound, err1 == nil && err2 == nil
+}
+
 // check rejects a revoked session or one of a user revoked after it began.
 func (r *Revocations) check(ctx context.Context, id session.Digest, rec *session.Record) error {
 	_, err := r.store.Load(ctx, sessionKey(id))
@@ -241,15 +288,26 @@ func (r *Revocations) check(ctx context.Context, id session.Digest, rec *session
 	if err != nil {
 		return fmt.Errorf("cookiestore: checking revocations: %w", err)
 	}
+	// The "not before" times up to kept are not this session's when it is
+	// the lineage RevokeOtherSessions was called from.
+	created := rec.Created.UnixMilli()
+	kept := int64(-1 << 63)
+	for k := range m.Values {
+		if c, bound, ok := keptLineage(k); ok && c == created {
+			kept = max(kept, bound)
+		}
+	}
 	nb := int64(-1 << 63)
 	for k, v := range m.Values {
-		if t, ok := notBefore(k); ok && t > nb {
-			nb = t
-		} else if k == "nb" {
-			t, err := strconv.ParseInt(string(v), 10, 64)
-			if err != nil {
+		t, ok := notBefore(k)
+		if !ok && k == "nb" {
+			var err error
+			if t, err = strconv.ParseInt(string(v), 10, 64); err != nil {
 				return fmt.Errorf("cookiestore: revocation record of a user: %w", err)
 			}
+			ok = true
+		}
+		if ok && t > kept {
 			nb = max(nb, t)
 		}
 	}

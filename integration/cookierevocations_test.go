@@ -34,99 +34,12 @@ const markerLifetime = 3 * time.Second
 // own end).
 func TestCookieRevocationMarkers(t *testing.T) {
 	ctx := context.Background()
-	client := redis.NewClient(&redis.Options{Addr: env("SESSION_TEST_REDIS_ADDR", "127.0.0.1:6379")})
-	t.Cleanup(func() { client.Close() })
-	pool, err := pgxpool.New(ctx, env("SESSION_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	stores := map[string]func(t *testing.T) session.Store{
-		"redis": func(t *testing.T) session.Store {
-			prefix := "cookierev-" + suffix() + ":"
-			st, err := redisstore.New(ctx, client, redisstore.WithPrefix(prefix))
-			if err != nil {
-				t.Fatalf("Redis is required: %v", err)
-			}
-			t.Cleanup(func() {
-				keys, _ := client.Keys(ctx, prefix+"*").Result()
-				for _, k := range keys {
-					client.Del(ctx, k)
-				}
-			})
-			return st
-		},
-		"sqlite": func(t *testing.T) session.Store {
-			st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "markers.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
-		},
-		"postgres": func(t *testing.T) session.Store {
-			table := "cookierev_" + suffix()
-			st, err := pgstore.New(ctx, pool, pgstore.WithTable(table))
-			if err != nil {
-				t.Fatalf("PostgreSQL is required: %v", err)
-			}
-			t.Cleanup(func() { st.Close(); pool.Exec(ctx, `DROP TABLE "`+table+`"`) })
-			return st
-		},
-	}
-	for name, open := range stores {
+	for name, open := range markerStores(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			markers := open(t)
-			rev, err := cookiestore.NewRevocations(markers, markerLifetime)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cs, err := cookiestore.New([][]byte{[]byte("0123456789abcdef0123456789abcdef")}, cookiestore.WithRevocations(rev))
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := session.NewClientSide(cs, session.WithLogger(slog.New(slog.DiscardHandler)),
-				session.WithIdleTimeout(markerLifetime), session.WithAbsoluteTimeout(markerLifetime))
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if u := r.FormValue("login"); u != "" {
-					if err := m.Login(r.Context(), u); err != nil {
-						http.Error(w, err.Error(), http.StatusInternalServerError)
-					}
-					return
-				}
-				u, err := session.FromContext(r.Context()).UserID()
-				if err != nil {
-					http.Error(w, err.Error(), http.StatusInternalServerError)
-					return
-				}
-				w.Write([]byte(u))
-			}))
-			do := func(query string, cookie *http.Cookie) *httptest.ResponseRecorder {
-				r := httptest.NewRequest("GET", "https://example.test/?"+query, nil)
-				if cookie != nil {
-					r.AddCookie(cookie)
-				}
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, r)
-				if w.Code != http.StatusOK {
-					t.Fatalf("%q: %d %s", query, w.Code, w.Body)
-				}
-				return w
-			}
-			login := func() *http.Cookie {
-				for _, c := range do("login=bob", nil).Result().Cookies() {
-					if c.Name == m.CookieName() && c.Value != "" {
-						return c
-					}
-				}
-				t.Fatal("login set no cookie")
-				return nil
-			}
-			whoami := func(c *http.Cookie) string { return do("", c).Body.String() }
+			ca := newCookieRevApp(t, markers)
+			m, login, whoami := ca.m, ca.login, ca.whoami
 
 			start := time.Now()
 			first := login()
@@ -164,3 +77,162 @@ func TestCookieRevocationMarkers(t *testing.T) {
 		})
 	}
 }
+
+// markerStores opens, for each store the revocation markers of cookie
+// sessions are tested in, a store of its own (a Redis prefix, a SQLite
+// file, a PostgreSQL table), removed when the test using it ends.
+func markerStores(t *testing.T) map[string]func(t *testing.T) session.Store {
+	ctx := context.Background()
+	client := redis.NewClient(&redis.Options{Addr: env("SESSION_TEST_REDIS_ADDR", "127.0.0.1:6379")})
+	t.Cleanup(func() { client.Close() })
+	pool, err := pgxpool.New(ctx, env("SESSION_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return map[string]func(t *testing.T) session.Store{
+		"redis": func(t *testing.T) session.Store {
+			prefix := "cookierev-" + suffix() + ":"
+			st, err := redisstore.New(ctx, client, redisstore.WithPrefix(prefix))
+			if err != nil {
+				t.Fatalf("Redis is required: %v", err)
+			}
+			t.Cleanup(func() {
+				keys, _ := client.Keys(ctx, prefix+"*").Result()
+				for _, k := range keys {
+					client.Del(ctx, k)
+				}
+			})
+			return st
+		},
+		"sqlite": func(t *testing.T) session.Store {
+			st, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "markers.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		},
+		"postgres": func(t *testing.T) session.Store {
+			table := "cookierev_" + suffix()
+			st, err := pgstore.New(ctx, pool, pgstore.WithTable(table))
+			if err != nil {
+				t.Fatalf("PostgreSQL is required: %v", err)
+			}
+			t.Cleanup(func() { st.Close(); pool.Exec(ctx, `DROP TABLE "`+table+`"`) })
+			return st
+		},
+	}
+}
+
+// Cookie sessions' "log out other devices" on the stores their markers are
+// kept in: the marker's "not before" key and the lineage it spares are
+// written in one change, and a second call from another device replaces
+// the first's keys (deleted in the same change).
+func TestCookieRevokeOtherSessionsOnStores(t *testing.T) {
+	for name, open := range markerStores(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ca := newCookieRevApp(t, open(t))
+			first := ca.login()
+			time.Sleep(2 * time.Millisecond)
+			second := ca.login()
+			time.Sleep(2 * time.Millisecond)
+			ca.do("others=1", second)
+			if got := ca.whoami(first); got != "" {
+				t.Fatalf("the other device still works: %q", got)
+			}
+			if got := ca.whoami(second); got != "bob" {
+				t.Fatalf("the device that called it: %q", got)
+			}
+			time.Sleep(2 * time.Millisecond)
+			third := ca.login()
+			time.Sleep(2 * time.Millisecond)
+			ca.do("others=1", third)
+			if got := ca.whoami(second); got != "" {
+				t.Fatalf("after a second call from another device, the first caller still works: %q", got)
+			}
+			if got := ca.whoami(third); got != "bob" {
+				t.Fatalf("the second caller: %q", got)
+			}
+		})
+	}
+}
+
+// cookieRevApp serves a client-side manager whose revocation markers are
+// in a given store: "login=<user>" logs in, "others=1" calls
+// RevokeOtherSessions, anything else answers the session's user.
+type cookieRevApp struct {
+	t *testing.T
+	m *session.Manager
+	h http.Handler
+}
+
+func newCookieRevApp(t *testing.T, markers session.Store) *cookieRevApp {
+	t.Helper()
+	rev, err := cookiestore.NewRevocations(markers, markerLifetime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := cookiestore.New([][]byte{[]byte("0123456789abcdef0123456789abcdef")}, cookiestore.WithRevocations(rev))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := session.NewClientSide(cs, session.WithLogger(slog.New(slog.DiscardHandler)),
+		session.WithIdleTimeout(markerLifetime), session.WithAbsoluteTimeout(markerLifetime))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u := r.FormValue("login"); u != "" {
+			if err := m.Login(r.Context(), u); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+			}
+			return
+		}
+		if r.FormValue("others") != "" {
+			if _, err := m.RevokeOtherSessions(r.Context()); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+			}
+			return
+		}
+		u, err := session.FromContext(r.Context()).UserID()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Write([]byte(u))
+	}))
+	return &cookieRevApp{t: t, m: m, h: h}
+}
+
+// do sends query with cookie (none when nil) and fails the test unless the
+// answer is 200.
+func (a *cookieRevApp) do(query string, cookie *http.Cookie) *httptest.ResponseRecorder {
+	a.t.Helper()
+	r := httptest.NewRequest("GET", "https://example.test/?"+query, nil)
+	if cookie != nil {
+		r.AddCookie(cookie)
+	}
+	w := httptest.NewRecorder()
+	a.h.ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		a.t.Fatalf("%q: %d %s", query, w.Code, w.Body)
+	}
+	return w
+}
+
+// login logs bob in on a new session and returns its cookie.
+func (a *cookieRevApp) login() *http.Cookie {
+	a.t.Helper()
+	for _, c := range a.do("login=bob", nil).Result().Cookies() {
+		if c.Name == a.m.CookieName() && c.Value != "" {
+			return c
+		}
+	}
+	a.t.Fatal("login set no cookie")
+	return nil
+}
+
+// whoami answers the user of the session cookie names.
+func (a *cookieRevApp) whoami(c *http.Cookie) string { return a.do("", c).Body.String() }
