@@ -177,6 +177,22 @@ func (e *env) explain(err error, capability string) error {
 	return err
 }
 
+// noteEmpty tells the administrator, on stderr, when a command found
+// nothing because the store holds no live session at all: on Redis a
+// mistyped ?prefix= opens an empty key space without error (SQL stores
+// refuse a missing table). Stores that cannot count are not checked.
+func (e *env) noteEmpty(ctx context.Context) {
+	n, err := e.m.CountActive(ctx)
+	if err != nil || n > 0 {
+		return
+	}
+	where := ""
+	if e.st.Kind == "redis" {
+		where = " (on Redis, the URL's ?prefix=)"
+	}
+	fmt.Fprintf(e.stderr, "sessionctl: note: the store holds no live session at all; if that is unexpected, check --store%s\n", where)
+}
+
 // count counts the live sessions through the manager.
 func (e *env) count(ctx context.Context) (int64, error) {
 	n, err := e.m.CountActive(ctx)
@@ -193,6 +209,9 @@ func cmdCount(args []string) (func(context.Context, *env) error, error) {
 			return err
 		}
 		fmt.Fprintln(e.stdout, n)
+		if n == 0 {
+			e.noteEmpty(ctx)
+		}
 		return nil
 	}, nil
 }
@@ -286,6 +305,9 @@ func cmdList(args []string) (func(context.Context, *env) error, error) {
 			return err
 		}
 		fmt.Fprintf(e.stderr, "%d sessions\n", len(list))
+		if len(list) == 0 {
+			e.noteEmpty(ctx)
+		}
 		return nil
 	}, nil
 }
@@ -316,6 +338,9 @@ func cmdRevoke(args []string) (func(context.Context, *env) error, error) {
 				return e.explain(err, "UserIndex")
 			}
 			fmt.Fprintf(e.stdout, "revoked %d sessions of %s\n", n, termtext.Printable(*user, 0))
+			if n == 0 {
+				e.noteEmpty(ctx)
+			}
 			return nil
 		}
 		existed, err := e.m.AdminRevokeSession(ctx, *handle)

@@ -26,7 +26,10 @@
 // never printed. Text that came from clients (user agents, addresses) is
 // printed with control characters escaped. On a Redis whose
 // maxmemory-policy may evict indexes (allkeys-*), every command warns on
-// stderr, and revoke --user refuses without --force.
+// stderr, and revoke --user refuses without --force. A Redis key prefix
+// cannot be told missing from empty: when count, list or revoke --user
+// finds nothing in a store without any live session, a note on stderr says
+// so (a mistyped ?prefix=?); Memcached, which cannot count, gets no note.
 //
 // Exit status: 0 success, 1 the operation failed (unreachable store,
 // missing file or table, damaged file, missing capability, store error), 2

@@ -247,6 +247,22 @@ func TestRedis(t *testing.T) {
 	if out, _, code := sessionctl(t, "--store", url, "revoke", "--user", "alice"); code != 0 || !strings.Contains(out, "revoked 3 sessions of alice") {
 		t.Fatalf("revoke after rebuild-index: %d %q", code, out)
 	}
+
+	// Issue 18: a mistyped ?prefix= opens an empty key space without
+	// error; a command that finds nothing then says the store holds no
+	// session at all (it printed "revoked 0 sessions" and nothing else).
+	populate(t, url)
+	typo := strings.Replace(url, "prefix="+prefix, "prefix=typo-"+prefix, 1)
+	for _, args := range [][]string{{"revoke", "--user", "alice"}, {"count"}, {"list", "--user", "alice"}} {
+		out, errOut, code := sessionctl(t, append([]string{"--store", typo}, args...)...)
+		if code != 0 || !strings.Contains(errOut, "no live session at all") || !strings.Contains(errOut, "?prefix=") {
+			t.Fatalf("%v under a mistyped prefix: exit %d, %q %q", args, code, out, errOut)
+		}
+	}
+	// Nothing for one user in a store with sessions is no reason for it.
+	if out, errOut, code := sessionctl(t, "--store", url, "revoke", "--user", "nobody"); code != 0 || !strings.Contains(out, "revoked 0") || strings.Contains(errOut, "no live session") {
+		t.Fatalf("revoke of a user without sessions: exit %d, %q %q", code, out, errOut)
+	}
 }
 
 func TestUsageAndFailureExitCodes(t *testing.T) {
