@@ -279,8 +279,10 @@ func (m *Manager) revokeClientUser(ctx context.Context, userID string) error {
 // revokeClientOthers ends the client-side sessions of the request's user
 // but the request's own, through the revocation hook, as revokeClientUser
 // ends them all. The session kept is named by its creation time (its
-// renewals keep it); when the commit gives the session a new one (a login
-// in this request, or a session not stored yet), that time is chosen now.
+// renewals keep it), which a login in this request, before or after the
+// call, keeps too: when the commit would give the session a new one (a
+// login before the call, or a session not stored yet), that time is
+// chosen now.
 func (m *Manager) revokeClientOthers(ctx context.Context) error {
 	s, err := m.sessionFor(ctx)
 	if err != nil {
@@ -290,42 +292,53 @@ func (m *Manager) revokeClientOthers(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("%w: the client-side store's revocation hook cannot keep one session while revoking the others (ClientOthersRevoker)", ErrUnsupported)
 	}
+	user, err := s.revokeClientOthers(ctx, or)
+	if err != nil {
+		return err
+	}
+	m.emit(ctx, Event{Kind: EventRevoked, UserID: user, Reason: "the user's other client-side sessions"})
+	return nil
+}
+
+// revokeClientOthers is Manager.revokeClientOthers with the session
+// locked; it returns the user.
+func (s *Session) revokeClientOthers(ctx context.Context, or ClientOthersRevoker) (string, error) {
+	m := s.m
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.committed {
 		// The cookie sent may carry a creation time not known here.
-		return ErrCommitted
+		return "", ErrCommitted
 	}
 	if err := s.loadLifecycle(); err != nil {
-		return err
+		return "", err
 	}
 	user := s.currentUser()
 	if user == "" {
-		return ErrNotLoggedIn
+		return "", ErrNotLoggedIn
 	}
 	keep := s.created
 	switch {
 	case !keep.IsZero():
 	case s.rec == nil || s.login || s.newLineage:
 		keep = m.now().Truncate(time.Millisecond)
-		s.created = keep
 	default:
 		keep = s.rec.Created
 	}
+	s.created = keep
 	at := m.now()
 	if err := or.RevokeUserExcept(ctx, user, at, keep); errors.Is(err, ErrUnsupported) {
-		return err // a store without a hook: nothing was done
+		return "", err // a store without a hook: nothing was done
 	} else if err != nil {
-		return s.failWith(&StoreError{Op: "revoke other sessions", Err: err})
+		return "", s.failWith(&StoreError{Op: "revoke other sessions", Err: err})
 	}
 	if end := m.now(); end.After(at) {
 		// As in revokeClientUser: a login racing the first record.
 		if err := or.RevokeUserExcept(ctx, user, end, keep); err != nil {
-			return s.failWith(&StoreError{Op: "revoke other sessions", Err: err})
+			return "", s.failWith(&StoreError{Op: "revoke other sessions", Err: err})
 		}
 	}
-	m.emit(ctx, Event{Kind: EventRevoked, UserID: user, Reason: "the user's other client-side sessions"})
-	return nil
+	return user, nil
 }
 
 // failWith records err as the request's failure, as Manager.failRequest

@@ -69,8 +69,9 @@ type ClientOthersRevoker interface {
 	// RevokeUserExcept rejects every session of the user authenticated
 	// before at, as RevokeUser does, except those created at keep: the
 	// session the call is made from and its renewals (another session of
-	// the user created in the same millisecond is kept too). A later
-	// revocation of the user covers them as usual.
+	// the user created in the same millisecond is kept too). They are
+	// spared by this revocation only: any other of the user's, earlier or
+	// later, covers them as usual.
 	RevokeUserExcept(ctx context.Context, userID string, at, keep time.Time) error
 }
 

@@ -30,9 +30,10 @@ import (
 // more lookups than before. It lists at most 256 lineages: a logout beyond
 // them (a client looping login and logout) records a "not before" time
 // instead, which logs the user's other sessions out too. "Log out other
-// devices" (Manager.RevokeOtherSessions) records a "not before" time and,
-// in the same change, the lineage it spares up to that time; a later
-// revocation of the user supersedes both.
+// devices" (Manager.RevokeOtherSessions) records a "not before" time that
+// spares one lineage; it spares it from no other revocation. A revocation
+// goes once later ones end everything it ends, so a marker holds at most
+// three (see superseded) besides those added concurrently.
 type Revocations struct {
 	store    session.Store
 	lifetime time.Duration
@@ -98,74 +99,52 @@ func (r *Revocations) revokeSession(ctx context.Context, id session.Digest, unti
 	return nil
 }
 
-// nbPrefix starts the keys of a user's marker: "nb:<ms>", one per
-// revocation not yet superseded. The first format, one key "nb", is still
-// read.
-const nbPrefix = "nb:"
-
-// lnPrefix starts the keys of a user's marker that revoke one lineage:
-// "ln:<created ms>" (see session.ClientLineageRevoker).
-const lnPrefix = "ln:"
-
-// kpPrefix starts the keys of a user's marker that keep one lineage out of
-// the "not before" times up to a bound: "kp:<created ms>:<bound ms>", the
-// lineage RevokeOtherSessions was called from. A "not before" time after
-// the bound covers the lineage as usual.
-const kpPrefix = "kp:"
-
 func (r *Revocations) revokeUser(ctx context.Context, user string, at time.Time) error {
-	if err := r.record(ctx, user, at.UnixMilli(), nbPrefix+strconv.FormatInt(at.UnixMilli(), 10)); err != nil {
+	if err := r.record(ctx, user, false, nbPrefix+strconv.FormatInt(at.UnixMilli(), 10)); err != nil {
 		return fmt.Errorf("cookiestore: recording a user revocation: %w", err)
 	}
 	return nil
 }
 
-// revokeUserExcept records a "not before" time at and, in the same change,
-// the lineage created at keep as kept up to it.
 func (r *Revocations) revokeUserExcept(ctx context.Context, user string, at, keep time.Time) error {
-	atMS := at.UnixMilli()
-	kp := kpPrefix + strconv.FormatInt(keep.UnixMilli(), 10) + ":" + strconv.FormatInt(atMS, 10)
-	if err := r.record(ctx, user, atMS, nbPrefix+strconv.FormatInt(atMS, 10), kp); err != nil {
+	key := kpPrefix + strconv.FormatInt(keep.UnixMilli(), 10) + ":" + strconv.FormatInt(at.UnixMilli(), 10)
+	if err := r.record(ctx, user, false, key); err != nil {
 		return fmt.Errorf("cookiestore: recording a revocation of a user's other sessions: %w", err)
 	}
 	return nil
 }
 
 func (r *Revocations) revokeLineage(ctx context.Context, user string, created time.Time) error {
-	if err := r.record(ctx, user, 0, lnPrefix+strconv.FormatInt(created.UnixMilli(), 10)); err != nil {
+	if err := r.record(ctx, user, true, lnPrefix+strconv.FormatInt(created.UnixMilli(), 10)); err != nil {
 		return fmt.Errorf("cookiestore: recording a revoked session: %w", err)
 	}
 	return nil
 }
 
-// record adds keys to the user's marker, creating it if needed; atMS is
-// the not-before time the keys record (0 for a lineage key).
-func (r *Revocations) record(ctx context.Context, user string, atMS int64, keys ...string) error {
+// record adds key to the user's marker, creating it if needed: a
+// revocation, or a lineage key when lineage is set.
+func (r *Revocations) record(ctx context.Context, user string, lineage bool, key string) error {
 	now := r.now()
 	d := userKey(user)
 	// The value is when the key was recorded: a lineage key is kept until
 	// every cookie sealed up to then has expired (see extend).
-	values := make(map[string][]byte, len(keys))
-	for _, k := range keys {
-		values[k] = []byte(strconv.FormatInt(now.UnixMilli(), 10))
-	}
-	rec := marker(now, now.Add(markerForever), values)
+	rec := marker(now, now.Add(markerForever), map[string][]byte{key: []byte(strconv.FormatInt(now.UnixMilli(), 10))})
 	rec.IdleExpiry = now.Add(r.lifetime)
 	err := r.store.Create(ctx, d, rec)
 	if errors.Is(err, session.ErrExists) {
-		err = r.extend(ctx, d, rec, atMS)
+		err = r.extend(ctx, d, rec, lineage)
 	}
 	return err
 }
 
-// extend records one more revocation in an existing marker: its key is
-// added, the keys of earlier revocations go (a later one, from a server
-// whose clock is ahead, stays, and so does one added concurrently, which
-// this change does not know about), and the expiry moves forward. A
-// marker of the first format, whose absolute expiry would end it before
+// extend records one more key in an existing marker: it is added, the
+// revocations it makes redundant go (see superseded: a later one, from a
+// server whose clock is ahead, stays, and so does one added concurrently,
+// which this change does not know about), and the expiry moves forward.
+// A marker of the first format, whose absolute expiry would end it before
 // the cookies it revokes, is replaced by one of the current format that
 // keeps its time.
-func (r *Revocations) extend(ctx context.Context, d session.Digest, rec *session.Record, atMS int64) error {
+func (r *Revocations) extend(ctx context.Context, d session.Digest, rec *session.Record, lineage bool) error {
 	c := &session.Change{Set: rec.Values, LastSeen: rec.LastSeen, IdleExpiry: rec.IdleExpiry}
 	cur, err := r.store.Load(ctx, d)
 	if errors.Is(err, session.ErrNotFound) {
@@ -178,16 +157,11 @@ func (r *Revocations) extend(ctx context.Context, d session.Digest, rec *session
 	// sealed by then (a renewal racing the logout included) has expired.
 	expired := rec.LastSeen.Add(-r.lifetime).UnixMilli()
 	for k, v := range cur.Values {
-		if t, ok := notBefore(k); ok && t < atMS {
-			c.Delete = append(c.Delete, k)
-		} else if _, bound, ok := keptLineage(k); ok && bound < atMS {
-			// A later "not before" covers the lineage it kept.
-			c.Delete = append(c.Delete, k)
-		} else if recorded, err := strconv.ParseInt(string(v), 10, 64); err == nil && strings.HasPrefix(k, lnPrefix) && recorded < expired {
+		if recorded, err := strconv.ParseInt(string(v), 10, 64); err == nil && strings.HasPrefix(k, lnPrefix) && recorded < expired {
 			c.Delete = append(c.Delete, k)
 		}
 	}
-	if atMS == 0 && r.lineagesLeft(cur, c.Delete) >= maxLineages {
+	if lineage && r.lineagesLeft(cur, c.Delete) >= maxLineages {
 		// Too many logged-out lineages: a "not before" now ends them all
 		// (and the user's other sessions authenticated until now), in
 		// one key instead of one more; the lineage logged out now keeps
@@ -201,22 +175,18 @@ func (r *Revocations) extend(ctx context.Context, d session.Digest, rec *session
 		}
 		c.Delete = c.Delete[:0]
 		for k := range cur.Values {
-			if _, kept := c.Set[k]; kept {
-				continue
-			}
-			t, ok := notBefore(k)
-			if !ok {
-				_, t, ok = keptLineage(k)
-			}
-			if strings.HasPrefix(k, lnPrefix) || ok && t < now {
+			if _, kept := c.Set[k]; !kept && strings.HasPrefix(k, lnPrefix) {
 				c.Delete = append(c.Delete, k)
 			}
 		}
 		rec.Values = c.Set
 	}
+	c.Delete = append(c.Delete, superseded(cur.Values, c.Set)...)
 	if cur.AbsExpiry.Before(rec.AbsExpiry.Add(-markerForever / 2)) {
 		for k, v := range cur.Values {
-			rec.Values[k] = v
+			if !slices.Contains(c.Delete, k) {
+				rec.Values[k] = v
+			}
 		}
 		if _, err := r.store.Delete(ctx, d); err != nil {
 			return err
@@ -244,31 +214,6 @@ func (r *Revocations) lineagesLeft(cur *session.Record, del []string) int {
 	return n
 }
 
-// notBefore parses a key of a user's marker.
-func notBefore(key string) (int64, bool) {
-	if key == "nb" {
-		return 0, false
-	}
-	v, err := strconv.ParseInt(strings.TrimPrefix(key, nbPrefix), 10, 64)
-	return v, err == nil && strings.HasPrefix(key, nbPrefix)
-}
-
-// keptLineage parses a key of a user's marker that keeps a lineage (see
-// kpPrefix): its creation time and the bound, in milliseconds.
-func keptLineage(key string) (created, bound int64, ok bool) {
-	rest, found := strings.CutPrefix(key, kpPrefix)
-	if !found {
-		return 0, 0, false
-	}
-	c, b, found := strings.Cut(rest, ":")
-	if !found {
-		return 0, 0, false
-	}
-	created, err1 := strconv.ParseInt(c, 10, 64)
-	bound, err2 := strconv.ParseInt(b, 10, 64)
-	return created, bound, err1 == nil && err2 == nil
-}
-
 // check rejects a revoked session or one of a user revoked after it began.
 func (r *Revocations) check(ctx context.Context, id session.Digest, rec *session.Record) error {
 	_, err := r.store.Load(ctx, sessionKey(id))
@@ -288,27 +233,16 @@ func (r *Revocations) check(ctx context.Context, id session.Digest, rec *session
 	if err != nil {
 		return fmt.Errorf("cookiestore: checking revocations: %w", err)
 	}
-	// The "not before" times up to kept are not this session's when it is
-	// the lineage RevokeOtherSessions was called from.
+	// The latest revocation that covers this session's lineage.
 	created := rec.Created.UnixMilli()
-	kept := int64(-1 << 63)
-	for k := range m.Values {
-		if c, bound, ok := keptLineage(k); ok && c == created {
-			kept = max(kept, bound)
-		}
-	}
 	nb := int64(-1 << 63)
 	for k, v := range m.Values {
-		t, ok := notBefore(k)
-		if !ok && k == "nb" {
-			var err error
-			if t, err = strconv.ParseInt(string(v), 10, 64); err != nil {
-				return fmt.Errorf("cookiestore: revocation record of a user: %w", err)
-			}
-			ok = true
+		rv, ok, err := parseRevocation(k, v)
+		if err != nil {
+			return fmt.Errorf("cookiestore: revocation record of a user: %w", err)
 		}
-		if ok && t > kept {
-			nb = max(nb, t)
+		if ok && rv.covers(created) {
+			nb = max(nb, rv.at)
 		}
 	}
 	if _, ok := m.Values[lnPrefix+strconv.FormatInt(rec.Created.UnixMilli(), 10)]; ok {

@@ -165,3 +165,128 @@ func revokeOthersFrom(a *app, cookie string, written bool) error {
 	h.ServeHTTP(httptest.NewRecorder(), r)
 	return err
 }
+
+// serve runs f in a request of a's manager carrying cookie and returns the
+// response.
+func serve(a *app, cookie string, f func(ctx context.Context) error) *httptest.ResponseRecorder {
+	h := a.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := f(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	}))
+	r := httptest.NewRequest("GET", "/", nil)
+	if cookie != "" {
+		r.AddCookie(&http.Cookie{Name: session.DefaultCookieName, Value: cookie})
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// A RevokeUser that returned while a request of the user's ran covers that
+// request's session, also when the request then calls RevokeOtherSessions
+// (the review of the first version found that the call spared it).
+func TestRevokeOtherSessionsAfterRevokeUser(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	a, _ := clockedApp(t, func() time.Time { return now })
+	k := cookieOf(a.do("/login?u=bob", ""))
+	now = now.Add(time.Millisecond)
+	serve(a, k, func(ctx context.Context) error {
+		if u, err := session.FromContext(ctx).UserID(); err != nil || u != "bob" { // the session is open
+			t.Fatalf("the request's user: %q %v", u, err)
+		}
+		if _, err := a.m.RevokeUser(context.Background(), "bob"); err != nil { // an administrator's
+			return err
+		}
+		now = now.Add(time.Millisecond)
+		_, err := a.m.RevokeOtherSessions(ctx)
+		return err
+	})
+	if got := a.do("/whoami", k).Body.String(); got != "" {
+		t.Fatalf("a session revoked by RevokeUser works again after its own RevokeOtherSessions: %q", got)
+	}
+}
+
+// Two devices logging each other out: the call that returned first covers
+// the other device's session, whose own call came later (both end, as on a
+// server-side store).
+func TestRevokeOtherSessionsFromTwoDevices(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	a, _ := clockedApp(t, func() time.Time { return now })
+	devA := cookieOf(a.do("/login?u=bob", ""))
+	now = now.Add(time.Millisecond)
+	devB := cookieOf(a.do("/login?u=bob", ""))
+	now = now.Add(time.Millisecond)
+	w := serve(a, devA, func(ctx context.Context) error {
+		if u, err := session.FromContext(ctx).UserID(); err != nil || u != "bob" { // the session is open
+			t.Fatalf("the request's user: %q %v", u, err)
+		}
+		if w := a.do("/revoke-others", devB); w.Code != http.StatusOK {
+			t.Fatalf("B's call: %d", w.Code)
+		}
+		now = now.Add(time.Millisecond)
+		_, err := a.m.RevokeOtherSessions(ctx)
+		return err
+	})
+	if w.Code != http.StatusOK {
+		t.Fatalf("A's call: %d %q", w.Code, w.Body.String())
+	}
+	if got := a.do("/whoami", devA).Body.String(); got != "" {
+		t.Fatalf("device A survived B's call: %q", got)
+	}
+	if got := a.do("/whoami", devB).Body.String(); got != "" {
+		t.Fatalf("device B survived A's later call: %q", got)
+	}
+}
+
+// A server whose clock is ahead spares the lineage RevokeOtherSessions was
+// called from only from its own revocation: a RevokeUser made later on a
+// server with the right clock still covers it.
+func TestRevokeOtherSessionsUnderClockSkew(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	mem := memstore.New(memstore.WithCleanupInterval(0))
+	t.Cleanup(mem.Stop)
+	rev, err := cookiestore.NewRevocations(mem, 12*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := mustNew(t, [][]byte{key1}, cookiestore.WithRevocations(rev))
+	right := newApp(t, cs, session.WithClock(func() time.Time { return now }))
+	ahead := newApp(t, cs, session.WithClock(func() time.Time { return now.Add(5 * time.Second) }))
+	k := cookieOf(right.do("/login?u=bob", ""))
+	now = now.Add(time.Millisecond)
+	if w := ahead.do("/revoke-others", k); w.Code != http.StatusOK {
+		t.Fatalf("RevokeOtherSessions: %d %q", w.Code, w.Body.String())
+	}
+	now = now.Add(time.Millisecond)
+	if _, err := right.m.RevokeUser(context.Background(), "bob"); err != nil {
+		t.Fatal(err)
+	}
+	for name, a := range map[string]*app{"right": right, "ahead": ahead} {
+		if got := a.do("/whoami", k).Body.String(); got != "" {
+			t.Fatalf("on the server whose clock is %s, RevokeUser left the spared session working: %q", name, got)
+		}
+	}
+}
+
+// A login after RevokeOtherSessions in the same request (same millisecond)
+// is the request's own session: it is kept.
+func TestRevokeOtherSessionsThenLogin(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	a, _ := clockedApp(t, func() time.Time { return now })
+	k := cookieOf(a.do("/login?u=bob", ""))
+	now = now.Add(time.Millisecond)
+	w := serve(a, k, func(ctx context.Context) error {
+		if _, err := a.m.RevokeOtherSessions(ctx); err != nil {
+			return err
+		}
+		return a.m.Login(ctx, "bob")
+	})
+	fresh := cookieOf(w)
+	if w.Code != http.StatusOK || fresh == "" {
+		t.Fatalf("RevokeOtherSessions then Login: %d %q", w.Code, w.Body.String())
+	}
+	if got := a.do("/whoami", fresh).Body.String(); got != "bob" {
+		t.Fatalf("the session the login started: %q", got)
+	}
+}

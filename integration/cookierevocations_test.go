@@ -126,9 +126,10 @@ func markerStores(t *testing.T) map[string]func(t *testing.T) session.Store {
 }
 
 // Cookie sessions' "log out other devices" on the stores their markers are
-// kept in: the marker's "not before" key and the lineage it spares are
-// written in one change, and a second call from another device replaces
-// the first's keys (deleted in the same change).
+// kept in: the revocation that spares the caller's lineage is one key of
+// the user's marker, merged with the others by the store; a second call
+// from another device ends the first caller, and a third supersedes the
+// first call's key (deleted in the same change).
 func TestCookieRevokeOtherSessionsOnStores(t *testing.T) {
 	for name, open := range markerStores(t) {
 		t.Run(name, func(t *testing.T) {
@@ -154,6 +155,18 @@ func TestCookieRevokeOtherSessionsOnStores(t *testing.T) {
 			}
 			if got := ca.whoami(third); got != "bob" {
 				t.Fatalf("the second caller: %q", got)
+			}
+			time.Sleep(2 * time.Millisecond)
+			fourth := ca.login()
+			time.Sleep(2 * time.Millisecond)
+			ca.do("others=1", fourth)
+			for i, c := range []*http.Cookie{first, second, third} {
+				if got := ca.whoami(c); got != "" {
+					t.Fatalf("after a third call, session %d still works: %q", i+1, got)
+				}
+			}
+			if got := ca.whoami(fourth); got != "bob" {
+				t.Fatalf("the third caller: %q", got)
 			}
 		})
 	}

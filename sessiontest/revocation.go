@@ -292,12 +292,16 @@ func revocationRound(t *testing.T, m *session.Manager, h http.Handler, user stri
 // can), by calling it from a session of a user of its own.
 func revokesOthers(t *testing.T, h http.Handler, name string) bool {
 	t.Helper()
-	v, status := raceRequest(h, name, "", "/login?user="+url.QueryEscape(uniqueUser("race-probe")))
+	user := uniqueUser("race-probe")
+	v, status := raceRequest(h, name, "", "/login?user="+url.QueryEscape(user))
 	if status != http.StatusOK || v == "" || v == "-" {
 		t.Fatalf("login: status %d, cookie %q", status, v)
 	}
 	switch _, status = raceRequest(h, name, v, "/revoke-others"); status {
 	case http.StatusOK:
+		if who, _, _ := raceWho(h, name, v); who != user {
+			t.Fatalf("RevokeOtherSessions logged its own session out (or the login did not hold): %q", who)
+		}
 		return true
 	case http.StatusNotImplemented:
 		return false
