@@ -167,6 +167,7 @@ fuzz FuzzRedact ./internal/urlredact
 fuzz FuzzDecodeObject ./internal/pyjson
 fuzz FuzzPrintable ./internal/termtext
 fuzz FuzzUnsign ./interop/django -tags nodrivers
+fuzz FuzzDecodePre31 ./interop/django -tags nodrivers
 fuzz FuzzDecodeSession ./interop/django -tags nodrivers
 fuzz FuzzDecodeMsgpack ./interop/django -tags nodrivers
 fuzz FuzzDecodeCacheValue ./interop/django -tags nodrivers

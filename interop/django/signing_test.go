@@ -298,14 +298,13 @@ func FuzzDecodeMsgpack(f *testing.F) {
 	})
 }
 
-// Data in a legacy format is refused with ErrLegacyFormat, which says what
-// to change, and never decoded: SHA-1 signatures unless AcceptSHA1, and
-// the pre-3.1 session format always (SPEC 3.3; the example is the one
-// Django 3.2 wrote for SPEC 2.2's dict with DEFAULT_HASHING_ALGORITHM =
-// 'sha1').
+// Data in a legacy format is refused by a Signer with ErrLegacyFormat,
+// which says what to change, and never decoded: SHA-1 signatures unless
+// AcceptSHA1, and the pre-3.1 session format always, as it is no
+// signing.dumps value (SPEC 3.3; the db store reads it with AcceptSHA1:
+// TestDecodePre31, TestDjangoSHA1ModeRows).
 func TestLegacyFormats(t *testing.T) {
 	s := &Signer{Secret: fixtureSecret, Salt: SessionSalt("SessionStore")}
-	const pre31 = "OWY3ZmIwZDg0MWIxNmNjNzg3MmQwN2UxNmQ4YjJhNTlhN2RhMTY3MTp7ImNhcnQiOlszLDEsNF0sIm5hbWUiOiJab1x1MDBlYiJ9"
 	withSHA1 := *s
 	withSHA1.AcceptSHA1 = true
 	for name, tc := range map[string]struct {

@@ -50,8 +50,10 @@ type Config struct {
 	// Django puts in the signing salt; "SessionStore" (every store Django
 	// ships) unless the project subclasses it under another name.
 	StoreClass string
-	// AcceptSHA1 accepts data signed with SHA-1 (Django 3.1/3.2 still read
-	// it; 4.0 and later do not).
+	// AcceptSHA1 accepts what a site in DEFAULT_HASHING_ALGORITHM =
+	// "sha1" left behind, as Django 3.1/3.2 still do (4.0 and later do
+	// not): data signed with SHA-1, rows in the pre-3.1 format (a Go write
+	// re-signs them with SHA-256) and SHA-1 login hashes.
 	AcceptSHA1 bool
 	// Table is the session table (default "django_session"); UserTable the
 	// user model's table (default "auth_user", with Django's columns id,
@@ -274,7 +276,7 @@ func (s *Store) read(ctx context.Context, key string, now time.Time) (*row, bool
 	if r.expire, err = parseTime(exp); err != nil {
 		return nil, false, err
 	}
-	payload, err := s.signer.Unsign(r.data, 0, now)
+	payload, err := s.unsign(r.data, now)
 	if err != nil {
 		// A row this store cannot verify is not deleted: a wrong
 		// SECRET_KEY must not destroy every session it meets.
@@ -284,6 +286,16 @@ func (s *Store) read(ctx context.Context, key string, now time.Time) (*row, bool
 		return nil, false, err
 	}
 	return &r, true, nil
+}
+
+// unsign verifies a row's session data: Django's signed format or, with
+// AcceptSHA1, the pre-3.1 format that Django 3.2 still reads.
+func (s *Store) unsign(data string, now time.Time) ([]byte, error) {
+	payload, err := s.signer.Unsign(data, 0, now)
+	if errors.Is(err, ErrLegacyFormat) && s.cfg.AcceptSHA1 && isPre31(data) {
+		return s.signer.decodePre31(data, legacySessionSalt(s.cfg.StoreClass))
+	}
+	return payload, err
 }
 
 // record turns a row read at now into the record the manager works with
