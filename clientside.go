@@ -279,10 +279,10 @@ func (m *Manager) revokeClientUser(ctx context.Context, userID string) error {
 // revokeClientOthers ends the client-side sessions of the request's user
 // but the request's own, through the revocation hook, as revokeClientUser
 // ends them all. The session kept is named by its creation time (its
-// renewals keep it), which a login in this request, before or after the
-// call, keeps too: when the commit would give the session a new one (a
+// renewals keep it): when the commit would give the session a new one (a
 // login before the call, or a session not stored yet), that time is
-// chosen now.
+// chosen now. A login of the user after the call starts a new session
+// authenticated after it (see Manager.Login).
 func (m *Manager) revokeClientOthers(ctx context.Context) error {
 	s, err := m.sessionFor(ctx)
 	if err != nil {
@@ -322,22 +322,25 @@ func (s *Session) revokeClientOthers(ctx context.Context, or ClientOthersRevoker
 	case !keep.IsZero():
 	case s.rec == nil || s.login || s.newLineage:
 		keep = m.now().Truncate(time.Millisecond)
+		s.created = keep
 	default:
 		keep = s.rec.Created
 	}
-	s.created = keep
 	at := m.now()
 	if err := or.RevokeUserExcept(ctx, user, at, keep); errors.Is(err, ErrUnsupported) {
 		return "", err // a store without a hook: nothing was done
 	} else if err != nil {
 		return "", s.failWith(&StoreError{Op: "revoke other sessions", Err: err})
 	}
+	last := at
 	if end := m.now(); end.After(at) {
 		// As in revokeClientUser: a login racing the first record.
 		if err := or.RevokeUserExcept(ctx, user, end, keep); err != nil {
 			return "", s.failWith(&StoreError{Op: "revoke other sessions", Err: err})
 		}
+		last = end
 	}
+	s.othersRevokedUser, s.othersRevokedAt = user, last
 	return user, nil
 }
 

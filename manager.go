@@ -258,6 +258,16 @@ func (m *Manager) Login(ctx context.Context, userID string) error {
 		s.login = true
 		s.userID = userID
 		s.authTime = m.now()
+		if !s.created.IsZero() && userID != s.othersRevokedUser {
+			s.created = time.Time{} // kept for another user's login
+		}
+		if userID == s.othersRevokedUser && !s.authTime.After(s.othersRevokedAt) {
+			// After a client-side RevokeOtherSessions of this user in
+			// this request: authenticated after it (its revocation
+			// covers logins up to its millisecond), so that the new
+			// session, the request's own, is not one it ended.
+			s.authTime = s.othersRevokedAt.Truncate(time.Millisecond).Add(time.Millisecond)
+		}
 		return nil
 	})
 }

@@ -47,6 +47,11 @@ type Session struct {
 	// created is the creation time a client-side commit gives a new
 	// session (a login's), when RevokeOtherSessions chose it beforehand.
 	created time.Time
+	// othersRevoked is the user and the latest time of a client-side
+	// RevokeOtherSessions in this request, which a later Login of that
+	// user must authenticate after (see Manager.Login).
+	othersRevokedUser string
+	othersRevokedAt   time.Time
 
 	// Flags, together so that the struct has no padding between them.
 	hasToken    bool // the client presented a well-formed token

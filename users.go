@@ -276,9 +276,9 @@ func (m *Manager) endLineage(ctx context.Context, rec *Record) error {
 // On a client-side manager (NewClientSide) it needs a revocation hook
 // implementing ClientOthersRevoker (cookiestore's does) and must be called
 // before the response is written (ErrCommitted otherwise); the cookies it
-// ends cannot be counted, so it returns 0. A login in the same request,
-// before or after the call, is kept: the session it starts is the
-// request's own.
+// ends cannot be counted, so it returns 0. A login in the same request is
+// kept: before the call, the session it starts is the request's own; after
+// it, a new session authenticated after the call.
 func (m *Manager) RevokeOtherSessions(ctx context.Context) (int, error) {
 	ctx, cancel := detached(ctx)
 	defer cancel()

@@ -33,7 +33,14 @@ import (
 // devices" (Manager.RevokeOtherSessions) records a "not before" time that
 // spares one lineage; it spares it from no other revocation. A revocation
 // goes once later ones end everything it ends, so a marker holds at most
-// three (see superseded) besides those added concurrently.
+// three (see superseded), besides the one just added and those added
+// concurrently.
+//
+// Markers of the first format (development builds before 2026-11-30, a
+// key "nb", never released) are still read and extended, but keep their
+// absolute expiry, the first revocation plus the lifetime: replacing them
+// cannot be made atomic on every store, and a replacement racing another
+// revocation could lose it. A revocation recorded in one ends with it.
 type Revocations struct {
 	store    session.Store
 	lifetime time.Duration
@@ -141,9 +148,6 @@ func (r *Revocations) record(ctx context.Context, user string, lineage bool, key
 // revocations it makes redundant go (see superseded: a later one, from a
 // server whose clock is ahead, stays, and so does one added concurrently,
 // which this change does not know about), and the expiry moves forward.
-// A marker of the first format, whose absolute expiry would end it before
-// the cookies it revokes, is replaced by one of the current format that
-// keeps its time.
 func (r *Revocations) extend(ctx context.Context, d session.Digest, rec *session.Record, lineage bool) error {
 	c := &session.Change{Set: rec.Values, LastSeen: rec.LastSeen, IdleExpiry: rec.IdleExpiry}
 	cur, err := r.store.Load(ctx, d)
@@ -182,17 +186,10 @@ func (r *Revocations) extend(ctx context.Context, d session.Digest, rec *session
 		rec.Values = c.Set
 	}
 	c.Delete = append(c.Delete, superseded(cur.Values, c.Set)...)
-	if cur.AbsExpiry.Before(rec.AbsExpiry.Add(-markerForever / 2)) {
-		for k, v := range cur.Values {
-			if !slices.Contains(c.Delete, k) {
-				rec.Values[k] = v
-			}
-		}
-		if _, err := r.store.Delete(ctx, d); err != nil {
-			return err
-		}
-		return r.store.Create(ctx, d, rec)
-	}
+	// One merge by the store, never a delete and a re-create: a marker
+	// missing for a moment, or re-created without a revocation that a
+	// concurrent change added, would let revoked cookies in. (So a marker
+	// of the first format keeps its absolute expiry: see Revocations.)
 	return r.store.Update(ctx, d, c)
 }
 

@@ -290,3 +290,67 @@ func TestRevokeOtherSessionsThenLogin(t *testing.T) {
 		t.Fatalf("the session the login started: %q", got)
 	}
 }
+
+// A login after RevokeOtherSessions in the same request is a new session,
+// authenticated after the call: a logout of the old session's lineage
+// (from a copy of its cookie, in a parallel request) does not end it, nor
+// does the call's own revocation when a Destroy came in between, all in
+// one millisecond (the review of the second version found both).
+func TestLoginAfterRevokeOtherSessionsIsNew(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	a, _ := clockedApp(t, func() time.Time { return now })
+	for _, destroyFirst := range []bool{false, true} {
+		k := cookieOf(a.do("/login?u=bob", ""))
+		now = now.Add(time.Millisecond)
+		w := serve(a, k, func(ctx context.Context) error {
+			if _, err := a.m.RevokeOtherSessions(ctx); err != nil {
+				return err
+			}
+			if destroyFirst {
+				if err := a.m.Destroy(ctx); err != nil {
+					return err
+				}
+			} else if w := a.do("/logout", k); w.Code != http.StatusOK { // a copy of the cookie
+				t.Fatalf("parallel logout: %d", w.Code)
+			}
+			return a.m.Login(ctx, "bob")
+		})
+		fresh := cookieOf(w)
+		if w.Code != http.StatusOK || fresh == "" {
+			t.Fatalf("destroy first %v: %d %q", destroyFirst, w.Code, w.Body.String())
+		}
+		if got := a.do("/whoami", fresh).Body.String(); got != "bob" {
+			t.Fatalf("destroy first %v: the login after the call: %q", destroyFirst, got)
+		}
+		now = now.Add(time.Millisecond)
+	}
+}
+
+// Another user's login after RevokeOtherSessions in the same request
+// starts a session of its own: created at its commit, not at the time
+// the call chose for the first user's pending login.
+func TestOtherUserLoginAfterRevokeOtherSessions(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	a, _ := clockedApp(t, func() time.Time { return now })
+	var chosen time.Time
+	w := serve(a, "", func(ctx context.Context) error {
+		if err := a.m.Login(ctx, "bob"); err != nil {
+			return err
+		}
+		if _, err := a.m.RevokeOtherSessions(ctx); err != nil {
+			return err
+		}
+		chosen = now
+		now = now.Add(time.Millisecond)
+		return a.m.Login(ctx, "alice")
+	})
+	c := cookieOf(w)
+	var created time.Time
+	serve(a, c, func(ctx context.Context) (err error) {
+		created, err = session.FromContext(ctx).CreatedAt()
+		return err
+	})
+	if got := a.do("/whoami", c).Body.String(); got != "alice" || !created.After(chosen) {
+		t.Fatalf("alice's session: %q, created %v (bob's pending login's time %v)", got, created, chosen)
+	}
+}
