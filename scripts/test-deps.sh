@@ -77,9 +77,9 @@ packages() {
 # their own servers on free loopback ports; Chromium for the demo's
 # end-to-end browser test.
 missing=()
-if ! /usr/bin/python3 -c 'import django, django_redis, msgpack, psycopg2, MySQLdb, flask, flask_session, redis, starlette, fastapi, itsdangerous, httpx' >/dev/null 2>&1; then
-	log "to install: Django, Flask, Flask-Session, Starlette and FastAPI (Debian packages)"
-	missing+=(python3-django python3-django-redis python3-msgpack python3-psycopg2 python3-mysqldb python3-flask python3-flask-session python3-redis python3-starlette python3-fastapi python3-itsdangerous python3-httpx)
+if ! /usr/bin/python3 -c 'import django, django_redis, redis_sessions, msgpack, psycopg2, MySQLdb, flask, flask_session, redis, starlette, fastapi, itsdangerous, httpx' >/dev/null 2>&1; then
+	log "to install: Django (with django-redis and django-redis-sessions), Flask, Flask-Session, Starlette and FastAPI (Debian packages)"
+	missing+=(python3-django python3-django-redis python3-django-redis-sessions python3-msgpack python3-psycopg2 python3-mysqldb python3-flask python3-flask-session python3-redis python3-starlette python3-fastapi python3-itsdangerous python3-httpx)
 fi
 if ! command -v memcached >/dev/null 2>&1; then
 	log "to install: memcached (Debian package)"

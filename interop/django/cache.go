@@ -72,12 +72,14 @@ type CacheConfig struct {
 	TimeZone *time.Location
 }
 
-// CacheStore is a session.Store over Django's cache backend on Redis
-// (django-redis): one key per session,
-// "<KEY_PREFIX>:<VERSION>:django.contrib.sessions.cache<session key>",
-// whose value is the session dictionary as django-redis' JSONSerializer
-// writes it and whose TTL is the session's expiry. The default
-// PickleSerializer is refused with a *PickleError naming the setting.
+// CacheStore is a session.Store over Django's sessions kept in Redis, one
+// key per session whose TTL is the session's expiry: Django's cache
+// backend through django-redis (NewCacheStore), the key
+// "<KEY_PREFIX>:<VERSION>:django.contrib.sessions.cache<session key>"
+// holding the session dictionary as django-redis' JSONSerializer writes it
+// (its default PickleSerializer is refused with a *PickleError naming the
+// setting), or django-redis-sessions (NewRedisSessionsStore), the key
+// holding Django's signed session data.
 //
 // Writes are conditional on the value being what was read (a Lua script
 // compares and sets), so concurrent Go writes to different keys all
@@ -86,15 +88,28 @@ type CacheConfig struct {
 // script, so on Redis Cluster both must be on one node: use standalone
 // Redis or Sentinel, as django-redis does).
 type CacheStore struct {
-	client  redis.UniversalClient
-	msgpack bool
-	prefix  string
-	zlib    bool
-	max     int
-	age     time.Duration // CookieAge
-	abs     time.Duration // AbsoluteTimeout
-	loc     *time.Location
-	users   users
+	client redis.UniversalClient
+	name   string // in errors: "django cache", "django redis_sessions"
+	prefix string
+	codec  valueCodec
+	age    time.Duration // CookieAge
+	abs    time.Duration // AbsoluteTimeout
+	loc    *time.Location
+	users  users
+}
+
+// valueCodec reads and writes the value of a session's key.
+type valueCodec interface {
+	decode(raw []byte) (*dict, error)
+	encode(d *dict) ([]byte, error)
+}
+
+// cacheValue is the value django-redis writes: the dictionary as its
+// JSONSerializer (or MSGPackSerializer) writes it, compressed by its
+// ZlibCompressor when asked.
+type cacheValue struct {
+	msgpack, zlib bool
+	max           int
 }
 
 // cacheKeyPrefix is what Django's cache backend puts before a session key.
@@ -124,15 +139,16 @@ func NewCacheStore(cfg CacheConfig) (*CacheStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &CacheStore{client: cfg.Client, prefix: cfg.KeyPrefix + ":" + strconv.Itoa(cfg.Version) + ":" + cacheKeyPrefix,
-		msgpack: cfg.Msgpack, zlib: cfg.Zlib, max: cfg.MaxPayload, age: cfg.CookieAge, abs: cfg.AbsoluteTimeout, loc: cfg.TimeZone, users: u}, nil
+	return &CacheStore{client: cfg.Client, name: "django cache", prefix: cfg.KeyPrefix + ":" + strconv.Itoa(cfg.Version) + ":" + cacheKeyPrefix,
+		codec: cacheValue{msgpack: cfg.Msgpack, zlib: cfg.Zlib, max: cfg.MaxPayload},
+		age:   cfg.CookieAge, abs: cfg.AbsoluteTimeout, loc: cfg.TimeZone, users: u}, nil
 }
 
 func (c *CacheStore) key(d session.Digest) string { return c.prefix + string(d[:]) }
 
 // decode reads a django-redis value: inflated when it is zlib data, then
 // JSON (a pickle is refused).
-func (c *CacheStore) decode(raw []byte) (*dict, error) {
+func (c cacheValue) decode(raw []byte) (*dict, error) {
 	data := raw
 	if r, err := zlib.NewReader(bytes.NewReader(raw)); err == nil {
 		out, err := io.ReadAll(io.LimitReader(r, int64(c.max)+1))
@@ -159,7 +175,7 @@ func (c *CacheStore) decode(raw []byte) (*dict, error) {
 // encode writes d as django-redis' JSONSerializer does (Python's default
 // separators, ASCII) or its MSGPackSerializer, compressed as its
 // ZlibCompressor does when asked.
-func (c *CacheStore) encode(d *dict) ([]byte, error) {
+func (c cacheValue) encode(d *dict) ([]byte, error) {
 	var out []byte
 	if c.msgpack {
 		var err error
@@ -206,7 +222,7 @@ func (c *CacheStore) load(ctx context.Context, d session.Digest) (*session.Recor
 	}
 	if flush {
 		if err := c.client.Del(ctx, c.key(d)).Err(); err != nil {
-			return nil, nil, fmt.Errorf("django cache: deleting a session whose password changed: %w", err)
+			return nil, nil, fmt.Errorf("%s: deleting a session whose password changed: %w", c.name, err)
 		}
 		return nil, nil, session.ErrNotFound
 	}
@@ -222,16 +238,16 @@ func (c *CacheStore) peek(ctx context.Context, d session.Digest) (*loaded, error
 	get := pipe.Get(ctx, k)
 	ttl := pipe.PTTL(ctx, k)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("django cache: load: %w", err)
+		return nil, fmt.Errorf("%s: load: %w", c.name, err)
 	}
 	raw, err := get.Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, session.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("django cache: load: %w", err)
+		return nil, fmt.Errorf("%s: load: %w", c.name, err)
 	}
-	dict, err := c.decode(raw)
+	dict, err := c.codec.decode(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +273,7 @@ func (c *CacheStore) value(ctx context.Context, base *dict, rec *session.Record,
 	if err != nil {
 		return nil, err
 	}
-	return c.encode(out)
+	return c.codec.encode(out)
 }
 
 func ttlUntil(t time.Time) time.Duration {
@@ -277,7 +293,7 @@ func (c *CacheStore) Create(ctx context.Context, d session.Digest, rec *session.
 	}
 	ok, err := c.client.SetNX(ctx, c.key(d), v, ttlUntil(lt.expires)).Result()
 	if err != nil {
-		return fmt.Errorf("django cache: create: %w", err)
+		return fmt.Errorf("%s: create: %w", c.name, err)
 	}
 	if !ok {
 		return session.ErrExists
@@ -312,13 +328,13 @@ func (c *CacheStore) Update(ctx context.Context, d session.Digest, ch *session.C
 		}
 		n, err := casScript.Run(ctx, c.client, []string{c.key(d)}, was.raw, v, ttlUntil(lt.expires).Milliseconds()).Int()
 		if err != nil {
-			return fmt.Errorf("django cache: update: %w", err)
+			return fmt.Errorf("%s: update: %w", c.name, err)
 		}
 		if n == 1 {
 			return nil
 		}
 	}
-	return fmt.Errorf("django cache: update: the value kept changing over %d attempts", maxAttempts)
+	return fmt.Errorf("%s: update: the value kept changing over %d attempts", c.name, maxAttempts)
 }
 
 // touchScript moves KEYS[1]'s TTL forward only to ARGV[2] (Unix ms;
@@ -346,20 +362,20 @@ func (c *CacheStore) Touch(ctx context.Context, d session.Digest, lastSeen, idle
 		}
 		n, err := touchScript.Run(ctx, c.client, []string{c.key(d)}, was.raw, target.UnixMilli()).Int()
 		if err != nil {
-			return fmt.Errorf("django cache: touch: %w", err)
+			return fmt.Errorf("%s: touch: %w", c.name, err)
 		}
 		if n == 1 {
 			return nil
 		}
 	}
-	return fmt.Errorf("django cache: touch: the value kept changing over %d attempts", maxAttempts)
+	return fmt.Errorf("%s: touch: the value kept changing over %d attempts", c.name, maxAttempts)
 }
 
 // Delete removes the key, as Django's flush does.
 func (c *CacheStore) Delete(ctx context.Context, d session.Digest) (bool, error) {
 	n, err := c.client.Del(ctx, c.key(d)).Result()
 	if err != nil {
-		return false, fmt.Errorf("django cache: delete: %w", err)
+		return false, fmt.Errorf("%s: delete: %w", c.name, err)
 	}
 	return n > 0, nil
 }
@@ -389,7 +405,7 @@ func (c *CacheStore) Renew(ctx context.Context, old, new session.Digest, rec *se
 		}
 		n, err := renewScript.Run(ctx, c.client, []string{c.key(old), c.key(new)}, was.raw, v, ttlUntil(lt.expires).Milliseconds()).Int()
 		if err != nil {
-			return fmt.Errorf("django cache: renew: %w", err)
+			return fmt.Errorf("%s: renew: %w", c.name, err)
 		}
 		switch n {
 		case 1:
@@ -398,7 +414,7 @@ func (c *CacheStore) Renew(ctx context.Context, old, new session.Digest, rec *se
 			return session.ErrExists
 		}
 	}
-	return fmt.Errorf("django cache: renew: the value kept changing over %d attempts", maxAttempts)
+	return fmt.Errorf("%s: renew: the value kept changing over %d attempts", c.name, maxAttempts)
 }
 
 var (

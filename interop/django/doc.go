@@ -6,7 +6,8 @@
 // Store keeps sessions in Django's own django_session table (SQLite,
 // PostgreSQL, MariaDB/MySQL), never altering its schema; CachedDB adds
 // Django's cached_db behaviour on Redis, CacheStore is Django's cache
-// backend on Redis (django-redis), SignedCookies its signed_cookies
+// backend on Redis (django-redis) or django-redis-sessions' store
+// (NewRedisSessionsStore), SignedCookies its signed_cookies
 // backend (a session.ClientStore); Keys is the token
 // scheme of Django's session keys; Signer is django.core.signing; and
 // SessionAuthHash is the hash Django binds a login to. A Django login is

@@ -332,10 +332,10 @@ func TestLegacyFormats(t *testing.T) {
 	}
 }
 
-// cacheDecoders are cache stores decoding as each django-redis serializer
-// does, with a small bound on inflated values.
-func cacheDecoders() []*CacheStore {
-	return []*CacheStore{{max: 1 << 16}, {max: 1 << 16, msgpack: true}}
+// cacheDecoders decode as each django-redis serializer does, with a small
+// bound on inflated values.
+func cacheDecoders() []cacheValue {
+	return []cacheValue{{max: 1 << 16}, {max: 1 << 16, msgpack: true}}
 }
 
 func zlibOf(data []byte) []byte {

@@ -288,12 +288,18 @@ func (s *Store) read(ctx context.Context, key string, now time.Time) (*row, bool
 	return &r, true, nil
 }
 
-// unsign verifies a row's session data: Django's signed format or, with
-// AcceptSHA1, the pre-3.1 format that Django 3.2 still reads.
+// unsign verifies a row's session data (see unsignSession).
 func (s *Store) unsign(data string, now time.Time) ([]byte, error) {
-	payload, err := s.signer.Unsign(data, 0, now)
-	if errors.Is(err, ErrLegacyFormat) && s.cfg.AcceptSHA1 && isPre31(data) {
-		return s.signer.decodePre31(data, legacySessionSalt(s.cfg.StoreClass))
+	return unsignSession(&s.signer, s.cfg.StoreClass, data, now)
+}
+
+// unsignSession verifies session data as Django 3.2's SessionBase.decode
+// does, with signer for a store of class storeClass: Django's signed
+// format or, when the signer accepts SHA-1, the pre-3.1 format.
+func unsignSession(signer *Signer, storeClass, data string, now time.Time) ([]byte, error) {
+	payload, err := signer.Unsign(data, 0, now)
+	if errors.Is(err, ErrLegacyFormat) && signer.AcceptSHA1 && isPre31(data) {
+		return signer.decodePre31(data, legacySessionSalt(storeClass))
 	}
 	return payload, err
 }

@@ -28,15 +28,17 @@ var djangoParams = []string{"secret_key_env", "secret_key_file", "fallbacks_file
 	// cached_db on a database URL: the environment variable holding the
 	// Redis URL of CACHES["default"], its KEY_PREFIX and VERSION.
 	"cache_url_env", "cache_key_prefix", "cache_version",
-	// The cache backend (django+redis://): the cache's KEY_PREFIX,
-	// VERSION, serializer and compressor, and the environment variable
-	// holding the URL of the database with auth_user.
-	"key_prefix", "version", "serializer", "compressor", "user_db_env"}
+	// The sessions on Redis (django+redis://): the backend (Django's
+	// cache through django-redis, or django-redis-sessions), the key
+	// prefix (the cache's KEY_PREFIX, or SESSION_REDIS["prefix"]), the
+	// cache's VERSION, serializer and compressor, and the environment
+	// variable holding the URL of the database with auth_user.
+	"backend", "key_prefix", "version", "serializer", "compressor", "user_db_env"}
 
 // cacheOnlyParams and dbOnlyParams are the parameters of one kind of
 // django+ URL only.
 var (
-	cacheOnlyParams = []string{"key_prefix", "version", "serializer", "compressor", "user_db_env"}
+	cacheOnlyParams = []string{"backend", "key_prefix", "version", "serializer", "compressor", "user_db_env"}
 	dbOnlyParams    = []string{"table", "store_class", "cache_url_env", "cache_key_prefix", "cache_version"}
 )
 
@@ -111,6 +113,9 @@ func openDjango(ctx context.Context, rawURL string) (*Store, error) {
 	scheme, _, _ := strings.Cut(inner, ":")
 	if scheme == "redis" || scheme == "rediss" {
 		for _, name := range dbOnlyParams {
+			if name == "store_class" && params["backend"] == "redis_sessions" {
+				continue // django-redis-sessions signs its data as the db backend does
+			}
 			if params[name] != "" {
 				return nil, fmt.Errorf("storeurl: %s= is for django+ database URLs, not the cache backend's django+%s://", name, scheme)
 			}
@@ -256,8 +261,9 @@ func cacheClient(env string) (redis.UniversalClient, error) {
 	return client, nil
 }
 
-// openDjangoCache opens the cache backend's sessions on Redis (a
-// redis:// or rediss:// URL, the LOCATION of CACHES["default"]), with
+// openDjangoCache opens the sessions of the cache backend on Redis (a
+// redis:// or rediss:// URL, the LOCATION of CACHES["default"]), or with
+// backend=redis_sessions those of django-redis-sessions, with
 // user_db_env naming the environment variable that holds the URL of the
 // database with auth_user (sqlite:PATH, postgres://, mysql://): without
 // it a Django login reads as anonymous and a Go login fails, as
@@ -265,6 +271,19 @@ func cacheClient(env string) (redis.UniversalClient, error) {
 func openDjangoCache(ctx context.Context, redisURL string, params map[string]string, cfg django.Config) (*Store, error) {
 	cc := django.CacheConfig{KeyPrefix: params["key_prefix"], Secret: cfg.Secret, Fallbacks: cfg.Fallbacks,
 		AcceptSHA1: cfg.AcceptSHA1, UserTable: cfg.UserTable, CookieAge: cfg.CookieAge}
+	kind := "django-cache"
+	switch params["backend"] {
+	case "", "cache":
+	case "redis_sessions":
+		kind = "django-redis_sessions"
+		for _, name := range []string{"version", "serializer", "compressor"} {
+			if params[name] != "" {
+				return nil, fmt.Errorf("storeurl: %s= is for the cache backend, not backend=redis_sessions (signed JSON, as in django_session)", name)
+			}
+		}
+	default:
+		return nil, fmt.Errorf("storeurl: backend=%q: want cache (Django's cache backend through django-redis, the default) or redis_sessions (django-redis-sessions)", params["backend"])
+	}
 	switch params["serializer"] {
 	case "", "json":
 	case "msgpack":
@@ -318,7 +337,14 @@ func openDjangoCache(ctx context.Context, redisURL string, params map[string]str
 		return nil, err
 	}
 	cc.Client = client
-	st, err := django.NewCacheStore(cc)
+	var st *django.CacheStore
+	if kind == "django-redis_sessions" {
+		st, err = django.NewRedisSessionsStore(django.RedisSessionsConfig{Client: client, Prefix: cc.KeyPrefix,
+			Secret: cc.Secret, Fallbacks: cc.Fallbacks, StoreClass: cfg.StoreClass, AcceptSHA1: cc.AcceptSHA1,
+			DB: db, Vendor: cc.Vendor, UserTable: cc.UserTable, CookieAge: cc.CookieAge})
+	} else {
+		st, err = django.NewCacheStore(cc)
+	}
 	if err == nil {
 		err = client.Ping(ctx).Err()
 	}
@@ -335,7 +361,7 @@ func openDjangoCache(ctx context.Context, redisURL string, params map[string]str
 	}
 	return &Store{
 		FullStore: cacheFull{st},
-		Kind:      "django-cache",
+		Kind:      kind,
 		close:     func() error { return errors.Join(client.Close(), closeDB()) },
 	}, nil
 }

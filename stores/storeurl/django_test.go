@@ -191,7 +191,11 @@ func djangoEngine(t *testing.T, engine string) (py *pyproc.Proc, path, prefix, a
 		}
 		client.Close()
 	})
-	cfg, _ := json.Marshal(map[string]string{"vendor": "sqlite", "name": path, "engine": engine, "cache_prefix": prefix})
+	settings := map[string]string{"vendor": "sqlite", "name": path, "engine": engine, "cache_prefix": prefix}
+	if engine == "redis_sessions.session" {
+		settings["redis_sessions_prefix"] = prefix
+	}
+	cfg, _ := json.Marshal(settings)
 	py = pyproc.Start(t, "../../interop/django/testdata/djangoside.py", string(cfg))
 	alice = py.Call(map[string]any{"op": "setup", "users": []string{"alice"}})["users"].(map[string]any)["alice"].(string)
 	return py, path, prefix, alice
@@ -268,6 +272,48 @@ func TestOpenDjangoCache(t *testing.T) {
 	if s, err := djangoManager(t, anon).Lookup(ctx, key); err == nil {
 		if uid, _ := s.UserID(); uid != "" {
 			t.Errorf("without user_db_env the login of %q was taken", uid)
+		}
+	}
+}
+
+// backend=redis_sessions on a django+redis:// URL opens the sessions of
+// django-redis-sessions: Django's login is seen, a Go write reaches
+// Django, a Go logout ends the session in Django.
+func TestOpenDjangoRedisSessions(t *testing.T) {
+	py, path, prefix, alice := djangoEngine(t, "redis_sessions.session")
+	ctx := context.Background()
+	t.Setenv("TEST_DJANGO_SECRET", djangoSecret)
+	t.Setenv("TEST_DJANGO_DB", "sqlite:"+path)
+	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
+	st, err := storeurl.OpenExisting(ctx, "django+redis://127.0.0.1:6379/0?backend=redis_sessions&secret_key_env=TEST_DJANGO_SECRET&key_prefix="+prefix+"&user_db_env=TEST_DJANGO_DB&store_class=SessionStore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if st.Kind != "django-redis_sessions" {
+		t.Errorf("kind %q", st.Kind)
+	}
+	m := djangoManager(t, st)
+	s, err := m.Lookup(ctx, key)
+	if err != nil {
+		t.Fatalf("Lookup of Django's session: %v", err)
+	}
+	if uid, err := s.UserID(); err != nil || uid != alice {
+		t.Fatalf("Go sees user %q (%v), want alice's %q", uid, err, alice)
+	}
+	sessiontest.Set(t, m, key, "from_go", "héllo")
+	got := py.Call(map[string]any{"op": "get", "key": key})
+	if data, _ := got["data"].(map[string]any); data["from_go"] != "héllo" || got["user"] != alice {
+		t.Fatalf("Django reads %v", got)
+	}
+	sessiontest.Logout(t, m, key)
+	if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false {
+		t.Fatalf("after the Go logout Django still has the session: %v", got)
+	}
+	for _, bad := range []string{"backend=memcached", "backend=redis_sessions&serializer=json", "backend=redis_sessions&version=2", "store_class=X"} {
+		if st, err := storeurl.OpenExisting(ctx, "django+redis://127.0.0.1:6379/0?secret_key_env=TEST_DJANGO_SECRET&"+bad); err == nil {
+			st.Close()
+			t.Errorf("%s accepted", bad)
 		}
 	}
 }

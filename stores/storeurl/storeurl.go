@@ -14,6 +14,7 @@
 //	django+mysql://user@host/db?secret_key_env=NAME
 //	django+sqlite:PATH?secret_key_env=NAME&cache_url_env=NAME2      (cached_db: the table, and Django's cache copies dropped on every write)
 //	django+redis://host:6379/1?secret_key_env=NAME&key_prefix=P&user_db_env=NAME3   (the cache backend, django-redis; also django+rediss://)
+//	django+redis://host:6379/0?backend=redis_sessions&secret_key_env=NAME&key_prefix=P&user_db_env=NAME3   (django-redis-sessions)
 //
 // A django+ URL opens the sessions of a Django project (package
 // interop/django) in its own database, which must exist with Django's
@@ -39,9 +40,12 @@
 // and compressor=zlib, and user_db_env=NAME naming an environment variable
 // that holds the URL of the database with auth_user (sqlite:PATH,
 // postgres://..., mysql://...), against which logins are checked (without
-// it a Django login reads as anonymous and a Go login fails). The cache
-// backend keeps no index: counting, cleanup and a user's sessions are
-// unsupported there. Second servers come by reference, like the secret,
+// it a Django login reads as anonymous and a Go login fails). With
+// backend=redis_sessions the same URL opens the sessions of
+// django-redis-sessions: key_prefix= is SESSION_REDIS["prefix"] (none by
+// default), the values are signed as in django_session (store_class=
+// applies; version=, serializer= and compressor= do not). Neither keeps an
+// index: counting, cleanup and a user's sessions are unsupported there. Second servers come by reference, like the secret,
 // so that their URLs need no escaping in this one and their passwords
 // never show in it.
 //

@@ -45,6 +45,11 @@ def configure(db):
         extra["TIME_ZONE"] = db.get("time_zone", "America/Chicago")
         os.environ["TZ"] = extra["TIME_ZONE"]
         time.tzset()
+    if db.get("redis_sessions_prefix") is not None:
+        # django-redis-sessions (SESSION_ENGINE = "redis_sessions.session")
+        # on the local Redis, under the test's own prefix.
+        extra["SESSION_REDIS"] = {"host": "127.0.0.1", "port": 6379, "db": 0,
+                                  "prefix": db["redis_sessions_prefix"]}
     if db.get("sha1"):
         # Django 3.1/3.2's transitional mode: SHA-1 signatures and auth hashes.
         extra["DEFAULT_HASHING_ALGORITHM"] = "sha1"
@@ -143,7 +148,7 @@ def handle(cmd):
             # the cookie verifies and is not too old
             exists = bool(request.session.load())
         else:  # cache, cached_db: the key is in the cache (or the row is there)
-            exists = request.session.exists(cmd["key"])
+            exists = bool(request.session.exists(cmd["key"]))  # redis_sessions answers an int
         data = dict(request.session.items()) if exists else None
         expiry = None
         if exists:  # what Django's SessionMiddleware puts in the cookie
