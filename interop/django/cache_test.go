@@ -110,18 +110,7 @@ func TestDjangoCache(t *testing.T) {
 	if uid, _ := s.UserID(); uid != ids["alice"] {
 		t.Fatalf("Go sees user %q", uid)
 	}
-	sessiontest.Set(t, m, key, "from_go", "héllo ☃")
-	writeKeysConcurrently(t, m, key, 20)
-	got := py.Call(map[string]any{"op": "get", "key": key})
-	data, _ := got["data"].(map[string]any)
-	if got["user"] != ids["alice"] || data["from_go"] != "héllo ☃" {
-		t.Fatalf("Django reads %v", got)
-	}
-	for i := range 20 {
-		if data[fmt.Sprintf("k%d", i)] != float64(i) {
-			t.Errorf("k%d lost", i)
-		}
-	}
+	goWritesReachDjango(t, py, m, key, ids["alice"])
 	// SPEC 2.4: the bytes Go stored are the bytes django-redis'
 	// JSONSerializer writes for the same session (json.dumps' default
 	// separators, ASCII with \u escapes, the dict's order), not only a
@@ -129,17 +118,7 @@ func TestDjangoCache(t *testing.T) {
 	if got := py.Call(map[string]any{"op": "cache_reserialize", "key": key}); got["raw"] != got["again"] || got["raw"] == nil {
 		t.Fatalf("Go stored\n%v\ndjango-redis writes the same session as\n%v", got["raw"], got["again"])
 	}
-	sessiontest.Logout(t, m, key)
-	if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false {
-		t.Fatalf("after a Go logout Django sees %v", got)
-	}
-
-	djangoEndsIt(t, py, m, ids["alice"])
-
-	token := loginHandler(t, m, ids["bob"].(string))
-	if got := py.Call(map[string]any{"op": "get", "key": token}); got["user"] != ids["bob"] {
-		t.Fatalf("Django sees the Go login as %v", got)
-	}
+	logoutsAndLoginsCross(t, py, m, key, ids)
 
 	// django-redis' default PickleSerializer: refused, naming the setting.
 	token, d, _ := django.Keys{}.NewToken(rand.Reader)
@@ -268,6 +247,42 @@ func TestDjangoCacheVersion(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// goWritesReachDjango writes from Go to the session under key, Django's
+// login of the user aliceID: one value, then 20 keys from concurrent
+// requests, all of which Django must read, with the login.
+func goWritesReachDjango(t *testing.T, py *pyproc.Proc, m *session.Manager, key string, aliceID any) {
+	t.Helper()
+	sessiontest.Set(t, m, key, "from_go", "héllo ☃")
+	writeKeysConcurrently(t, m, key, 20)
+	got := py.Call(map[string]any{"op": "get", "key": key})
+	data, _ := got["data"].(map[string]any)
+	if got["user"] != aliceID || data["from_go"] != "héllo ☃" {
+		t.Fatalf("Django reads %v", got)
+	}
+	for i := range 20 {
+		if data[fmt.Sprintf("k%d", i)] != float64(i) {
+			t.Errorf("k%d lost", i)
+		}
+	}
+}
+
+// logoutsAndLoginsCross checks that a Go logout of the session under key
+// ends it for Django, that Django's logout and password change end
+// Django's logins for Go (djangoEndsIt), and that Django honours a Go
+// login of bob (ids maps the users' names to their ids).
+func logoutsAndLoginsCross(t *testing.T, py *pyproc.Proc, m *session.Manager, key string, ids map[string]any) {
+	t.Helper()
+	sessiontest.Logout(t, m, key)
+	if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false {
+		t.Fatalf("after a Go logout Django sees %v", got)
+	}
+	djangoEndsIt(t, py, m, ids["alice"])
+	token := loginHandler(t, m, ids["bob"].(string))
+	if got := py.Call(map[string]any{"op": "get", "key": token}); got["user"] != ids["bob"] {
+		t.Fatalf("Django sees the Go login as %v", got)
 	}
 }
 

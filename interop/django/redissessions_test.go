@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -60,32 +59,11 @@ func TestDjangoRedisSessions(t *testing.T) {
 	if ttl := client.TTL(ctx, prefix+":"+key).Val(); ttl < 14*24*time.Hour-time.Minute || ttl > 14*24*time.Hour {
 		t.Fatalf("Django's key %s:%s has TTL %v", prefix, key, ttl)
 	}
-	sessiontest.Set(t, m, key, "from_go", "héllo ☃")
-	writeKeysConcurrently(t, m, key, 20)
-	got := py.Call(map[string]any{"op": "get", "key": key})
-	data, _ := got["data"].(map[string]any)
-	if got["user"] != ids["alice"] || data["from_go"] != "héllo ☃" {
-		t.Fatalf("Django reads %v", got)
-	}
-	for i := range 20 {
-		if data[fmt.Sprintf("k%d", i)] != float64(i) {
-			t.Errorf("k%d lost", i)
-		}
-	}
+	goWritesReachDjango(t, py, m, key, ids["alice"])
 	if ttl := client.TTL(ctx, prefix+":"+key).Val(); ttl < 14*24*time.Hour-time.Minute {
 		t.Fatalf("after Go's writes the TTL is %v", ttl)
 	}
-	sessiontest.Logout(t, m, key)
-	if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false {
-		t.Fatalf("after a Go logout Django sees %v", got)
-	}
-
-	djangoEndsIt(t, py, m, ids["alice"])
-
-	token := loginHandler(t, m, ids["bob"].(string))
-	if got := py.Call(map[string]any{"op": "get", "key": token}); got["user"] != ids["bob"] {
-		t.Fatalf("Django sees the Go login as %v", got)
-	}
+	logoutsAndLoginsCross(t, py, m, key, ids)
 
 	// A session Django wrote with SESSION_SERIALIZER = PickleSerializer:
 	// refused, naming the setting; logout still works.

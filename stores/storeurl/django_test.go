@@ -211,29 +211,31 @@ func djangoManager(t *testing.T, st *storeurl.Store) *session.Manager {
 	return m
 }
 
-// Issue 23: a django+redis:// URL opens Django's cache backend on Redis
-// (django-redis, JSON serializer): Django's login is seen (the user table
-// from user_db_env), a Go write reaches Django, a Go logout ends the
-// session in Django, and what a cache cannot do is unsupported, saying so.
-func TestOpenDjangoCache(t *testing.T) {
-	py, path, prefix, alice := djangoEngine(t, "django.contrib.sessions.backends.cache")
+// openDjangoRedis starts a Django on engine, a Redis backend, logs alice
+// in there and opens the same sessions from a django+redis:// URL with
+// the extra query params (ending in "&"), whose Kind must be kind; it
+// checks that Go sees alice's login and that Django reads a Go write, and
+// returns Django, the store, a manager on it, the session key, the Redis
+// key prefix and alice's id.
+func openDjangoRedis(t *testing.T, engine, params, kind string) (*pyproc.Proc, *storeurl.Store, *session.Manager, string, string, string) {
+	t.Helper()
+	py, path, prefix, alice := djangoEngine(t, engine)
 	ctx := context.Background()
 	t.Setenv("TEST_DJANGO_SECRET", djangoSecret)
 	t.Setenv("TEST_DJANGO_DB", "sqlite:"+path)
 	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
-
-	st, err := storeurl.OpenExisting(ctx, "django+redis://127.0.0.1:6379/0?secret_key_env=TEST_DJANGO_SECRET&key_prefix="+prefix+"&user_db_env=TEST_DJANGO_DB")
+	st, err := storeurl.OpenExisting(ctx, "django+redis://127.0.0.1:6379/0?"+params+"secret_key_env=TEST_DJANGO_SECRET&key_prefix="+prefix+"&user_db_env=TEST_DJANGO_DB")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	if st.Kind != "django-cache" {
-		t.Errorf("kind %q", st.Kind)
+	t.Cleanup(func() { st.Close() })
+	if st.Kind != kind {
+		t.Errorf("kind %q, want %q", st.Kind, kind)
 	}
 	m := djangoManager(t, st)
 	s, err := m.Lookup(ctx, key)
 	if err != nil {
-		t.Fatalf("Lookup of Django's cache session: %v", err)
+		t.Fatalf("Lookup of Django's session: %v", err)
 	}
 	if uid, err := s.UserID(); err != nil || uid != alice {
 		t.Fatalf("Go sees user %q (%v), want alice's %q", uid, err, alice)
@@ -243,6 +245,16 @@ func TestOpenDjangoCache(t *testing.T) {
 	if data, _ := got["data"].(map[string]any); data["from_go"] != "héllo" || got["user"] != alice {
 		t.Fatalf("Django reads %v", got)
 	}
+	return py, st, m, key, prefix, alice
+}
+
+// Issue 23: a django+redis:// URL opens Django's cache backend on Redis
+// (django-redis, JSON serializer): Django's login is seen (the user table
+// from user_db_env), a Go write reaches Django, a Go logout ends the
+// session in Django, and what a cache cannot do is unsupported, saying so.
+func TestOpenDjangoCache(t *testing.T) {
+	py, st, m, key, prefix, alice := openDjangoRedis(t, "django.contrib.sessions.backends.cache", "", "django-cache")
+	ctx := context.Background()
 	for name, err := range map[string]error{
 		"CountActive":   second(st.CountActive(ctx, time.Now())),
 		"DeleteExpired": second(st.DeleteExpired(ctx, time.Now(), 10)),
@@ -280,32 +292,8 @@ func TestOpenDjangoCache(t *testing.T) {
 // django-redis-sessions: Django's login is seen, a Go write reaches
 // Django, a Go logout ends the session in Django.
 func TestOpenDjangoRedisSessions(t *testing.T) {
-	py, path, prefix, alice := djangoEngine(t, "redis_sessions.session")
+	py, _, m, key, _, _ := openDjangoRedis(t, "redis_sessions.session", "backend=redis_sessions&store_class=SessionStore&", "django-redis_sessions")
 	ctx := context.Background()
-	t.Setenv("TEST_DJANGO_SECRET", djangoSecret)
-	t.Setenv("TEST_DJANGO_DB", "sqlite:"+path)
-	key := py.Call(map[string]any{"op": "login", "user": "alice"})["key"].(string)
-	st, err := storeurl.OpenExisting(ctx, "django+redis://127.0.0.1:6379/0?backend=redis_sessions&secret_key_env=TEST_DJANGO_SECRET&key_prefix="+prefix+"&user_db_env=TEST_DJANGO_DB&store_class=SessionStore")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if st.Kind != "django-redis_sessions" {
-		t.Errorf("kind %q", st.Kind)
-	}
-	m := djangoManager(t, st)
-	s, err := m.Lookup(ctx, key)
-	if err != nil {
-		t.Fatalf("Lookup of Django's session: %v", err)
-	}
-	if uid, err := s.UserID(); err != nil || uid != alice {
-		t.Fatalf("Go sees user %q (%v), want alice's %q", uid, err, alice)
-	}
-	sessiontest.Set(t, m, key, "from_go", "héllo")
-	got := py.Call(map[string]any{"op": "get", "key": key})
-	if data, _ := got["data"].(map[string]any); data["from_go"] != "héllo" || got["user"] != alice {
-		t.Fatalf("Django reads %v", got)
-	}
 	sessiontest.Logout(t, m, key)
 	if got := py.Call(map[string]any{"op": "get", "key": key}); got["exists"] != false {
 		t.Fatalf("after the Go logout Django still has the session: %v", got)
