@@ -133,11 +133,11 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 	var accounts Accounts = users
 	django, onDjango := st.FullStore.(Accounts)
 	onDjango = onDjango && strings.HasPrefix(st.Kind, "django-")
-	if onDjango && st.Kind == "django-cache" {
-		// The cache backend's store reads Django's user table only when
+	if onDjango && (st.Kind == "django-cache" || st.Kind == "django-redis_sessions") {
+		// The Redis backends' stores read Django's user table only when
 		// the URL names it; without it nobody could log in.
 		if u, err := url.Parse(c.store); err != nil || u.Query().Get("user_db_env") == "" {
-			return fmt.Errorf("%w: on Django's cache backend the demo's logins need Django's user table: add user_db_env= to --store, naming the environment variable that holds the URL of its database", errUsage)
+			return fmt.Errorf("%w: on Django's sessions in Redis the demo's logins need Django's user table: add user_db_env= to --store, naming the environment variable that holds the URL of its database", errUsage)
 		}
 	}
 	if onDjango {

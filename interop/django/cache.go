@@ -373,11 +373,52 @@ func (c *CacheStore) Touch(ctx context.Context, d session.Digest, lastSeen, idle
 
 // Delete removes the key, as Django's flush does.
 func (c *CacheStore) Delete(ctx context.Context, d session.Digest) (bool, error) {
+	if o, ok := c.codec.(owner); ok {
+		return c.deleteOwned(ctx, d, o)
+	}
 	n, err := c.client.Del(ctx, c.key(d)).Result()
 	if err != nil {
 		return false, fmt.Errorf("%s: delete: %w", c.name, err)
 	}
 	return n > 0, nil
+}
+
+// owner is a valueCodec that tells a session's value from another one
+// (a key space shared with other data: django-redis-sessions without a
+// prefix keeps sessions under their bare session keys).
+type owner interface {
+	owns(raw []byte) bool
+}
+
+// delIfScript deletes KEYS[1] if it holds ARGV[1]: 1, or 0.
+var delIfScript = redis.NewScript(`if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])`)
+
+// deleteOwned deletes the key only if it holds a session, whose value o
+// recognizes (a logout may name a key that Go could not read), and only
+// the value read: a cookie naming another key of the database deletes
+// nothing.
+func (c *CacheStore) deleteOwned(ctx context.Context, d session.Digest, o owner) (bool, error) {
+	for range maxAttempts {
+		raw, err := c.client.Get(ctx, c.key(d)).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("%s: delete: %w", c.name, err)
+		}
+		if !o.owns(raw) {
+			return false, nil
+		}
+		n, err := delIfScript.Run(ctx, c.client, []string{c.key(d)}, raw).Int()
+		if err != nil {
+			return false, fmt.Errorf("%s: delete: %w", c.name, err)
+		}
+		if n == 1 {
+			return true, nil
+		}
+	}
+	return false, fmt.Errorf("%s: delete: the value kept changing over %d attempts", c.name, maxAttempts)
 }
 
 // renewScript moves KEYS[1] (holding ARGV[1]) to KEYS[2] with value ARGV[2]

@@ -13,6 +13,9 @@ import (
 // legacySessionSalt is the key salt of the pre-3.1 session format's digest
 // (Django 3.2's SessionBase._hash): "django.contrib.sessions" and the
 // store's class name, without the dot of the signing salt (SessionSalt).
+// Django takes the class's __name__ there and its __qualname__ in the
+// signing salt: they differ for a class nested in another, whose legacy
+// data this does not read.
 func legacySessionSalt(storeClass string) string { return "django.contrib.sessions" + storeClass }
 
 // decodePre31 verifies data in Django's pre-3.1 session format and returns
@@ -44,8 +47,5 @@ func (s *Signer) decodePre31(data, keySalt string) ([]byte, error) {
 	if ok != 1 {
 		return nil, ErrBadSignature
 	}
-	if len(payload) > s.maxPayload() {
-		return nil, ErrTooLarge
-	}
-	return payload, nil
+	return payload, nil // bounded by the length checked first
 }

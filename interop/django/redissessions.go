@@ -99,6 +99,23 @@ func (v signedValue) decode(raw []byte) (*dict, error) {
 	return decodeSession(payload)
 }
 
+// owns reports whether raw is session data signed (or, in the pre-3.1
+// format, digested) under one of the secrets, whatever it holds, SHA-1
+// signatures included: a session Go cannot read (a pickle, a legacy
+// format) can still be logged out, another application's value under a
+// bare session key is never deleted.
+func (v signedValue) owns(raw []byte) bool {
+	data := string(raw)
+	if isPre31(data) {
+		_, err := v.signer.decodePre31(data, legacySessionSalt(v.storeClass))
+		return err == nil
+	}
+	either := v.signer // SHA-256 or SHA-1
+	either.AcceptSHA1 = true
+	_, err := either.Unsign(data, 0, time.Now())
+	return err == nil || errors.Is(err, ErrTooLarge)
+}
+
 func (v signedValue) encode(d *dict) ([]byte, error) {
 	return []byte(v.signer.Sign(encodeSession(d), v.compress, time.Now())), nil
 }

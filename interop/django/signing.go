@@ -63,7 +63,9 @@ var (
 	// AcceptSHA1, or let Django re-save it with SHA-256), or the pre-3.1
 	// session format (base64 of a SHA-1 hex digest, ":" and the JSON),
 	// which a Signer never accepts (it is no signing.dumps value) and the
-	// db store reads with Config.AcceptSHA1. It wraps ErrBadSignature.
+	// stores of session data (Store, CachedDB, NewRedisSessionsStore) read
+	// with AcceptSHA1 (accept_sha1=1 in a store URL). It wraps
+	// ErrBadSignature.
 	ErrLegacyFormat = fmt.Errorf("%w: legacy Django format", ErrBadSignature)
 )
 
@@ -121,7 +123,7 @@ func (s *Signer) unsign(signed string, maxAge time.Duration, now time.Time) ([]b
 	i := strings.LastIndexByte(signed, ':')
 	if i < 0 {
 		if isPre31(signed) {
-			return nil, 0, fmt.Errorf("%w: the pre-3.1 session format (DEFAULT_HASHING_ALGORITHM = 'sha1' writes it; the db store's AcceptSHA1 reads it)", ErrLegacyFormat)
+			return nil, 0, fmt.Errorf("%w: the pre-3.1 session format (DEFAULT_HASHING_ALGORITHM = 'sha1' writes it; AcceptSHA1, accept_sha1=1 in a store URL, reads it)", ErrLegacyFormat)
 		}
 		return nil, 0, fmt.Errorf("%w: no separator", ErrBadSignature)
 	}

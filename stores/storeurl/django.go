@@ -472,7 +472,7 @@ func (noUserIndex) DeleteLineage(context.Context, string, time.Time) (int, error
 // user's (django-redis keeps no index).
 type cacheFull struct{ *django.CacheStore }
 
-var errCacheNoIndex = fmt.Errorf("%w: Django's cache sessions are Redis keys found by session key only (no index of a user's sessions, nothing to count without a scan, expiry by Redis TTL)", session.ErrUnsupported)
+var errCacheNoIndex = fmt.Errorf("%w: Django's sessions on Redis (the cache backend, django-redis-sessions) are keys found by session key only (no index of a user's sessions, nothing to count without a scan, expiry by Redis TTL)", session.ErrUnsupported)
 
 func (c cacheFull) store() session.Store { return c.CacheStore }
 

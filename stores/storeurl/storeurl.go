@@ -110,7 +110,7 @@ type Store struct {
 	session.FullStore
 	// Kind names the backend: sqlite, postgres, mysql, redis, memcached,
 	// django-sqlite, django-postgres, django-mysql, django-cached_db-sqlite
-	// (-postgres, -mysql), django-cache.
+	// (-postgres, -mysql), django-cache, django-redis_sessions.
 	Kind string
 	// Options are the manager options the store needs, to pass to
 	// session.New after the application's own: for Django's table, its
