@@ -123,9 +123,17 @@ func TestDjangoCache(t *testing.T) {
 	// django-redis' default PickleSerializer: refused, naming the setting.
 	token, d, _ := django.Keys{}.NewToken(rand.Reader)
 	client.Set(ctx, prefix+":1:django.contrib.sessions.cache"+token, "\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00}\x94.", 0)
+	refusedAsPickle(t, st, d, "JSONSerializer")
+}
+
+// refusedAsPickle checks that st refuses the session d, a pickle, with a
+// *PickleError naming hint (the setting to change), and still deletes it.
+func refusedAsPickle(t *testing.T, st session.Store, d session.Digest, hint string) {
+	t.Helper()
+	ctx := context.Background()
 	var pe *django.PickleError
-	if _, err := st.Load(ctx, d); !errors.As(err, &pe) || !strings.Contains(err.Error(), "JSONSerializer") {
-		t.Fatalf("pickled value: %v", err)
+	if _, err := st.Load(ctx, d); !errors.As(err, &pe) || !strings.Contains(err.Error(), hint) {
+		t.Fatalf("pickled session: %v", err)
 	}
 	if ok, err := st.Delete(ctx, d); !ok || err != nil {
 		t.Fatalf("deleting it: %v %v", ok, err)
