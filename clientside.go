@@ -179,6 +179,11 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 		// Nothing done yet: the client keeps its cookie.
 		return fmt.Errorf("%w: %d bytes (name and value), browsers keep at most %d; store less in the session or use a server-side store", ErrCookieTooLarge, n, MaxCookieSize)
 	}
+	if s.login && m.revoker != nil {
+		if value, err = m.authenticatedAfterRevocations(ctx, s, id, rec, value, now); err != nil {
+			return err
+		}
+	}
 	if reason == "renew" && m.revoker != nil {
 		// With a revocation hook, the old cookie's copies stop working
 		// (no fixation through a copied pre-login cookie), once the new
@@ -196,6 +201,47 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 		m.emit(ctx, Event{Kind: EventRenewed, newToken: ref(id), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
 	}
 	return nil
+}
+
+// authenticatedAfterRevocations checks the cookie value sealed for a
+// login (rec, id) against the revocation hook: a revocation of the user
+// recorded up to the millisecond of its authentication time (by this
+// request before the Login, or by another one meanwhile), or a logout of
+// another session of the user created in the same millisecond, would
+// refuse it from the next request on, logging the client out right after
+// a login that succeeded. The login completes after that revocation, so it
+// is a new authentication (as a server-side login that finds its session
+// revoked stores a new one): its authentication and creation times move
+// past it, and the cookie is sealed again. It returns the value to send.
+// It must be called with s.mu held.
+func (m *Manager) authenticatedAfterRevocations(ctx context.Context, s *Session, id Digest, rec *Record, value string, now time.Time) (string, error) {
+	for range 3 {
+		_, _, _, err := m.sealer().Open(ctx, m.cookieName, value, now)
+		switch {
+		case err == nil:
+			return value, nil
+		case !errors.Is(err, ErrRevoked):
+			return "", m.storeErr(ctx, "open", Digest{}, err)
+		}
+		// Past the revocation's time, and a creation time of its own: a
+		// logout of another session of the user created in the same
+		// millisecond revokes that millisecond's lineage.
+		at := rec.AuthTime
+		for _, t := range []time.Time{m.now(), rec.Created} {
+			if t.After(at) {
+				at = t
+			}
+		}
+		at = at.Truncate(time.Millisecond).Add(time.Millisecond)
+		rec.AuthTime, rec.Created, s.authTime = at, at, at
+		if value, err = m.sealer().Seal(ctx, m.cookieName, id, rec); err != nil {
+			return "", fmt.Errorf("session: sealing the cookie: %w", err)
+		}
+		if n := len(m.cookieName) + len(value); n > MaxCookieSize {
+			return "", fmt.Errorf("%w: %d bytes (name and value), browsers keep at most %d; store less in the session or use a server-side store", ErrCookieTooLarge, n, MaxCookieSize)
+		}
+	}
+	return "", fmt.Errorf("session: the new session stays refused by the revocation hook (a revocation recorded by a server whose clock is ahead?)")
 }
 
 // continuable re-opens, at a login's commit, the session the login read,
@@ -281,8 +327,8 @@ func (m *Manager) revokeClientUser(ctx context.Context, userID string) error {
 // ends them all. The session kept is named by its creation time (its
 // renewals keep it): when the commit would give the session a new one (a
 // login before the call, or a session not stored yet), that time is
-// chosen now. A login of the user after the call starts a new session
-// authenticated after it (see Manager.Login).
+// chosen now. A login of the user after the call starts a new session,
+// authenticated after it (see commitClient).
 func (m *Manager) revokeClientOthers(ctx context.Context) error {
 	s, err := m.sessionFor(ctx)
 	if err != nil {
@@ -332,15 +378,13 @@ func (s *Session) revokeClientOthers(ctx context.Context, or ClientOthersRevoker
 	} else if err != nil {
 		return "", s.failWith(&StoreError{Op: "revoke other sessions", Err: err})
 	}
-	last := at
 	if end := m.now(); end.After(at) {
 		// As in revokeClientUser: a login racing the first record.
 		if err := or.RevokeUserExcept(ctx, user, end, keep); err != nil {
 			return "", s.failWith(&StoreError{Op: "revoke other sessions", Err: err})
 		}
-		last = end
 	}
-	s.othersRevokedUser, s.othersRevokedAt = user, last
+	s.othersRevokedUser = user
 	return user, nil
 }
 

@@ -68,6 +68,9 @@ func (s *Session) Context() context.Context {
 // expiry, a Login or Renew (a new token), a Destroy. It returns the token
 // the session has afterwards (the new one after a renewal, "" after
 // Destroy or when the session was ended meanwhile by a logout elsewhere).
+// Under WithAnonymousInCookie an anonymous session is sealed in what Save
+// returns, a cookie value rather than a token, which Lookup does not take:
+// give such clients a session only once they log in.
 // A session is saved once (a second Save or Abandon returns
 // ErrAlreadySaved); look it up again for later changes.
 //

@@ -239,9 +239,12 @@ func (m *Manager) Renew(ctx context.Context) error {
 // sealed in the cookie (NewClientSide), which a revocation cannot delete,
 // only outdate, every login starts a new session (a new creation time),
 // never a continuation of the one it read; with a revocation hook, a
-// session revoked while the request ran is reported. Its authentication
-// time is that of the Login call, so a RevokeUser that took its time after
-// the call still covers it.
+// session revoked while the request ran is reported, and the new cookie is
+// checked against the hook at commit: a revocation of the user recorded
+// up to the millisecond of its authentication time (by this request, a
+// RevokeUser or logout before the Login; or by another one meanwhile)
+// moves that time past it, so that the cookie sent is not one already
+// refused.
 func (m *Manager) Login(ctx context.Context, userID string) error {
 	if userID == "" || len(userID) > 255 || !utf8.ValidString(userID) {
 		return ErrInvalidUserID
@@ -260,13 +263,6 @@ func (m *Manager) Login(ctx context.Context, userID string) error {
 		s.authTime = m.now()
 		if !s.created.IsZero() && userID != s.othersRevokedUser {
 			s.created = time.Time{} // kept for another user's login
-		}
-		if userID == s.othersRevokedUser && !s.authTime.After(s.othersRevokedAt) {
-			// After a client-side RevokeOtherSessions of this user in
-			// this request: authenticated after it (its revocation
-			// covers logins up to its millisecond), so that the new
-			// session, the request's own, is not one it ended.
-			s.authTime = s.othersRevokedAt.Truncate(time.Millisecond).Add(time.Millisecond)
 		}
 		return nil
 	})
@@ -394,7 +390,7 @@ func (s *Session) reset() {
 	s.changed = nil
 	s.cleared = false
 	s.renew, s.login, s.newLineage, s.userID, s.authTime = false, false, false, "", time.Time{}
-	s.created = time.Time{}
+	s.created, s.saved = time.Time{}, false
 	s.expirySet, s.idleOverride, s.absOverride, s.closeCookie = false, 0, 0, m.expireOnClose
 }
 
@@ -611,7 +607,7 @@ func (m *Manager) commitCreate(ctx context.Context, s *Session, h http.Header, n
 			}
 			return m.storeErr(ctx, "create", d, err)
 		}
-		s.digest, s.token = d, token
+		s.digest, s.token, s.saved = d, token, true
 		m.emit(ctx, Event{Kind: EventCreated, token: ref(d), UserID: rec.UserID, RemoteAddr: s.remoteAddr})
 		if s.login {
 			m.emit(ctx, Event{Kind: EventRenewed, newToken: ref(d), UserID: rec.UserID, Reason: "login", RemoteAddr: s.remoteAddr})
@@ -687,7 +683,7 @@ func (m *Manager) commitRenew(ctx context.Context, s *Session, h http.Header, no
 		return m.gone(ctx, s, h, "renew", err)
 	}
 	m.emit(ctx, Event{Kind: EventRenewed, token: ref(s.digest), newToken: ref(d), UserID: rec.UserID, Reason: reason, RemoteAddr: s.remoteAddr})
-	s.digest, s.token = d, token
+	s.digest, s.token, s.saved = d, token, true
 	m.writeCookie(h, token, now, rec.IdleExpiry, rec.AbsExpiry, rec.ExpireOnClose)
 	if s.login {
 		m.enforceLimit(ctx, rec.UserID, d)

@@ -47,11 +47,10 @@ type Session struct {
 	// created is the creation time a client-side commit gives a new
 	// session (a login's), when RevokeOtherSessions chose it beforehand.
 	created time.Time
-	// othersRevoked is the user and the latest time of a client-side
-	// RevokeOtherSessions in this request, which a later Login of that
-	// user must authenticate after (see Manager.Login).
+	// othersRevokedUser is the user of a client-side RevokeOtherSessions
+	// in this request, whose chosen creation time (created) another
+	// user's Login must not take.
 	othersRevokedUser string
-	othersRevokedAt   time.Time
 
 	// Flags, together so that the struct has no padding between them.
 	hasToken    bool // the client presented a well-formed token
@@ -68,6 +67,7 @@ type Session struct {
 	reseal      bool // client-side: the cookie was sealed with an old key
 	sealed      bool // the session lives in the cookie (client-side, or anonymous with WithAnonymousInCookie)
 	committed   bool
+	saved       bool // the commit stored the session under digest (created or renewed)
 	saveCalled  bool // Save or Abandon was called (a session from Lookup)
 	errShown    bool // the load error was returned to the handler (see loadShown)
 }

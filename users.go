@@ -45,10 +45,32 @@ func currentDigest(ctx context.Context, m *Manager) (Digest, bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.load() != nil || !s.hasToken || s.rec == nil {
+	return s.storedDigest()
+}
+
+// storedDigest returns the digest the session is stored under, if any:
+// the one it was loaded from or, once the response was committed, the one
+// the commit stored it under (a login creates or renews it). It must be
+// called with s.mu held.
+func (s *Session) storedDigest() (Digest, bool) {
+	if s.load() != nil {
 		return Digest{}, false
 	}
-	return s.digest, true
+	if s.saved || s.hasToken && s.rec != nil {
+		return s.digest, true
+	}
+	return Digest{}, false
+}
+
+// deleteOthers deletes the user's sessions but the request's own, with
+// s.mu held throughout, so that a commit of this request (which may renew
+// the session under a new digest) cannot run between the choice of the
+// digest kept and the deletion.
+func (s *Session) deleteOthers(ctx context.Context, ui UserIndex, user string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, _ := s.storedDigest()
+	return ui.DeleteByUser(ctx, user, cur)
 }
 
 // UserSessions lists the live sessions of a user, most recently active
@@ -293,12 +315,15 @@ func (m *Manager) RevokeOtherSessions(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	cur, _ := currentDigest(ctx, m)
+	s, err := m.sessionFor(ctx)
+	if err != nil {
+		return 0, err
+	}
 	// One store call that deletes every other session of the user
 	// atomically: listing them first and deleting each would miss a
 	// session renewed in between (it moves to a digest the list lacks).
 	start := m.startTimer()
-	n, err := ui.DeleteByUser(ctx, user, cur)
+	n, err := s.deleteOthers(ctx, ui, user)
 	m.timed(ctx, "delete by user", start, err)
 	if err != nil {
 		return 0, m.failRequest(ctx, &StoreError{Op: "delete by user", Err: err})

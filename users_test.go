@@ -359,3 +359,44 @@ func TestAdminRevokeUnreadableSession(t *testing.T) {
 		t.Fatalf("a corrupt record not found: %v, %v; want false, nil", existed, err)
 	}
 }
+
+// RevokeOtherSessions and MySessions after the response was written (a
+// login, a redirect, then the call) know the session the login stored: the
+// review found it deleted as one of the others, the request's own digest
+// read as none once the commit had created the session.
+func TestRevokeOtherSessionsAfterCommitKeepsOwn(t *testing.T) {
+	e := usersEnv(t)
+	other := mustToken(t, e.do("/login?u=alice", ""))
+	var n int
+	var current int
+	e.mux.HandleFunc("/login-redirect-revoke", func(w http.ResponseWriter, r *http.Request) {
+		if err := e.m.Login(r.Context(), "alice"); err != nil {
+			t.Error(err)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther) // commits: the session is created
+		var err error
+		if n, err = e.m.RevokeOtherSessions(r.Context()); err != nil {
+			t.Error(err)
+		}
+		list, err := e.m.MySessions(r.Context())
+		if err != nil {
+			t.Error(err)
+		}
+		for _, s := range list {
+			if s.Current {
+				current++
+			}
+		}
+	})
+	tok := mustToken(t, e.do("/login-redirect-revoke", ""))
+	if n != 1 || current != 1 {
+		t.Fatalf("revoked %d (want the 1 other), %d current sessions listed", n, current)
+	}
+	if body(e.do("/whoami", tok)) != "alice" {
+		t.Fatal("the request's own new session was revoked")
+	}
+	if body(e.do("/whoami", other)) != "" {
+		t.Fatal("the other session survived")
+	}
+}
