@@ -126,7 +126,7 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 		// rounds).
 		s.newLineage = true
 	}
-	created := now
+	created := m.lineageTime(now)
 	if !s.created.IsZero() {
 		created = s.created // chosen by RevokeOtherSessions, which kept it
 	}
@@ -203,6 +203,18 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 	return nil
 }
 
+// lineageTime returns the creation time of a new client-side session in
+// the millisecond ms (the manager's times are whole milliseconds): ms and
+// the clock's nanoseconds within its millisecond. The creation time names
+// the session's lineage in the revocation hook's markers (a session and
+// its renewals keep it; see ClientLineageRevoker and
+// ClientOthersRevoker): another session of the user created in the same
+// millisecond is another lineage, which a logout or "log out other
+// devices" tells apart.
+func (m *Manager) lineageTime(ms time.Time) time.Time {
+	return ms.Add(time.Duration(m.clock().Nanosecond() % int(time.Millisecond)))
+}
+
 // authenticatedAfterRevocations checks the cookie value sealed for a
 // login (rec, id) against the revocation hook: a revocation of the user
 // recorded up to the millisecond of its authentication time (by this
@@ -233,7 +245,7 @@ func (m *Manager) authenticatedAfterRevocations(ctx context.Context, s *Session,
 			}
 		}
 		at = at.Truncate(time.Millisecond).Add(time.Millisecond)
-		rec.AuthTime, rec.Created, s.authTime = at, at, at
+		rec.AuthTime, rec.Created, s.authTime = at, m.lineageTime(at), at
 		if value, err = m.sealer().Seal(ctx, m.cookieName, id, rec); err != nil {
 			return "", fmt.Errorf("session: sealing the cookie: %w", err)
 		}
@@ -367,7 +379,7 @@ func (s *Session) revokeClientOthers(ctx context.Context, or ClientOthersRevoker
 	switch {
 	case !keep.IsZero():
 	case s.rec == nil || s.login || s.newLineage:
-		keep = m.now().Truncate(time.Millisecond)
+		keep = m.lineageTime(m.now())
 		s.created = keep
 	default:
 		keep = s.rec.Created

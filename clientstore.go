@@ -55,8 +55,10 @@ type ClientRevoker interface {
 // reject a logged-in session together with its renewed continuations:
 // every session of the user created at created (a renewal keeps both).
 // Destroy uses it for logged-in sessions, so that a renewal racing a
-// logout cannot hand out a cookie that outlives it. Another session of the
-// same user created in the same millisecond is rejected too.
+// logout cannot hand out a cookie that outlives it. The manager gives
+// client-side sessions creation times to the nanosecond (cookiestore keeps
+// them; a hook that keeps less rejects every session of the user created
+// in the same unit).
 type ClientLineageRevoker interface {
 	RevokeLineage(ctx context.Context, userID string, created time.Time) error
 }
@@ -68,10 +70,11 @@ type ClientLineageRevoker interface {
 type ClientOthersRevoker interface {
 	// RevokeUserExcept rejects every session of the user authenticated
 	// before at, as RevokeUser does, except those created at keep: the
-	// session the call is made from and its renewals (another session of
-	// the user created in the same millisecond is kept too). They are
-	// spared by this revocation only: any other of the user's, earlier or
-	// later, covers them as usual.
+	// session the call is made from and its renewals (the manager gives
+	// client-side sessions creation times to the nanosecond; a hook that
+	// keeps less keeps every session of the user created in the same
+	// unit). They are spared by this revocation only: any other of the
+	// user's, earlier or later, covers them as usual.
 	RevokeUserExcept(ctx context.Context, userID string, at, keep time.Time) error
 }
 

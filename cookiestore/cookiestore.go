@@ -10,6 +10,10 @@
 // deadlines, which Open enforces. Values travel as the manager's codec
 // encoded them (JSON by default). Cookies of the previous format (JSON
 // payload, version 1) still open and are re-sealed in the current one.
+// The creation time is kept to the nanosecond (it names the session's
+// lineage in the revocation markers); releases before that refuse such a
+// cookie, so during a rolling upgrade a client served by an older instance
+// starts a new session there.
 //
 // Keys: an ordered ring. The first key seals; every key opens; a cookie
 // opened with an older key is re-sealed with the first one at the next

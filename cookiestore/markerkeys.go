@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The keys of a user's marker (see Revocations) are revocations, which end
@@ -16,26 +17,52 @@ import (
 const nbPrefix = "nb:"
 
 // kpPrefix starts a revocation of all the user's sessions but one lineage,
-// RevokeOtherSessions' "kp:<created ms>:<ms>": the lineage is spared by
-// this revocation only, never by the others in the marker.
+// RevokeOtherSessions' "kp:<lineage>:<ms>" (see lineageID): the lineage is
+// spared by this revocation only, never by the others in the marker.
 const kpPrefix = "kp:"
 
-// lnPrefix starts the keys that revoke one lineage: "ln:<created ms>" (see
-// session.ClientLineageRevoker).
+// lnPrefix starts the keys that revoke one lineage: "ln:<lineage>" (see
+// lineageID and session.ClientLineageRevoker).
 const lnPrefix = "ln:"
+
+// lineageID names in a user's marker the lineage of the sessions created
+// at created (a session and its renewals): its Unix milliseconds, then "."
+// and the nanoseconds within that millisecond when there are any. Cookies
+// sealed before the payload carried nanoseconds have whole milliseconds,
+// and so the names the markers gave them.
+func lineageID(created time.Time) string {
+	id := strconv.FormatInt(created.UnixMilli(), 10)
+	if sub := created.Nanosecond() % int(time.Millisecond); sub != 0 {
+		id += "." + strconv.Itoa(sub)
+	}
+	return id
+}
+
+// validLineageID reports whether id is a name lineageID can give.
+func validLineageID(id string) bool {
+	ms, sub, fine := strings.Cut(id, ".")
+	if _, err := strconv.ParseInt(ms, 10, 64); err != nil {
+		return false
+	}
+	if !fine {
+		return true
+	}
+	n, err := strconv.Atoi(sub)
+	return err == nil && n > 0 && n < int(time.Millisecond) && strconv.Itoa(n) == sub
+}
 
 // revocation is a revocation key of a user's marker: it ends the user's
 // sessions authenticated up to at (milliseconds), except, when sparing,
-// those created at spares.
+// the lineage named spares (lineageID).
 type revocation struct {
 	at      int64
-	spares  int64
+	spares  string
 	sparing bool
 }
 
-// covers reports whether rv ends the sessions created at created (that
-// were authenticated up to rv.at).
-func (rv revocation) covers(created int64) bool { return !rv.sparing || rv.spares != created }
+// covers reports whether rv ends the sessions of the lineage named
+// lineage (that were authenticated up to rv.at).
+func (rv revocation) covers(lineage string) bool { return !rv.sparing || rv.spares != lineage }
 
 // parseRevocation parses a key of a user's marker and its value; ok is
 // false for a key that is no revocation.
@@ -51,10 +78,9 @@ func parseRevocation(key string, value []byte) (rv revocation, ok bool, err erro
 		t, err := strconv.ParseInt(key[len(nbPrefix):], 10, 64)
 		return revocation{at: t}, err == nil, nil
 	case strings.HasPrefix(key, kpPrefix):
-		c, t, found := strings.Cut(key[len(kpPrefix):], ":")
-		created, err1 := strconv.ParseInt(c, 10, 64)
-		at, err2 := strconv.ParseInt(t, 10, 64)
-		return revocation{at: at, spares: created, sparing: true}, found && err1 == nil && err2 == nil, nil
+		lineage, t, found := strings.Cut(key[len(kpPrefix):], ":")
+		at, err := strconv.ParseInt(t, 10, 64)
+		return revocation{at: at, spares: lineage, sparing: true}, found && err == nil && validLineageID(lineage), nil
 	}
 	return rv, false, nil
 }
@@ -102,7 +128,7 @@ func superseded(cur, added map[string][]byte) []string {
 	var (
 		out                []string
 		all0, one, twoSeen bool // seen above: one sparing nothing, one sparing a lineage, two sparing different ones
-		spared             int64
+		spared             string
 	)
 	for _, r := range all {
 		redundant := all0 || twoSeen || (r.rv.sparing && one && r.rv.spares == spared)

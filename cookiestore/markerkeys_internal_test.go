@@ -19,6 +19,7 @@ func randomRevocation(rnd *rand.Rand) string {
 // revokedBy reports whether the keys end a session created at created and
 // authenticated at start, as check decides.
 func revokedBy(t *testing.T, keys map[string][]byte, created, start int64) bool {
+	lineage := strconv.FormatInt(created, 10)
 	t.Helper()
 	nb := int64(-1 << 63)
 	for k, v := range keys {
@@ -26,7 +27,7 @@ func revokedBy(t *testing.T, keys map[string][]byte, created, start int64) bool 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok && rv.covers(created) {
+		if ok && rv.covers(lineage) {
 			nb = max(nb, rv.at)
 		}
 	}

@@ -18,7 +18,7 @@ func samplePayload() (session.Digest, *session.Record) {
 	t := time.Date(2026, 11, 26, 1, 2, 3, 4e6, time.UTC)
 	return id, &session.Record{
 		Values: map[string][]byte{"cart": []byte(`[1,2,3]`), "name": []byte(`"Ada"`), "": []byte(`0`)},
-		UserID: "ada", AuthTime: t, Created: t.Add(-time.Hour), LastSeen: t,
+		UserID: "ada", AuthTime: t, Created: t.Add(-time.Hour + 123456), LastSeen: t, // created to the nanosecond
 		IdleTimeout: 90 * time.Minute, IdleExpiry: t.Add(time.Hour), AbsExpiry: t.Add(24 * time.Hour),
 		ExpireOnClose: true, Version: 1<<40 + 3, IP: "2001:db8::1", UserAgent: "Mozilla/5.0",
 	}
@@ -51,7 +51,7 @@ func TestPayloadRoundTrip(t *testing.T) {
 	}
 	sameRecord(t, out, rec)
 
-	anon := &session.Record{Created: rec.Created, LastSeen: rec.LastSeen, IdleExpiry: rec.IdleExpiry, AbsExpiry: rec.AbsExpiry}
+	anon := &session.Record{Created: rec.Created.Truncate(time.Millisecond), LastSeen: rec.LastSeen, IdleExpiry: rec.IdleExpiry, AbsExpiry: rec.AbsExpiry}
 	out, err = decodePayload(encodePayload(nil, id, anon), &got)
 	if err != nil {
 		t.Fatal(err)
@@ -74,16 +74,32 @@ func TestPayloadRefused(t *testing.T) {
 			t.Fatalf("payload truncated to %d of %d bytes accepted", n, len(good))
 		}
 	}
+	uv := func(v uint64) []byte { return binary.AppendUvarint(nil, v) }
 	bad := map[string][]byte{
 		"extended":      append(append([]byte(nil), good...), 0),
-		"unknown flags": func() []byte { b := append([]byte(nil), good...); b[len(id)] |= 2; return b }(),
+		"unknown flags": func() []byte { b := append([]byte(nil), good...); b[len(id)] |= 4; return b }(),
 	}
+	// The creation time's nanoseconds: present only with the flag, and
+	// then within a millisecond and not 0 (one encoding per time).
+	plain := encodePayload(nil, id, &session.Record{Created: time.UnixMilli(5)})
+	at := len(id) + 1 + 1 + 1 // flags, version 0, created 5
+	withNanos := func(flag byte, sub ...byte) []byte {
+		b := append([]byte(nil), plain[:at]...)
+		b[len(id)] |= flag
+		b = append(b, sub...)
+		return append(b, plain[at:]...)
+	}
+	if rec, err := decodePayload(withNanos(2, uv(7)...), &d); err != nil || rec.Created.Sub(time.UnixMilli(5)) != 7 {
+		t.Fatalf("created with 7 ns: %v, %v", rec, err)
+	}
+	bad["nanoseconds 0"] = withNanos(2, uv(0)...)
+	bad["a millisecond of nanoseconds"] = withNanos(2, uv(1e6)...)
+	bad["nanoseconds without the flag"] = withNanos(0, uv(7)...)
 	// A hand-built tail after the fixed fields: user, ip, ua, then values.
 	head := encodePayload(nil, id, &session.Record{})
 	head = head[:len(head)-4] // drop the three empty strings and the count
 	tail := func(parts ...[]byte) []byte { return append(append([]byte(nil), head...), bytes.Join(parts, nil)...) }
 	str := func(s string) []byte { return appendString(nil, s) }
-	uv := func(v uint64) []byte { return binary.AppendUvarint(nil, v) }
 	bad["repeated key"] = tail(str(""), str(""), str(""), uv(2), str("k"), str("1"), str("k"), str("2"))
 	bad["length past the end"] = tail(str(""), str(""), uv(100), []byte("short"))
 	bad["huge count"] = tail(str(""), str(""), str(""), uv(1<<62))

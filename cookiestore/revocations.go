@@ -114,7 +114,7 @@ func (r *Revocations) revokeUser(ctx context.Context, user string, at time.Time)
 }
 
 func (r *Revocations) revokeUserExcept(ctx context.Context, user string, at, keep time.Time) error {
-	key := kpPrefix + strconv.FormatInt(keep.UnixMilli(), 10) + ":" + strconv.FormatInt(at.UnixMilli(), 10)
+	key := kpPrefix + lineageID(keep) + ":" + strconv.FormatInt(at.UnixMilli(), 10)
 	if err := r.record(ctx, user, false, key); err != nil {
 		return fmt.Errorf("cookiestore: recording a revocation of a user's other sessions: %w", err)
 	}
@@ -122,7 +122,7 @@ func (r *Revocations) revokeUserExcept(ctx context.Context, user string, at, kee
 }
 
 func (r *Revocations) revokeLineage(ctx context.Context, user string, created time.Time) error {
-	if err := r.record(ctx, user, true, lnPrefix+strconv.FormatInt(created.UnixMilli(), 10)); err != nil {
+	if err := r.record(ctx, user, true, lnPrefix+lineageID(created)); err != nil {
 		return fmt.Errorf("cookiestore: recording a revoked session: %w", err)
 	}
 	return nil
@@ -231,18 +231,18 @@ func (r *Revocations) check(ctx context.Context, id session.Digest, rec *session
 		return fmt.Errorf("cookiestore: checking revocations: %w", err)
 	}
 	// The latest revocation that covers this session's lineage.
-	created := rec.Created.UnixMilli()
+	lineage := lineageID(rec.Created)
 	nb := int64(-1 << 63)
 	for k, v := range m.Values {
 		rv, ok, err := parseRevocation(k, v)
 		if err != nil {
 			return fmt.Errorf("cookiestore: revocation record of a user: %w", err)
 		}
-		if ok && rv.covers(created) {
+		if ok && rv.covers(lineage) {
 			nb = max(nb, rv.at)
 		}
 	}
-	if _, ok := m.Values[lnPrefix+strconv.FormatInt(rec.Created.UnixMilli(), 10)]; ok {
+	if _, ok := m.Values[lnPrefix+lineage]; ok {
 		return session.ErrRevoked // this session's lineage was logged out
 	}
 	start := rec.AuthTime

@@ -396,3 +396,41 @@ func TestLoginAfterRevocationInOneRequest(t *testing.T) {
 		t.Fatalf("after a logout past the bound then Login: %q", got)
 	}
 }
+
+// "Log out other devices" spares the caller's lineage only, named to the
+// nanosecond: another session of the user created in the same millisecond
+// is logged out (the review found it spared, a way for someone holding the
+// password to keep a session by logging in continuously); so is it by a
+// logout of its own lineage only.
+func TestLineagesFinerThanAMillisecond(t *testing.T) {
+	base := time.Now().UTC().Truncate(time.Millisecond)
+	var mu sync.Mutex
+	tick := time.Duration(0)
+	a, _ := clockedApp(t, func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		tick += time.Microsecond // within one millisecond for the whole test
+		return base.Add(tick)
+	})
+	attacker := cookieOf(a.do("/login?u=bob", ""))
+	victim := cookieOf(a.do("/login?u=bob", ""))
+	other := cookieOf(a.do("/login?u=bob", ""))
+	if w := a.do("/logout", other); w.Code != http.StatusOK {
+		t.Fatalf("logout: %d", w.Code)
+	}
+	if got := a.do("/whoami", victim).Body.String(); got != "bob" {
+		t.Fatalf("a logout of another session created in the same millisecond ended this one: %q", got)
+	}
+	if w := a.do("/revoke-others", victim); w.Code != http.StatusOK {
+		t.Fatalf("RevokeOtherSessions: %d %q", w.Code, w.Body.String())
+	}
+	if got := a.do("/whoami", attacker).Body.String(); got != "" {
+		t.Fatalf("a session created in the caller's millisecond survived its RevokeOtherSessions: %q", got)
+	}
+	if got := a.do("/whoami", victim).Body.String(); got != "bob" {
+		t.Fatalf("the caller: %q", got)
+	}
+	if tick >= time.Millisecond {
+		t.Fatalf("the test left its millisecond (%v)", tick)
+	}
+}

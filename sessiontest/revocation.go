@@ -319,8 +319,8 @@ func raceWho(h http.Handler, name, cookie string) (string, time.Time, int) {
 	r.Header.Set("Cookie", name+"="+cookie)
 	h.ServeHTTP(w, r)
 	user, created, _ := strings.Cut(w.Body.String(), " ")
-	ms, _ := strconv.ParseInt(created, 10, 64)
-	return user, time.UnixMilli(ms), w.Code
+	ns, _ := strconv.ParseInt(created, 10, 64)
+	return user, time.Unix(0, ns), w.Code
 }
 
 // raceRequest sends path with the session cookie value (none when empty)
@@ -375,7 +375,7 @@ func raceHandler(m *session.Manager) http.Handler {
 			var created time.Time
 			if u, err = s.UserID(); err == nil && u != "" {
 				if created, err = s.CreatedAt(); err == nil {
-					fmt.Fprintf(w, "%s %d", u, created.UnixMilli())
+					fmt.Fprintf(w, "%s %d", u, created.UnixNano())
 				}
 			}
 		case "/revoke-others":
