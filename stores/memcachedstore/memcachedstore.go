@@ -28,7 +28,7 @@
 //     sessions of the servers that changed; gomemcache's memcache.New
 //     moves most of them.
 //   - gomemcache takes no context: a call's context is checked before it
-//     starts, and WithTimeout bounds each network operation.
+//     starts, and the client's Timeout bounds each network operation.
 package memcachedstore
 
 import (
@@ -158,12 +158,16 @@ func (s *Store) userKey(userID string) string {
 // expiration is Memcached's expiration for an item living until t:
 // seconds from now up to 30 days, a Unix time beyond (Memcached reads
 // larger values as absolute times), -1 (already expired) for a past time.
+// Memcached counts its clock in whole seconds and ends an item once that
+// clock reaches the expiration, up to a second before now plus the
+// seconds given: one more second keeps the item until t at least (the
+// manager still ends the session at its deadline).
 func expiration(t, now time.Time) int32 {
 	d := t.Sub(now)
 	if d <= 0 {
 		return -1
 	}
-	secs := int64((d + time.Second - 1) / time.Second)
+	secs := int64((d+time.Second-1)/time.Second) + 1
 	if secs <= 30*24*3600 {
 		return int32(secs)
 	}
@@ -208,7 +212,7 @@ func (s *Store) Load(ctx context.Context, d session.Digest) (*session.Record, er
 	if err != nil {
 		return nil, err
 	}
-	s.casHints.remember(d, rec.Version, item.CasID)
+	s.casHints.remember(d, rec, item.CasID)
 	if rec.UserID != "" {
 		listed, err := s.listed(ctx, rec.UserID, d)
 		if err != nil {
@@ -239,7 +243,10 @@ func (s *Store) encode(rec *session.Record) ([]byte, error) {
 }
 
 // Create adds the session if its key is free; a logged-in session is
-// listed in its user's index first.
+// listed in its user's index first (a revocation in between must find
+// it). A Create that finds the key taken (ErrExists) leaves that entry:
+// the manager's tokens are random, and tieredstore's refill, which may
+// find its copy added meanwhile, lists a session its durable store holds.
 func (s *Store) Create(ctx context.Context, d session.Digest, rec *session.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
