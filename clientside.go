@@ -217,14 +217,15 @@ func (m *Manager) lineageTime(ms time.Time) time.Time {
 
 // authenticatedAfterRevocations checks the cookie value sealed for a
 // login (rec, id) against the revocation hook: a revocation of the user
-// recorded up to the millisecond of its authentication time (by this
-// request before the Login, or by another one meanwhile), or a logout of
-// another session of the user created in the same millisecond, would
-// refuse it from the next request on, logging the client out right after
-// a login that succeeded. The login completes after that revocation, so it
+// recorded before this commit at or after the Login's authentication time
+// (by this request before the Login, or by another one meanwhile) would
+// refuse it from the next request on, logging the client out right after a
+// login that succeeded. The login completes after that revocation, so it
 // is a new authentication (as a server-side login that finds its session
 // revoked stores a new one): its authentication and creation times move
-// past it, and the cookie is sealed again. It returns the value to send.
+// past it, one millisecond at a time (three at most: a revocation dated
+// further ahead, by a server whose clock is ahead, fails the login with an
+// error), and the cookie is sealed again. It returns the value to send.
 // It must be called with s.mu held.
 func (m *Manager) authenticatedAfterRevocations(ctx context.Context, s *Session, id Digest, rec *Record, value string, now time.Time) (string, error) {
 	for range 3 {

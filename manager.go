@@ -240,11 +240,13 @@ func (m *Manager) Renew(ctx context.Context) error {
 // only outdate, every login starts a new session (a new creation time),
 // never a continuation of the one it read; with a revocation hook, a
 // session revoked while the request ran is reported, and the new cookie is
-// checked against the hook at commit: a revocation of the user recorded
-// up to the millisecond of its authentication time (by this request, a
-// RevokeUser or logout before the Login; or by another one meanwhile)
-// moves that time past it, so that the cookie sent is not one already
-// refused.
+// checked against the hook at commit: a revocation of the user it finds
+// (recorded by this request before the Login, a RevokeUser in a password
+// reset, or by another request before the commit) moves its
+// authentication time past it, as a server-side login that finds its
+// session revoked stores a new one, so that the cookie sent is not one
+// already refused. A revocation recorded after the commit covers it as
+// usual.
 func (m *Manager) Login(ctx context.Context, userID string) error {
 	if userID == "" || len(userID) > 255 || !utf8.ValidString(userID) {
 		return ErrInvalidUserID

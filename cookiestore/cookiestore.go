@@ -13,7 +13,9 @@
 // The creation time is kept to the nanosecond (it names the session's
 // lineage in the revocation markers); releases before that refuse such a
 // cookie, so during a rolling upgrade a client served by an older instance
-// starts a new session there.
+// starts a new session there, and they do not read the "log out other
+// devices" markers of the new ones (which name lineages to the
+// nanosecond): finish the rollout before relying on those.
 //
 // Keys: an ordered ring. The first key seals; every key opens; a cookie
 // opened with an older key is re-sealed with the first one at the next

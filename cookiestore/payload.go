@@ -185,7 +185,7 @@ func decodePayload(plain []byte, id *session.Digest) (*session.Record, error) {
 	if flags&flagCreatedNanos != 0 {
 		sub := r.uvarint()
 		if sub == 0 || sub >= uint64(time.Millisecond) {
-			r.fail() // one encoding per time
+			r.fail() // a whole millisecond has no such field
 		}
 		rec.Created = rec.Created.Add(time.Duration(sub))
 	}
