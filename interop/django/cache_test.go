@@ -3,6 +3,7 @@ package django_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -372,4 +373,35 @@ func TestDjangoCacheZlibShortValueUncompressed(t *testing.T) {
 	if data, _ := py.Call(map[string]any{"op": "get", "key": key})["data"].(map[string]any); data["a"] != float64(1) || data["b"] != float64(2) {
 		t.Fatalf("Django reads %v", data)
 	}
+}
+
+// djangoOnRedis is a real Django whose sessions are in Redis under a key
+// prefix of the test's own, over a fresh SQLite user table.
+type djangoOnRedis struct {
+	py     *pyproc.Proc
+	ids    map[string]any // the users' ids
+	db     *sql.DB
+	client *redis.Client
+	prefix string
+}
+
+// startDjangoOnRedis starts a djangoOnRedis with SESSION_ENGINE engine,
+// the prefix passed as the setting prefixSetting of djangoside.py, extra
+// settings (which may replace the prefix) and users.
+func startDjangoOnRedis(t *testing.T, engine, prefixSetting string, extra map[string]any, users ...string) djangoOnRedis {
+	t.Helper()
+	db, path := vendors()[0].open(t)
+	t.Cleanup(func() { db.Close() })
+	client, prefix := redisForDjango(t)
+	settings := map[string]any{"vendor": "sqlite", "name": path, "engine": engine, prefixSetting: prefix}
+	for k, v := range extra {
+		settings[k] = v
+	}
+	if p, ok := settings[prefixSetting].(string); ok {
+		prefix = p
+	}
+	js, _ := json.Marshal(settings)
+	py := pyproc.Start(t, "testdata/djangoside.py", string(js))
+	ids := py.Call(map[string]any{"op": "setup", "users": append([]string{}, users...)})["users"].(map[string]any)
+	return djangoOnRedis{py: py, ids: ids, db: db, client: client, prefix: prefix}
 }

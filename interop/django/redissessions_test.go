@@ -7,7 +7,6 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -38,25 +37,13 @@ type redisSessionsSide struct {
 // and users.
 func startRedisSessions(t *testing.T, extra map[string]any, users ...string) redisSessionsSide {
 	t.Helper()
-	db, path := vendors()[0].open(t)
-	t.Cleanup(func() { db.Close() })
-	client, prefix := redisForDjango(t)
-	settings := map[string]any{"vendor": "sqlite", "name": path, "engine": "redis_sessions.session", "redis_sessions_prefix": prefix}
-	for k, v := range extra {
-		settings[k] = v
-	}
-	if p, ok := settings["redis_sessions_prefix"].(string); ok {
-		prefix = p
-	}
-	js, _ := json.Marshal(settings)
-	py := pyproc.Start(t, "testdata/djangoside.py", string(js))
-	ids := py.Call(map[string]any{"op": "setup", "users": append([]string{}, users...)})["users"].(map[string]any)
-	cfg := django.RedisSessionsConfig{Client: client, Prefix: prefix, Secret: secret, DB: db, Vendor: django.SQLite}
+	d := startDjangoOnRedis(t, "redis_sessions.session", "redis_sessions_prefix", extra, users...)
+	cfg := django.RedisSessionsConfig{Client: d.client, Prefix: d.prefix, Secret: secret, DB: d.db, Vendor: django.SQLite}
 	st, err := django.NewRedisSessionsStore(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return redisSessionsSide{py: py, st: st, cfg: cfg, ids: ids, client: client, prefix: prefix}
+	return redisSessionsSide{py: d.py, st: st, cfg: cfg, ids: d.ids, client: d.client, prefix: d.prefix}
 }
 
 // django-redis-sessions (SPEC 3.9), with a real Django: a Django login and

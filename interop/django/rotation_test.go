@@ -2,7 +2,6 @@ package django_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"testing"
 
@@ -20,17 +19,8 @@ const oldSecret = "django-insecure-the-secret-before-the-rotation-0123456789"
 // sha1), and the users alice and bob.
 func startCacheDjango(t *testing.T, extra map[string]any) (*pyproc.Proc, django.CacheConfig, map[string]any) {
 	t.Helper()
-	db, path := vendors()[0].open(t)
-	t.Cleanup(func() { db.Close() })
-	client, prefix := redisForDjango(t)
-	cfg := map[string]any{"vendor": "sqlite", "name": path, "engine": "django.contrib.sessions.backends.cache", "cache_prefix": prefix}
-	for k, v := range extra {
-		cfg[k] = v
-	}
-	js, _ := json.Marshal(cfg)
-	py := pyproc.Start(t, "testdata/djangoside.py", string(js))
-	ids := py.Call(map[string]any{"op": "setup", "users": []string{"alice", "bob"}})["users"].(map[string]any)
-	return py, django.CacheConfig{Client: client, KeyPrefix: prefix, DB: db, Vendor: django.SQLite}, ids
+	d := startDjangoOnRedis(t, "django.contrib.sessions.backends.cache", "cache_prefix", extra, "alice", "bob")
+	return d.py, django.CacheConfig{Client: d.client, KeyPrefix: d.prefix, DB: d.db, Vendor: django.SQLite}, d.ids
 }
 
 // After a SECRET_KEY rotation the cache store honours logins under the
