@@ -126,9 +126,12 @@ func (m *Manager) commitClient(ctx context.Context, s *Session, h http.Header, n
 		// rounds).
 		s.newLineage = true
 	}
-	created := m.lineageTime(now)
-	if !s.created.IsZero() {
+	var created time.Time // of a new session: read the clock only then
+	switch {
+	case !s.created.IsZero():
 		created = s.created // chosen by RevokeOtherSessions, which kept it
+	case s.rec == nil || s.newLineage:
+		created = m.lineageTime(now)
 	}
 	switch {
 	case s.rec == nil && (len(s.values) > 0 || s.login):
