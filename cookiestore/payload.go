@@ -120,13 +120,13 @@ func (r *payloadReader) uvarint() uint64 {
 	return v
 }
 
+// length returns the next length, which must fit in what is left after it.
 func (r *payloadReader) length() int {
-	v, n := binary.Uvarint(r.buf)
-	if n <= 0 || v > uint64(len(r.buf)-n) {
+	v := r.uvarint()
+	if v > uint64(len(r.buf)) {
 		r.fail()
 		return 0
 	}
-	r.skip(n)
 	return int(v)
 }
 
