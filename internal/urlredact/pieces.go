@@ -74,14 +74,15 @@ func passwords(rawURL string) (userinfo string, all []string) {
 	if i := strings.Index(rawURL, "://"); i >= 0 {
 		rest := rawURL[i+3:]
 		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
-			if _, pass, ok := strings.Cut(rest[:at], ":"); ok {
-				userinfo = pass
-			} else if addr := rest[at+1:]; strings.HasPrefix(addr, "tcp(") || strings.HasPrefix(addr, "unix(") || strings.HasPrefix(addr, "(") {
-				// No ":" before a MySQL DSN's address: a password that
-				// begins with "//" (root://p@tcp(...) is root's password
-				// "//p"), all of which is looked for. A URL's user
-				// name alone is not.
+			if addr := rest[at+1:]; strings.HasPrefix(addr, "tcp(") || strings.HasPrefix(addr, "unix(") || strings.HasPrefix(addr, "(") {
+				// A MySQL DSN's address: the "://" is the start of a
+				// password that begins with "//" (root://p:q@tcp(...)
+				// is root's password "//p:q"), all of which is looked
+				// for, a ":" in it included.
 				userinfo = rest[:at]
+			} else if _, pass, ok := strings.Cut(rest[:at], ":"); ok {
+				// A URL's password; its user name alone is not.
+				userinfo = pass
 			}
 		}
 	} else if at := strings.LastIndexByte(rawURL, '@'); at >= 0 {

@@ -146,6 +146,9 @@ func TestRedactFor(t *testing.T) {
 		{"postgres://u@db/app", "user u refused at db", "user u refused at db"},
 		{"postgres://postgres@localhost/sessions", "host=localhost user=postgres database=sessions", "host=localhost user=postgres database=sessions"},
 		{"redis://u:ab@h:1", "ab refused", "ab refused"},
+		// A MySQL DSN whose password begins with "//" and holds a ":"
+		// reads as a URL with a user name and an empty password.
+		{"root://%8!:@tcp(127.0.0.1:3306)/test", `invalid URL escape "%8!"`, `invalid URL escape "xxxxx"`},
 		{"redis://h:1/0?password=Zq7&Kw9Xy", "redis: unexpected option: Kw9Xy, password", "redis: unexpected option: xxxxx, password"},
 		{"postgres://db/app?password=Zq7&Kw9Xy", `missing key/value separator "=": "Kw9Xy"`, `missing key/value separator "=": "xxxxx"`},
 		{"postgres://db/app?p%61ssword=Zq7Kw9Xy", `server refused "Zq7Kw9Xy"`, `server refused "xxxxx"`},
