@@ -23,9 +23,9 @@ const minPiece = 3
 // RedactFor returns text (typically an error a parser or driver returned
 // for rawURL) redacted as Redact does and, in addition, with every piece
 // of three bytes or more of rawURL's passwords replaced by Mask: the
-// password of its userinfo (everything after the first ":" up to the last
-// "@", or all of a MySQL DSN's userinfo that reads as a URL's because its
-// password begins with "//"), and the values of its password-like parameters (in a URL,
+// password of its userinfo (in a URL, everything after the first ":" up to
+// the last "@"; in a MySQL DSN, everything after the DSN's first ":" up to
+// the last "@", a "://" in it included), and the values of its password-like parameters (in a URL,
 // everything after such a parameter's "=", since an unescaped "&" in the
 // password makes drivers read its tail as another parameter and name it in
 // their errors), as written, unescaped and quoted as %q quotes them. A parser that splits a URL at a "/", ":", "?" or "#" inside a
@@ -71,21 +71,23 @@ func RedactFor(rawURL, text string) string {
 // their unescaped and quoted forms (all).
 func passwords(rawURL string) (userinfo string, all []string) {
 	var raw []string
-	if i := strings.Index(rawURL, "://"); i >= 0 {
+	if at := strings.LastIndexByte(rawURL, '@'); at >= 0 && mysqlAddress(rawURL[at+1:]) {
+		// A MySQL DSN (user:password@tcp(host)/db): everything after
+		// the first ":" is the password, a "://" in it included
+		// (root://p:q@tcp(...) is root's password "//p:q", and
+		// root:0://@tcp(...) root's "0://").
+		if _, pass, ok := strings.Cut(rawURL[:at], ":"); ok {
+			userinfo = pass
+		}
+	} else if i := strings.Index(rawURL, "://"); i >= 0 {
+		// A URL's password; its user name alone is not.
 		rest := rawURL[i+3:]
 		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
-			if addr := rest[at+1:]; strings.HasPrefix(addr, "tcp(") || strings.HasPrefix(addr, "unix(") || strings.HasPrefix(addr, "(") {
-				// A MySQL DSN's address: the "://" is the start of a
-				// password that begins with "//" (root://p:q@tcp(...)
-				// is root's password "//p:q"), all of which is looked
-				// for, a ":" in it included.
-				userinfo = rest[:at]
-			} else if _, pass, ok := strings.Cut(rest[:at], ":"); ok {
-				// A URL's password; its user name alone is not.
+			if _, pass, ok := strings.Cut(rest[:at], ":"); ok {
 				userinfo = pass
 			}
 		}
-	} else if at := strings.LastIndexByte(rawURL, '@'); at >= 0 {
+	} else if at >= 0 {
 		if _, pass, ok := strings.Cut(rawURL[:at], ":"); ok {
 			userinfo = pass
 		}

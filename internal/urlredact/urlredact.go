@@ -27,6 +27,14 @@ var secretParam = regexp.MustCompile(`(?i)((?:^|[?&;\s,])[a-z0-9_.-]*(?:pass|pwd
 // a name is checked once unescaped (see Redact).
 var escapedName = regexp.MustCompile(`(?i)[?&;,]([^=&\s?#;,]*%[0-9a-f]{2}[^=&\s?#;,]*)`)
 
+// mysqlAddress reports whether s, the text after the last "@", begins
+// with a MySQL driver DSN's address (tcp(host:port), unix(path), or
+// (host:port)): what comes before that "@" is the DSN's user and
+// password, whatever it holds ("://" included).
+func mysqlAddress(s string) bool {
+	return strings.HasPrefix(s, "tcp(") || strings.HasPrefix(s, "unix(") || strings.HasPrefix(s, "(")
+}
+
 // blankAfter returns where the run of non-blank bytes of s at i ends.
 func blankAfter(s string, i int) int {
 	if j := strings.IndexAny(s[i:], " \t\n\f\r"); j >= 0 {
@@ -51,8 +59,10 @@ var urlSecretParam = regexp.MustCompile(`(?i)((?:[?&;,])[a-z0-9_.-]*(?:pass|pwd|
 //   - after each "://", everything up to the last "@" that follows it (the
 //     userinfo, even when the password holds unescaped "/", "?", "#", ":" or
 //     "@", which break URL parsers);
-//   - in text without "://" that contains "@" (a MySQL driver DSN such as
-//     user:pass@tcp(host:3306)/db), everything before the last "@";
+//   - in text without "://" that contains "@", and in any text whose last
+//     "@" is followed by a MySQL driver DSN's address (a DSN such as
+//     user:pass@tcp(host:3306)/db, whose password may hold "://"),
+//     everything before the last "@";
 //   - in text with "://", everything after a password-like parameter's "="
 //     (password=, pass=, sentinel_password=, sslpassword=, secret=,
 //     token=, ...) up to the next blank, the parameters after it included
@@ -87,7 +97,8 @@ func Redact(s string) string {
 				cover(m[2], blankAfter(s, m[3]))
 			}
 		}
-	} else if at := strings.LastIndexByte(s, '@'); at >= 0 {
+	}
+	if at := strings.LastIndexByte(s, '@'); at >= 0 && (!strings.Contains(s, "://") || mysqlAddress(s[at+1:])) {
 		cover(0, at)
 	}
 	// An empty value is masked too: whether a password is set is not

@@ -15,6 +15,7 @@ func TestRedact(t *testing.T) {
 		{"redis-sentinel://h:26379/m?sentinel_password=s3cret&db=1", "redis-sentinel://h:26379/m?sentinel_password=xxxxx"},
 		{"mysql://root:pw@127.0.0.1:3306/test?table=x", "mysql://xxxxx@127.0.0.1:3306/test?table=x"},
 		{"root:pw@tcp(127.0.0.1:3306)/test", "xxxxx@tcp(127.0.0.1:3306)/test"},
+		{"root:0://@tcp(127.0.0.1:3306)/test", "xxxxx@tcp(127.0.0.1:3306)/test"},
 		{"host=db user=u password=hunter2 dbname=app", "host=db user=u password=xxxxx dbname=app"},
 		{"host=db password='a b c' dbname=app", "host=db password=xxxxx dbname=app"},
 		{`parse "mysql://u:p/ss@h:x/db": invalid port ":x" after host`, `parse "mysql://xxxxx@h:x/db": invalid port ":x" after host`},
@@ -147,8 +148,11 @@ func TestRedactFor(t *testing.T) {
 		{"postgres://postgres@localhost/sessions", "host=localhost user=postgres database=sessions", "host=localhost user=postgres database=sessions"},
 		{"redis://u:ab@h:1", "ab refused", "ab refused"},
 		// A MySQL DSN whose password begins with "//" and holds a ":"
-		// reads as a URL with a user name and an empty password.
-		{"root://%8!:@tcp(127.0.0.1:3306)/test", `invalid URL escape "%8!"`, `invalid URL escape "xxxxx"`},
+		// (read as a URL: a user name and an empty password), and one
+		// holding "://".
+		{"root://%8!:@tcp(127.0.0.1:3306)/test", `invalid URL escape "%8!"`, Withheld},
+		{"root:%8!@tcp(127.0.0.1:3306)/test", `invalid URL escape "%8!"`, `invalid URL escape "xxxxx"`},
+		{"root:0://x@tcp(127.0.0.1:3306)/test", `parse "root:0://x@tcp(127.0.0.1:3306)/test": first path segment in URL cannot contain colon`, Withheld},
 		{"redis://h:1/0?password=Zq7&Kw9Xy", "redis: unexpected option: Kw9Xy, password", "redis: unexpected option: xxxxx, password"},
 		{"postgres://db/app?password=Zq7&Kw9Xy", `missing key/value separator "=": "Kw9Xy"`, `missing key/value separator "=": "xxxxx"`},
 		{"postgres://db/app?p%61ssword=Zq7Kw9Xy", `server refused "Zq7Kw9Xy"`, `server refused "xxxxx"`},
